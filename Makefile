@@ -1,0 +1,38 @@
+# podbay: `make run` opens the TUI on the local Docker engine; `make test` passes the suite.
+# Both set up everything they need on a fresh Debian machine (as root) first.
+
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test setup docker images lint unit bench clean
+
+$(VENV)/.installed: pyproject.toml scripts/bootstrap-python.sh
+	bash scripts/bootstrap-python.sh
+
+setup: $(VENV)/.installed
+
+docker:
+	bash scripts/setup-docker.sh
+
+images: docker
+	bash scripts/test-images.sh
+
+run: setup docker
+	$(BIN)/podbay
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/pytest tests/unit -q
+
+test: setup images lint
+	PODBAY_REQUIRE_DOCKER=1 $(BIN)/pytest -q
+
+bench: setup images
+	bash bench/run.sh
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

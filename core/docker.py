@@ -1,0 +1,263 @@
+"""Container and image operations on one Docker endpoint.
+
+The docker SDK does the API work (blocking; the engine calls these methods through
+`asyncio.to_thread`). Containers are created with the docker CLI instead, because
+devcontainer.json's `runArgs`, `mounts` and `workspaceMount` are written in `docker run` syntax;
+the CLI is the one faithful interpreter of it (the reference devcontainer CLI does the same).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from core.errors import DockerError, DockerUnreachable, ImageNotFound
+
+if TYPE_CHECKING:
+    import docker
+
+START_HINT = "start it (systemctl start docker, or run dockerd), or point DOCKER_HOST at an engine"
+
+
+def docker_cli() -> str:
+    path = shutil.which("docker")
+    if path is None:
+        raise DockerError(
+            "the docker command-line client is not installed",
+            "install it (Debian: apt-get install docker.io; or Docker's docker-ce-cli)",
+        )
+    return path
+
+
+class DockerEndpoint:
+    """One Docker engine: `host` is a DOCKER_HOST-style URL, or None for the environment's."""
+
+    def __init__(self, host: str | None = None) -> None:
+        self.host = host or os.environ.get("DOCKER_HOST") or None
+        self._client: docker.DockerClient | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def label(self) -> str:
+        return self.host or "unix:///var/run/docker.sock"
+
+    def client(self) -> docker.DockerClient:
+        with self._lock:
+            if self._client is None:
+                import docker
+
+                try:
+                    self._client = docker.DockerClient(
+                        base_url=self.host or "unix:///var/run/docker.sock",
+                        use_ssh_client=bool(self.host and self.host.startswith("ssh://")),
+                        timeout=120,
+                    )
+                except docker.errors.DockerException as exc:
+                    raise self.unreachable(exc) from None
+            return self._client
+
+    def unreachable(self, exc: BaseException) -> DockerUnreachable:
+        reason = str(exc).split("\n")[0]
+        if "FileNotFoundError" in reason or "No such file" in reason:
+            reason = "no socket there"
+        elif "Connection refused" in reason or "ConnectionRefused" in reason:
+            reason = "connection refused"
+        elif "Permission denied" in reason or "PermissionError" in reason:
+            return DockerUnreachable(
+                f"permission denied on the Docker socket {self.label}",
+                "add yourself to the docker group (then log in again) or run as root",
+            )
+        return DockerUnreachable(
+            f"cannot reach Docker at {self.label} ({reason[:120]})", START_HINT
+        )
+
+    def api(self) -> Any:
+        return self.client().api
+
+    def call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run one SDK call, turning transport failures into DockerUnreachable."""
+        import docker
+        import requests
+
+        try:
+            return fn(*args, **kwargs)
+        except requests.exceptions.ConnectionError as exc:
+            raise self.unreachable(exc) from None
+        except docker.errors.APIError as exc:
+            if exc.response is not None and exc.response.status_code == 404:
+                raise
+            message = (exc.explanation or str(exc)).split("\n")[0]
+            raise DockerError(f"{what} failed: {message}", "see `docker info`") from None
+        except docker.errors.DockerException as exc:
+            raise self.unreachable(exc) from None
+
+    # queries -------------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        self.call("ping", self.api().ping)
+
+    def list_containers(self, labels: dict[str, str]) -> list[dict[str, Any]]:
+        """All containers carrying these labels, in ONE API call (no per-container inspect)."""
+        filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
+        result: list[dict[str, Any]] = self.call(
+            "listing containers", self.api().containers, all=True, filters=filters
+        )
+        return result
+
+    def inspect_container(self, container: str) -> dict[str, Any] | None:
+        import docker
+
+        try:
+            result: dict[str, Any] = self.call(
+                "inspecting a container", self.api().inspect_container, container
+            )
+        except docker.errors.NotFound:
+            return None
+        return result
+
+    def inspect_image(self, image: str) -> dict[str, Any] | None:
+        import docker
+
+        try:
+            result: dict[str, Any] = self.call(
+                "inspecting an image", self.api().inspect_image, image
+            )
+        except docker.errors.NotFound:
+            return None
+        except docker.errors.APIError:
+            return None
+        return result
+
+    # effects -------------------------------------------------------------------------------
+
+    def pull(self, image: str, progress: Callable[[int, int, str], None]) -> None:
+        """Pull `image`, reporting (bytes done, bytes total, status) as layers download."""
+        import docker
+        import requests
+
+        repository, tag = split_image(image)
+        layers: dict[str, tuple[int, int]] = {}
+        last = 0.0
+        try:
+            stream = self.api().pull(repository, tag=tag, stream=True, decode=True)
+            for event in stream:
+                if "error" in event:
+                    raise ImageNotFound(
+                        f"image {image} is not here and could not be pulled: "
+                        f"{str(event['error']).splitlines()[0][:160]}",
+                        "check the name and tag, the network, or `docker login` for private images",
+                    )
+                detail = event.get("progressDetail") or {}
+                if event.get("id") and detail.get("total"):
+                    layers[event["id"]] = (int(detail.get("current", 0)), int(detail["total"]))
+                elif event.get("id") and event.get("status") in ("Pull complete", "Already exists"):
+                    done = layers.get(event["id"], (0, 0))[1]
+                    layers[event["id"]] = (done, done)
+                now = time.monotonic()
+                if now - last > 0.25 or event.get("status", "").startswith("Status:"):
+                    last = now
+                    progress(
+                        sum(c for c, _ in layers.values()),
+                        sum(t for _, t in layers.values()),
+                        str(event.get("status", "")),
+                    )
+        except requests.exceptions.ConnectionError as exc:
+            raise self.unreachable(exc) from None
+        except docker.errors.APIError as exc:
+            text = exc.explanation or str(exc)
+            raise ImageNotFound(
+                f"image {image} is not here and could not be pulled: "
+                f"{str(text).splitlines()[0][:160]}",
+                "check the name and tag, the network, or `docker login` for private images",
+            ) from None
+
+    def create(self, args: list[str]) -> str:
+        """`docker create ARGS...` with the CLI; returns the new container's id."""
+        env = dict(os.environ)
+        if self.host:
+            env["DOCKER_HOST"] = self.host
+        result = subprocess.run(
+            [docker_cli(), "create", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+        if result.returncode != 0:
+            message = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
+            if "Cannot connect to the Docker daemon" in message:
+                raise DockerUnreachable(f"cannot reach Docker at {self.label}", START_HINT)
+            raise DockerError(
+                f"creating the container failed: {message.removeprefix('Error: ')[:300]}",
+                "check runArgs, mounts and workspaceMount in devcontainer.json",
+            )
+        return result.stdout.strip().splitlines()[-1]
+
+    def start(self, container: str) -> None:
+        self.call("starting the container", self.api().start, container)
+
+    def stop(self, container: str, timeout: int = 10) -> None:
+        self.call("stopping the container", self.api().stop, container, timeout=timeout)
+
+    def remove(self, container: str) -> None:
+        import docker
+
+        with contextlib.suppress(docker.errors.NotFound):
+            self.call(
+                "removing the container", self.api().remove_container, container, force=True, v=True
+            )
+
+    def exec_stream(
+        self,
+        container: str,
+        argv: list[str],
+        user: str | None,
+        workdir: str | None,
+        env: dict[str, str],
+    ) -> tuple[Iterator[bytes], Callable[[], int]]:
+        """Start a command in the container; returns (output chunks, exit code getter)."""
+        api = self.api()
+        created = self.call(
+            "starting a command in the container",
+            api.exec_create,
+            container,
+            argv,
+            user=user or "",
+            workdir=workdir,
+            environment=env,
+            stdin=False,
+            tty=False,
+        )
+        exec_id = created["Id"]
+        output = self.call("running a command", api.exec_start, exec_id, stream=True)
+
+        def exit_code() -> int:
+            info = self.call("reading a command's result", api.exec_inspect, exec_id)
+            return int(info.get("ExitCode") or 0)
+
+        return output, exit_code
+
+    def logs(self, container: str, follow: bool) -> Iterator[bytes]:
+        stream: Iterator[bytes] = self.call(
+            "reading logs", self.api().logs, container, stream=True, follow=follow
+        )
+        return stream
+
+
+def split_image(image: str) -> tuple[str, str]:
+    """`repo[:tag][@digest]` -> (repo, tag or digest); the tag defaults to latest."""
+    if "@" in image:
+        repository, digest = image.split("@", 1)
+        return repository, digest
+    slash = image.rfind("/")
+    colon = image.rfind(":")
+    if colon > slash:
+        return image[:colon], image[colon + 1 :]
+    return image, "latest"

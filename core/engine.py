@@ -1,0 +1,578 @@
+"""The workspace lifecycle: up, start, stop, delete, status, logs. Async; blocking work in threads.
+
+Crash safety: a new workspace is recorded (phase "creating") before anything is created, and
+every later step is idempotent (find the container by its labels, clone into a temporary folder
+renamed at the end, once-hooks recorded per container after they succeed), so after a kill -9 at
+any point `podbay up NAME` picks up where it stopped. A workspace is "ready" only when all of
+`up` finished; until then `list` shows it as Busy (lock held) or Error (interrupted or failed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from core import paths
+from core import source as sources
+from core.devcontainer import config as dcconfig
+from core.devcontainer import find as dcfind
+from core.devcontainer.plan import (
+    ONCE_HOOKS,
+    Plan,
+    PlanContext,
+    container_name,
+    hook_argvs,
+    make_plan,
+    resolve_container_env,
+)
+from core.docker import DockerEndpoint
+from core.errors import (
+    HookFailed,
+    NameTaken,
+    PodbayError,
+    ProviderError,
+    SourceError,
+    UnknownProvider,
+)
+from core.host import HostSession, MachineProvider
+from core.model import Event, ProviderConfig, Source, Status, Workspace, WorkspaceStatus
+from core.store import Store
+
+EventSink = Callable[[Event], None]
+ProviderFactory = Callable[[ProviderConfig], MachineProvider]
+
+LABEL_HOME = "dev.podbay.home"
+LABEL_WORKSPACE = "dev.podbay.workspace"
+
+
+class UpRequest(BaseModel):
+    source: str | None = None
+    name: str | None = None
+    provider: str | None = None
+    config: str | None = None
+    image: str | None = None
+    recreate: bool = False
+
+
+def _checkpoint(step: str) -> None:
+    """Test seam: PODBAY_TEST_KILL_AT=<step> makes this process kill -9 itself here."""
+    if os.environ.get("PODBAY_TEST_KILL_AT") == step:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class Engine:
+    """Workspace operations over a store and the configured providers."""
+
+    def __init__(
+        self,
+        store: Store,
+        provider_factory: ProviderFactory,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> None:
+        self.store = store
+        self.provider_factory = provider_factory
+        self.env = dict(os.environ if env is None else env)
+        self.cwd = cwd
+        self._providers: dict[str, MachineProvider] = {}
+
+    # providers -----------------------------------------------------------------------------
+
+    def default_provider_name(self) -> str | None:
+        return self.store.get_meta("default_provider")
+
+    def provider(self, name: str) -> MachineProvider:
+        if name not in self._providers:
+            config = self.store.provider(name)
+            if config is None:
+                known = ", ".join(p.name for p in self.store.providers()) or "none"
+                raise UnknownProvider(
+                    f"no provider named {name!r} (configured: {known})",
+                    "add one with: podbay provider add docker --name NAME",
+                )
+            self._providers[name] = self.provider_factory(config)
+        return self._providers[name]
+
+    # up ------------------------------------------------------------------------------------
+
+    async def up(self, request: UpRequest, on_event: EventSink | None = None) -> Workspace:
+        """Create or resume a workspace and bring it to ready; returns the saved record."""
+        workspace, source = self._target(request)
+        name = (
+            workspace.name
+            if workspace
+            else sources.check_name(request.name or sources.default_name(source))
+        )
+        provider_name = self._provider_for(request, workspace)
+        provider = self.provider(provider_name)
+        if workspace is None and source.kind == "folder":
+            # Fail on a bad config before anything is recorded or created.
+            self._load_config(Path(source.value), request.config, request.image)
+
+        report = _Reporter(self.store.root, name, on_event)
+        async with self.store.lock(
+            name, "up", lambda holder: report.step(f"waiting for {holder} to finish")
+        ):
+            existing = self.store.find_workspace(name)
+            if existing is not None and not sources.same_source(existing.source, source):
+                raise NameTaken(
+                    f"workspace {name!r} already exists with source {existing.source.display()}",
+                    f"choose another name with --name, or remove it: podbay delete {name}",
+                )
+            created = existing is None
+            target = existing or self._new_workspace(name, source, provider_name, request)
+            if created and not self.store.insert_workspace(target):
+                raise NameTaken(f"workspace {name!r} was just created by another command", "")
+            try:
+                return await self._bring_up(target, provider, report, request.recreate)
+            except BaseException as exc:
+                await self._after_failure(target, created, exc)
+                raise
+
+    def _target(self, request: UpRequest) -> tuple[Workspace | None, Source]:
+        """The existing workspace (by name) or the parsed source of a new one."""
+        if not request.source and not request.image:
+            if not request.name:
+                raise PodbayError("nothing to bring up", "give a SOURCE (folder, git URL, image)")
+            found = self.store.workspace(request.name)
+            return found, found.source
+        if request.source and request.name is None and not request.image:
+            named = self.store.find_workspace(request.source)
+            in_cwd = (self.cwd or Path.cwd()) / request.source
+            if named is not None and not in_cwd.exists():
+                return named, named.source
+        text = request.source or ""
+        if request.image and request.source:
+            # A folder with --image: the folder's files in that image, no config file needed.
+            source = sources.parse(text, cwd=self.cwd)
+            if source.kind != "folder":
+                raise PodbayError(
+                    "--image goes with a folder SOURCE or alone", "podbay up FOLDER --image IMAGE"
+                )
+            return None, source
+        source = sources.parse(text, image=request.image, cwd=self.cwd)
+        return None, source
+
+    def _provider_for(self, request: UpRequest, workspace: Workspace | None) -> str:
+        if workspace is not None:
+            if request.provider and request.provider != workspace.provider:
+                raise NameTaken(
+                    f"workspace {workspace.name!r} lives on provider {workspace.provider!r}",
+                    "choose another --name for a workspace on another provider",
+                )
+            return workspace.provider
+        name = request.provider or self.default_provider_name()
+        if not name:
+            raise UnknownProvider("no provider configured", "podbay provider add docker")
+        return name
+
+    def _new_workspace(
+        self, name: str, source: Source, provider: str, request: UpRequest
+    ) -> Workspace:
+        owned = source.kind != "folder"
+        folder = source.value if not owned else str(paths.sources_dir(self.store.root) / name)
+        return Workspace(
+            name=name,
+            provider=provider,
+            source=source,
+            folder=folder,
+            owned_folder=owned,
+            config_arg=request.config,
+            image=request.image or (source.value if source.kind == "image" else None),
+            container_name=container_name(name, self.store.install_id()),
+        )
+
+    def _load_config(
+        self, folder: Path, explicit: str | None, image: str | None
+    ) -> tuple[Path | None, dict[str, Any], list[str]]:
+        if not folder.is_dir():
+            raise SourceError(
+                f"folder {folder} does not exist", "was it moved? podbay delete NAME, then up again"
+            )
+        if image is not None:
+            return None, {"image": image}, []
+        path = dcfind.find(folder, explicit)
+        loaded = dcconfig.load(path)
+        return path, loaded.raw, loaded.warnings
+
+    async def _bring_up(
+        self, ws: Workspace, provider: MachineProvider, report: _Reporter, recreate: bool
+    ) -> Workspace:
+        report.step(f"preparing the machine ({ws.provider})")
+        await provider.ensure_machine(ws.name)
+        host = await provider.open_host(ws.name)
+        try:
+            return await self._bring_up_on(ws, host, report, recreate)
+        finally:
+            await host.close()
+
+    async def _bring_up_on(
+        self, ws: Workspace, host: HostSession, report: _Reporter, recreate: bool
+    ) -> Workspace:
+        docker = host.docker
+        _checkpoint("recorded")
+        if ws.owned_folder and not Path(ws.folder).exists():
+            what = "an empty folder" if ws.source.kind == "image" else ws.source.display()
+            report.step(f"getting the source: {what}")
+            await sources.materialize(ws.source, Path(ws.folder), host)
+        _checkpoint("source")
+
+        config_path, raw, warnings = self._load_config(Path(ws.folder), ws.config_arg, ws.image)
+        for warning in warnings:
+            report.warn(warning)
+        if ws.config_path != (str(config_path) if config_path else None):
+            ws.config_path = str(config_path) if config_path else None
+            self.store.save_workspace(ws)
+        plan = make_plan(
+            raw,
+            PlanContext(
+                name=ws.name,
+                local_folder=ws.folder,
+                config_file=ws.config_path,
+                container_name=ws.container_name,
+                labels={LABEL_HOME: self.store.install_id(), LABEL_WORKSPACE: ws.name},
+                env=self.env,
+            ),
+        )
+        if plan.initialize_command:
+            await self._run_initialize(plan, ws, host, report)
+
+        container = await self._find_container(docker, ws.name)
+        if container is not None and recreate:
+            report.step("removing the old container (--recreate)")
+            await asyncio.to_thread(docker.remove, container["Id"])
+            container = None
+        if container is not None:
+            labels = container.get("Labels") or {}
+            if labels.get("dev.podbay.config_hash") != plan.config_hash:
+                report.warn(
+                    "devcontainer.json changed since this container was created; "
+                    f"apply it with: podbay up {ws.name} --recreate"
+                )
+        if container is None:
+            await self._ensure_image(docker, plan.image, report)
+            _checkpoint("image")
+            report.step(f"creating the container from {plan.image}")
+            container_id = await asyncio.to_thread(docker.create, plan.create_args)
+            _checkpoint("created")
+        else:
+            container_id = container["Id"]
+
+        info = await asyncio.to_thread(docker.inspect_container, container_id)
+        if info is None:
+            raise ProviderError("the container vanished while starting", "run podbay up again")
+        if not info["State"].get("Running"):
+            report.step("starting the container")
+            await asyncio.to_thread(docker.start, container_id)
+            info = await asyncio.to_thread(docker.inspect_container, container_id) or info
+        _checkpoint("started")
+
+        container_env = dict(
+            item.split("=", 1) for item in info["Config"].get("Env") or [] if "=" in item
+        )
+        plan = resolve_container_env(plan, container_env)
+        ws.container_id = container_id
+        ws.workspace_folder = plan.workspace_folder
+        ws.remote_user = (
+            plan.remote_user or plan.container_user or info["Config"].get("User") or None
+        )
+        ws.remote_env = {k: v for k, v in plan.remote_env.items() if v is not None}
+        if ws.hooks_container != container_id:
+            ws.hooks_container, ws.hooks_done, ws.post_start_at = container_id, [], None
+        self.store.save_workspace(ws)
+
+        await self._run_hooks(ws, plan, docker, str(info["State"].get("StartedAt")), report)
+        ws.phase, ws.error = "ready", None
+        self.store.save_workspace(ws)
+        report.done(f"workspace {ws.name} is ready ({plan.workspace_folder})")
+        return ws
+
+    async def _find_container(self, docker: DockerEndpoint, name: str) -> dict[str, Any] | None:
+        found = await asyncio.to_thread(
+            docker.list_containers,
+            {LABEL_HOME: self.store.install_id(), LABEL_WORKSPACE: name},
+        )
+        found = [c for c in found if c.get("State") != "removing"]
+        found.sort(key=lambda c: c.get("Created", 0), reverse=True)
+        return found[0] if found else None
+
+    async def _ensure_image(self, docker: DockerEndpoint, image: str, report: _Reporter) -> None:
+        if await asyncio.to_thread(docker.inspect_image, image) is not None:
+            return
+        report.step(f"pulling {image}")
+
+        def progress(done: int, total: int, status: str) -> None:
+            report.progress_threadsafe(f"pulling {image}: {status}", done, total)
+
+        report.bind_loop()
+        await asyncio.to_thread(docker.pull, image, progress)
+
+    async def _run_initialize(
+        self, plan: Plan, ws: Workspace, host: HostSession, report: _Reporter
+    ) -> None:
+        assert plan.initialize_command is not None
+        report.step("running initializeCommand on the host")
+        for label, argv in hook_argvs(plan.initialize_command):
+            result = await host.run(argv, cwd=ws.folder)
+            for line in (result.stdout + result.stderr).splitlines():
+                report.log(f"[{label}] {line}" if label else line)
+            if result.returncode != 0:
+                raise HookFailed(
+                    f"initializeCommand failed with exit code {result.returncode}",
+                    f"fix it in {ws.config_path}, then run: podbay up {ws.name}",
+                )
+
+    async def _run_hooks(
+        self, ws: Workspace, plan: Plan, docker: DockerEndpoint, started_at: str, report: _Reporter
+    ) -> None:
+        for hook in ONCE_HOOKS:
+            if hook in plan.hooks and hook not in ws.hooks_done:
+                await self._run_hook(ws, hook, plan, docker, report)
+                ws.hooks_done = [*ws.hooks_done, hook]
+                self.store.save_workspace(ws)
+            _checkpoint(f"hook:{hook}")
+        if "postStartCommand" in plan.hooks and ws.post_start_at != started_at:
+            await self._run_hook(ws, "postStartCommand", plan, docker, report)
+        ws.post_start_at = started_at
+        self.store.save_workspace(ws)
+
+    async def _run_hook(
+        self, ws: Workspace, hook: str, plan: Plan, docker: DockerEndpoint, report: _Reporter
+    ) -> None:
+        report.step(f"running {hook}")
+        report.bind_loop()
+        assert ws.container_id is not None
+        container_id = ws.container_id
+
+        def run_one(label: str | None, argv: list[str]) -> int:
+            output, exit_code = docker.exec_stream(
+                container_id, argv, ws.remote_user, plan.workspace_folder, ws.remote_env
+            )
+            pending = b""
+            for chunk in output:
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    report.log_threadsafe(_prefixed(label, line))
+            if pending:
+                report.log_threadsafe(_prefixed(label, pending))
+            return exit_code()
+
+        parts = hook_argvs(plan.hooks[hook])
+        codes = await asyncio.gather(*(asyncio.to_thread(run_one, lb, argv) for lb, argv in parts))
+        failed = [(label, code) for (label, _), code in zip(parts, codes, strict=True) if code]
+        if failed:
+            label, code = failed[0]
+            which = f"{hook} ({label})" if label else hook
+            raise HookFailed(
+                f"{which} failed with exit code {code}",
+                f"the workspace is kept; fix the command, then run: podbay up {ws.name}",
+            )
+
+    async def _after_failure(self, ws: Workspace, created: bool, exc: BaseException) -> None:
+        if not isinstance(exc, Exception):
+            return  # interrupted (Ctrl-C, cancel): leave the record for the next `up` to repair
+        container_made = ws.container_id is not None
+        if created and not container_made:
+            # Nothing was built on the machine: forget the workspace so a fixed retry starts clean.
+            self.store.remove_workspace(ws.name)
+            if ws.owned_folder:
+                await asyncio.to_thread(shutil.rmtree, ws.folder, True)
+            return
+        ws.phase = "failed"
+        ws.error = exc.message if isinstance(exc, PodbayError) else str(exc).splitlines()[0]
+        self.store.save_workspace(ws)
+
+    # start / stop / delete -----------------------------------------------------------------
+
+    async def start(self, name: str, on_event: EventSink | None = None) -> Workspace:
+        """Start a stopped workspace (reruns postStartCommand); repairs an unfinished one."""
+        return await self.up(UpRequest(name=name), on_event)
+
+    async def stop(self, name: str, on_event: EventSink | None = None) -> Workspace:
+        ws = self.store.workspace(name)
+        report = _Reporter(self.store.root, name, on_event)
+        async with self.store.lock(name, "stop", lambda h: report.step(f"waiting for {h}")):
+            provider = self.provider(ws.provider)
+            host = await provider.open_host(name)
+            try:
+                container = await self._find_container(host.docker, name)
+                if container is not None and container.get("State") == "running":
+                    report.step("stopping the container")
+                    await asyncio.to_thread(host.docker.stop, container["Id"])
+            finally:
+                await host.close()
+            await provider.stop_machine(name)
+            report.done(f"workspace {name} is stopped")
+        return ws
+
+    async def delete(self, name: str, on_event: EventSink | None = None) -> Workspace:
+        """Remove the container, podbay's own copy of the source, keys and state.
+
+        A folder the user gave as SOURCE is never touched.
+        """
+        ws = self.store.workspace(name)
+        report = _Reporter(self.store.root, name, on_event)
+        async with self.store.lock(name, "delete", lambda h: report.step(f"waiting for {h}")):
+            provider = self.provider(ws.provider)
+            host = await provider.open_host(name)
+            try:
+                while (container := await self._find_container(host.docker, name)) is not None:
+                    report.step(f"removing container {container['Id'][:12]}")
+                    await asyncio.to_thread(host.docker.remove, container["Id"])
+            finally:
+                await host.close()
+            await provider.delete_machine(name)
+            if ws.owned_folder and Path(ws.folder).is_relative_to(self.store.root):
+                report.step(f"removing podbay's copy of the source ({ws.folder})")
+                await asyncio.to_thread(shutil.rmtree, ws.folder, True)
+            shutil.rmtree(paths.keys_dir(self.store.root) / name, ignore_errors=True)
+            self.store.remove_workspace(name)
+            report.done(f"workspace {name} is deleted")
+        (paths.logs_dir(self.store.root) / f"{name}.log").unlink(missing_ok=True)
+        self.store.lock_path(name).unlink(missing_ok=True)
+        return ws
+
+    # status --------------------------------------------------------------------------------
+
+    async def status_all(self) -> list[WorkspaceStatus]:
+        """Every workspace with live status: ONE container list call per provider."""
+        workspaces = self.store.workspaces()
+        by_provider: dict[str, list[Workspace]] = {}
+        for ws in workspaces:
+            by_provider.setdefault(ws.provider, []).append(ws)
+
+        async def poll(provider_name: str) -> tuple[str, dict[str, dict[str, Any]] | str]:
+            try:
+                docker = self.provider(provider_name).endpoint()
+                listed = await asyncio.to_thread(
+                    docker.list_containers, {LABEL_HOME: self.store.install_id()}
+                )
+            except PodbayError as exc:
+                return provider_name, exc.message
+            containers: dict[str, dict[str, Any]] = {}
+            for item in sorted(listed, key=lambda c: c.get("Created", 0)):
+                containers[(item.get("Labels") or {}).get(LABEL_WORKSPACE, "")] = item
+            return provider_name, containers
+
+        polled = dict(await asyncio.gather(*(poll(p) for p in by_provider)))
+        return [self._status_of(ws, polled[ws.provider]) for ws in workspaces]
+
+    async def status(self, name: str) -> WorkspaceStatus:
+        ws = self.store.workspace(name)
+        return next(s for s in await self.status_all() if s.workspace.name == ws.name)
+
+    def _status_of(
+        self, ws: Workspace, containers: dict[str, dict[str, Any]] | str
+    ) -> WorkspaceStatus:
+        holder = self.store.lock_holder(ws.name)
+        if holder is not None:
+            return WorkspaceStatus(workspace=ws, status=Status.BUSY, detail=holder)
+        if isinstance(containers, str):
+            return WorkspaceStatus(workspace=ws, status=Status.ERROR, detail=containers)
+        container = containers.get(ws.name)
+        state = container.get("State") if container else None
+        image = container.get("Image") if container else None
+        if ws.phase == "failed":
+            detail = f"{ws.error}; run: podbay up {ws.name}"
+            return WorkspaceStatus(
+                workspace=ws, status=Status.ERROR, detail=detail, container_state=state, image=image
+            )
+        if ws.phase == "creating":
+            return WorkspaceStatus(
+                workspace=ws,
+                status=Status.ERROR,
+                detail=f"`up` was interrupted; finish it with: podbay up {ws.name}",
+                container_state=state,
+                image=image,
+            )
+        if container is None:
+            return WorkspaceStatus(
+                workspace=ws,
+                status=Status.NOT_FOUND,
+                detail=f"the container is gone; recreate it with: podbay up {ws.name}",
+            )
+        status = {
+            "running": Status.RUNNING,
+            "paused": Status.RUNNING,
+            "restarting": Status.BUSY,
+            "removing": Status.BUSY,
+        }.get(str(state), Status.STOPPED)
+        return WorkspaceStatus(
+            workspace=ws,
+            status=status,
+            container_state=state,
+            image=image,
+            detail=str(container.get("Status", "")),
+        )
+
+    # logs ----------------------------------------------------------------------------------
+
+    def log_file(self, name: str) -> Path:
+        self.store.workspace(name)
+        return paths.logs_dir(self.store.root) / f"{name}.log"
+
+
+def _prefixed(label: str | None, line: bytes) -> str:
+    text = line.decode("utf-8", errors="replace").rstrip("\r")
+    return f"[{label}] {text}" if label else text
+
+
+class _Reporter:
+    """Sends events to the caller and appends them to the workspace's log file."""
+
+    def __init__(self, root: Path, workspace: str, sink: EventSink | None) -> None:
+        self.workspace = workspace
+        self.sink = sink
+        self.path = paths.logs_dir(root) / f"{workspace}.log"
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def bind_loop(self) -> None:
+        self.loop = asyncio.get_running_loop()
+
+    def emit(self, event: Event) -> None:
+        if event.kind != "progress":
+            prefix = {"step": "==> ", "warning": "warning: ", "done": "==> "}.get(event.kind, "")
+            with self.path.open("a", encoding="utf-8") as log:
+                log.write(f"{prefix}{event.message}\n")
+        if self.sink is not None:
+            self.sink(event)
+
+    def _threadsafe(self, event: Event) -> None:
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self.emit, event)
+        else:
+            self.emit(event)
+
+    def step(self, message: str) -> None:
+        self.emit(Event(kind="step", message=message, workspace=self.workspace))
+
+    def log(self, message: str) -> None:
+        self.emit(Event(kind="log", message=message, workspace=self.workspace))
+
+    def warn(self, message: str) -> None:
+        self.emit(Event(kind="warning", message=message, workspace=self.workspace))
+
+    def done(self, message: str) -> None:
+        self.emit(Event(kind="done", message=message, workspace=self.workspace))
+
+    def log_threadsafe(self, message: str) -> None:
+        self._threadsafe(Event(kind="log", message=message, workspace=self.workspace))
+
+    def progress_threadsafe(self, message: str, current: int, total: int) -> None:
+        self._threadsafe(
+            Event(
+                kind="progress",
+                message=message,
+                workspace=self.workspace,
+                current=current,
+                total=total,
+            )
+        )

@@ -1,0 +1,106 @@
+"""The data podbay keeps and passes around: providers, workspaces, sources, events, status."""
+
+from __future__ import annotations
+
+import enum
+import time
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class ProviderConfig(BaseModel):
+    """A configured backend: a name, a type, and options the provider type validates."""
+
+    name: str
+    type: str
+    options: dict[str, Any] = {}
+    created_at: float = Field(default_factory=time.time)
+
+
+SourceKind = Literal["folder", "git", "image", "template"]
+
+
+class Source(BaseModel):
+    """Where a workspace's files come from."""
+
+    kind: SourceKind
+    value: str  # folder path, git URL (without @ref), image reference, template name
+    ref: str | None = None  # git branch or commit
+
+    def display(self) -> str:
+        if self.kind == "git":
+            return self.value + (f"@{self.ref}" if self.ref else "")
+        if self.kind == "template":
+            return f"template:{self.value}"
+        if self.kind == "image":
+            return f"image:{self.value}"
+        return self.value
+
+
+Phase = Literal["creating", "ready", "failed"]
+
+
+class Workspace(BaseModel):
+    """A named environment: source, provider, config, and what `up` last achieved."""
+
+    name: str
+    provider: str
+    source: Source
+    folder: str  # the source folder on the machine; bind-mounted into the container
+    owned_folder: bool  # podbay created the folder (clone, template copy): delete removes it
+    config_path: str | None = None  # None: no file, the config is {"image": image}
+    config_arg: str | None = None  # --config as the user gave it
+    image: str | None = None  # --image, or the image of an image source
+    container_name: str
+    phase: Phase = "creating"
+    error: str | None = None
+    container_id: str | None = None
+    remote_user: str | None = None
+    workspace_folder: str | None = None
+    remote_env: dict[str, str] = {}
+    hooks_container: str | None = None  # container the once-hooks below ran in
+    hooks_done: list[str] = []
+    post_start_at: str | None = None  # container StartedAt that postStartCommand last ran for
+    created_at: float = Field(default_factory=time.time)
+    updated_at: float = Field(default_factory=time.time)
+
+
+class Status(enum.StrEnum):
+    RUNNING = "Running"
+    STOPPED = "Stopped"
+    NOT_FOUND = "NotFound"
+    BUSY = "Busy"
+    ERROR = "Error"
+
+
+class WorkspaceStatus(BaseModel):
+    workspace: Workspace
+    status: Status
+    detail: str = ""  # why Error/Busy/NotFound, one line
+    container_state: str | None = None  # docker's own word: running, exited, created, ...
+    image: str | None = None
+
+
+EventKind = Literal["step", "log", "progress", "warning", "done"]
+
+
+class Event(BaseModel):
+    """Something a long operation reports: a step starting, a log line, progress, a warning."""
+
+    kind: EventKind
+    message: str
+    workspace: str | None = None
+    step: str | None = None
+    current: int | None = None
+    total: int | None = None
+    time: float = Field(default_factory=time.time)
+
+
+def age_text(created_at: float, now: float | None = None) -> str:
+    """A compact age like 5s, 3m, 2h, 4d."""
+    seconds = max(0, int((time.time() if now is None else now) - created_at))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

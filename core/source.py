@@ -1,0 +1,158 @@
+"""What SOURCE in `podbay up SOURCE` means, and bringing it onto the machine.
+
+Order of interpretation: `--image` forces an image; an existing path is a folder; a URL
+(scheme://, user@host:path, or ending in .git) is a git repository with an optional
+`@branch` or `@commit`; `template:NAME` or the bare name of a bundled template is a template;
+anything else is an image reference.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+from core import templates
+from core.errors import GitCloneFailed, SourceError
+from core.host import HostSession
+from core.model import Source
+
+_SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:")
+_SHA = re.compile(r"^[0-9a-f]{7,40}$")
+_NAME_OK = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def parse(text: str, *, image: str | None = None, cwd: Path | None = None) -> Source:
+    """Interpret SOURCE (and --image); raises SourceError when it names nothing usable."""
+    if image is not None and not text:
+        return Source(kind="image", value=image)
+    cwd = cwd or Path.cwd()
+    if "://" in text or _SCP_LIKE.match(text):
+        url, ref = split_git_ref(text)
+        return Source(kind="git", value=url, ref=ref)
+    if text.startswith("template:"):
+        name = text.removeprefix("template:")
+        if templates.get(name) is None:
+            raise SourceError(f"no template named {name!r}", "list them with: podbay templates")
+        return Source(kind="template", value=name)
+    path = (cwd / text).expanduser()
+    if path.is_dir():
+        return Source(kind="folder", value=str(path.resolve()))
+    if path.exists():
+        raise SourceError(
+            f"{text} is a file, not a folder",
+            "give the project folder that holds .devcontainer/devcontainer.json",
+        )
+    if text.removesuffix("/").split("@")[0].endswith(".git"):
+        url, ref = split_git_ref(text)
+        return Source(kind="git", value=url, ref=ref)
+    if _looks_like_path(text):
+        raise SourceError(f"folder {text} does not exist", "check the path, or clone it first")
+    if templates.get(text) is not None:
+        return Source(kind="template", value=text)
+    return Source(kind="image", value=text)
+
+
+def _looks_like_path(text: str) -> bool:
+    return text.startswith(("/", "./", "../", "~")) or text in (".", "..")
+
+
+def split_git_ref(text: str) -> tuple[str, str | None]:
+    """`url@branch` / `url@sha` -> (url, ref). An @ before the path (user@host) is not a ref."""
+    if "://" in text:
+        scheme, rest = text.split("://", 1)
+        slash = rest.find("/")
+        path_start = len(scheme) + 3 + (slash if slash >= 0 else len(rest))
+    elif _SCP_LIKE.match(text):
+        path_start = text.index(":") + 1
+    else:
+        path_start = 0
+    at = text.rfind("@", path_start)
+    if at < 0:
+        return text, None
+    ref = text[at + 1 :]
+    if not ref:
+        raise SourceError(f"empty ref after @ in {text}", "write URL@branch or URL@commit")
+    return text[:at], ref
+
+
+def default_name(source: Source) -> str:
+    """A workspace name from the source: folder or repo name, image name, template name."""
+    if source.kind == "image":
+        base = source.value.split("@")[0].rsplit("/", 1)[-1].split(":")[0]
+    elif source.kind == "git":
+        base = re.split(r"[/:]", source.value.rstrip("/"))[-1].removesuffix(".git")
+    else:
+        base = Path(source.value).name
+    name = re.sub(r"[^a-z0-9-]+", "-", base.lower()).strip("-")[:63].strip("-")
+    return name or "workspace"
+
+
+def check_name(name: str) -> str:
+    if not _NAME_OK.match(name):
+        raise SourceError(
+            f"invalid workspace name {name!r}",
+            "use lower-case letters, digits and '-' (it becomes the host name NAME.podbay)",
+        )
+    return name
+
+
+def same_source(a: Source, b: Source) -> bool:
+    return a.kind == b.kind and a.value == b.value and a.ref == b.ref
+
+
+async def materialize(source: Source, dest: Path, host: HostSession) -> None:
+    """Bring the source to `dest` on the machine (clone, copy a template, or an empty folder).
+
+    Work happens in a temporary sibling that is renamed at the end, so `dest` exists only when
+    complete: an interrupted clone leaves nothing that looks finished.
+    """
+    if dest.exists():
+        return
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    for stale in dest.parent.glob(f".{dest.name}.partial-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    partial = dest.parent / f".{dest.name}.partial-{uuid.uuid4().hex[:8]}"
+    try:
+        if source.kind == "git":
+            await _clone(source, partial, host)
+        elif source.kind == "template":
+            template = templates.get(source.value)
+            if template is None:
+                raise SourceError(f"no template named {source.value!r}", "see: podbay templates")
+            shutil.copytree(template.path, partial, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            partial.mkdir(mode=0o755)
+        partial.rename(dest)
+    finally:
+        if partial.exists():
+            shutil.rmtree(partial, ignore_errors=True)
+
+
+async def _clone(source: Source, dest: Path, host: HostSession) -> None:
+    ref = source.ref
+    by_commit = ref is not None and bool(_SHA.match(ref))
+    argv = ["git", "clone", "--quiet"]
+    if ref and not by_commit:
+        argv += ["--branch", ref, "--single-branch"]
+    argv += ["--", source.value, str(dest)]
+    result = await host.run(argv, env={"GIT_TERMINAL_PROMPT": "0"})
+    if result.returncode != 0:
+        raise GitCloneFailed(
+            f"git clone of {source.display()} failed: {_last_line(result.stderr)}",
+            "check the URL and branch; git's own credentials (ssh keys, credential helper) apply",
+        )
+    if by_commit:
+        assert ref is not None
+        result = await host.run(["git", "-C", str(dest), "checkout", "--quiet", ref])
+        if result.returncode != 0:
+            raise GitCloneFailed(
+                f"commit {ref} not found in {source.value}: {_last_line(result.stderr)}",
+                "check the commit id; it must be reachable from a branch of the repository",
+            )
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1].removeprefix("fatal: ") if lines else "no output"

@@ -1,0 +1,200 @@
+"""State in SQLite (WAL) under podbay's home, and per-workspace locks that die with their holder.
+
+Locks are `flock(2)` locks on one file per workspace: the kernel drops them when the holding
+process exits for any reason (kill -9 included), so a stale lock is never waited on. The file
+also records the holder's pid and operation, for messages and the Busy status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import json
+import os
+import sqlite3
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from core import paths
+from core.errors import UnknownWorkspace
+from core.model import ProviderConfig, Workspace
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS providers (
+    name TEXT PRIMARY KEY, type TEXT NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS workspaces (
+    name TEXT PRIMARY KEY, provider TEXT NOT NULL, data TEXT NOT NULL);
+"""
+
+
+class Store:
+    """podbay's state: providers, workspaces, settings. One short transaction per call."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root or paths.home()
+        self._db = sqlite3.connect(
+            paths.db_file(self.root), timeout=30, isolation_level=None, check_same_thread=False
+        )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        os.chmod(paths.db_file(self.root), 0o600)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # settings ------------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def install_id(self) -> str:
+        """A random id for this podbay home; labels our containers so two homes never mix."""
+        existing = self.get_meta("install_id")
+        if existing:
+            return existing
+        new = uuid.uuid4().hex[:12]
+        self._db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('install_id', ?)", (new,))
+        return self.get_meta("install_id") or new
+
+    # providers -----------------------------------------------------------------------------
+
+    def providers(self) -> list[ProviderConfig]:
+        rows = self._db.execute("SELECT data FROM providers ORDER BY name").fetchall()
+        return [ProviderConfig.model_validate_json(r[0]) for r in rows]
+
+    def provider(self, name: str) -> ProviderConfig | None:
+        row = self._db.execute("SELECT data FROM providers WHERE name=?", (name,)).fetchone()
+        return None if row is None else ProviderConfig.model_validate_json(row[0])
+
+    def save_provider(self, provider: ProviderConfig) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO providers(name, type, data) VALUES (?, ?, ?)",
+            (provider.name, provider.type, provider.model_dump_json()),
+        )
+
+    def add_provider_if_missing(self, provider: ProviderConfig) -> bool:
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO providers(name, type, data) VALUES (?, ?, ?)",
+            (provider.name, provider.type, provider.model_dump_json()),
+        )
+        return cursor.rowcount == 1
+
+    def remove_provider(self, name: str) -> None:
+        self._db.execute("DELETE FROM providers WHERE name=?", (name,))
+
+    # workspaces ----------------------------------------------------------------------------
+
+    def workspaces(self) -> list[Workspace]:
+        rows = self._db.execute("SELECT data FROM workspaces ORDER BY name").fetchall()
+        return [Workspace.model_validate_json(r[0]) for r in rows]
+
+    def find_workspace(self, name: str) -> Workspace | None:
+        row = self._db.execute("SELECT data FROM workspaces WHERE name=?", (name,)).fetchone()
+        return None if row is None else Workspace.model_validate_json(row[0])
+
+    def workspace(self, name: str) -> Workspace:
+        found = self.find_workspace(name)
+        if found is None:
+            names = [w.name for w in self.workspaces()]
+            hint = f"known workspaces: {', '.join(names)}" if names else "create one: podbay up ."
+            raise UnknownWorkspace(f"no workspace named {name!r}", hint)
+        return found
+
+    def insert_workspace(self, workspace: Workspace) -> bool:
+        """Insert unless the name exists; True when inserted."""
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO workspaces(name, provider, data) VALUES (?, ?, ?)",
+            (workspace.name, workspace.provider, workspace.model_dump_json()),
+        )
+        return cursor.rowcount == 1
+
+    def save_workspace(self, workspace: Workspace) -> None:
+        workspace.updated_at = time.time()
+        self._db.execute(
+            "INSERT OR REPLACE INTO workspaces(name, provider, data) VALUES (?, ?, ?)",
+            (workspace.name, workspace.provider, workspace.model_dump_json()),
+        )
+
+    def remove_workspace(self, name: str) -> None:
+        self._db.execute("DELETE FROM workspaces WHERE name=?", (name,))
+
+    def raw_workspace(self, name: str) -> dict[str, Any] | None:
+        """The stored record as plain JSON, for the fast `exec` path (no model validation)."""
+        row = self._db.execute("SELECT data FROM workspaces WHERE name=?", (name,)).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    # locks ---------------------------------------------------------------------------------
+
+    def lock_path(self, name: str) -> Path:
+        return paths.locks_dir(self.root) / f"{name}.lock"
+
+    def lock_holder(self, name: str) -> str | None:
+        """What holds the workspace's lock ('up (pid 123)'), or None when it is free."""
+        path = self.lock_path(name)
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                text = os.pread(fd, 200, 0).decode(errors="replace").strip()
+                return text or "another podbay process"
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+        finally:
+            os.close(fd)
+
+    @contextlib.contextmanager
+    def try_lock(self, name: str, operation: str) -> Iterator[bool]:
+        """Take the lock if free, without waiting; yields whether it was taken."""
+        fd = os.open(self.lock_path(name), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            _write_holder(fd, operation)
+            yield True
+        finally:
+            os.close(fd)
+
+    @contextlib.asynccontextmanager
+    async def lock(
+        self, name: str, operation: str, on_wait: Callable[[str], None] | None = None
+    ) -> AsyncIterator[None]:
+        """Hold the workspace's lock for one operation; waits (cancellably) while it is held."""
+        fd = os.open(self.lock_path(name), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            told = False
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if not told and on_wait is not None:
+                        holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
+                        on_wait(holder or "another podbay process")
+                        told = True
+                    await asyncio.sleep(0.05)
+            _write_holder(fd, operation)
+            yield
+        finally:
+            os.close(fd)  # closing drops the lock
+
+
+def _write_holder(fd: int, operation: str) -> None:
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{operation} (pid {os.getpid()})".encode(), 0)

@@ -1,0 +1,565 @@
+"""The command-line front: the same verbs as the TUI. Logs go to stderr, results to stdout.
+
+Every verb takes --json. Errors a user can cause print one line and a hint, exit non-zero, and
+never show a traceback. Heavy imports (pydantic models, the docker SDK, Textual) are deferred so
+`podbay exec` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.engine import Engine
+    from core.model import Event, WorkspaceStatus
+    from core.store import Store
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args:
+        from tui.app import run_tui
+
+        return run_tui()
+    parser = _parser()
+    ns, extra = parser.parse_known_args(args)
+    if extra and ns.command != "exec":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if ns.command == "exec":
+        ns.cmd = [*ns.cmd, *extra]
+    json_mode = bool(getattr(ns, "json", False))
+    from core.errors import PodbayError
+
+    try:
+        return int(ns.func(ns) or 0)
+    except PodbayError as exc:
+        return _fail(exc.message, exc.hint, json_mode, exc.kind)
+    except KeyboardInterrupt:
+        print("\npodbay: interrupted; run the same command again to finish", file=sys.stderr)
+        return 130
+
+
+def _fail(message: str, hint: str, json_mode: bool, kind: str = "error") -> int:
+    if json_mode:
+        print(json.dumps({"outcome": "error", "kind": kind, "message": message, "hint": hint}))
+    print(f"podbay: error: {message}", file=sys.stderr)
+    if hint:
+        print(f"hint: {hint}", file=sys.stderr)
+    return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="podbay",
+        description="Development workspaces from devcontainer.json. Without a command: the TUI.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def verb(name: str, func: Callable[[argparse.Namespace], int], help: str, **kw: Any) -> Any:
+        p = sub.add_parser(name, help=help, description=help, **kw)
+        p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+        p.set_defaults(func=func)
+        return p
+
+    p = verb("up", cmd_up, "create or start a workspace from a folder, git URL, image or template")
+    p.add_argument("source", nargs="?", help="folder, git URL[@ref], image, template, or a name")
+    p.add_argument("--name", help="workspace name (default: from the source)")
+    p.add_argument("--provider", help="provider to create it on (default: the default provider)")
+    p.add_argument("--config", help="devcontainer.json to use when a folder has several")
+    p.add_argument("--image", help="use this image instead of a devcontainer.json")
+    p.add_argument("--recreate", action="store_true", help="remove and recreate the container")
+
+    verb("list", cmd_list, "list workspaces with live status", aliases=["ls"])
+    p = verb("status", cmd_status, "show one workspace")
+    p.add_argument("name")
+    p = verb("start", cmd_start, "start a stopped workspace (reruns postStartCommand)")
+    p.add_argument("name")
+    p = verb("stop", cmd_stop, "stop a workspace's container")
+    p.add_argument("name")
+    p = verb(
+        "delete", cmd_delete, "delete a workspace (never your own source folder)", aliases=["rm"]
+    )
+    p.add_argument("name")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    p = verb("logs", cmd_logs, "show a workspace's log (podbay's operations and hooks)")
+    p.add_argument("name")
+    p.add_argument("--follow", "-f", action="store_true", help="keep printing new lines")
+    p.add_argument("--container", action="store_true", help="the container's own output instead")
+    p = verb("exec", cmd_exec, "run a command in a workspace: podbay exec NAME -- CMD...")
+    p.add_argument("name")
+    p.add_argument("cmd", nargs=argparse.REMAINDER)
+    verb("templates", cmd_templates, "list the bundled quick-start templates")
+
+    p = verb("provider", cmd_provider_list, "manage providers (list, add, set, remove, use)")
+    psub = p.add_subparsers(dest="provider_command", metavar="ACTION")
+
+    def pverb(name: str, func: Callable[[argparse.Namespace], int], help: str) -> Any:
+        q = psub.add_parser(name, help=help, description=help)
+        q.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+        q.set_defaults(func=func)
+        return q
+
+    pverb("list", cmd_provider_list, "list providers")
+    q = pverb("add", cmd_provider_add, "add a provider: podbay provider add TYPE [--name N]")
+    q.add_argument("type", help="provider type (docker)")
+    q.add_argument("--name", help="provider name (default: the type)")
+    q.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE")
+    q.add_argument("--use", action="store_true", help="make it the default provider")
+    q.add_argument("--no-check", action="store_true", help="skip the connection test")
+    q = pverb("set", cmd_provider_set, "change options: podbay provider set NAME KEY=VALUE...")
+    q.add_argument("name")
+    q.add_argument("options", nargs="+", metavar="KEY=VALUE")
+    q = pverb("remove", cmd_provider_remove, "remove a provider that no workspace uses")
+    q.add_argument("name")
+    q = pverb("use", cmd_provider_use, "make a provider the default for new workspaces")
+    q.add_argument("name")
+    return parser
+
+
+# wiring -------------------------------------------------------------------------------------
+
+
+def open_store() -> Store:
+    from core.model import ProviderConfig
+    from core.store import Store
+
+    store = Store()
+    if store.get_meta("initialised") is None:
+        # First run: the local Docker provider, as the default.
+        store.add_provider_if_missing(ProviderConfig(name="docker", type="docker"))
+        if store.get_meta("default_provider") is None:
+            store.set_meta("default_provider", "docker")
+        store.set_meta("initialised", "1")
+    return store
+
+
+def open_engine() -> Engine:
+    import providers
+    from core.engine import Engine
+
+    return Engine(open_store(), providers.load)
+
+
+def _printer(json_mode: bool) -> Callable[[Event], None]:
+    tty = sys.stderr.isatty()
+    state = {"progress": False}
+
+    def show(event: Event) -> None:
+        if event.kind == "progress":
+            if tty and event.total:
+                pct = 100 * (event.current or 0) // max(event.total, 1)
+                mib = (event.total or 0) / 1048576
+                sys.stderr.write(f"\r    {pct:3d}% of {mib:.1f} MiB  ")
+                sys.stderr.flush()
+                state["progress"] = True
+            return
+        if state["progress"]:
+            sys.stderr.write("\n")
+            state["progress"] = False
+        prefix = {"step": "==> ", "done": "==> ", "warning": "warning: "}.get(event.kind, "")
+        print(f"{prefix}{event.message}", file=sys.stderr, flush=True)
+
+    return show
+
+
+def _status_json(item: WorkspaceStatus) -> dict[str, Any]:
+    from core.model import age_text
+
+    ws = item.workspace
+    return {
+        "name": ws.name,
+        "provider": ws.provider,
+        "status": str(item.status),
+        "detail": item.detail,
+        "source": ws.source.display(),
+        "sourceKind": ws.source.kind,
+        "folder": ws.folder,
+        "configFile": ws.config_path,
+        "containerId": ws.container_id,
+        "containerName": ws.container_name,
+        "image": item.image,
+        "remoteUser": ws.remote_user,
+        "remoteWorkspaceFolder": ws.workspace_folder,
+        "createdAt": ws.created_at,
+        "age": age_text(ws.created_at),
+    }
+
+
+def _table(rows: list[list[str]], headers: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    for row in rows:
+        lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    return "\n".join(lines)
+
+
+# verbs --------------------------------------------------------------------------------------
+
+
+def cmd_up(ns: argparse.Namespace) -> int:
+    from core.engine import UpRequest
+
+    engine = open_engine()
+    request = UpRequest(
+        source=ns.source,
+        name=ns.name,
+        provider=ns.provider,
+        config=ns.config,
+        image=ns.image,
+        recreate=ns.recreate,
+    )
+    ws = asyncio.run(engine.up(request, _printer(ns.json)))
+    if ns.json:
+        print(
+            json.dumps(
+                {
+                    "outcome": "success",
+                    "name": ws.name,
+                    "containerId": ws.container_id,
+                    "remoteUser": ws.remote_user,
+                    "remoteWorkspaceFolder": ws.workspace_folder,
+                }
+            )
+        )
+    else:
+        print(f"{ws.name} is running. Try: podbay exec {ws.name} -- bash")
+    return 0
+
+
+def cmd_list(ns: argparse.Namespace) -> int:
+    from core.model import age_text
+
+    engine = open_engine()
+    statuses = asyncio.run(engine.status_all())
+    if ns.json:
+        print(json.dumps([_status_json(s) for s in statuses], indent=2))
+        return 0
+    if not statuses:
+        print("No workspaces yet. Create one: podbay up FOLDER | GIT-URL | IMAGE | TEMPLATE")
+        return 0
+    rows = [
+        [
+            s.workspace.name,
+            s.workspace.provider,
+            str(s.status),
+            s.workspace.source.display(),
+            age_text(s.workspace.created_at),
+        ]
+        for s in statuses
+    ]
+    print(_table(rows, ["NAME", "PROVIDER", "STATUS", "SOURCE", "AGE"]))
+    for s in statuses:
+        if s.status in ("Error", "Busy", "NotFound") and s.detail:
+            print(f"  {s.workspace.name}: {s.detail}", file=sys.stderr)
+    return 0
+
+
+def cmd_status(ns: argparse.Namespace) -> int:
+    engine = open_engine()
+    item = asyncio.run(engine.status(ns.name))
+    data = _status_json(item)
+    if ns.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    for key in (
+        "name",
+        "status",
+        "detail",
+        "provider",
+        "source",
+        "folder",
+        "configFile",
+        "image",
+        "containerName",
+        "containerId",
+        "remoteUser",
+        "remoteWorkspaceFolder",
+        "age",
+    ):
+        if data.get(key):
+            value = data[key][:12] if key == "containerId" else data[key]
+            print(f"{key + ':':23}{value}")
+    return 0
+
+
+def cmd_start(ns: argparse.Namespace) -> int:
+    engine = open_engine()
+    ws = asyncio.run(engine.start(ns.name, _printer(ns.json)))
+    if ns.json:
+        print(json.dumps({"outcome": "success", "name": ws.name, "containerId": ws.container_id}))
+    return 0
+
+
+def cmd_stop(ns: argparse.Namespace) -> int:
+    engine = open_engine()
+    ws = asyncio.run(engine.stop(ns.name, _printer(ns.json)))
+    if ns.json:
+        print(json.dumps({"outcome": "success", "name": ws.name}))
+    return 0
+
+
+def cmd_delete(ns: argparse.Namespace) -> int:
+    from core.errors import PodbayError
+
+    engine = open_engine()
+    ws = engine.store.workspace(ns.name)
+    if not ns.yes:
+        if not sys.stdin.isatty():
+            raise PodbayError(
+                f"refusing to delete {ns.name} without confirmation",
+                f"pass --yes: podbay delete {ns.name} --yes",
+            )
+        kept = "" if ws.owned_folder else f" (your folder {ws.folder} is kept)"
+        answer = input(f"Delete workspace {ws.name} and its container{kept}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Nothing deleted.", file=sys.stderr)
+            return 1
+    asyncio.run(engine.delete(ns.name, _printer(ns.json)))
+    if ns.json:
+        print(json.dumps({"outcome": "success", "name": ns.name}))
+    return 0
+
+
+def cmd_logs(ns: argparse.Namespace) -> int:
+    engine = open_engine()
+    if ns.container:
+        ws = engine.store.workspace(ns.name)
+        docker = engine.provider(ws.provider).endpoint()
+        for chunk in docker.logs(ws.container_name, ns.follow):
+            sys.stdout.buffer.write(chunk)
+            sys.stdout.flush()
+        return 0
+    path = engine.log_file(ns.name)
+    with open(path, "a+", encoding="utf-8") as log:
+        log.seek(0)
+        while True:
+            line = log.readline()
+            if line:
+                if ns.json:
+                    print(json.dumps({"line": line.rstrip("\n")}), flush=True)
+                else:
+                    sys.stdout.write(line)
+                    sys.stdout.flush()
+                continue
+            if not ns.follow:
+                return 0
+            if engine.store.find_workspace(ns.name) is None:
+                return 0  # deleted while following
+            time.sleep(0.2)
+
+
+def cmd_exec(ns: argparse.Namespace) -> int:
+    """Replace podbay with `docker exec` as the remote user, in the workspace folder."""
+    from core import paths
+    from core.errors import PodbayError
+
+    cmd = ns.cmd[1:] if ns.cmd[:1] == ["--"] else ns.cmd
+    if not cmd:
+        raise PodbayError("no command given", f"podbay exec {ns.name} -- bash")
+    record = _raw_workspace(paths.home(), ns.name)
+    if record is None:
+        raise PodbayError(f"no workspace named {ns.name!r}", "see: podbay list")
+    if not record.get("container_id") or record.get("phase") == "creating":
+        raise PodbayError(
+            f"workspace {ns.name} has no finished container", f"run: podbay up {ns.name}"
+        )
+    from core.docker import docker_cli
+
+    host = _provider_host(paths.home(), record.get("provider", ""))
+    argv = [docker_cli(), *(["-H", host] if host else []), "exec", "-i"]
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        argv.append("-t")
+    if record.get("remote_user"):
+        argv += ["-u", record["remote_user"]]
+    if record.get("workspace_folder"):
+        argv += ["-w", record["workspace_folder"]]
+    for key, value in (record.get("remote_env") or {}).items():
+        argv += ["-e", f"{key}={value}"]
+    argv += [record["container_id"], *cmd]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(argv[0], argv)
+
+
+def _raw_workspace(root: Any, name: str) -> dict[str, Any] | None:
+    # sqlite3 + json only: the exec path must not pay for pydantic or the docker SDK.
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{root / 'podbay.db'}?mode=ro", uri=True)
+    try:
+        row = db.execute("SELECT data FROM workspaces WHERE name=?", (name,)).fetchone()
+    except sqlite3.OperationalError:
+        return None
+    finally:
+        db.close()
+    return None if row is None else dict(json.loads(row[0]))
+
+
+def _provider_host(root: Any, provider: str) -> str | None:
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{root / 'podbay.db'}?mode=ro", uri=True)
+    try:
+        row = db.execute("SELECT data FROM providers WHERE name=?", (provider,)).fetchone()
+    finally:
+        db.close()
+    host = json.loads(row[0]).get("options", {}).get("host") if row else None
+    if host:
+        return str(host)
+    from providers.docker_local import current_context_host
+
+    return current_context_host() if not os.environ.get("DOCKER_HOST") else None
+
+
+def cmd_templates(ns: argparse.Namespace) -> int:
+    from core import templates
+
+    found = templates.all_templates()
+    if ns.json:
+        print(json.dumps([{"name": t.name, "title": t.title, "image": t.image} for t in found]))
+        return 0
+    print(_table([[t.name, t.title, t.image] for t in found], ["NAME", "DESCRIPTION", "IMAGE"]))
+    print("\nUse one: podbay up TEMPLATE (or template:TEMPLATE)", file=sys.stderr)
+    return 0
+
+
+# providers ----------------------------------------------------------------------------------
+
+
+def cmd_provider_list(ns: argparse.Namespace) -> int:
+    store = open_store()
+    default = store.get_meta("default_provider")
+    items = store.providers()
+    if ns.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": p.name,
+                        "type": p.type,
+                        "options": p.options,
+                        "default": p.name == default,
+                    }
+                    for p in items
+                ],
+                indent=2,
+            )
+        )
+        return 0
+    rows = [
+        [("* " if p.name == default else "  ") + p.name, p.type, _options_text(p.options)]
+        for p in items
+    ]
+    print(_table(rows, ["  NAME", "TYPE", "OPTIONS"]))
+    return 0
+
+
+def _options_text(options: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in options.items() if v not in (None, "")) or "-"
+
+
+def _parse_options(pairs: list[str]) -> dict[str, Any]:
+    from core.errors import PodbayError
+
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise PodbayError(
+                f"option {pair!r} is not KEY=VALUE", "e.g. -o host=tcp://1.2.3.4:2375"
+            )
+        options[key.strip()] = value if value != "" else None
+    return options
+
+
+def cmd_provider_add(ns: argparse.Namespace) -> int:
+    import providers
+    from core.errors import PodbayError
+    from core.model import ProviderConfig
+
+    store = open_store()
+    name = ns.name or ns.type
+    if store.provider(name) is not None:
+        raise PodbayError(
+            f"a provider named {name!r} exists",
+            f"choose another --name, or: podbay provider set {name}",
+        )
+    config = ProviderConfig(name=name, type=ns.type, options=_parse_options(ns.option))
+    provider = providers.load(config)
+    checked = "" if ns.no_check else asyncio.run(provider.check())
+    store.save_provider(config)
+    if ns.use or store.get_meta("default_provider") is None:
+        store.set_meta("default_provider", name)
+    if ns.json:
+        print(json.dumps({"outcome": "success", "name": name, "check": checked}))
+    else:
+        print(f"Added provider {name}" + (f": {checked}" if checked else ""))
+    return 0
+
+
+def cmd_provider_set(ns: argparse.Namespace) -> int:
+    import providers
+    from core.errors import UnknownProvider
+
+    store = open_store()
+    config = store.provider(ns.name)
+    if config is None:
+        raise UnknownProvider(f"no provider named {ns.name!r}", "see: podbay provider list")
+    options = {**config.options, **_parse_options(ns.options)}
+    options = {k: v for k, v in options.items() if v is not None}
+    updated = config.model_copy(update={"options": options})
+    providers.load(updated)  # validates
+    store.save_provider(updated)
+    if ns.json:
+        print(json.dumps({"outcome": "success", "name": ns.name, "options": options}))
+    else:
+        print(f"Updated provider {ns.name}: {_options_text(options)}")
+    return 0
+
+
+def cmd_provider_remove(ns: argparse.Namespace) -> int:
+    from core.errors import PodbayError, UnknownProvider
+
+    store = open_store()
+    if store.provider(ns.name) is None:
+        raise UnknownProvider(f"no provider named {ns.name!r}", "see: podbay provider list")
+    users = [w.name for w in store.workspaces() if w.provider == ns.name]
+    if users:
+        raise PodbayError(
+            f"provider {ns.name} is used by workspaces: {', '.join(users)}",
+            "delete those workspaces first: podbay delete NAME",
+        )
+    store.remove_provider(ns.name)
+    if store.get_meta("default_provider") == ns.name:
+        rest = store.providers()
+        store.set_meta("default_provider", rest[0].name if rest else "")
+    if ns.json:
+        print(json.dumps({"outcome": "success", "name": ns.name}))
+    else:
+        print(f"Removed provider {ns.name}")
+    return 0
+
+
+def cmd_provider_use(ns: argparse.Namespace) -> int:
+    from core.errors import UnknownProvider
+
+    store = open_store()
+    if store.provider(ns.name) is None:
+        raise UnknownProvider(f"no provider named {ns.name!r}", "see: podbay provider list")
+    store.set_meta("default_provider", ns.name)
+    if ns.json:
+        print(json.dumps({"outcome": "success", "default": ns.name}))
+    else:
+        print(f"New workspaces go to provider {ns.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
