@@ -37,13 +37,28 @@ class Store:
 
     def __init__(self, root: Path | None = None) -> None:
         self.root = root or paths.home()
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._db = sqlite3.connect(
             paths.db_file(self.root), timeout=30, isolation_level=None, check_same_thread=False
         )
-        self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        os.chmod(paths.db_file(self.root), 0o600)
+        if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal" or not self._has_schema():
+            # First use: switching to WAL needs the database to itself, which the busy timeout
+            # does not wait for; two first commands at once take turns on a file lock instead.
+            fd = os.open(self.root / ".init.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.executescript(_SCHEMA)
+            finally:
+                os.close(fd)
+            os.chmod(paths.db_file(self.root), 0o600)
+
+    def _has_schema(self) -> bool:
+        row = self._db.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='workspaces'"
+        ).fetchone()
+        return bool(row[0])
 
     def close(self) -> None:
         self._db.close()

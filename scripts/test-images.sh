@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the images the test suite uses. No image registry is reachable, so they are made here:
+# Build the images the test suite uses (and install the local registry the pull tests start). No image registry is reachable, so they are made here:
 #   podbay-test/debian:bookworm  debootstrap'd Debian (bash, git, sudo, python3), cached as a tarball
 #   podbay-test/busybox:latest   busybox-static only, no package manager
 # The debootstrap tarball is cached outside the repo ($PODBAY_TEST_CACHE, default ~/.cache/podbay-test).
@@ -11,6 +11,7 @@ apt_missing=()
 command -v debootstrap >/dev/null 2>&1 || apt_missing+=(debootstrap)
 [ -x /bin/busybox ] || apt_missing+=(busybox-static)
 command -v git >/dev/null 2>&1 || apt_missing+=(git)
+command -v docker-registry >/dev/null 2>&1 || apt_missing+=(docker-registry)
 if ((${#apt_missing[@]})); then
   echo "== installing ${apt_missing[*]}" >&2
   apt-get update -qq

@@ -44,6 +44,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\npodbay: interrupted; run the same command again to finish", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: say so in one line, keep the traceback in a file
+        where = _save_traceback()
+        return _fail(
+            f"internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+            f"this is a bug in podbay; the details are in {where}",
+            json_mode,
+            "internal",
+        )
+
+
+def _save_traceback() -> str:
+    import tempfile
+    import traceback
+
+    try:
+        from core import paths
+
+        folder = paths.logs_dir(paths.home())
+    except Exception:
+        folder = __import__("pathlib").Path(tempfile.gettempdir())
+    path = folder / "podbay-crash.log"
+    with open(path, "a", encoding="utf-8") as log:
+        log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} podbay {' '.join(sys.argv[1:])}\n")
+        log.write(traceback.format_exc())
+    return str(path)
 
 
 def _fail(message: str, hint: str, json_mode: bool, kind: str = "error") -> int:
@@ -149,16 +174,22 @@ def open_engine() -> Engine:
 
 def _printer(json_mode: bool) -> Callable[[Event], None]:
     tty = sys.stderr.isatty()
-    state = {"progress": False}
+    state = {"progress": False, "quarter": -1}
 
     def show(event: Event) -> None:
         if event.kind == "progress":
-            if tty and event.total:
-                pct = 100 * (event.current or 0) // max(event.total, 1)
-                mib = (event.total or 0) / 1048576
-                sys.stderr.write(f"\r    {pct:3d}% of {mib:.1f} MiB  ")
+            if not event.total:
+                return
+            pct = 100 * (event.current or 0) // max(event.total, 1)
+            text = f"    {pct:3d}% of {event.total / 1048576:.1f} MiB"
+            if tty:
+                sys.stderr.write(f"\r{text}  ")
                 sys.stderr.flush()
                 state["progress"] = True
+            elif pct // 25 > state["quarter"]:
+                # Not a terminal (a log, CI): a line per quarter instead of a live counter.
+                state["quarter"] = pct // 25
+                print(text, file=sys.stderr, flush=True)
             return
         if state["progress"]:
             sys.stderr.write("\n")

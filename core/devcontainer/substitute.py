@@ -16,7 +16,7 @@ from core.errors import ConfigError
 
 Resolver = Callable[[str, str | None], str | None]
 
-_VARIABLE = re.compile(r"\$\{(.*?)\}")
+_VARIABLE = re.compile(r"\$\{(.*?)\}", re.DOTALL)
 
 
 def substitute(value: Any, resolver: Resolver) -> Any:

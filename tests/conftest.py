@@ -1,0 +1,109 @@
+"""Shared fixtures: a private podbay home per test, the podbay CLI as a subprocess, real Docker."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PODBAY = str(Path(sys.executable).parent / "podbay")
+IMAGE = "podbay-test/debian:bookworm"
+BUSYBOX = "podbay-test/busybox:latest"
+
+
+class Podbay:
+    """Runs the real `podbay` command against one private PODBAY_HOME."""
+
+    def __init__(self, home: Path, cwd: Path) -> None:
+        self.home = home
+        self.cwd = cwd
+        self.env = {**os.environ, "PODBAY_HOME": str(home)}
+        self.env.pop("PODBAY_TEST_KILL_AT", None)
+
+    def __call__(
+        self,
+        *args: str,
+        input: str | bytes | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 180,
+        cwd: Path | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [PODBAY, *args],
+            cwd=cwd or self.cwd,
+            env={**self.env, **(env or {})},
+            input=input if input is not None else "",
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def ok(self, *args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
+        result = self(*args, **kw)
+        assert result.returncode == 0, f"podbay {' '.join(args)} failed:\n{result.stderr}"
+        return result
+
+    def json(self, *args: str, **kw: Any) -> Any:
+        return json.loads(self.ok(*args, "--json", **kw).stdout)
+
+    def popen(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [PODBAY, *args],
+            cwd=self.cwd,
+            env={**self.env, **(env or {})},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def status(self, name: str) -> dict[str, Any]:
+        found: dict[str, Any] = self.json("status", name)
+        return found
+
+
+@pytest.fixture
+def podbay(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Podbay]:
+    home = tmp_path / "podbay-home"
+    monkeypatch.setenv("PODBAY_HOME", str(home))
+    work = tmp_path / "work"
+    work.mkdir()
+    yield Podbay(home, work)
+    _remove_containers(home)
+
+
+def _remove_containers(home: Path) -> None:
+    db = home / "podbay.db"
+    if not db.exists():
+        return
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        row = conn.execute("SELECT value FROM meta WHERE key='install_id'").fetchone()
+    if row is None:
+        return
+    try:
+        import docker
+
+        client = docker.from_env()
+        for container in client.api.containers(
+            all=True, filters={"label": [f"dev.podbay.home={row[0]}"]}
+        ):
+            client.api.remove_container(container["Id"], force=True, v=True)
+    except Exception:
+        pass
+
+
+def write_config(folder: Path, config: dict[str, Any] | str, where: str = ".devcontainer") -> Path:
+    """Write a devcontainer.json (a dict, or JSONC text as is) into `folder`."""
+    target = folder / where / "devcontainer.json" if where else folder / ".devcontainer.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(config if isinstance(config, str) else json.dumps(config, indent=2))
+    return target

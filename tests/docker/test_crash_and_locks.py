@@ -1,0 +1,133 @@
+"""kill -9 at every step of `up`, two `up`s at once, and the one-call status poll."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import docker
+import pytest
+
+import providers
+from core.docker import DockerEndpoint
+from core.engine import Engine
+from core.model import ProviderConfig, Source, Workspace
+from core.store import Store
+from tests.conftest import IMAGE, Podbay, write_config
+
+STEPS = [
+    "recorded",
+    "source",
+    "image",
+    "created",
+    "started",
+    "hook:onCreateCommand",
+    "hook:postCreateCommand",
+]
+
+
+def containers_of(podbay: Podbay, name: str) -> list[dict[str, object]]:
+    install_id = Store(podbay.home).install_id()
+    return docker.from_env().api.containers(
+        all=True,
+        filters={"label": [f"dev.podbay.home={install_id}", f"dev.podbay.workspace={name}"]},
+    )
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_kill_9_during_up_then_up_repairs(podbay: Podbay, tmp_path: Path, step: str) -> None:
+    # A git source, so the clone step is covered too.
+    repo = tmp_path / "repo"
+    write_config(
+        repo,
+        {
+            "image": IMAGE,
+            "onCreateCommand": "echo x >> /tmp/onCreate",
+            "postCreateCommand": "echo x >> /tmp/postCreate",
+            "postStartCommand": "echo x >> /tmp/postStart",
+        },
+    )
+    import subprocess
+
+    git = ["git", "-c", "user.email=t@e", "-c", "user.name=t", "-C", str(repo)]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "c"], check=True)
+
+    killed = podbay("up", f"file://{repo}", env={"PODBAY_TEST_KILL_AT": step})
+    assert killed.returncode == -9, killed.stderr
+
+    [row] = podbay.json("list")
+    assert row["status"] == "Error", row  # never Running while unfinished
+    assert "podbay up repo" in row["detail"]
+
+    podbay.ok("up", "repo")
+    assert podbay.status("repo")["status"] == "Running"
+    assert len(containers_of(podbay, "repo")) == 1
+    for hook in ("onCreate", "postCreate", "postStart"):
+        ran = podbay.ok("exec", "repo", "--", "cat", f"/tmp/{hook}").stdout
+        assert ran == "x\n", f"{hook} ran {ran.count('x')} times after a kill at {step}"
+
+
+def test_two_ups_at_once_make_one_container(podbay: Podbay) -> None:
+    write_config(podbay.cwd / "race", {"image": IMAGE, "onCreateCommand": "echo x >> /tmp/n"})
+    first = podbay.popen("up", "race")
+    second = podbay.popen("up", "race")
+    outs = [p.communicate(timeout=120) for p in (first, second)]
+    assert first.returncode == 0 and second.returncode == 0, outs
+    assert len(containers_of(podbay, "race")) == 1
+    assert podbay.ok("exec", "race", "--", "cat", "/tmp/n").stdout == "x\n"
+
+
+def test_a_held_lock_shows_busy_and_is_waited_for(podbay: Podbay) -> None:
+    write_config(podbay.cwd / "held", {"image": IMAGE})
+    podbay.ok("up", "held")
+    store = Store(podbay.home)
+    with store.try_lock("held", "rebuild") as taken:
+        assert taken
+        [row] = podbay.json("list")
+        assert row["status"] == "Busy" and row["detail"].startswith("rebuild (pid ")
+        waiter = podbay.popen("stop", "held")
+        assert waiter.stderr is not None
+        assert "waiting for rebuild (pid" in waiter.stderr.readline()
+    waiter.wait(timeout=60)
+    assert waiter.returncode == 0
+    assert podbay.status("held")["status"] == "Stopped"
+
+
+def test_status_of_many_workspaces_is_one_docker_call(
+    podbay: Podbay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(podbay.home)
+    store.save_provider(ProviderConfig(name="docker", type="docker"))
+    for i in range(2):
+        write_config(podbay.cwd / f"w{i}", {"image": IMAGE})
+    store.set_meta("default_provider", "docker")
+    store.set_meta("initialised", "1")
+    for i in range(2):
+        podbay.ok("up", f"w{i}")
+    for i in range(40):  # records without containers count too
+        store.insert_workspace(
+            Workspace(
+                name=f"ghost{i}",
+                provider="docker",
+                source=Source(kind="image", value=IMAGE),
+                folder="/nonexistent",
+                owned_folder=True,
+                phase="ready",
+                container_name=f"ghost{i}",
+            )
+        )
+    calls: list[str] = []
+    real_call = DockerEndpoint.call
+
+    def counting(self: DockerEndpoint, what: str, *args: object, **kw: object) -> object:
+        calls.append(what)
+        return real_call(self, what, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(DockerEndpoint, "call", counting)
+    statuses = asyncio.run(Engine(store, providers.load).status_all())
+    assert calls == ["listing containers"]
+    by_name = {s.workspace.name: str(s.status) for s in statuses}
+    assert by_name["w0"] == by_name["w1"] == "Running"
+    assert by_name["ghost7"] == "NotFound"

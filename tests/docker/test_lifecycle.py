@@ -1,0 +1,159 @@
+"""A folder workspace through its whole life, against the real engine."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import docker
+
+from tests.conftest import IMAGE, PODBAY, Podbay, write_config
+
+HOOKS = {
+    "image": IMAGE,
+    "containerEnv": {"GREETING": "hello"},
+    "containerUser": "root",
+    "remoteUser": "nobody",
+    "remoteEnv": {"FROM_CONTAINER": "${containerEnv:GREETING}-there", "DROPPED": None},
+    "workspaceFolder": "/workspaces/${localWorkspaceFolderBasename}",
+    "onCreateCommand": "echo onCreate >> /tmp/hooks.log",
+    "updateContentCommand": ["sh", "-c", "echo updateContent >> /tmp/hooks.log"],
+    "postCreateCommand": {
+        "one": "echo postCreate-one >> /tmp/hooks.log; echo streamed-one",
+        "two": ["sh", "-c", "echo postCreate-two >> /tmp/hooks.log"],
+    },
+    "postStartCommand": "echo postStart >> /tmp/hooks.log; whoami; pwd",
+}
+
+
+def hooks_log(podbay: Podbay, name: str) -> list[str]:
+    result = podbay.ok("exec", name, "--", "cat", "/tmp/hooks.log")
+    return result.stdout.split()
+
+
+def test_folder_workspace_lifecycle(podbay: Podbay) -> None:
+    proj = podbay.cwd / "proj"
+    write_config(proj, HOOKS)
+    (proj / "hello.txt").write_text("from the host\n")
+
+    up = podbay("up", "proj", "--json")
+    assert up.returncode == 0, up.stderr
+    result = json.loads(up.stdout)
+    assert result["outcome"] == "success"
+    assert result["remoteUser"] == "nobody"
+    assert result["remoteWorkspaceFolder"] == "/workspaces/proj"
+    # Hook output is streamed, parallel parts labelled.
+    assert "[one] streamed-one" in up.stderr
+    assert "nobody\n/workspaces/proj" in up.stderr
+
+    log = hooks_log(podbay, "proj")
+    assert log[:3] == ["onCreate", "updateContent", log[2]]
+    assert sorted(log[2:4]) == ["postCreate-one", "postCreate-two"]
+    assert log[4:] == ["postStart"]
+
+    # exec: remote user, workspace folder, remoteEnv, the bind-mounted source.
+    shown = podbay.ok(
+        "exec", "proj", "--", "sh", "-c", 'id -un; pwd; echo "$FROM_CONTAINER"; cat hello.txt'
+    )
+    assert shown.stdout.splitlines() == [
+        "nobody",
+        "/workspaces/proj",
+        "hello-there",
+        "from the host",
+    ]
+    assert "DROPPED" not in podbay.ok("exec", "proj", "--", "env").stdout
+
+    [row] = podbay.json("list")
+    assert (row["name"], row["status"], row["source"]) == ("proj", "Running", str(proj))
+
+    # Interop labels for VS Code's Dev Containers extension.
+    container = docker.from_env().containers.get(row["containerId"])
+    labels = container.labels
+    assert labels["devcontainer.local_folder"] == str(proj)
+    assert labels["devcontainer.config_file"] == str(proj / ".devcontainer/devcontainer.json")
+    assert json.loads(labels["devcontainer.metadata"])[0]["remoteUser"] == "nobody"
+
+    # Up again while running: nothing reruns.
+    podbay.ok("up", "proj")
+    assert len(hooks_log(podbay, "proj")) == 5
+
+    podbay.ok("stop", "proj")
+    assert podbay.status("proj")["status"] == "Stopped"
+    podbay.ok("start", "proj")
+    assert podbay.status("proj")["status"] == "Running"
+    # postStart again; the once-hooks not.
+    log = hooks_log(podbay, "proj")
+    assert log.count("postStart") == 2 and log.count("onCreate") == 1
+
+    # delete removes the container and the state, never the user's folder.
+    podbay.ok("delete", "proj", "--yes")
+    assert podbay.json("list") == []
+    assert not docker.from_env().containers.list(all=True, filters={"id": row["containerId"]})
+    assert (proj / "hello.txt").read_text() == "from the host\n"
+    assert (proj / ".devcontainer" / "devcontainer.json").exists()
+
+
+def test_exec_passes_stdio_and_exit_code(podbay: Podbay) -> None:
+    write_config(podbay.cwd / "io", {"image": IMAGE})
+    podbay.ok("up", "io")
+    payload = bytes(range(256)) * 4096  # 1 MiB, every byte value
+    result = subprocess.run(
+        [PODBAY, "exec", "io", "--", "sh", "-c", "cat; echo to-stderr >&2; exit 7"],
+        input=payload,
+        capture_output=True,
+        env=podbay.env,
+        check=False,
+    )
+    assert result.returncode == 7
+    assert result.stdout == payload
+    assert result.stderr == b"to-stderr\n"
+
+
+def test_container_removed_behind_our_back_shows_not_found_and_up_recreates(
+    podbay: Podbay,
+) -> None:
+    write_config(podbay.cwd / "gone", {"image": IMAGE, "onCreateCommand": "touch /tmp/made"})
+    podbay.ok("up", "gone")
+    container_id = podbay.status("gone")["containerId"]
+    docker.from_env().api.remove_container(container_id, force=True)
+    assert podbay.status("gone")["status"] == "NotFound"
+    podbay.ok("up", "gone")
+    assert podbay.status("gone")["status"] == "Running"
+    # A new container gets its once-hooks again.
+    podbay.ok("exec", "gone", "--", "test", "-f", "/tmp/made")
+
+
+def test_changed_config_is_noticed_and_recreate_applies_it(podbay: Podbay) -> None:
+    proj = podbay.cwd / "drift"
+    write_config(proj, {"image": IMAGE, "containerEnv": {"V": "1"}})
+    podbay.ok("up", "drift")
+    write_config(proj, {"image": IMAGE, "containerEnv": {"V": "2"}})
+    again = podbay.ok("up", "drift")
+    assert "devcontainer.json changed" in again.stderr and "--recreate" in again.stderr
+    assert podbay.ok("exec", "drift", "--", "printenv", "V").stdout == "1\n"
+    podbay.ok("up", "drift", "--recreate")
+    assert podbay.ok("exec", "drift", "--", "printenv", "V").stdout == "2\n"
+
+
+def test_logs_show_operations_and_follow_new_ones(podbay: Podbay) -> None:
+    write_config(podbay.cwd / "logged", {"image": IMAGE, "postStartCommand": "echo started-$$"})
+    podbay.ok("up", "logged")
+    logs = podbay.ok("logs", "logged").stdout
+    assert "==> running postStartCommand" in logs and "started-" in logs
+
+    follower = podbay.popen("logs", "logged", "--follow")
+    try:
+        assert follower.stdout is not None
+        seen = 0
+        while "workspace logged is ready" not in follower.stdout.readline():
+            seen += 1  # skip the existing log
+        podbay.ok("stop", "logged")
+        podbay.ok("start", "logged")
+        lines = []
+        while "workspace logged is ready" not in (line := follower.stdout.readline()):
+            lines.append(line)
+        assert any("stopping the container" in line for line in lines)
+        assert any("running postStartCommand" in line for line in lines)
+    finally:
+        follower.kill()
+        follower.wait()

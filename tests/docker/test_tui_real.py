@@ -1,0 +1,31 @@
+"""The TUI against the real engine: a workspace made by the CLI shows up Running."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.widgets import DataTable
+
+import providers
+from core.engine import Engine
+from core.store import Store
+from tests.conftest import IMAGE, Podbay, write_config
+from tui.app import PodbayApp
+
+
+def test_tui_shows_a_real_workspace(podbay: Podbay) -> None:
+    write_config(podbay.cwd / "shown", {"image": IMAGE})
+    podbay.ok("up", "shown")
+    engine = Engine(Store(podbay.home), providers.load)
+
+    async def scenario() -> list[str]:
+        app = PodbayApp(engine)
+        async with app.run_test(size=(100, 24)):
+            table = app.query_one("#workspaces", DataTable)
+            async with asyncio.timeout(10):
+                while table.row_count == 0:
+                    await asyncio.sleep(0.02)
+            return [str(c) for c in table.get_row_at(0)]
+
+    row = asyncio.run(scenario())
+    assert row[:3] == ["shown", "docker", "Running"]

@@ -1,0 +1,106 @@
+"""Bad input: one line saying what is wrong, a hint, a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Podbay, write_config
+
+
+def assert_clean_error(result: object, *words: str) -> None:
+    stderr = result.stderr  # type: ignore[attr-defined]
+    assert result.returncode == 1, stderr  # type: ignore[attr-defined]
+    assert "Traceback" not in stderr
+    lines = stderr.strip().splitlines()
+    error = [line for line in lines if line.startswith("podbay: error: ")]
+    assert len(error) == 1, stderr
+    assert any(line.startswith("hint: ") for line in lines), stderr
+    for word in words:
+        assert word in error[0], stderr
+
+
+def test_missing_folder(podbay: Podbay) -> None:
+    assert_clean_error(podbay("up", "./nowhere"), "folder ./nowhere does not exist")
+
+
+def test_no_config(podbay: Podbay) -> None:
+    (podbay.cwd / "plain").mkdir()
+    assert_clean_error(podbay("up", "plain"), "no devcontainer.json in")
+
+
+def test_several_configs(podbay: Podbay) -> None:
+    proj = podbay.cwd / "proj"
+    write_config(proj, {"image": "x"})
+    write_config(proj, {"image": "y"}, ".devcontainer/other")
+    result = podbay("up", "proj")
+    assert_clean_error(result, "several configs")
+    assert "--config" in result.stderr
+
+
+def test_malformed_jsonc_names_file_line_and_column(podbay: Podbay) -> None:
+    proj = podbay.cwd / "proj"
+    path = write_config(proj, '{\n  "image": "x"\n  "remoteUser": "me"\n}')
+    assert_clean_error(podbay("up", "proj"), f"{path}:3:3:", "expected ',' or '}'")
+
+
+def test_wrong_property_type(podbay: Podbay) -> None:
+    proj = podbay.cwd / "proj"
+    path = write_config(proj, '{"image": "x", "runArgs": "--init"}')
+    assert_clean_error(podbay("up", "proj"), f"{path}:1:27:", "runArgs expected an array")
+
+
+def test_unknown_workspace(podbay: Podbay) -> None:
+    for verb in ("status", "stop", "start", "logs", "exec"):
+        args = [verb, "ghost"] + (["--", "true"] if verb == "exec" else [])
+        assert_clean_error(podbay(*args), "no workspace named 'ghost'")
+
+
+def test_json_errors_are_json(podbay: Podbay) -> None:
+    import json
+
+    result = podbay("status", "ghost", "--json")
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert data["outcome"] == "error" and data["kind"] == "unknown-workspace"
+
+
+def test_nothing_is_recorded_for_bad_input(podbay: Podbay) -> None:
+    (podbay.cwd / "plain").mkdir()
+    podbay("up", "plain")
+    assert podbay.json("list") == []
+
+
+def test_unknown_provider(podbay: Podbay) -> None:
+    write_config(podbay.cwd / "proj", {"image": "x"})
+    assert_clean_error(podbay("up", "proj", "--provider", "nope"), "no provider named 'nope'")
+    assert_clean_error(podbay("provider", "add", "kubernetes"), "unknown provider type")
+    assert_clean_error(
+        podbay("provider", "add", "docker", "--name", "d2", "-o", "colour=red", "--no-check"),
+        "option colour",
+    )
+
+
+@pytest.mark.parametrize("args", [["delete", "ghost"], ["delete", "ghost", "--yes"]])
+def test_delete_unknown(podbay: Podbay, args: list[str]) -> None:
+    assert_clean_error(podbay(*args), "no workspace named 'ghost'")
+
+
+def test_templates_are_listed(podbay: Podbay) -> None:
+    names = [t["name"] for t in podbay.json("templates")]
+    assert {"python", "node", "go", "rust", "debian"} <= set(names)
+
+
+def test_providers_default_and_management(podbay: Podbay, tmp_path: Path) -> None:
+    listed = podbay.json("provider", "list")
+    assert [(p["name"], p["type"], p["default"]) for p in listed] == [("docker", "docker", True)]
+    podbay.ok(
+        "provider", "add", "docker", "--name", "other", "-o", "host=tcp://127.0.0.1:1", "--no-check"
+    )
+    podbay.ok("provider", "use", "other")
+    podbay.ok("provider", "set", "other", "host=unix:///x.sock")
+    listed = {p["name"]: p for p in podbay.json("provider", "list")}
+    assert listed["other"]["default"] and listed["other"]["options"] == {"host": "unix:///x.sock"}
+    podbay.ok("provider", "remove", "other")
+    assert [p["name"] for p in podbay.json("provider", "list")] == ["docker"]

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from core import templates
+from core.devcontainer import config
+from core.devcontainer.plan import PlanContext, make_plan
+
+
+def test_each_template_has_a_valid_config_and_a_sample_app() -> None:
+    found = {t.name: t for t in templates.all_templates()}
+    assert {"python", "node", "go", "rust", "debian"} <= set(found)
+    for template in found.values():
+        path = template.path / ".devcontainer" / "devcontainer.json"
+        loaded = config.load(path)
+        assert loaded.warnings == []
+        plan = make_plan(
+            loaded.raw,
+            PlanContext(
+                name=template.name,
+                local_folder=f"/state/{template.name}",
+                config_file=str(path),
+                container_name=f"podbay-{template.name}",
+                labels={},
+                env={},
+            ),
+        )
+        assert plan.image == template.image
+        assert "postCreateCommand" in plan.hooks
+        samples = [
+            p for p in template.path.rglob("*") if p.is_file() and ".devcontainer" not in p.parts
+        ]
+        assert samples, f"template {template.name} has no sample app"
