@@ -100,7 +100,7 @@ def test_install_id_is_stable(tmp_path: Path) -> None:
 
 
 def test_many_first_commands_at_once_share_a_new_database(tmp_path: Path) -> None:
-    code = "import sys; from pathlib import Path; from core.store import Store; Store(Path(sys.argv[1]))"
+    code = "import sys, pathlib, core.store; core.store.Store(pathlib.Path(sys.argv[1]))"
     for round_ in range(5):
         root = tmp_path / f"fresh{round_}"
         procs = [

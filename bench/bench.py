@@ -1,0 +1,224 @@
+"""podbay vs the reference devcontainer CLI vs raw docker, side by side in one run.
+
+Run with `make bench` (it installs the reference CLI from npm into bench/.ref). Prints a markdown
+table of medians and ratios for docs/benchmarks.md. Not a test: it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PODBAY = str(Path(sys.executable).parent / "podbay")
+REFERENCE = str(HERE / ".ref" / "node_modules" / ".bin" / "devcontainer")
+IMAGE = "podbay-test/debian:bookworm"
+CONFIG = {"image": IMAGE, "postCreateCommand": "echo created > /tmp/created"}
+
+
+def run(argv: list[str], env: dict[str, str] | None = None) -> None:
+    result = subprocess.run(
+        argv, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{result.stderr[-2000:]}")
+
+
+def timed(action: Callable[[], None], reset: Callable[[], None] | None, repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        if reset:
+            reset()
+        start = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def container_of(folder: Path) -> str:
+    out = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=devcontainer.local_folder={folder}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return out[0] if out else ""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--list-size", type=int, default=200)
+    args = parser.parse_args()
+    n = args.repeat
+
+    work = Path(tempfile.mkdtemp(prefix="podbay-bench-"))
+    env = {**os.environ, "PODBAY_HOME": str(work / "home")}
+    folders = {}
+    for who in ("podbay", "reference", "raw"):
+        folder = work / who
+        (folder / ".devcontainer").mkdir(parents=True)
+        (folder / ".devcontainer" / "devcontainer.json").write_text(json.dumps(CONFIG))
+        folders[who] = folder
+
+    def podbay(*a: str) -> Callable[[], None]:
+        return lambda: run([PODBAY, *a], env)
+
+    def reference(*a: str) -> Callable[[], None]:
+        return lambda: run([REFERENCE, *a, "--workspace-folder", str(folders["reference"])])
+
+    raw_name = f"podbay-bench-raw-{os.getpid()}"
+
+    def raw_up() -> None:
+        run(
+            [
+                "docker",
+                "run",
+                "-d",
+                "--name",
+                raw_name,
+                "-v",
+                f"{folders['raw']}:/workspaces/raw",
+                "--entrypoint",
+                "/bin/sh",
+                IMAGE,
+                "-c",
+                "sleep infinity",
+            ]
+        )
+        run(["docker", "exec", raw_name, "sh", "-c", CONFIG["postCreateCommand"]])
+
+    def remove(container: str) -> None:
+        if container:
+            subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
+
+    results: dict[str, dict[str, list[float]]] = {}
+    # Warm-up: first runs pay for disk caches and node's module cache.
+    podbay("up", str(folders["podbay"]))()
+    reference("up")()
+
+    results["fresh up (image present, one postCreate hook)"] = {
+        "podbay": timed(
+            podbay("up", str(folders["podbay"])),
+            lambda: run([PODBAY, "delete", "podbay", "--yes"], env),
+            n,
+        ),
+        "reference": timed(reference("up"), lambda: remove(container_of(folders["reference"])), n),
+        "raw docker": timed(raw_up, lambda: remove(raw_name), n),
+    }
+    results["up of a running workspace"] = {
+        "podbay": timed(podbay("up", "podbay"), None, n),
+        "reference": timed(reference("up"), None, n),
+        "raw docker": timed(lambda: run(["docker", "start", raw_name]), None, n),
+    }
+    results["exec true"] = {
+        "podbay": timed(podbay("exec", "podbay", "--", "true"), None, n),
+        "reference": timed(reference("exec", "true"), None, n),
+        "raw docker": timed(lambda: run(["docker", "exec", raw_name, "true"]), None, n),
+    }
+    remove(raw_name)
+
+    # list with many workspaces: real (created, not started) containers and their records.
+    list_env = {**os.environ, "PODBAY_HOME": str(work / "list-home")}
+    populate_list(Path(list_env["PODBAY_HOME"]), args.list_size)
+    results[f"list with {args.list_size} workspaces"] = {
+        "podbay": timed(lambda: run([PODBAY, "list"], list_env), None, n),
+        "raw docker": timed(
+            lambda: run(["docker", "ps", "-a", "--filter", "label=dev.podbay.workspace"]), None, n
+        ),
+    }
+    results["startup: podbay --help (import cost)"] = {
+        "podbay": timed(lambda: run([PODBAY, "--help"]), None, n),
+    }
+
+    print(report(results, n))
+    run([PODBAY, "delete", "podbay", "--yes"], env)
+    remove(container_of(folders["reference"]))
+    cleanup_list(Path(list_env["PODBAY_HOME"]))
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def populate_list(home: Path, count: int) -> None:
+    sys.path.insert(0, str(HERE.parent))
+    import docker
+
+    from core.devcontainer.plan import container_name
+    from core.model import ProviderConfig, Source, Workspace
+    from core.store import Store
+
+    store = Store(home)
+    store.save_provider(ProviderConfig(name="docker", type="docker"))
+    store.set_meta("default_provider", "docker")
+    store.set_meta("initialised", "1")
+    client = docker.from_env()
+    install_id = store.install_id()
+    for i in range(count):
+        name = f"bench-{i:03d}"
+        created = client.api.create_container(
+            IMAGE,
+            command=["true"],
+            name=container_name(name, install_id),
+            labels={"dev.podbay.home": install_id, "dev.podbay.workspace": name},
+        )
+        ws = Workspace(
+            name=name,
+            provider="docker",
+            source=Source(kind="image", value=IMAGE),
+            folder=str(home / "sources" / name),
+            owned_folder=True,
+            container_name=container_name(name, install_id),
+            container_id=created["Id"],
+            phase="ready",
+        )
+        store.insert_workspace(ws)
+
+
+def cleanup_list(home: Path) -> None:
+    import docker
+
+    from core.store import Store
+
+    install_id = Store(home).install_id()
+    client = docker.from_env()
+    for c in client.api.containers(all=True, filters={"label": f"dev.podbay.home={install_id}"}):
+        client.api.remove_container(c["Id"], force=True)
+
+
+def report(results: dict[str, dict[str, list[float]]], n: int) -> str:
+    lines = [
+        f"Date: {time.strftime('%Y-%m-%d')}. Machine: {platform.node()}, {os.cpu_count()} cores, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}. "
+        f"Medians of {n} runs, seconds.",
+        "",
+        "| scenario | podbay | reference CLI | raw docker | podbay / reference | podbay / raw |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for scenario, by_tool in results.items():
+        med = {tool: statistics.median(samples) for tool, samples in by_tool.items()}
+        p, r, d = med.get("podbay"), med.get("reference"), med.get("raw docker")
+        lines.append(
+            f"| {scenario} | {fmt(p)} | {fmt(r)} | {fmt(d)} | {ratio(p, r)} | {ratio(p, d)} |"
+        )
+    return "\n".join(lines)
+
+
+def fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    return "-" if a is None or b is None else f"{a / b:.2f}x"
+
+
+if __name__ == "__main__":
+    main()
