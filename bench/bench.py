@@ -75,7 +75,10 @@ def main() -> None:
         return lambda: run([PODBAY, *a], env)
 
     def reference(*a: str) -> Callable[[], None]:
-        return lambda: run([REFERENCE, *a, "--workspace-folder", str(folders["reference"])])
+        verb, *rest = a
+        return lambda: run(
+            [REFERENCE, verb, "--workspace-folder", str(folders["reference"]), *rest]
+        )
 
     raw_name = f"podbay-bench-raw-{os.getpid()}"
 
