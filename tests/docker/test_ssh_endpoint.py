@@ -68,7 +68,7 @@ def ssh_engine(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
 def test_workspace_on_an_ssh_engine(podbay: Podbay, ssh_engine: tuple[str, dict[str, str]]) -> None:
     url, env = ssh_engine
     added = podbay.ok("provider", "add", "docker", "--name", "viassh", "-o", f"host={url}", env=env)
-    assert f"Docker " in added.stdout and url in added.stdout
+    assert "Docker " in added.stdout and url in added.stdout
     write_config(podbay.cwd / "far", {"image": IMAGE, "postCreateCommand": "echo far > /tmp/x"})
     podbay.ok("up", "far", "--provider", "viassh", env=env)
     [row] = podbay.json("list", env=env)
