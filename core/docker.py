@@ -9,12 +9,17 @@ the CLI is the one faithful interpreter of it (the reference devcontainer CLI do
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from hashlib import sha256
+from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from core.errors import DockerError, DockerUnreachable, ImageNotFound
@@ -23,6 +28,29 @@ if TYPE_CHECKING:
     import docker
 
 START_HINT = "start it (systemctl start docker, or run dockerd), or point DOCKER_HOST at an engine"
+
+
+def import_sdk(ssh: bool) -> ModuleType:
+    """Import the docker SDK, loading paramiko only for ssh:// endpoints.
+
+    The SDK imports its SSH adapter, and with it paramiko (about 75 ms), on every import when
+    paramiko is installed. podbay reaches ssh:// engines through the user's own `ssh` (so their
+    config and agent apply); paramiko is only needed for the adapter's module to load.
+    """
+    if "docker" not in sys.modules and not ssh and "paramiko" not in sys.modules:
+        sys.modules["paramiko"] = None  # type: ignore[assignment]  # import now raises ImportError
+        try:
+            import docker
+        finally:
+            del sys.modules["paramiko"]
+    import docker
+    import docker.api.client
+
+    if ssh and not hasattr(docker.api.client, "SSHHTTPAdapter"):
+        from docker.transport.sshconn import SSHHTTPAdapter
+
+        docker.api.client.SSHHTTPAdapter = SSHHTTPAdapter  # type: ignore[attr-defined]
+    return docker
 
 
 def docker_cli() -> str:
@@ -50,8 +78,7 @@ class DockerEndpoint:
     def client(self) -> docker.DockerClient:
         with self._lock:
             if self._client is None:
-                import docker
-
+                docker = import_sdk(ssh=bool(self.host and self.host.startswith("ssh://")))
                 try:
                     self._client = docker.DockerClient(
                         base_url=self.host or "unix:///var/run/docker.sock",
@@ -261,3 +288,24 @@ def split_image(image: str) -> tuple[str, str]:
     if colon > slash:
         return image[:colon], image[colon + 1 :]
     return image, "latest"
+
+
+def current_context_host() -> str | None:
+    """DOCKER_HOST, else the endpoint of the docker CLI's current context, else None."""
+    if os.environ.get("DOCKER_HOST"):
+        return os.environ["DOCKER_HOST"]
+    config_dir = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
+    context = os.environ.get("DOCKER_CONTEXT")
+    if not context:
+        try:
+            context = json.loads((config_dir / "config.json").read_text()).get("currentContext")
+        except (OSError, ValueError):
+            context = None
+    if not context or context == "default":
+        return None
+    meta = config_dir / "contexts" / "meta" / sha256(context.encode()).hexdigest() / "meta.json"
+    try:
+        host = json.loads(meta.read_text())["Endpoints"]["docker"]["Host"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return str(host) if host else None

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-from hashlib import sha256
-from pathlib import Path
 
 from pydantic import Field
 
-from core.docker import DockerEndpoint
+from core.docker import DockerEndpoint, current_context_host
 from core.host import HostSession, LocalHost
 from providers.base import Provider, ProviderOptions
 
@@ -43,24 +39,3 @@ class DockerProvider(Provider):
         await asyncio.to_thread(self._endpoint.ping)
         version = await asyncio.to_thread(self._endpoint.api().version)
         return f"Docker {version.get('Version', '?')} at {self._endpoint.label}"
-
-
-def current_context_host() -> str | None:
-    """DOCKER_HOST, else the endpoint of the docker CLI's current context, else None."""
-    if os.environ.get("DOCKER_HOST"):
-        return os.environ["DOCKER_HOST"]
-    config_dir = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
-    context = os.environ.get("DOCKER_CONTEXT")
-    if not context:
-        try:
-            context = json.loads((config_dir / "config.json").read_text()).get("currentContext")
-        except (OSError, ValueError):
-            context = None
-    if not context or context == "default":
-        return None
-    meta = config_dir / "contexts" / "meta" / sha256(context.encode()).hexdigest() / "meta.json"
-    try:
-        host = json.loads(meta.read_text())["Endpoints"]["docker"]["Host"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return str(host) if host else None

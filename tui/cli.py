@@ -8,7 +8,6 @@ never show a traceback. Heavy imports (pydantic models, the docker SDK, Textual)
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -235,6 +234,8 @@ def _table(rows: list[list[str]], headers: list[str]) -> str:
 
 
 def cmd_up(ns: argparse.Namespace) -> int:
+    import asyncio
+
     from core.engine import UpRequest
 
     engine = open_engine()
@@ -265,6 +266,8 @@ def cmd_up(ns: argparse.Namespace) -> int:
 
 
 def cmd_list(ns: argparse.Namespace) -> int:
+    import asyncio
+
     from core.model import age_text
 
     engine = open_engine()
@@ -293,6 +296,8 @@ def cmd_list(ns: argparse.Namespace) -> int:
 
 
 def cmd_status(ns: argparse.Namespace) -> int:
+    import asyncio
+
     engine = open_engine()
     item = asyncio.run(engine.status(ns.name))
     data = _status_json(item)
@@ -321,6 +326,8 @@ def cmd_status(ns: argparse.Namespace) -> int:
 
 
 def cmd_start(ns: argparse.Namespace) -> int:
+    import asyncio
+
     engine = open_engine()
     ws = asyncio.run(engine.start(ns.name, _printer(ns.json)))
     if ns.json:
@@ -329,6 +336,8 @@ def cmd_start(ns: argparse.Namespace) -> int:
 
 
 def cmd_stop(ns: argparse.Namespace) -> int:
+    import asyncio
+
     engine = open_engine()
     ws = asyncio.run(engine.stop(ns.name, _printer(ns.json)))
     if ns.json:
@@ -337,6 +346,8 @@ def cmd_stop(ns: argparse.Namespace) -> int:
 
 
 def cmd_delete(ns: argparse.Namespace) -> int:
+    import asyncio
+
     from core.errors import PodbayError
 
     engine = open_engine()
@@ -444,7 +455,7 @@ def _provider_host(root: Any, provider: str) -> str | None:
     host = json.loads(row[0]).get("options", {}).get("host") if row else None
     if host:
         return str(host)
-    from providers.docker_local import current_context_host
+    from core.docker import current_context_host
 
     return current_context_host() if not os.environ.get("DOCKER_HOST") else None
 
@@ -511,6 +522,8 @@ def _parse_options(pairs: list[str]) -> dict[str, Any]:
 
 
 def cmd_provider_add(ns: argparse.Namespace) -> int:
+    import asyncio
+
     import providers
     from core.errors import PodbayError
     from core.model import ProviderConfig

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
+
+from core.model import ProviderConfig, Source, Workspace
+from core.store import Store
 
 CHECK = """
 import sys
@@ -22,13 +27,75 @@ def test_core_and_providers_import_neither_textual_nor_boto3() -> None:
     assert result.stdout.strip() == ""
 
 
-def test_the_exec_path_imports_no_heavy_modules() -> None:
-    # `podbay exec` runs once per command; it must not pay for pydantic, the docker SDK or Textual.
+def test_the_exec_path_imports_no_heavy_modules(tmp_path: Path) -> None:
+    """`podbay exec` runs per command: it must not pay for pydantic, asyncio, the SDK or Textual.
+
+    It runs for real here, with a stand-in `docker` that prints the argv it was given.
+    """
+    store = Store(tmp_path / "home")
+    store.save_provider(ProviderConfig(name="docker", type="docker"))
+    ws = Workspace(
+        name="w",
+        provider="docker",
+        source=Source(kind="image", value="x"),
+        folder="/x",
+        owned_folder=True,
+        container_name="c",
+        container_id="abc123",
+        remote_user="dev",
+        workspace_folder="/workspaces/w",
+        remote_env={"A": "1"},
+        phase="ready",
+    )
+    store.insert_workspace(ws)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text('#!/bin/sh\necho "$@"\n')
+    (bin_dir / "docker").chmod(0o755)
+    env = {
+        **os.environ,
+        "PODBAY_HOME": str(tmp_path / "home"),
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+    }
+    env.pop("DOCKER_HOST", None)
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "tui.cli", "exec", "w", "--", "ls", "-l"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    assert result.stdout.split() == [
+        "exec",
+        "-i",
+        "-u",
+        "dev",
+        "-w",
+        "/workspaces/w",
+        "-e",
+        "A=1",
+        "abc123",
+        "ls",
+        "-l",
+    ]
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+    assert not imported & {"pydantic", "asyncio", "docker", "textual", "requests"}
+
+
+def test_local_endpoints_do_not_load_paramiko_but_ssh_ones_still_work() -> None:
     code = (
-        "import sys, tui.cli\n"
-        "print(','.join(m for m in ('pydantic', 'docker', 'textual') if m in sys.modules))"
+        "import sys\n"
+        "from core.docker import DockerEndpoint\n"
+        "from core.errors import DockerUnreachable\n"
+        "for url in ('unix:///nonexistent.sock', 'ssh://nobody@127.0.0.1:9'):\n"
+        "    try:\n"
+        "        DockerEndpoint(url).client()\n"
+        "    except DockerUnreachable as exc:\n"
+        "        print(exc.message, file=sys.stderr)\n"
+        "    print('paramiko' in sys.modules)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
-    assert result.stdout.strip() == ""
+    assert result.stdout.split() == ["False", "True"]
+    assert "paramiko" not in result.stderr.lower()
