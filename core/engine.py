@@ -10,10 +10,11 @@ any point `podbay up NAME` picks up where it stopped. A workspace is "ready" onl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -90,14 +91,7 @@ class Engine:
 
     def provider(self, name: str) -> MachineProvider:
         if name not in self._providers:
-            config = self.store.provider(name)
-            if config is None:
-                known = ", ".join(p.name for p in self.store.providers()) or "none"
-                raise UnknownProvider(
-                    f"no provider named {name!r} (configured: {known})",
-                    "add one with: podbay provider add docker --name NAME",
-                )
-            self._providers[name] = self.provider_factory(config)
+            self._providers[name] = self.provider_factory(self.store.require_provider(name))
         return self._providers[name]
 
     # up ------------------------------------------------------------------------------------
@@ -396,19 +390,27 @@ class Engine:
         """Start a stopped workspace (reruns postStartCommand); repairs an unfinished one."""
         return await self.up(UpRequest(name=name), on_event)
 
-    async def stop(self, name: str, on_event: EventSink | None = None) -> Workspace:
+    @contextlib.asynccontextmanager
+    async def _operation(
+        self, name: str, operation: str, on_event: EventSink | None
+    ) -> AsyncIterator[tuple[Workspace, MachineProvider, HostSession, _Reporter]]:
+        """Lock the workspace and open its host for one operation."""
         ws = self.store.workspace(name)
         report = _Reporter(self.store.root, name, on_event)
-        async with self.store.lock(name, "stop", lambda h: report.step(f"waiting for {h}")):
+        async with self.store.lock(name, operation, lambda h: report.step(f"waiting for {h}")):
             provider = self.provider(ws.provider)
             host = await provider.open_host(name)
             try:
-                container = await self._find_container(host.docker, name)
-                if container is not None and container.get("State") == "running":
-                    report.step("stopping the container")
-                    await asyncio.to_thread(host.docker.stop, container["Id"])
+                yield ws, provider, host, report
             finally:
                 await host.close()
+
+    async def stop(self, name: str, on_event: EventSink | None = None) -> Workspace:
+        async with self._operation(name, "stop", on_event) as (ws, provider, host, report):
+            container = await self._find_container(host.docker, name)
+            if container is not None and container.get("State") == "running":
+                report.step("stopping the container")
+                await asyncio.to_thread(host.docker.stop, container["Id"])
             await provider.stop_machine(name)
             report.done(f"workspace {name} is stopped")
         return ws
@@ -418,17 +420,10 @@ class Engine:
 
         A folder the user gave as SOURCE is never touched.
         """
-        ws = self.store.workspace(name)
-        report = _Reporter(self.store.root, name, on_event)
-        async with self.store.lock(name, "delete", lambda h: report.step(f"waiting for {h}")):
-            provider = self.provider(ws.provider)
-            host = await provider.open_host(name)
-            try:
-                while (container := await self._find_container(host.docker, name)) is not None:
-                    report.step(f"removing container {container['Id'][:12]}")
-                    await asyncio.to_thread(host.docker.remove, container["Id"])
-            finally:
-                await host.close()
+        async with self._operation(name, "delete", on_event) as (ws, provider, host, report):
+            while (container := await self._find_container(host.docker, name)) is not None:
+                report.step(f"removing container {container['Id'][:12]}")
+                await asyncio.to_thread(host.docker.remove, container["Id"])
             await provider.delete_machine(name)
             if ws.owned_folder and Path(ws.folder).is_relative_to(self.store.root):
                 report.step(f"removing podbay's copy of the source ({ws.folder})")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from core import paths
-from core.errors import UnknownWorkspace
+from core.errors import UnknownProvider, UnknownWorkspace
 from core.model import ProviderConfig, Workspace
 
 _SCHEMA = """
@@ -90,6 +90,16 @@ class Store:
     def provider(self, name: str) -> ProviderConfig | None:
         row = self._db.execute("SELECT data FROM providers WHERE name=?", (name,)).fetchone()
         return None if row is None else ProviderConfig.model_validate_json(row[0])
+
+    def require_provider(self, name: str) -> ProviderConfig:
+        found = self.provider(name)
+        if found is None:
+            known = ", ".join(p.name for p in self.providers()) or "none"
+            raise UnknownProvider(
+                f"no provider named {name!r} (configured: {known})",
+                "see: podbay provider list; add one with: podbay provider add docker --name NAME",
+            )
+        return found
 
     def save_provider(self, provider: ProviderConfig) -> None:
         self._db.execute(

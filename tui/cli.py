@@ -222,6 +222,15 @@ def _status_json(item: WorkspaceStatus) -> dict[str, Any]:
     }
 
 
+def _done(ns: argparse.Namespace, data: dict[str, Any], text: str = "") -> int:
+    """A verb's result: one JSON object with --json, else a line of text (if any)."""
+    if ns.json:
+        print(json.dumps({"outcome": "success", **data}))
+    elif text:
+        print(text)
+    return 0
+
+
 def _table(rows: list[list[str]], headers: list[str]) -> str:
     widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
@@ -330,9 +339,7 @@ def cmd_start(ns: argparse.Namespace) -> int:
 
     engine = open_engine()
     ws = asyncio.run(engine.start(ns.name, _printer(ns.json)))
-    if ns.json:
-        print(json.dumps({"outcome": "success", "name": ws.name, "containerId": ws.container_id}))
-    return 0
+    return _done(ns, {"name": ws.name, "containerId": ws.container_id})
 
 
 def cmd_stop(ns: argparse.Namespace) -> int:
@@ -340,9 +347,7 @@ def cmd_stop(ns: argparse.Namespace) -> int:
 
     engine = open_engine()
     ws = asyncio.run(engine.stop(ns.name, _printer(ns.json)))
-    if ns.json:
-        print(json.dumps({"outcome": "success", "name": ws.name}))
-    return 0
+    return _done(ns, {"name": ws.name})
 
 
 def cmd_delete(ns: argparse.Namespace) -> int:
@@ -364,9 +369,7 @@ def cmd_delete(ns: argparse.Namespace) -> int:
             print("Nothing deleted.", file=sys.stderr)
             return 1
     asyncio.run(engine.delete(ns.name, _printer(ns.json)))
-    if ns.json:
-        print(json.dumps({"outcome": "success", "name": ns.name}))
-    return 0
+    return _done(ns, {"name": ns.name})
 
 
 def cmd_logs(ns: argparse.Namespace) -> int:
@@ -541,39 +544,32 @@ def cmd_provider_add(ns: argparse.Namespace) -> int:
     store.save_provider(config)
     if ns.use or store.get_meta("default_provider") is None:
         store.set_meta("default_provider", name)
-    if ns.json:
-        print(json.dumps({"outcome": "success", "name": name, "check": checked}))
-    else:
-        print(f"Added provider {name}" + (f": {checked}" if checked else ""))
-    return 0
+    added = f"Added provider {name}" + (f": {checked}" if checked else "")
+    return _done(ns, {"name": name, "check": checked}, added)
 
 
 def cmd_provider_set(ns: argparse.Namespace) -> int:
     import providers
-    from core.errors import UnknownProvider
 
     store = open_store()
-    config = store.provider(ns.name)
-    if config is None:
-        raise UnknownProvider(f"no provider named {ns.name!r}", "see: podbay provider list")
+    config = store.require_provider(ns.name)
     options = {**config.options, **_parse_options(ns.options)}
     options = {k: v for k, v in options.items() if v is not None}
     updated = config.model_copy(update={"options": options})
     providers.load(updated)  # validates
     store.save_provider(updated)
-    if ns.json:
-        print(json.dumps({"outcome": "success", "name": ns.name, "options": options}))
-    else:
-        print(f"Updated provider {ns.name}: {_options_text(options)}")
-    return 0
+    return _done(
+        ns,
+        {"name": ns.name, "options": options},
+        f"Updated provider {ns.name}: {_options_text(options)}",
+    )
 
 
 def cmd_provider_remove(ns: argparse.Namespace) -> int:
-    from core.errors import PodbayError, UnknownProvider
+    from core.errors import PodbayError
 
     store = open_store()
-    if store.provider(ns.name) is None:
-        raise UnknownProvider(f"no provider named {ns.name!r}", "see: podbay provider list")
+    store.require_provider(ns.name)
     users = [w.name for w in store.workspaces() if w.provider == ns.name]
     if users:
         raise PodbayError(
@@ -584,25 +580,14 @@ def cmd_provider_remove(ns: argparse.Namespace) -> int:
     if store.get_meta("default_provider") == ns.name:
         rest = store.providers()
         store.set_meta("default_provider", rest[0].name if rest else "")
-    if ns.json:
-        print(json.dumps({"outcome": "success", "name": ns.name}))
-    else:
-        print(f"Removed provider {ns.name}")
-    return 0
+    return _done(ns, {"name": ns.name}, f"Removed provider {ns.name}")
 
 
 def cmd_provider_use(ns: argparse.Namespace) -> int:
-    from core.errors import UnknownProvider
-
     store = open_store()
-    if store.provider(ns.name) is None:
-        raise UnknownProvider(f"no provider named {ns.name!r}", "see: podbay provider list")
+    store.require_provider(ns.name)
     store.set_meta("default_provider", ns.name)
-    if ns.json:
-        print(json.dumps({"outcome": "success", "default": ns.name}))
-    else:
-        print(f"New workspaces go to provider {ns.name}")
-    return 0
+    return _done(ns, {"default": ns.name}, f"New workspaces go to provider {ns.name}")
 
 
 if __name__ == "__main__":
