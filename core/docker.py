@@ -271,6 +271,10 @@ class DockerEndpoint:
 
         return output, exit_code
 
+    def put_archive(self, container: str, path: str, data: bytes) -> None:
+        """Extract a tar archive into the container at `path`."""
+        self.call("copying files into the container", self.api().put_archive, container, path, data)
+
     def logs(self, container: str, follow: bool) -> Iterator[bytes]:
         stream: Iterator[bytes] = self.call(
             "reading logs", self.api().logs, container, stream=True, follow=follow

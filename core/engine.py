@@ -44,6 +44,9 @@ from core.errors import (
 )
 from core.host import HostSession, MachineProvider
 from core.model import Event, ProviderConfig, Source, Status, Workspace, WorkspaceStatus
+from core.ssh import bootstrap as ssh_bootstrap
+from core.ssh import config as ssh_config
+from core.ssh import keys as ssh_keys
 from core.store import Store
 
 EventSink = Callable[[Event], None]
@@ -283,10 +286,55 @@ class Engine:
         self.store.save_workspace(ws)
 
         await self._run_hooks(ws, plan, docker, str(info["State"].get("StartedAt")), report)
+        if ws.ssh_container != container_id:
+            await self._setup_ssh(ws, docker, {**container_env, **ws.remote_env}, report)
+        _checkpoint("ssh")
         ws.phase, ws.error = "ready", None
         self.store.save_workspace(ws)
         report.done(f"workspace {ws.name} is ready ({plan.workspace_folder})")
         return ws
+
+    async def _setup_ssh(
+        self, ws: Workspace, docker: DockerEndpoint, env: dict[str, str], report: _Reporter
+    ) -> None:
+        """sshd in the container with the workspace's keys; a failure only disables ssh."""
+        assert ws.container_id is not None
+        report.step("setting up SSH access")
+        report.bind_loop()
+        keys = await asyncio.to_thread(ssh_keys.ensure, self.store.root, ws.name)
+        result = await asyncio.to_thread(
+            ssh_bootstrap.ensure_sshd,
+            docker,
+            ws.container_id,
+            keys,
+            ws.remote_user or "root",
+            env,
+            report.log_threadsafe,
+        )
+        ws.ssh_container, ws.ssh_ready, ws.ssh_note = ws.container_id, result.ready, result.note
+        self.store.save_workspace(ws)
+        if not result.ready:
+            report.warn(
+                f"no SSH for {ws.name}: {result.note}; `podbay ssh {ws.name}` uses docker exec"
+            )
+        self.write_ssh_config()
+
+    def write_ssh_config(self) -> None:
+        """Rewrite podbay's ssh_config and known_hosts from the workspace records."""
+        entries = []
+        for ws in self.store.workspaces():
+            keys = ssh_keys.WorkspaceKeys(paths.keys_dir(self.store.root) / ws.name)
+            # Workspaces without sshd get an entry too: their ProxyCommand says why.
+            if ws.ssh_container and keys.host_key.exists():
+                entries.append(
+                    ssh_config.HostEntry(
+                        name=ws.name,
+                        user=ws.remote_user or "root",
+                        identity_file=keys.client_key,
+                        host_public_key=keys.host_public(),
+                    )
+                )
+        ssh_config.write(self.store.root, entries)
 
     async def _find_container(self, docker: DockerEndpoint, name: str) -> dict[str, Any] | None:
         found = await asyncio.to_thread(
@@ -430,6 +478,7 @@ class Engine:
                 await asyncio.to_thread(shutil.rmtree, ws.folder, True)
             shutil.rmtree(paths.keys_dir(self.store.root) / name, ignore_errors=True)
             self.store.remove_workspace(name)
+            self.write_ssh_config()
             report.done(f"workspace {name} is deleted")
         (paths.logs_dir(self.store.root) / f"{name}.log").unlink(missing_ok=True)
         self.store.lock_path(name).unlink(missing_ok=True)

@@ -62,6 +62,9 @@ class Workspace(BaseModel):
     hooks_container: str | None = None  # container the once-hooks below ran in
     hooks_done: list[str] = []
     post_start_at: str | None = None  # container StartedAt that postStartCommand last ran for
+    ssh_container: str | None = None  # container whose sshd setup is done
+    ssh_ready: bool = False
+    ssh_note: str = ""  # why SSH is unavailable, or what setting it up did
     created_at: float = Field(default_factory=time.time)
     updated_at: float = Field(default_factory=time.time)
 

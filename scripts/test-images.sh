@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Build the images the test suite uses (and install the local registry the pull tests start). No image registry is reachable, so they are made here:
-#   podbay-test/debian:bookworm  debootstrap'd Debian (bash, git, sudo, python3), cached as a tarball
+#   podbay-test/debian:bookworm  debootstrap'd Debian (bash, git, sudo, python3, openssh-server),
+#                                cached as a tarball; VERSION below forces a rebuild when it changes
 #   podbay-test/busybox:latest   busybox-static only, no package manager
 # The debootstrap tarball is cached outside the repo ($PODBAY_TEST_CACHE, default ~/.cache/podbay-test).
 set -euo pipefail
 cache=${PODBAY_TEST_CACHE:-$HOME/.cache/podbay-test}
+VERSION=2
 mkdir -p "$cache"
 
 apt_missing=()
@@ -20,24 +22,30 @@ if ((${#apt_missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_missing[@]}" >/dev/null
 fi
 
-if ! docker image inspect podbay-test/debian:bookworm >/dev/null 2>&1; then
-  tarball=$cache/debian-bookworm-rootfs.tar
+have=$(docker image inspect -f '{{index .Config.Labels "podbay.test.version"}}' \
+  podbay-test/debian:bookworm 2>/dev/null || true)
+if [ "$have" != "$VERSION" ]; then
+  tarball=$cache/debian-bookworm-v$VERSION-rootfs.tar
   if [ ! -s "$tarball" ]; then
     echo "== debootstrap Debian bookworm (about 90 s, cached in $cache)" >&2
     root=$(mktemp -d)
-    debootstrap --variant=minbase --include=bash,ca-certificates,git,sudo,python3,procps \
+    debootstrap --variant=minbase \
+      --include=bash,ca-certificates,git,sudo,python3,procps,openssh-server \
       bookworm "$root" >"$cache/debootstrap.log" 2>&1 || {
       tail -30 "$cache/debootstrap.log" >&2
       exit 1
     }
-    # apt inside the image reaches the Debian mirror; leave no caches in the image.
+    # No host keys baked in (podbay brings its own), no package caches.
+    rm -f "$root"/etc/ssh/ssh_host_*
     rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
     tar -C "$root" -cf "$tarball.tmp" .
     mv "$tarball.tmp" "$tarball"
     rm -rf "$root"
+    rm -f "$cache"/debian-bookworm-rootfs.tar "$cache"/debian-bookworm-v[0-9]*-rootfs.tar.old
   fi
   echo "== docker import podbay-test/debian:bookworm" >&2
-  docker import -c 'CMD ["/bin/bash"]' "$tarball" podbay-test/debian:bookworm >/dev/null
+  docker import -c 'CMD ["/bin/bash"]' -c "LABEL podbay.test.version=$VERSION" \
+    "$tarball" podbay-test/debian:bookworm >/dev/null
 fi
 
 if ! docker image inspect podbay-test/busybox:latest >/dev/null 2>&1; then

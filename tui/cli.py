@@ -13,7 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from core.engine import Engine
@@ -29,9 +29,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_tui()
     parser = _parser()
     ns, extra = parser.parse_known_args(args)
-    if extra and ns.command != "exec":
+    if extra and ns.command not in ("exec", "ssh"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    if ns.command == "exec":
+    if ns.command in ("exec", "ssh"):
         ns.cmd = [*ns.cmd, *extra]
     json_mode = bool(getattr(ns, "json", False))
     from core.errors import PodbayError
@@ -120,6 +120,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("cmd", nargs=argparse.REMAINDER)
     verb("templates", cmd_templates, "list the bundled quick-start templates")
+    p = verb(
+        "ssh", cmd_ssh, "open a shell in a workspace, or run a command: podbay ssh NAME -- CMD"
+    )
+    p.add_argument("name")
+    p.add_argument("cmd", nargs=argparse.REMAINDER)
+    p.add_argument("--stdio", action="store_true", help="speak SSH on stdin/stdout (ProxyCommand)")
+    p.add_argument("-t", dest="force_tty", action="store_true", help="a terminal for a command too")
+    p = verb("ssh-config", cmd_ssh_config, "let `ssh NAME.podbay` work from any terminal")
+    p.add_argument("action", choices=["install", "uninstall", "show"])
+    p = verb("code", cmd_code, "open VS Code on a workspace (Remote-SSH)")
+    p.add_argument("name")
 
     p = verb("provider", cmd_provider_list, "manage providers (list, add, set, remove, use)")
     psub = p.add_subparsers(dest="provider_command", metavar="ACTION")
@@ -400,37 +411,146 @@ def cmd_logs(ns: argparse.Namespace) -> int:
             time.sleep(0.2)
 
 
-def cmd_exec(ns: argparse.Namespace) -> int:
-    """Replace podbay with `docker exec` as the remote user, in the workspace folder."""
+def _ready_record(name: str) -> dict[str, Any]:
+    """The workspace's stored record, read without pydantic; it must have a finished container."""
     from core import paths
     from core.errors import PodbayError
 
-    cmd = ns.cmd[1:] if ns.cmd[:1] == ["--"] else ns.cmd
-    if not cmd:
-        raise PodbayError("no command given", f"podbay exec {ns.name} -- bash")
-    record = _raw_workspace(paths.home(), ns.name)
+    record = _raw_workspace(paths.home(), name)
     if record is None:
-        raise PodbayError(f"no workspace named {ns.name!r}", "see: podbay list")
+        raise PodbayError(f"no workspace named {name!r}", "see: podbay list")
     if not record.get("container_id") or record.get("phase") == "creating":
-        raise PodbayError(
-            f"workspace {ns.name} has no finished container", f"run: podbay up {ns.name}"
-        )
+        raise PodbayError(f"workspace {name} has no finished container", f"run: podbay up {name}")
+    return record
+
+
+def _docker_base(record: dict[str, Any]) -> list[str]:
+    from core import paths
     from core.docker import docker_cli
 
     host = _provider_host(paths.home(), record.get("provider", ""))
-    argv = [docker_cli(), *(["-H", host] if host else []), "exec", "-i"]
-    if sys.stdin.isatty() and sys.stdout.isatty():
-        argv.append("-t")
+    return [docker_cli(), *(["-H", host] if host else [])]
+
+
+def _exec_argv(record: dict[str, Any], cmd: list[str], tty: bool) -> list[str]:
+    argv = [*_docker_base(record), "exec", "-i", *(["-t"] if tty else [])]
     if record.get("remote_user"):
         argv += ["-u", record["remote_user"]]
     if record.get("workspace_folder"):
         argv += ["-w", record["workspace_folder"]]
     for key, value in (record.get("remote_env") or {}).items():
         argv += ["-e", f"{key}={value}"]
-    argv += [record["container_id"], *cmd]
+    return [*argv, record["container_id"], *cmd]
+
+
+def _replace_process(argv: list[str]) -> NoReturn:
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(argv[0], argv)
+
+
+def cmd_exec(ns: argparse.Namespace) -> int:
+    """Replace podbay with `docker exec` as the remote user, in the workspace folder."""
+    from core.errors import PodbayError
+
+    cmd = ns.cmd[1:] if ns.cmd[:1] == ["--"] else ns.cmd
+    if not cmd:
+        raise PodbayError("no command given", f"podbay exec {ns.name} -- bash")
+    record = _ready_record(ns.name)
+    _replace_process(_exec_argv(record, cmd, sys.stdin.isatty() and sys.stdout.isatty()))
+
+
+def _sshd_argv(record: dict[str, Any]) -> list[str]:
+    """The exec channel to the container's `sshd -i` (what OpenSSH's ProxyCommand runs)."""
+    from core.ssh.bootstrap import SSHD_SCRIPT
+
+    return [
+        *_docker_base(record),
+        "exec",
+        "-i",
+        "-u",
+        "root",
+        record["container_id"],
+        "/bin/sh",
+        "-c",
+        SSHD_SCRIPT,
+    ]
+
+
+def cmd_ssh(ns: argparse.Namespace) -> int:
+    from core.errors import PodbayError
+
+    record = _ready_record(ns.name)
+    cmd = ns.cmd[1:] if ns.cmd[:1] == ["--"] else ns.cmd
+    if ns.stdio:
+        if not record.get("ssh_ready"):
+            raise PodbayError(
+                f"workspace {ns.name} has no SSH server: {record.get('ssh_note') or 'not set up'}",
+                f"`podbay ssh {ns.name}` still works (it falls back to docker exec)",
+            )
+        _replace_process(_sshd_argv(record))
+    interactive = sys.stdin.isatty() and sys.stdout.isatty() and (not cmd or ns.force_tty)
+    if not record.get("ssh_ready"):
+        print(
+            f"podbay: no SSH server in {ns.name} ({record.get('ssh_note') or 'not set up'}); "
+            "using docker exec",
+            file=sys.stderr,
+        )
+        shell = ["/bin/sh", "-c", 'exec "${SHELL:-/bin/sh}" -l']
+        _replace_process(_exec_argv(record, cmd or shell, interactive))
+    import asyncio
+
+    from core import paths
+    from core.ssh import client
+
+    async def session() -> int:
+        conn = await client.connect(
+            paths.home(), ns.name, record.get("remote_user") or "root", _sshd_argv(record)
+        )
+        async with conn:
+            command = client.remote_command(record.get("workspace_folder"), cmd or None)
+            return await client.run_session(conn, command, interactive)
+
+    return asyncio.run(session())
+
+
+def cmd_ssh_config(ns: argparse.Namespace) -> int:
+    from core.ssh import user_config
+
+    engine = open_engine()
+    engine.write_ssh_config()
+    include = engine.store.root / "ssh_config"
+    if ns.action == "show":
+        print(include.read_text(), end="")
+        return 0
+    target = user_config.user_ssh_config()
+    if ns.action == "install":
+        changed = user_config.install(target, include)
+        text = f"{target} includes {include}" + ("" if changed else " (already)")
+        return _done(ns, {"file": str(target), "include": str(include), "changed": changed}, text)
+    changed = user_config.uninstall(target)
+    text = f"removed podbay's block from {target}" if changed else f"no podbay block in {target}"
+    return _done(ns, {"file": str(target), "changed": changed}, text)
+
+
+def cmd_code(ns: argparse.Namespace) -> int:
+    import shutil
+    import subprocess
+
+    record = _ready_record(ns.name)
+    folder = record.get("workspace_folder") or "/"
+    host = f"{ns.name}.podbay"
+    uri = f"vscode-remote://ssh-remote+{host}{folder}"
+    code = shutil.which("code")
+    if code is None:
+        url = f"vscode://vscode-remote/ssh-remote+{host}{folder}"
+        return _done(
+            ns,
+            {"opened": False, "url": url, "folderUri": uri},
+            f"No `code` command here. Open this URL (needs `podbay ssh-config install`):\n{url}",
+        )
+    subprocess.run([code, "--folder-uri", uri], check=False)
+    return _done(ns, {"opened": True, "folderUri": uri}, f"Opened VS Code on {uri}")
 
 
 def _raw_workspace(root: Any, name: str) -> dict[str, Any] | None:

@@ -1,0 +1,151 @@
+"""The in-app SSH client (asyncssh): interactive shells with a PTY, commands, port forwards.
+
+It connects exactly as OpenSSH does through podbay's ProxyCommand: the same `sshd -i` over the
+machine's exec channel, the same client key, the same pinned host key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shlex
+import shutil
+import signal
+import stat
+import sys
+import termios
+import tty
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.errors import PodbayError
+from core.ssh import config as ssh_config
+
+if TYPE_CHECKING:
+    import asyncssh
+
+
+class HostKeyMismatch(PodbayError):
+    kind = "host-key-mismatch"
+
+
+async def connect(
+    root: Path, name: str, user: str, proxy_argv: list[str]
+) -> asyncssh.SSHClientConnection:
+    import asyncssh
+
+    key = root / "keys" / name / "id_ed25519"
+    try:
+        return await asyncssh.connect(
+            f"{name}{ssh_config.SUFFIX}",
+            username=user,
+            client_keys=[str(key)],
+            known_hosts=str(ssh_config.known_hosts_path(root)),
+            proxy_command=proxy_argv,
+            agent_path=os.environ.get("SSH_AUTH_SOCK") or None,
+            agent_forwarding=bool(os.environ.get("SSH_AUTH_SOCK")),
+            config=[],
+        )
+    except asyncssh.HostKeyNotVerifiable:
+        raise HostKeyMismatch(
+            f"the SSH host key of workspace {name} does not match the one podbay pinned",
+            f"if you recreated its container outside podbay, reset it: podbay up {name} --recreate",
+        ) from None
+    except asyncssh.PermissionDenied:
+        raise PodbayError(
+            f"the SSH server of workspace {name} refused podbay's key for user {user}",
+            f"re-place the keys: podbay up {name} --recreate",
+        ) from None
+    except (OSError, asyncssh.Error) as exc:
+        raise PodbayError(
+            f"cannot open an SSH session to workspace {name}: {exc}",
+            f"is it running? podbay status {name}",
+        ) from None
+
+
+def remote_command(folder: str | None, argv: list[str] | None) -> str:
+    """What sshd runs (through the user's shell): start in the workspace folder."""
+    cd = f"cd {shlex.quote(folder)} 2>/dev/null; " if folder else ""
+    if argv:
+        return cd + "exec " + shlex.join(argv)
+    return cd + 'exec "${SHELL:-/bin/sh}" -l'
+
+
+@contextlib.contextmanager
+def _raw_terminal(fd: int) -> Iterator[None]:
+    saved = termios.tcgetattr(fd)
+    try:
+        tty.setraw(fd, termios.TCSANOW)
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+async def run_session(conn: asyncssh.SSHClientConnection, command: str, interactive: bool) -> int:
+    """Run `command` with this process's stdio; a PTY, raw mode and resizes when interactive."""
+    loop = asyncio.get_running_loop()
+    stdin_fd, stdout_fd = sys.stdin.fileno(), sys.stdout.fileno()
+    term_size = None
+    term_type = None
+    if interactive:
+        size = shutil.get_terminal_size()
+        term_size = (size.columns, size.lines)
+        term_type = os.environ.get("TERM", "xterm-256color")
+    process = await conn.create_process(
+        command, term_type=term_type, term_size=term_size, encoding=None
+    )
+
+    def resize() -> None:
+        size = shutil.get_terminal_size()
+        process.change_terminal_size(size.columns, size.lines)
+
+    async def pump_in() -> None:
+        mode = os.fstat(stdin_fd).st_mode
+        if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or os.isatty(stdin_fd):
+            reader = asyncio.StreamReader()
+            transport, _ = await loop.connect_read_pipe(
+                lambda: asyncio.StreamReaderProtocol(reader),
+                os.fdopen(stdin_fd, "rb", 0, closefd=False),
+            )
+            try:
+                while data := await reader.read(65536):
+                    process.stdin.write(data)
+            finally:
+                transport.close()
+        else:
+            # Files and /dev/null cannot be polled; reading them never blocks for long.
+            while data := await asyncio.to_thread(os.read, stdin_fd, 65536):
+                process.stdin.write(data)
+        process.stdin.write_eof()
+
+    async def pump_out(stream: asyncssh.SSHReader[bytes], fd: int) -> None:
+        while data := await stream.read(65536):
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+
+    stack = contextlib.ExitStack()
+    if interactive:
+        stack.enter_context(_raw_terminal(stdin_fd))
+        loop.add_signal_handler(signal.SIGWINCH, resize)
+        stack.callback(loop.remove_signal_handler, signal.SIGWINCH)
+    with stack:
+        feeder = asyncio.create_task(pump_in())
+        await asyncio.gather(
+            pump_out(process.stdout, stdout_fd), pump_out(process.stderr, sys.stderr.fileno())
+        )
+        await process.wait_closed()
+        feeder.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await feeder
+    status = process.exit_status
+    if status is None:
+        return 255 if process.exit_signal is None else 128 + _signal_number(process.exit_signal[0])
+    return int(status)
+
+
+def _signal_number(name: str) -> int:
+    return int(getattr(signal, f"SIG{name}", 15))
