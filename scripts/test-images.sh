@@ -16,6 +16,7 @@ command -v git >/dev/null 2>&1 || apt_missing+=(git)
 command -v docker-registry >/dev/null 2>&1 || apt_missing+=(docker-registry)
 [ -x /usr/sbin/sshd ] || apt_missing+=(openssh-server)
 command -v ssh >/dev/null 2>&1 || apt_missing+=(openssh-client)
+command -v tmux >/dev/null 2>&1 || apt_missing+=(tmux)
 if ((${#apt_missing[@]})); then
   echo "== installing ${apt_missing[*]}" >&2
   apt-get update -qq

@@ -90,16 +90,14 @@ async def run_session(conn: asyncssh.SSHClientConnection, command: str, interact
     term_size = None
     term_type = None
     if interactive:
-        size = shutil.get_terminal_size()
-        term_size = (size.columns, size.lines)
+        term_size = _terminal_size(stdout_fd)
         term_type = os.environ.get("TERM", "xterm-256color")
     process = await conn.create_process(
         command, term_type=term_type, term_size=term_size, encoding=None
     )
 
     def resize() -> None:
-        size = shutil.get_terminal_size()
-        process.change_terminal_size(size.columns, size.lines)
+        process.change_terminal_size(*_terminal_size(stdout_fd))
 
     async def pump_in() -> None:
         mode = os.fstat(stdin_fd).st_mode
@@ -145,6 +143,15 @@ async def run_session(conn: asyncssh.SSHClientConnection, command: str, interact
     if status is None:
         return 255 if process.exit_signal is None else 128 + _signal_number(process.exit_signal[0])
     return int(status)
+
+
+def _terminal_size(fd: int) -> tuple[int, int]:
+    """The terminal's own size (not $COLUMNS/$LINES, which go stale when it is resized)."""
+    try:
+        size = os.get_terminal_size(fd)
+    except OSError:
+        size = shutil.get_terminal_size()
+    return size.columns, size.lines
 
 
 def _signal_number(name: str) -> int:

@@ -64,7 +64,8 @@ def _without_block(text: str) -> str:
 
 
 def _write(target: Path, text: str, include: Path | None) -> None:
-    if target.exists() and not os.access(target, os.W_OK):
+    # A file without its owner's write bit was made read-only on purpose (root included).
+    if target.exists() and (not os.access(target, os.W_OK) or not target.stat().st_mode & 0o200):
         raise _refuse(target, "is read-only", include or Path("<podbay home>/ssh_config"))
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     mode = target.stat().st_mode & 0o777 if target.exists() else 0o600

@@ -1,0 +1,237 @@
+"""Attach over SSH: real OpenSSH client through podbay's ProxyCommand, and podbay's own client."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import docker
+import pytest
+
+from tests.conftest import BUSYBOX, IMAGE, PODBAY, Podbay, write_config
+from tests.docker.conftest import free_port, wait_for_port
+
+
+def ssh(podbay: Podbay, *args: str, input: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    """The real OpenSSH client with podbay's config (what `Include` in ~/.ssh/config gives)."""
+    return subprocess.run(
+        ["ssh", "-F", str(podbay.home / "ssh_config"), *args],
+        input=input,
+        capture_output=True,
+        env=podbay.env,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def workspace(podbay: Podbay) -> str:
+    write_config(
+        podbay.cwd / "box",
+        {"image": IMAGE, "containerEnv": {"GREETING": "hello there"}, "remoteUser": "root"},
+    )
+    podbay.ok("up", "box")
+    return "box"
+
+
+def test_openssh_runs_commands_with_pinned_keys(podbay: Podbay, workspace: str) -> None:
+    result = ssh(podbay, "box.podbay", "echo $GREETING; id -un; exit 3")
+    assert result.returncode == 3, result.stderr
+    assert result.stdout == b"hello there\nroot\n"
+    config = (podbay.home / "ssh_config").read_text()
+    assert "StrictHostKeyChecking yes" in config and "ProxyCommand " in config
+    known = (podbay.home / "known_hosts").read_text()
+    assert known.startswith("box.podbay ssh-ed25519 ")
+    for key in (podbay.home / "keys" / "box").glob("*"):
+        if not key.name.endswith(".pub"):
+            assert stat.S_IMODE(key.stat().st_mode) == 0o600, key
+
+
+def test_scp_both_ways(podbay: Podbay, workspace: str, tmp_path: Path) -> None:
+    payload = os.urandom(1 << 20)
+    (tmp_path / "up.bin").write_bytes(payload)
+    cfg = ["-F", str(podbay.home / "ssh_config")]
+    run = {"env": podbay.env, "capture_output": True, "timeout": 120, "check": False}
+    sent = subprocess.run(["scp", *cfg, str(tmp_path / "up.bin"), "box.podbay:/tmp/up.bin"], **run)
+    assert sent.returncode == 0, sent.stderr
+    back = subprocess.run(
+        ["scp", *cfg, "box.podbay:/tmp/up.bin", str(tmp_path / "down.bin")], **run
+    )
+    assert back.returncode == 0, back.stderr
+    assert (tmp_path / "down.bin").read_bytes() == payload
+
+
+def test_port_forward_to_a_server_in_the_container(podbay: Podbay, workspace: str) -> None:
+    container = podbay.status("box")["containerId"]
+    inside = 8123
+    docker.from_env().containers.get(container).exec_run(
+        ["python3", "-m", "http.server", str(inside), "--bind", "127.0.0.1", "-d", "/etc"],
+        detach=True,
+    )
+    local = free_port()
+    forward = subprocess.Popen(
+        [
+            "ssh",
+            "-F",
+            str(podbay.home / "ssh_config"),
+            "-N",
+            "-L",
+            f"127.0.0.1:{local}:127.0.0.1:{inside}",
+            "box.podbay",
+        ],
+        env=podbay.env,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for_port(local)
+        deadline = time.monotonic() + 20
+        while True:  # the server in the container may still be starting
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{local}/hostname", timeout=5) as r:
+                    body = r.read().decode()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        assert body.strip() == container[:12]
+    finally:
+        forward.terminate()
+        forward.wait(timeout=10)
+
+
+def test_podbay_ssh_command_is_binary_safe_with_exit_code(podbay: Podbay, workspace: str) -> None:
+    payload = bytes(range(256)) * 2048
+    result = subprocess.run(
+        [PODBAY, "ssh", "box", "--", "sh", "-c", "cat; echo err >&2; exit 9"],
+        input=payload,
+        capture_output=True,
+        env=podbay.env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 9, result.stderr
+    assert result.stdout == payload
+    assert result.stderr == b"err\n"
+    # It starts in the workspace folder.
+    assert podbay.ok("ssh", "box", "--", "pwd").stdout == "/workspaces/box\n"
+
+
+def test_host_key_survives_stop_start_and_recreate(podbay: Podbay, workspace: str) -> None:
+    known = (podbay.home / "known_hosts").read_text()
+    podbay.ok("stop", "box")
+    podbay.ok("start", "box")
+    assert ssh(podbay, "box.podbay", "true").returncode == 0
+    podbay.ok("up", "box", "--recreate")
+    result = ssh(podbay, "box.podbay", "true")
+    assert result.returncode == 0, result.stderr
+    assert (podbay.home / "known_hosts").read_text() == known
+
+
+def test_twenty_concurrent_connections(podbay: Podbay, workspace: str) -> None:
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(lambda _: ssh(podbay, "box.podbay", "true"), range(20)))
+    assert [r.returncode for r in results] == [0] * 20, [r.stderr for r in results if r.returncode]
+
+
+def test_a_changed_host_key_is_refused_and_recreate_resets_it(
+    podbay: Podbay, workspace: str
+) -> None:
+    container = podbay.status("box")["containerId"]
+    docker.from_env().containers.get(container).exec_run(
+        [
+            "sh",
+            "-c",
+            "rm -f /etc/podbay/ssh/host_key && "
+            "ssh-keygen -q -t ed25519 -N '' -f /etc/podbay/ssh/host_key",
+        ]
+    )
+    result = podbay("ssh", "box", "--", "true")
+    assert result.returncode == 1
+    assert "host key of workspace box does not match" in result.stderr
+    assert "podbay up box --recreate" in result.stderr
+    assert b"IDENTIFICATION HAS CHANGED" in ssh(podbay, "box.podbay", "true").stderr
+    podbay.ok("up", "box", "--recreate")
+    assert podbay("ssh", "box", "--", "true").returncode == 0
+
+
+def test_delete_removes_keys_and_the_host_entry(podbay: Podbay, workspace: str) -> None:
+    podbay.ok("delete", "box", "--yes")
+    assert not (podbay.home / "keys" / "box").exists()
+    assert "box.podbay" not in (podbay.home / "ssh_config").read_text()
+    assert (podbay.home / "known_hosts").read_text() == ""
+
+
+def test_image_without_sshd_gets_it_installed(podbay: Podbay, tmp_path: Path) -> None:
+    client = docker.from_env()
+    tag = "podbay-test/debian-no-sshd:latest"
+    if not client.images.list(name=tag):
+        (tmp_path / "Dockerfile").write_text(
+            f"FROM {IMAGE}\nRUN apt-get purge -y -qq openssh-server openssh-sftp-server >/dev/null"
+            " && ! command -v sshd\n"
+        )
+        client.images.build(path=str(tmp_path), tag=tag, rm=True)
+    up = podbay.ok("up", "--image", tag, "--name", "bare")
+    assert "installing openssh-server" in up.stderr
+    result = ssh(podbay, "bare.podbay", "command -v sshd")
+    assert result.returncode == 0, result.stderr
+    # The package's own daemon was not started: nothing listens on port 22 in the container.
+    listening = podbay.ok("exec", "bare", "--", "sh", "-c", "cat /proc/net/tcp /proc/net/tcp6")
+    assert ":0016 " not in listening.stdout
+
+
+def test_busybox_falls_back_to_docker_exec(podbay: Podbay) -> None:
+    up = podbay.ok("up", "--image", BUSYBOX, "--name", "tiny")
+    assert "no SSH for tiny" in up.stderr
+    result = podbay("ssh", "tiny", "--", "echo", "hi")
+    assert result.returncode == 0 and result.stdout == "hi\n"
+    assert "using docker exec" in result.stderr
+    openssh = ssh(podbay, "tiny.podbay", "true")
+    assert openssh.returncode != 0
+    assert b"workspace tiny has no SSH server" in openssh.stderr
+
+
+def test_ssh_stdio_speaks_ssh(podbay: Podbay, workspace: str) -> None:
+    proc = subprocess.Popen(
+        [PODBAY, "ssh", "--stdio", "box"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=podbay.env,
+    )
+    assert proc.stdout is not None and proc.stdin is not None
+    banner = proc.stdout.readline()
+    proc.stdin.close()
+    proc.wait(timeout=30)
+    assert banner.startswith(b"SSH-2.0-OpenSSH")
+
+
+def test_ssh_of_unknown_or_stopped_workspace(podbay: Podbay, workspace: str) -> None:
+    result = podbay("ssh", "ghost")
+    assert result.returncode == 1 and "no workspace named 'ghost'" in result.stderr
+    podbay.ok("stop", "box")
+    result = podbay("ssh", "box", "--", "true")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "podbay: error:" in result.stderr
+
+
+def test_code_opens_vscode_or_prints_the_url(
+    podbay: Podbay, workspace: str, tmp_path: Path
+) -> None:
+    env = {"PATH": "/usr/bin:/bin"}
+    printed = podbay.json("code", "box", env=env)
+    assert printed["opened"] is False
+    assert printed["url"] == "vscode://vscode-remote/ssh-remote+box.podbay/workspaces/box"
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "code").write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/code-args\n')
+    (fake / "code").chmod(0o755)
+    podbay.ok("code", "box", env={"PATH": f"{fake}:/usr/bin:/bin"})
+    assert (tmp_path / "code-args").read_text().split() == [
+        "--folder-uri",
+        "vscode-remote://ssh-remote+box.podbay/workspaces/box",
+    ]
