@@ -281,6 +281,8 @@ class Engine:
             plan.remote_user or plan.container_user or info["Config"].get("User") or None
         )
         ws.remote_env = {k: v for k, v in plan.remote_env.items() if v is not None}
+        ws.forward_ports = plan.forward_ports
+        ws.vscode_extensions = plan.vscode_extensions
         if ws.hooks_container != container_id:
             ws.hooks_container, ws.hooks_done, ws.post_start_at = container_id, [], None
         self.store.save_workspace(ws)

@@ -59,6 +59,8 @@ class Workspace(BaseModel):
     remote_user: str | None = None
     workspace_folder: str | None = None
     remote_env: dict[str, str] = {}
+    forward_ports: list[int | str] = []  # devcontainer.json forwardPorts
+    vscode_extensions: list[str] = []  # customizations.vscode.extensions
     hooks_container: str | None = None  # container the once-hooks below ran in
     hooks_done: list[str] = []
     post_start_at: str | None = None  # container StartedAt that postStartCommand last ran for

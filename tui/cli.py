@@ -127,6 +127,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("cmd", nargs=argparse.REMAINDER)
     p.add_argument("--stdio", action="store_true", help="speak SSH on stdin/stdout (ProxyCommand)")
     p.add_argument("-t", dest="force_tty", action="store_true", help="a terminal for a command too")
+    p = verb("forward", cmd_forward, "forward ports to localhost: podbay forward NAME PORT[:LOCAL]")
+    p.add_argument("name")
+    p.add_argument("ports", nargs="*", help="PORT or PORT:LOCAL (default: forwardPorts)")
     p = verb("ssh-config", cmd_ssh_config, "let `ssh NAME.podbay` work from any terminal")
     p.add_argument("action", choices=["install", "uninstall", "show"])
     p = verb("code", cmd_code, "open VS Code on a workspace (Remote-SSH)")
@@ -508,10 +511,69 @@ def cmd_ssh(ns: argparse.Namespace) -> int:
             paths.home(), ns.name, record.get("remote_user") or "root", _sshd_argv(record)
         )
         async with conn:
+            # forwardPorts stay forwarded while the session is open.
+            forwards = await client.open_forwards(conn, record.get("forward_ports") or [])
+            if forwards and interactive:
+                for forward in forwards:
+                    print(f"podbay: forwarding {forward.describe()}", file=sys.stderr)
             command = client.remote_command(record.get("workspace_folder"), cmd or None)
             return await client.run_session(conn, command, interactive)
 
     return asyncio.run(session())
+
+
+def cmd_forward(ns: argparse.Namespace) -> int:
+    import asyncio
+
+    from core import paths
+    from core.errors import PodbayError
+    from core.ssh import client
+
+    record = _ready_record(ns.name)
+    specs: list[str | int] = list(ns.ports) or list(record.get("forward_ports") or [])
+    if not specs:
+        raise PodbayError(
+            f"no ports to forward for {ns.name}",
+            f"name them: podbay forward {ns.name} 8000 (or set forwardPorts in devcontainer.json)",
+        )
+    for spec in specs:
+        client.parse_forward(spec)  # bad input fails before connecting
+    if not record.get("ssh_ready"):
+        raise PodbayError(
+            f"workspace {ns.name} has no SSH server: {record.get('ssh_note') or 'not set up'}",
+            "port forwarding needs sshd in the container",
+        )
+
+    async def serve() -> int:
+        conn = await client.connect(
+            paths.home(), ns.name, record.get("remote_user") or "root", _sshd_argv(record)
+        )
+        async with conn:
+            forwards = await client.open_forwards(conn, specs)
+            if ns.json:
+                print(
+                    json.dumps(
+                        [
+                            {
+                                "local": f.local_port,
+                                "url": f.url,
+                                "host": f.target_host,
+                                "port": f.target_port,
+                                "note": f.note,
+                            }
+                            for f in forwards
+                        ]
+                    ),
+                    flush=True,
+                )
+            else:
+                for forward in forwards:
+                    print(f"Forwarding {forward.describe()}", flush=True)
+                print("Press Ctrl-C to stop.", file=sys.stderr, flush=True)
+            await conn.wait_closed()
+        return 0
+
+    return asyncio.run(serve())
 
 
 def cmd_ssh_config(ns: argparse.Namespace) -> int:
@@ -549,8 +611,30 @@ def cmd_code(ns: argparse.Namespace) -> int:
             {"opened": False, "url": url, "folderUri": uri},
             f"No `code` command here. Open this URL (needs `podbay ssh-config install`):\n{url}",
         )
+    extensions = record.get("vscode_extensions") or []
+    if extensions:
+        # Remote-SSH has no flag for them: a detached job in the container waits for VS Code's
+        # server to arrive and installs them with its own CLI.
+        argv = _exec_argv(record, ["/bin/sh", "-c", VSCODE_EXTENSIONS, "sh", *extensions], False)
+        argv.insert(argv.index("exec") + 1, "-d")
+        subprocess.run(argv, check=False, capture_output=True)
     subprocess.run([code, "--folder-uri", uri], check=False)
-    return _done(ns, {"opened": True, "folderUri": uri}, f"Opened VS Code on {uri}")
+    return _done(
+        ns,
+        {"opened": True, "folderUri": uri, "extensions": extensions},
+        f"Opened VS Code on {uri}",
+    )
+
+
+VSCODE_EXTENSIONS = r"""
+for _ in $(seq 600); do
+  server=$(find "$HOME/.vscode-server" -path '*bin/code-server' -type f 2>/dev/null | head -n 1)
+  [ -n "$server" ] && break
+  sleep 1
+done
+[ -n "$server" ] || exit 0
+for extension in "$@"; do "$server" --install-extension "$extension" >/dev/null 2>&1; done
+"""
 
 
 def _raw_workspace(root: Any, name: str) -> dict[str, Any] | None:

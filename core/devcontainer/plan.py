@@ -81,6 +81,7 @@ class Plan(BaseModel):
     devcontainer_id: str
     id_labels: dict[str, str]
     forward_ports: list[int | str]
+    vscode_extensions: list[str]
 
 
 def make_plan(raw: Mapping[str, Any], ctx: PlanContext) -> Plan:
@@ -183,7 +184,16 @@ def make_plan(raw: Mapping[str, Any], ctx: PlanContext) -> Plan:
         devcontainer_id=devcontainer_id,
         id_labels=id_labels,
         forward_ports=list(config.forwardPorts or []),
+        vscode_extensions=_vscode_extensions(config.customizations),
     )
+
+
+def _vscode_extensions(customizations: dict[str, Any] | None) -> list[str]:
+    vscode = (customizations or {}).get("vscode")
+    extensions = vscode.get("extensions") if isinstance(vscode, dict) else None
+    if not isinstance(extensions, list):
+        return []
+    return [e for e in extensions if isinstance(e, str) and e and not e.startswith("-")]
 
 
 def resolve_container_env(plan: Plan, container_env: Mapping[str, str]) -> Plan:

@@ -17,6 +17,7 @@ import sys
 import termios
 import tty
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,6 +64,62 @@ async def connect(
             f"cannot open an SSH session to workspace {name}: {exc}",
             f"is it running? podbay status {name}",
         ) from None
+
+
+@dataclass(frozen=True)
+class Forward:
+    local_port: int
+    target_host: str
+    target_port: int
+    note: str = ""  # e.g. why the local port differs from the one asked for
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.local_port}"
+
+    def describe(self) -> str:
+        target = (
+            str(self.target_port)
+            if self.target_host == "localhost"
+            else f"{self.target_host}:{self.target_port}"
+        )
+        return f"{self.url} -> {target}" + (f" ({self.note})" if self.note else "")
+
+
+def parse_forward(spec: str | int) -> tuple[int | None, str, int]:
+    """`PORT`, `PORT:LOCAL` (CLI), or forwardPorts' `N` / `"host:port"` -> (local, host, port)."""
+    from core.errors import PodbayError
+
+    if isinstance(spec, int):
+        return spec, "localhost", spec
+    head, sep, tail = spec.partition(":")
+    try:
+        if not sep:
+            return int(head), "localhost", int(head)
+        if head.isdigit():
+            return int(tail), "localhost", int(head)  # PORT:LOCAL
+        return int(tail), head, int(tail)  # host:port from forwardPorts
+    except ValueError:
+        raise PodbayError(
+            f"bad port {spec!r}", "write PORT or PORT:LOCAL_PORT, e.g. 8000 or 8000:9000"
+        ) from None
+
+
+async def open_forwards(
+    conn: asyncssh.SSHClientConnection, specs: list[str | int]
+) -> list[Forward]:
+    """Local forwards on 127.0.0.1 only; a busy local port is replaced by a free one."""
+    forwards = []
+    for spec in specs:
+        local, host, port = parse_forward(spec)
+        note = ""
+        try:
+            listener = await conn.forward_local_port("127.0.0.1", local or 0, host, port)
+        except OSError:
+            listener = await conn.forward_local_port("127.0.0.1", 0, host, port)
+            note = f"local port {local} was busy"
+        forwards.append(Forward(listener.get_port(), host, port, note))
+    return forwards
 
 
 def remote_command(folder: str | None, argv: list[str] | None) -> str:

@@ -235,3 +235,125 @@ def test_code_opens_vscode_or_prints_the_url(
         "--folder-uri",
         "vscode-remote://ssh-remote+box.podbay/workspaces/box",
     ]
+
+
+def _serve_in_container(container: str, port: int) -> None:
+    docker.from_env().containers.get(container).exec_run(
+        ["python3", "-m", "http.server", str(port), "--bind", "127.0.0.1", "-d", "/etc"],
+        detach=True,
+    )
+
+
+def _fetch(url: str, timeout: float = 20) -> str:
+    deadline = time.monotonic() + timeout
+    while True:  # the server in the container may still be starting
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return str(response.read().decode())
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_podbay_forward(podbay: Podbay, workspace: str) -> None:
+    container = podbay.status("box")["containerId"]
+    _serve_in_container(container, 8124)
+    local = free_port()
+    forward = podbay.popen("forward", "box", f"8124:{local}")
+    try:
+        assert forward.stdout is not None
+        line = forward.stdout.readline()
+        assert line.strip() == f"Forwarding http://127.0.0.1:{local} -> 8124"
+        assert _fetch(f"http://127.0.0.1:{local}/hostname").strip() == container[:12]
+    finally:
+        forward.terminate()
+        forward.wait(timeout=10)
+
+
+def test_forward_ports_follow_an_open_session(podbay: Podbay) -> None:
+    port = free_port()  # free here, so the forward can take the same number
+    write_config(podbay.cwd / "fwd", {"image": IMAGE, "forwardPorts": [port]})
+    podbay.ok("up", "fwd")
+    _serve_in_container(podbay.status("fwd")["containerId"], port)
+    session = podbay.popen("ssh", "fwd", "--", "sleep", "60")
+    try:
+        wait_for_port(port)
+        assert "debian_version" in _fetch(f"http://127.0.0.1:{port}/")
+    finally:
+        session.terminate()
+        session.wait(timeout=10)
+
+
+def test_code_installs_configured_extensions_into_vscode_server(
+    podbay: Podbay, tmp_path: Path
+) -> None:
+    write_config(
+        podbay.cwd / "ext",
+        {"image": IMAGE, "customizations": {"vscode": {"extensions": ["ms-python.python", "a.b"]}}},
+    )
+    podbay.ok("up", "ext")
+    # Stand-in for the server VS Code Remote-SSH downloads on first connect.
+    podbay.ok(
+        "exec",
+        "ext",
+        "--",
+        "sh",
+        "-c",
+        "mkdir -p ~/.vscode-server/bin/c0ffee/bin && printf '#!/bin/sh\\n"
+        'echo "$@" >> ~/installed\\n\' > ~/.vscode-server/bin/c0ffee/bin/code-server && '
+        "chmod +x ~/.vscode-server/bin/c0ffee/bin/code-server",
+    )
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "code").write_text("#!/bin/sh\nexit 0\n")
+    (fake / "code").chmod(0o755)
+    opened = podbay.json("code", "ext", env={"PATH": f"{fake}:{os.environ['PATH']}"})
+    assert opened["extensions"] == ["ms-python.python", "a.b"]
+    deadline = time.monotonic() + 30
+    while True:
+        installed = podbay("exec", "ext", "--", "cat", "/root/installed").stdout
+        if installed.count("--install-extension") == 2:
+            break
+        assert time.monotonic() < deadline, installed
+        time.sleep(0.1)
+    assert installed.split("\n")[:2] == [
+        "--install-extension ms-python.python",
+        "--install-extension a.b",
+    ]
+
+
+def test_agent_forwarding_when_ssh_auth_sock_is_set(
+    podbay: Podbay, workspace: str, tmp_path: Path
+) -> None:
+    sock = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL)
+    try:
+        wait = time.monotonic() + 10
+        while not sock.exists():
+            assert time.monotonic() < wait, "ssh-agent did not start"
+            time.sleep(0.02)
+        subprocess.run(
+            [
+                "ssh-keygen",
+                "-q",
+                "-t",
+                "ed25519",
+                "-N",
+                "",
+                "-C",
+                "agent-key",
+                "-f",
+                str(tmp_path / "k"),
+            ],
+            check=True,
+        )
+        env = {"SSH_AUTH_SOCK": str(sock)}
+        subprocess.run(["ssh-add", "-q", str(tmp_path / "k")], env=env, check=True)
+        listed = podbay.ok("ssh", "box", "--", "ssh-add", "-l", env=env)
+        assert "agent-key" in listed.stdout
+        without = podbay("ssh", "box", "--", "ssh-add", "-l", env={"SSH_AUTH_SOCK": ""})
+        assert without.returncode != 0
+    finally:
+        agent.terminate()
+        agent.wait(timeout=10)
