@@ -11,4 +11,5 @@ if [ ! -x .ref/node_modules/.bin/devcontainer ] ||
   echo "== installing the reference CLI @devcontainers/cli@$version into bench/.ref" >&2
   npm install --silent --prefix .ref "@devcontainers/cli@$version" >/dev/null
 fi
-exec ../.venv/bin/python bench.py "$@"
+../.venv/bin/python bench.py "$@"
+../.venv/bin/python ssh_bench.py

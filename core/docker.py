@@ -9,20 +9,19 @@ the CLI is the one faithful interpreter of it (the reference devcontainer CLI do
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from hashlib import sha256
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from core.attach import current_context_host, docker_cli
 from core.errors import DockerError, DockerUnreachable, ImageNotFound
+
+__all__ = ["DockerEndpoint", "current_context_host", "docker_cli", "import_sdk", "split_image"]
 
 if TYPE_CHECKING:
     import docker
@@ -51,16 +50,6 @@ def import_sdk(ssh: bool) -> ModuleType:
 
         docker.api.client.SSHHTTPAdapter = SSHHTTPAdapter  # type: ignore[attr-defined]
     return docker
-
-
-def docker_cli() -> str:
-    path = shutil.which("docker")
-    if path is None:
-        raise DockerError(
-            "the docker command-line client is not installed",
-            "install it (Debian: apt-get install docker.io; or Docker's docker-ce-cli)",
-        )
-    return path
 
 
 class DockerEndpoint:
@@ -292,24 +281,3 @@ def split_image(image: str) -> tuple[str, str]:
     if colon > slash:
         return image[:colon], image[colon + 1 :]
     return image, "latest"
-
-
-def current_context_host() -> str | None:
-    """DOCKER_HOST, else the endpoint of the docker CLI's current context, else None."""
-    if os.environ.get("DOCKER_HOST"):
-        return os.environ["DOCKER_HOST"]
-    config_dir = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
-    context = os.environ.get("DOCKER_CONTEXT")
-    if not context:
-        try:
-            context = json.loads((config_dir / "config.json").read_text()).get("currentContext")
-        except (OSError, ValueError):
-            context = None
-    if not context or context == "default":
-        return None
-    meta = config_dir / "contexts" / "meta" / sha256(context.encode()).hexdigest() / "meta.json"
-    try:
-        host = json.loads(meta.read_text())["Endpoints"]["docker"]["Host"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return str(host) if host else None

@@ -290,6 +290,7 @@ class Engine:
         await self._run_hooks(ws, plan, docker, str(info["State"].get("StartedAt")), report)
         if ws.ssh_container != container_id:
             await self._setup_ssh(ws, docker, {**container_env, **ws.remote_env}, report)
+        self.write_ssh_config()
         _checkpoint("ssh")
         ws.phase, ws.error = "ready", None
         self.store.save_workspace(ws)
@@ -319,7 +320,6 @@ class Engine:
             report.warn(
                 f"no SSH for {ws.name}: {result.note}; `podbay ssh {ws.name}` uses docker exec"
             )
-        self.write_ssh_config()
 
     def write_ssh_config(self) -> None:
         """Rewrite podbay's ssh_config and known_hosts from the workspace records."""

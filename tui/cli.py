@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
+
+from core.attach import exec_argv, ready_record, replace_process, sshd_argv
 
 if TYPE_CHECKING:
     from core.engine import Engine
@@ -414,44 +415,6 @@ def cmd_logs(ns: argparse.Namespace) -> int:
             time.sleep(0.2)
 
 
-def _ready_record(name: str) -> dict[str, Any]:
-    """The workspace's stored record, read without pydantic; it must have a finished container."""
-    from core import paths
-    from core.errors import PodbayError
-
-    record = _raw_workspace(paths.home(), name)
-    if record is None:
-        raise PodbayError(f"no workspace named {name!r}", "see: podbay list")
-    if not record.get("container_id") or record.get("phase") == "creating":
-        raise PodbayError(f"workspace {name} has no finished container", f"run: podbay up {name}")
-    return record
-
-
-def _docker_base(record: dict[str, Any]) -> list[str]:
-    from core import paths
-    from core.docker import docker_cli
-
-    host = _provider_host(paths.home(), record.get("provider", ""))
-    return [docker_cli(), *(["-H", host] if host else [])]
-
-
-def _exec_argv(record: dict[str, Any], cmd: list[str], tty: bool) -> list[str]:
-    argv = [*_docker_base(record), "exec", "-i", *(["-t"] if tty else [])]
-    if record.get("remote_user"):
-        argv += ["-u", record["remote_user"]]
-    if record.get("workspace_folder"):
-        argv += ["-w", record["workspace_folder"]]
-    for key, value in (record.get("remote_env") or {}).items():
-        argv += ["-e", f"{key}={value}"]
-    return [*argv, record["container_id"], *cmd]
-
-
-def _replace_process(argv: list[str]) -> NoReturn:
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execv(argv[0], argv)
-
-
 def cmd_exec(ns: argparse.Namespace) -> int:
     """Replace podbay with `docker exec` as the remote user, in the workspace folder."""
     from core.errors import PodbayError
@@ -459,39 +422,18 @@ def cmd_exec(ns: argparse.Namespace) -> int:
     cmd = ns.cmd[1:] if ns.cmd[:1] == ["--"] else ns.cmd
     if not cmd:
         raise PodbayError("no command given", f"podbay exec {ns.name} -- bash")
-    record = _ready_record(ns.name)
-    _replace_process(_exec_argv(record, cmd, sys.stdin.isatty() and sys.stdout.isatty()))
-
-
-def _sshd_argv(record: dict[str, Any]) -> list[str]:
-    """The exec channel to the container's `sshd -i` (what OpenSSH's ProxyCommand runs)."""
-    from core.ssh.bootstrap import SSHD_SCRIPT
-
-    return [
-        *_docker_base(record),
-        "exec",
-        "-i",
-        "-u",
-        "root",
-        record["container_id"],
-        "/bin/sh",
-        "-c",
-        SSHD_SCRIPT,
-    ]
+    record = ready_record(ns.name)
+    replace_process(exec_argv(record, cmd, sys.stdin.isatty() and sys.stdout.isatty()))
 
 
 def cmd_ssh(ns: argparse.Namespace) -> int:
-    from core.errors import PodbayError
 
-    record = _ready_record(ns.name)
+    record = ready_record(ns.name)
     cmd = ns.cmd[1:] if ns.cmd[:1] == ["--"] else ns.cmd
     if ns.stdio:
-        if not record.get("ssh_ready"):
-            raise PodbayError(
-                f"workspace {ns.name} has no SSH server: {record.get('ssh_note') or 'not set up'}",
-                f"`podbay ssh {ns.name}` still works (it falls back to docker exec)",
-            )
-        _replace_process(_sshd_argv(record))
+        from core.attach import stdio_argv
+
+        replace_process(stdio_argv(ns.name))
     interactive = sys.stdin.isatty() and sys.stdout.isatty() and (not cmd or ns.force_tty)
     if not record.get("ssh_ready"):
         print(
@@ -500,7 +442,7 @@ def cmd_ssh(ns: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         shell = ["/bin/sh", "-c", 'exec "${SHELL:-/bin/sh}" -l']
-        _replace_process(_exec_argv(record, cmd or shell, interactive))
+        replace_process(exec_argv(record, cmd or shell, interactive))
     import asyncio
 
     from core import paths
@@ -508,7 +450,7 @@ def cmd_ssh(ns: argparse.Namespace) -> int:
 
     async def session() -> int:
         conn = await client.connect(
-            paths.home(), ns.name, record.get("remote_user") or "root", _sshd_argv(record)
+            paths.home(), ns.name, record.get("remote_user") or "root", sshd_argv(record)
         )
         async with conn:
             # forwardPorts stay forwarded while the session is open.
@@ -529,7 +471,7 @@ def cmd_forward(ns: argparse.Namespace) -> int:
     from core.errors import PodbayError
     from core.ssh import client
 
-    record = _ready_record(ns.name)
+    record = ready_record(ns.name)
     specs: list[str | int] = list(ns.ports) or list(record.get("forward_ports") or [])
     if not specs:
         raise PodbayError(
@@ -546,7 +488,7 @@ def cmd_forward(ns: argparse.Namespace) -> int:
 
     async def serve() -> int:
         conn = await client.connect(
-            paths.home(), ns.name, record.get("remote_user") or "root", _sshd_argv(record)
+            paths.home(), ns.name, record.get("remote_user") or "root", sshd_argv(record)
         )
         async with conn:
             forwards = await client.open_forwards(conn, specs)
@@ -599,7 +541,7 @@ def cmd_code(ns: argparse.Namespace) -> int:
     import shutil
     import subprocess
 
-    record = _ready_record(ns.name)
+    record = ready_record(ns.name)
     folder = record.get("workspace_folder") or "/"
     host = f"{ns.name}.podbay"
     uri = f"vscode-remote://ssh-remote+{host}{folder}"
@@ -615,7 +557,7 @@ def cmd_code(ns: argparse.Namespace) -> int:
     if extensions:
         # Remote-SSH has no flag for them: a detached job in the container waits for VS Code's
         # server to arrive and installs them with its own CLI.
-        argv = _exec_argv(record, ["/bin/sh", "-c", VSCODE_EXTENSIONS, "sh", *extensions], False)
+        argv = exec_argv(record, ["/bin/sh", "-c", VSCODE_EXTENSIONS, "sh", *extensions], False)
         argv.insert(argv.index("exec") + 1, "-d")
         subprocess.run(argv, check=False, capture_output=True)
     subprocess.run([code, "--folder-uri", uri], check=False)
@@ -635,36 +577,6 @@ done
 [ -n "$server" ] || exit 0
 for extension in "$@"; do "$server" --install-extension "$extension" >/dev/null 2>&1; done
 """
-
-
-def _raw_workspace(root: Any, name: str) -> dict[str, Any] | None:
-    # sqlite3 + json only: the exec path must not pay for pydantic or the docker SDK.
-    import sqlite3
-
-    db = sqlite3.connect(f"file:{root / 'podbay.db'}?mode=ro", uri=True)
-    try:
-        row = db.execute("SELECT data FROM workspaces WHERE name=?", (name,)).fetchone()
-    except sqlite3.OperationalError:
-        return None
-    finally:
-        db.close()
-    return None if row is None else dict(json.loads(row[0]))
-
-
-def _provider_host(root: Any, provider: str) -> str | None:
-    import sqlite3
-
-    db = sqlite3.connect(f"file:{root / 'podbay.db'}?mode=ro", uri=True)
-    try:
-        row = db.execute("SELECT data FROM providers WHERE name=?", (provider,)).fetchone()
-    finally:
-        db.close()
-    host = json.loads(row[0]).get("options", {}).get("host") if row else None
-    if host:
-        return str(host)
-    from core.docker import current_context_host
-
-    return current_context_host() if not os.environ.get("DOCKER_HOST") else None
 
 
 def cmd_templates(ns: argparse.Namespace) -> int:

@@ -16,15 +16,9 @@ from dataclasses import dataclass
 
 from core.docker import DockerEndpoint
 from core.ssh.keys import WorkspaceKeys
+from core.ssh.sshd import CONFIG, DIR, SSHD_SCRIPT
 
-DIR = "/etc/podbay/ssh"
-CONFIG = f"{DIR}/sshd_config"
-
-# What the exec channel runs for each connection. sshd must be started by absolute path.
-SSHD_SCRIPT = (
-    "mkdir -p /run/sshd 2>/dev/null; "
-    'exec "$(command -v sshd || echo /usr/sbin/sshd)" -i -e -f ' + CONFIG
-)
+__all__ = ["SSHD_SCRIPT", "SshResult", "ensure_sshd", "sshd_config"]
 
 # One exec does the whole setup, after the keys and configs were copied in: find sshd (or install
 # openssh-server with the image's package manager, without letting the package start a daemon),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -33,13 +32,17 @@ def known_hosts_path(root: Path) -> Path:
     return root / "known_hosts"
 
 
-def podbay_command() -> list[str]:
-    """How OpenSSH should run podbay: the installed script next to this Python, else -m."""
-    beside = Path(sys.executable).parent / "podbay"
-    if beside.exists():
-        return [str(beside)]
-    found = shutil.which("podbay")
-    return [found] if found else [sys.executable, "-m", "tui.cli"]
+def proxy_command(name: str) -> str:
+    """The ProxyCommand for a workspace: podbay's stdio entry on this Python, site-free.
+
+    Run once per connection, so it skips the CLI: `python -S -E` (no site-packages scan, which
+    costs tens of milliseconds with an editable install) importing only the standard library.
+    """
+    source_root = str(Path(__file__).resolve().parents[2])
+    code = (
+        f"import sys; sys.path.insert(0, {source_root!r}); import core.attach as a; a.stdio_main()"
+    )
+    return " ".join(shlex.quote(part) for part in (sys.executable, "-S", "-E", "-c", code, name))
 
 
 def _quote(path: str) -> str:
@@ -50,7 +53,6 @@ def _quote(path: str) -> str:
 def render(root: Path, entries: Iterable[HostEntry]) -> tuple[str, str]:
     """(ssh_config text, known_hosts text) for these hosts."""
     known = known_hosts_path(root)
-    command = " ".join(shlex.quote(part) for part in podbay_command())
     home_env = f"PODBAY_HOME={shlex.quote(str(root))} "
     config = [
         "# Written by podbay; changes are overwritten. Include it from ~/.ssh/config:",
@@ -64,7 +66,7 @@ def render(root: Path, entries: Iterable[HostEntry]) -> tuple[str, str]:
             f"Host {host}",
             f"  HostName {host}",
             f"  User {entry.user}",
-            f"  ProxyCommand env {home_env}{command} ssh --stdio {entry.name}",
+            f"  ProxyCommand env {home_env}{proxy_command(entry.name)}",
             f"  IdentityFile {_quote(str(entry.identity_file))}",
             "  IdentitiesOnly yes",
             f"  UserKnownHostsFile {_quote(str(known))}",

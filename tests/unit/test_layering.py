@@ -99,3 +99,18 @@ def test_local_endpoints_do_not_load_paramiko_but_ssh_ones_still_work() -> None:
     )
     assert result.stdout.split() == ["False", "True"]
     assert "paramiko" not in result.stderr.lower()
+
+
+def test_the_proxy_command_path_imports_only_the_standard_library_it_needs() -> None:
+    """The ProxyCommand runs per SSH connection under `python -S -E`: keep it lean."""
+    root = str(Path(__file__).resolve().parents[2])
+    code = (
+        f"import sys; sys.path.insert(0, {root!r}); import core.attach\n"
+        "heavy = ('pydantic', 'docker', 'asyncio', 'argparse', 'tarfile', 'subprocess', "
+        "'asyncssh', 'textual')\n"
+        "print(','.join(m for m in heavy if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-S", "-E", "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == ""

@@ -1,0 +1,149 @@
+"""Per-connection entry points that must start fast: `podbay exec` and the ssh ProxyCommand.
+
+Imports only os, sys, json and sqlite3 (no pydantic, docker SDK, asyncio, argparse, pathlib or
+typing at run time): `stdio_main` runs once per SSH connection with `python -S -E`, and every
+millisecond here is added to every `ssh NAME.podbay` (see core.ssh.config.proxy_command).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+from typing import TYPE_CHECKING
+
+from core.errors import DockerError, PodbayError
+from core.ssh.sshd import SSHD_SCRIPT
+
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
+
+def _home() -> str:
+    env = os.environ.get("PODBAY_HOME")
+    if env:
+        return os.path.abspath(os.path.expanduser(env))
+    from core import paths
+
+    return str(paths.home())
+
+
+def _read(table: str, name: str) -> dict[str, Any] | None:
+    try:
+        db = sqlite3.connect(f"file:{_home()}/podbay.db?mode=ro", uri=True)
+    except sqlite3.OperationalError:
+        return None
+    try:
+        row = db.execute(f"SELECT data FROM {table} WHERE name=?", (name,)).fetchone()
+    except sqlite3.OperationalError:
+        return None
+    finally:
+        db.close()
+    return None if row is None else dict(json.loads(row[0]))
+
+
+def docker_cli() -> str:
+    for folder in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        candidate = os.path.join(folder or ".", "docker")
+        if os.access(candidate, os.X_OK) and not os.path.isdir(candidate):
+            return candidate
+    raise DockerError(
+        "the docker command-line client is not installed",
+        "install it (Debian: apt-get install docker.io; or Docker's docker-ce-cli)",
+    )
+
+
+def current_context_host() -> str | None:
+    """DOCKER_HOST, else the endpoint of the docker CLI's current context, else None."""
+    if os.environ.get("DOCKER_HOST"):
+        return os.environ["DOCKER_HOST"]
+    config_dir = os.environ.get("DOCKER_CONFIG") or os.path.expanduser("~/.docker")
+    context = os.environ.get("DOCKER_CONTEXT")
+    if not context:
+        try:
+            with open(os.path.join(config_dir, "config.json"), encoding="utf-8") as config:
+                context = json.load(config).get("currentContext")
+        except (OSError, ValueError, AttributeError):
+            context = None
+    if not context or context == "default":
+        return None
+    from hashlib import sha256
+
+    meta = os.path.join(
+        config_dir, "contexts", "meta", sha256(context.encode()).hexdigest(), "meta.json"
+    )
+    try:
+        with open(meta, encoding="utf-8") as meta_file:
+            host = json.load(meta_file)["Endpoints"]["docker"]["Host"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return str(host) if host else None
+
+
+def ready_record(name: str) -> dict[str, Any]:
+    """The workspace's stored record, read without pydantic; it must have a finished container."""
+    record = _read("workspaces", name)
+    if record is None:
+        raise PodbayError(f"no workspace named {name!r}", "see: podbay list")
+    if not record.get("container_id") or record.get("phase") == "creating":
+        raise PodbayError(f"workspace {name} has no finished container", f"run: podbay up {name}")
+    return record
+
+
+def docker_base(record: dict[str, Any]) -> list[str]:
+    provider = _read("providers", record.get("provider", "")) or {}
+    host = (provider.get("options") or {}).get("host") or current_context_host()
+    return [docker_cli(), *(["-H", str(host)] if host else [])]
+
+
+def exec_argv(record: dict[str, Any], cmd: list[str], tty: bool) -> list[str]:
+    argv = [*docker_base(record), "exec", "-i", *(["-t"] if tty else [])]
+    if record.get("remote_user"):
+        argv += ["-u", record["remote_user"]]
+    if record.get("workspace_folder"):
+        argv += ["-w", record["workspace_folder"]]
+    for key, value in (record.get("remote_env") or {}).items():
+        argv += ["-e", f"{key}={value}"]
+    return [*argv, record["container_id"], *cmd]
+
+
+def sshd_argv(record: dict[str, Any]) -> list[str]:
+    """The exec channel to the container's `sshd -i` (what OpenSSH's ProxyCommand runs)."""
+    return [
+        *docker_base(record),
+        "exec",
+        "-i",
+        "-u",
+        "root",
+        record["container_id"],
+        "/bin/sh",
+        "-c",
+        SSHD_SCRIPT,
+    ]
+
+
+def replace_process(argv: list[str]) -> NoReturn:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(argv[0], argv)
+
+
+def stdio_argv(name: str) -> list[str]:
+    record = ready_record(name)
+    if not record.get("ssh_ready"):
+        raise PodbayError(
+            f"workspace {name} has no SSH server: {record.get('ssh_note') or 'not set up'}",
+            f"`podbay ssh {name}` still works (it falls back to docker exec)",
+        )
+    return sshd_argv(record)
+
+
+def stdio_main() -> NoReturn:
+    """ProxyCommand entry: `podbay ssh --stdio NAME`, without the CLI's start-up cost."""
+    try:
+        argv = stdio_argv(sys.argv[1])
+    except PodbayError as exc:
+        print(f"podbay: error: {exc.message}\nhint: {exc.hint}", file=sys.stderr)
+        raise SystemExit(1) from None
+    replace_process(argv)
