@@ -241,6 +241,25 @@ class Engine:
         if plan.initialize_command:
             await self._run_initialize(plan, ws, host, report)
 
+        # Keys take ~20 ms to make; make them while Docker works.
+        keys_ready = asyncio.create_task(
+            asyncio.to_thread(ssh_keys.ensure, self.store.root, ws.name)
+        )
+        try:
+            return await self._container_up(ws, docker, plan, keys_ready, report, recreate)
+        except BaseException:
+            await asyncio.wait([keys_ready])  # never leave the key writer behind
+            raise
+
+    async def _container_up(
+        self,
+        ws: Workspace,
+        docker: DockerEndpoint,
+        plan: Plan,
+        keys_ready: asyncio.Future[ssh_keys.WorkspaceKeys],
+        report: _Reporter,
+        recreate: bool,
+    ) -> Workspace:
         container = await self._find_container(docker, ws.name)
         if container is not None and recreate:
             report.step("removing the old container (--recreate)")
@@ -287,9 +306,19 @@ class Engine:
             ws.hooks_container, ws.hooks_done, ws.post_start_at = container_id, [], None
         self.store.save_workspace(ws)
 
-        await self._run_hooks(ws, plan, docker, str(info["State"].get("StartedAt")), report)
+        # SSH setup (root, /etc/podbay) runs alongside the hooks (remote user, workspace).
+        ssh_setup = None
         if ws.ssh_container != container_id:
-            await self._setup_ssh(ws, docker, {**container_env, **ws.remote_env}, report)
+            ssh_env = {**container_env, **ws.remote_env}
+            ssh_setup = asyncio.create_task(
+                self._setup_ssh(ws, docker, ssh_env, keys_ready, report)
+            )
+        try:
+            await self._run_hooks(ws, plan, docker, str(info["State"].get("StartedAt")), report)
+        finally:
+            if ssh_setup is not None:
+                await ssh_setup
+            await keys_ready
         self.write_ssh_config()
         _checkpoint("ssh")
         ws.phase, ws.error = "ready", None
@@ -298,13 +327,18 @@ class Engine:
         return ws
 
     async def _setup_ssh(
-        self, ws: Workspace, docker: DockerEndpoint, env: dict[str, str], report: _Reporter
+        self,
+        ws: Workspace,
+        docker: DockerEndpoint,
+        env: dict[str, str],
+        keys_ready: asyncio.Future[ssh_keys.WorkspaceKeys],
+        report: _Reporter,
     ) -> None:
         """sshd in the container with the workspace's keys; a failure only disables ssh."""
         assert ws.container_id is not None
         report.step("setting up SSH access")
         report.bind_loop()
-        keys = await asyncio.to_thread(ssh_keys.ensure, self.store.root, ws.name)
+        keys = await keys_ready
         result = await asyncio.to_thread(
             ssh_bootstrap.ensure_sshd,
             docker,
@@ -429,6 +463,7 @@ class Engine:
             self.store.remove_workspace(ws.name)
             if ws.owned_folder:
                 await asyncio.to_thread(shutil.rmtree, ws.folder, True)
+            shutil.rmtree(paths.keys_dir(self.store.root) / ws.name, ignore_errors=True)
             return
         ws.phase = "failed"
         ws.error = exc.message if isinstance(exc, PodbayError) else str(exc).splitlines()[0]
