@@ -47,8 +47,9 @@ if [ -z "$sshd" ]; then
     trap '[ -z "$created_policy" ] || rm -f /usr/sbin/policy-rc.d' EXIT
     if command -v apt-get >/dev/null 2>&1; then
       export DEBIAN_FRONTEND=noninteractive
-      apt-get update -qq
-      apt-get install -y -qq --no-install-recommends openssh-server >/dev/null
+      apt-get -o DPkg::Lock::Timeout=300 update -qq
+      apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends \
+        openssh-server >/dev/null
     elif command -v apk >/dev/null 2>&1; then
       apk add --no-cache -q openssh-server
     elif command -v dnf >/dev/null 2>&1; then

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from pathlib import Path
 
 import docker
@@ -23,6 +24,7 @@ STEPS = [
     "started",
     "hook:onCreateCommand",
     "hook:postCreateCommand",
+    "ssh",
 ]
 
 
@@ -47,8 +49,6 @@ def test_kill_9_during_up_then_up_repairs(podbay: Podbay, tmp_path: Path, step: 
             "postStartCommand": "echo x >> /tmp/postStart",
         },
     )
-    import subprocess
-
     git = ["git", "-c", "user.email=t@e", "-c", "user.name=t", "-C", str(repo)]
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     subprocess.run([*git, "add", "-A"], check=True)
@@ -64,6 +64,14 @@ def test_kill_9_during_up_then_up_repairs(podbay: Podbay, tmp_path: Path, step: 
     podbay.ok("up", "repo")
     assert podbay.status("repo")["status"] == "Running"
     assert len(containers_of(podbay, "repo")) == 1
+    ssh = subprocess.run(
+        ["ssh", "-F", str(podbay.home / "ssh_config"), "repo.podbay", "true"],
+        capture_output=True,
+        env=podbay.env,
+        timeout=60,
+        check=False,
+    )
+    assert ssh.returncode == 0, ssh.stderr
     for hook in ("onCreate", "postCreate", "postStart"):
         ran = podbay.ok("exec", "repo", "--", "cat", f"/tmp/{hook}").stdout
         assert ran == "x\n", f"{hook} ran {ran.count('x')} times after a kill at {step}"
