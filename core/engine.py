@@ -56,6 +56,11 @@ LABEL_HOME = "dev.podbay.home"
 LABEL_WORKSPACE = "dev.podbay.workspace"
 
 
+class PollResult(BaseModel):
+    statuses: list[WorkspaceStatus]
+    provider_errors: dict[str, str | None]  # None: the provider answered
+
+
 class UpRequest(BaseModel):
     source: str | None = None
     name: str | None = None
@@ -525,12 +530,17 @@ class Engine:
 
     async def status_all(self) -> list[WorkspaceStatus]:
         """Every workspace with live status: ONE container list call per provider."""
-        workspaces = self.store.workspaces()
-        by_provider: dict[str, list[Workspace]] = {}
-        for ws in workspaces:
-            by_provider.setdefault(ws.provider, []).append(ws)
+        return (await self.poll()).statuses
 
-        async def poll(provider_name: str) -> tuple[str, dict[str, dict[str, Any]] | str]:
+    async def poll(self) -> PollResult:
+        """Live status of every workspace and whether each provider answers.
+
+        One container list call per configured provider, whatever the number of workspaces.
+        """
+        workspaces = self.store.workspaces()
+        names = {p.name for p in self.store.providers()} | {ws.provider for ws in workspaces}
+
+        async def poll_one(provider_name: str) -> tuple[str, dict[str, dict[str, Any]] | str]:
             try:
                 docker = self.provider(provider_name).endpoint()
                 listed = await asyncio.to_thread(
@@ -543,8 +553,13 @@ class Engine:
                 containers[(item.get("Labels") or {}).get(LABEL_WORKSPACE, "")] = item
             return provider_name, containers
 
-        polled = dict(await asyncio.gather(*(poll(p) for p in by_provider)))
-        return [self._status_of(ws, polled[ws.provider]) for ws in workspaces]
+        polled = dict(await asyncio.gather(*(poll_one(p) for p in sorted(names))))
+        return PollResult(
+            statuses=[self._status_of(ws, polled[ws.provider]) for ws in workspaces],
+            provider_errors={
+                name: result if isinstance(result, str) else None for name, result in polled.items()
+            },
+        )
 
     async def status(self, name: str) -> WorkspaceStatus:
         ws = self.store.workspace(name)

@@ -538,45 +538,14 @@ def cmd_ssh_config(ns: argparse.Namespace) -> int:
 
 
 def cmd_code(ns: argparse.Namespace) -> int:
-    import shutil
-    import subprocess
+    from core.ide import open_vscode
 
-    record = ready_record(ns.name)
-    folder = record.get("workspace_folder") or "/"
-    host = f"{ns.name}.podbay"
-    uri = f"vscode-remote://ssh-remote+{host}{folder}"
-    code = shutil.which("code")
-    if code is None:
-        url = f"vscode://vscode-remote/ssh-remote+{host}{folder}"
-        return _done(
-            ns,
-            {"opened": False, "url": url, "folderUri": uri},
-            f"No `code` command here. Open this URL (needs `podbay ssh-config install`):\n{url}",
-        )
-    extensions = record.get("vscode_extensions") or []
-    if extensions:
-        # Remote-SSH has no flag for them: a detached job in the container waits for VS Code's
-        # server to arrive and installs them with its own CLI.
-        argv = exec_argv(record, ["/bin/sh", "-c", VSCODE_EXTENSIONS, "sh", *extensions], False)
-        argv.insert(argv.index("exec") + 1, "-d")
-        subprocess.run(argv, check=False, capture_output=True)
-    subprocess.run([code, "--folder-uri", uri], check=False)
-    return _done(
-        ns,
-        {"opened": True, "folderUri": uri, "extensions": extensions},
-        f"Opened VS Code on {uri}",
-    )
-
-
-VSCODE_EXTENSIONS = r"""
-for _ in $(seq 600); do
-  server=$(find "$HOME/.vscode-server" -path '*bin/code-server' -type f 2>/dev/null | head -n 1)
-  [ -n "$server" ] && break
-  sleep 1
-done
-[ -n "$server" ] || exit 0
-for extension in "$@"; do "$server" --install-extension "$extension" >/dev/null 2>&1; done
-"""
+    result = open_vscode(ready_record(ns.name))
+    if result["opened"]:
+        return _done(ns, result, f"Opened VS Code on {result['folderUri']}")
+    hint = "No `code` command here. Open this URL (needs `podbay ssh-config install`):"
+    text = f"{hint}\n{result['url']}"
+    return _done(ns, result, text)
 
 
 def cmd_templates(ns: argparse.Namespace) -> int:

@@ -1,0 +1,46 @@
+"""Open an IDE on a workspace: VS Code over Remote-SSH (the `NAME.podbay` host)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from typing import Any
+
+from core.attach import exec_argv
+
+# Remote-SSH has no flag for extensions: this job waits (up to 10 minutes) in the container for
+# VS Code's server and installs them with its own CLI.
+VSCODE_EXTENSIONS = r"""
+for _ in $(seq 600); do
+  server=$(find "$HOME/.vscode-server" -path '*bin/code-server' -type f 2>/dev/null | head -n 1)
+  [ -n "$server" ] && break
+  sleep 1
+done
+[ -n "$server" ] || exit 0
+for extension in "$@"; do "$server" --install-extension "$extension" >/dev/null 2>&1; done
+"""
+
+
+def vscode_urls(name: str, folder: str) -> tuple[str, str]:
+    """(folder URI for `code --folder-uri`, vscode:// URL for a browser or the OS)."""
+    host = f"{name}.podbay"
+    return (
+        f"vscode-remote://ssh-remote+{host}{folder}",
+        f"vscode://vscode-remote/ssh-remote+{host}{folder}",
+    )
+
+
+def open_vscode(record: dict[str, Any]) -> dict[str, Any]:
+    """Open VS Code on the workspace folder, or return the URL to open when there is no `code`."""
+    folder = record.get("workspace_folder") or "/"
+    uri, url = vscode_urls(record["name"], folder)
+    code = shutil.which("code")
+    if code is None:
+        return {"opened": False, "url": url, "folderUri": uri}
+    extensions = list(record.get("vscode_extensions") or [])
+    if extensions:
+        argv = exec_argv(record, ["/bin/sh", "-c", VSCODE_EXTENSIONS, "sh", *extensions], False)
+        argv.insert(argv.index("exec") + 1, "-d")
+        subprocess.run(argv, check=False, capture_output=True)
+    subprocess.run([code, "--folder-uri", uri], check=False, capture_output=True)
+    return {"opened": True, "folderUri": uri, "extensions": extensions}

@@ -1,0 +1,54 @@
+"""One registry of actions: it feeds the key bindings, the footer, the `?` help and the palette.
+
+The four can never disagree because they are all generated from ACTIONS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True)
+class Action:
+    id: str  # the app's action_<id> method
+    key: str
+    description: str
+    needs_workspace: bool = False  # only with a workspace selected
+    dangerous: bool = False  # asks for confirmation
+    show: bool = True  # in the footer (all are in help and the palette)
+    key_display: str | None = None
+
+
+ACTIONS: tuple[Action, ...] = (
+    Action("new_workspace", "n", "New workspace"),
+    Action("up", "u", "Up/start", needs_workspace=True),
+    Action("stop", "s", "Stop", needs_workspace=True),
+    Action("rebuild", "r", "Rebuild", needs_workspace=True, dangerous=True),
+    Action("delete", "d", "Delete", needs_workspace=True, dangerous=True),
+    Action("shell", "enter", "Shell", needs_workspace=True, key_display="⏎"),
+    Action("open_code", "o", "VS Code", needs_workspace=True),
+    Action("forward", "f", "Forward port", needs_workspace=True),
+    Action("cancel_operation", "c", "Cancel operation", needs_workspace=True, show=False),
+    Action("focus_logs", "l", "Logs", show=False),
+    Action("filter", "slash", "Filter", key_display="/"),
+    Action("add_provider", "p", "Add provider", show=False),
+    Action("edit_provider", "e", "Edit provider", show=False),
+    Action("refresh", "ctrl+r", "Refresh now", show=False),
+    Action("help", "question_mark", "Help", key_display="?"),
+    Action("quit", "q", "Quit"),
+)
+
+BY_ID = {action.id: action for action in ACTIONS}
+
+
+def bindings() -> list[Binding]:
+    return [
+        Binding(a.key, a.id, a.description, show=a.show, key_display=a.key_display, id=a.id)
+        for a in ACTIONS
+    ]
+
+
+def key_label(action: Action) -> str:
+    return action.key_display or action.key
