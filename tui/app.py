@@ -1,111 +1,639 @@
-"""The Textual app: providers and workspaces at a glance. (The full cockpit comes later.)"""
+"""The Textual app: providers, workspaces and a details pane, every action one key away.
+
+Background I/O runs in workers that only post messages; handlers on the app own the widgets.
+Lifecycle logic stays in core: the app calls the same Engine as the CLI.
+"""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from collections import defaultdict, deque
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual import on, work
 from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.timer import Timer
+from textual.widgets import (
+    DataTable,
+    Footer,
+    Header,
+    Input,
+    Log,
+    Static,
+    TabbedContent,
+    TabPane,
+)
+from textual.worker import Worker, WorkerState
 
-from core.model import age_text
+from core.errors import PodbayError
+from core.model import Event, Status, WorkspaceStatus, age_text
+from tui import actions
+from tui.commands import ActionCommands
+from tui.widgets.workspace_table import WorkspaceTable
 
 if TYPE_CHECKING:
-    from core.engine import Engine
-    from core.model import WorkspaceStatus
+    from core.engine import Engine, PollResult, UpRequest
+    from core.model import ProviderConfig
+    from core.ssh.client import Forward
 
 POLL_SECONDS = 3.0
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+LOG_LINES = 5000
 
 
 class StatusPolled(Message):
-    """A background poll finished: new rows for the workspaces table, or an error line."""
+    """A background poll finished."""
 
-    def __init__(self, statuses: list[WorkspaceStatus], error: str = "") -> None:
+    def __init__(self, result: PollResult | None, error: str = "") -> None:
         super().__init__()
-        self.statuses = statuses
+        self.result = result
         self.error = error
+
+
+class OperationEvent(Message):
+    def __init__(self, name: str, event: Event) -> None:
+        super().__init__()
+        self.name = name
+        self.event = event
+
+
+class OperationFinished(Message):
+    def __init__(self, name: str, verb: str, error: str = "", hint: str = "") -> None:
+        super().__init__()
+        self.name = name
+        self.verb = verb
+        self.error = error
+        self.hint = hint
+
+
+class PortsForwarded(Message):
+    def __init__(self, name: str, forwards: list[Forward]) -> None:
+        super().__init__()
+        self.name = name
+        self.forwards = forwards
 
 
 class PodbayApp(App[int]):
     TITLE = "podbay"
     SUB_TITLE = "development workspaces"
-    CSS = """
-    #providers { height: auto; max-height: 8; }
-    #workspaces { height: 1fr; }
-    .pane-title { background: $panel; color: $text; padding: 0 1; text-style: bold; }
-    #message { height: auto; color: $warning; padding: 0 1; }
-    """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "refresh", "Refresh"),
-        Binding("tab", "focus_next", "Switch pane", show=False),
-        Binding("q", "quit", "Quit"),
-    ]
+    CSS_PATH = "podbay.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [*actions.bindings()]
+    COMMANDS = App.COMMANDS | {ActionCommands}
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, poll_seconds: float | None = POLL_SECONDS) -> None:
         super().__init__()
         self.engine = engine
+        self.poll_seconds = poll_seconds
+        self.statuses: dict[str, WorkspaceStatus] = {}  # from the last poll
+        self.operations: dict[str, str] = {}  # running operation's verb, by workspace
+        self.logs: dict[str, deque[str]] = defaultdict(lambda: deque(maxlen=LOG_LINES))
+        self.forwards: dict[str, list[Forward]] = defaultdict(list)
+        self.provider_errors: dict[str, str | None] = {}
+        self.filter_text = ""
+        self._frame = 0
+        self._shown_log: str | None = None
+        self._poll_timer: Timer | None = None
+
+    # layout --------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield Static("", id="banner")
         with Vertical():
             yield Static("Providers", classes="pane-title")
             yield DataTable(id="providers", cursor_type="row")
             yield Static("Workspaces", classes="pane-title")
-            yield DataTable(id="workspaces", cursor_type="row")
-            yield Static("", id="message")
+            yield Input(placeholder="filter workspaces (esc clears)", id="filter")
+            yield WorkspaceTable(id="workspaces", cursor_type="row")
+            with TabbedContent(id="details-pane"):
+                with TabPane("Details", id="tab-details"):
+                    yield Static("", id="details-text")
+                with TabPane("Logs", id="tab-logs"):
+                    yield Log(id="log", max_lines=LOG_LINES)
+                with TabPane("Ports", id="tab-ports"):
+                    yield Static("No forwarded ports. Press f to forward one.", id="ports-text")
         yield Footer()
 
     def on_mount(self) -> None:
         providers = self.query_one("#providers", DataTable)
-        providers.add_columns("NAME", "TYPE", "DEFAULT", "OPTIONS")
-        default = self.engine.default_provider_name()
-        for p in self.engine.store.providers():
-            options = " ".join(f"{k}={v}" for k, v in p.options.items() if v) or "-"
-            providers.add_row(p.name, p.type, "*" if p.name == default else "", options)
+        providers.add_column("NAME", key="name", width=14)
+        providers.add_column("TYPE", key="type", width=8)
+        providers.add_column("DEFAULT", key="default", width=7)
+        providers.add_column("REACHABLE", key="reachable")
         table = self.query_one("#workspaces", DataTable)
-        table.add_columns("NAME", "PROVIDER", "STATUS", "SOURCE", "AGE")
+        for label, key, width in (
+            ("NAME", "name", 18),
+            ("PROVIDER", "provider", 10),
+            ("STATUS", "status", 13),
+            ("SOURCE", "source", 28),
+            ("IDE", "ide", 6),
+            ("AGE", "age", 5),
+            ("$/H", "cost", 5),
+        ):
+            table.add_column(label, key=key, width=width)
+        self.render_providers()
+        table.focus()
         self.poll_status()
+        self.set_interval(0.12, self._spin)
+
+    # polling -------------------------------------------------------------------------------
+
+    def poll_status(self) -> None:
+        """Poll now; the poll reschedules itself, so there is only ever one timer."""
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+            self._poll_timer = None
+        self.run_worker(self._poll, exclusive=True, group="poll", exit_on_error=False)
+
+    async def _poll(self) -> None:
+        try:
+            result = await self.engine.poll()
+            self.post_message(StatusPolled(result))
+        except PodbayError as exc:
+            self.post_message(StatusPolled(None, f"{exc.message} ({exc.hint})"))
+        if self.poll_seconds is not None:
+            self._poll_timer = self.set_timer(self.poll_seconds, self.poll_status)
+
+    def on_status_polled(self, message: StatusPolled) -> None:
+        banner = self.query_one("#banner", Static)
+        if message.result is None:
+            banner.update(message.error)
+            banner.add_class("visible")
+            return
+        self.provider_errors = message.result.provider_errors
+        default = self.engine.default_provider_name()
+        down = self.provider_errors.get(default or "")
+        banner.set_class(bool(down), "visible")
+        banner.update(f"Provider {default} is not reachable: {down}" if down else "")
+        self.statuses = {s.workspace.name: s for s in message.result.statuses}
+        self.render_providers()
+        self.render_workspaces()
+
+    # rendering -----------------------------------------------------------------------------
+
+    def render_providers(self) -> None:
+        table = self.query_one("#providers", DataTable)
+        default = self.engine.default_provider_name()
+        table.clear()
+        for provider in self.engine.store.providers():
+            if provider.name not in self.provider_errors:
+                reachable = "…"
+            else:
+                error = self.provider_errors[provider.name]
+                reachable = "yes" if error is None else f"no: {error}"
+            table.add_row(
+                provider.name,
+                provider.type,
+                "*" if provider.name == default else "",
+                reachable,
+                key=provider.name,
+            )
+
+    def _status_text(self, name: str) -> str:
+        if self.operations.get(name):
+            return f"{SPINNER[self._frame % len(SPINNER)]} {self.operations[name]}"
+        return str(self.statuses[name].status)
+
+    def _row(self, name: str) -> tuple[str, ...]:
+        ws = self.statuses[name].workspace
+        return (
+            ws.name,
+            ws.provider,
+            self._status_text(name),
+            ws.source.display(),
+            "vscode",
+            age_text(ws.created_at),
+            "-",
+        )
+
+    def visible_names(self) -> list[str]:
+        return sorted(n for n in self.statuses if self.filter_text.lower() in n.lower())
+
+    def render_workspaces(self) -> None:
+        table = self.query_one("#workspaces", DataTable)
+        selected = self.selected_name()
+        wanted = self.visible_names()
+        with self.batch_update():
+            for key in [k.value for k in list(table.rows)]:
+                if key not in wanted:
+                    table.remove_row(key)
+            added = False
+            for name in wanted:
+                cells = self._row(name)
+                if name in {k.value for k in table.rows}:
+                    for column, value in zip(
+                        ("name", "provider", "status", "source", "ide", "age", "cost"),
+                        cells,
+                        strict=True,
+                    ):
+                        table.update_cell(name, column, value)
+                else:
+                    table.add_row(*cells, key=name)
+                    added = True
+            if added:
+                table.sort("name")
+            if selected in wanted:
+                table.move_cursor(row=table.get_row_index(selected))
+        self.render_details()
+
+    def _spin(self) -> None:
+        busy = [n for n in self.visible_names() if self.operations.get(n)]
+        if not busy:
+            return
+        self._frame += 1
+        table = self.query_one("#workspaces", DataTable)
+        for name in busy:
+            table.update_cell(name, "status", self._status_text(name))
+
+    def render_details(self) -> None:
+        name = self.selected_name()
+        text = self.query_one("#details-text", Static)
+        ports = self.query_one("#ports-text", Static)
+        log = self.query_one("#log", Log)
+        if name is None:
+            text.update("No workspace selected. Press n to create one.")
+            if not self.statuses:
+                text.update(
+                    "No workspaces yet. Press n to create one (a folder, git URL, image or "
+                    "template), or run: podbay up FOLDER"
+                )
+            return
+        status = self.statuses[name]
+        ws = status.workspace
+        doing = self.operations.get(name)
+        lines = [
+            f"{ws.name}  ({status.status}{', ' + doing if doing else ''})",
+            f"provider:  {ws.provider}",
+            f"source:    {ws.source.display()}",
+            f"folder:    {ws.workspace_folder or '-'}   user: {ws.remote_user or 'root'}",
+            f"ssh:       ssh {ws.name}.podbay"
+            + ("" if ws.ssh_ready else f"  (unavailable: {ws.ssh_note or 'not set up'})"),
+        ]
+        if status.detail:
+            lines.append(f"note:      {status.detail}")
+        text.update("\n".join(lines))
+        ports.update(
+            "\n".join(f.describe() for f in self.forwards[name])
+            or "No forwarded ports. Press f to forward one."
+        )
+        if self._shown_log != name:
+            self._shown_log = name
+            log.clear()
+            log.write_lines(list(self.logs[name]))
+
+    # selection -----------------------------------------------------------------------------
+
+    def selected_name(self) -> str | None:
+        table = self.query_one("#workspaces", DataTable)
+        if table.row_count == 0:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        except Exception:
+            return None
+        return str(key.value) if key.value is not None else None
+
+    def workspace_names(self) -> list[str]:
+        return sorted(self.statuses)
+
+    def select_workspace(self, name: str) -> None:
+        table = self.query_one("#workspaces", DataTable)
+        if name in {k.value for k in table.rows}:
+            table.move_cursor(row=table.get_row_index(name))
+            table.focus()
+
+    @on(DataTable.RowHighlighted, "#workspaces")
+    def _highlighted(self) -> None:
+        self.render_details()
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        spec = actions.BY_ID.get(action)
+        if spec is not None and spec.needs_workspace and self.selected_name() is None:
+            return None  # shown dimmed
+        return True
+
+    # operations ----------------------------------------------------------------------------
+
+    def _selected(self) -> tuple[str, WorkspaceStatus] | None:
+        name = self.selected_name()
+        if name is None or name not in self.statuses:
+            self.notify("Select a workspace first", severity="warning")
+            return None
+        return name, self.statuses[name]
+
+    def start_operation(self, name: str, verb: str, request: UpRequest | None = None) -> None:
+        if self.operations.get(name):
+            self.notify(f"{name} is busy ({self.operations[name]})", severity="warning")
+            return
+        self.operations[name] = verb
+        self.logs[name].append(f"==> {verb} {name}")
+        self.run_worker(
+            self._operate(name, verb, request),
+            name=f"{verb}:{name}",
+            group=f"op-{name}",
+            exit_on_error=False,
+        )
+        self.render_workspaces()
+
+    async def _operate(self, name: str, verb: str, request: UpRequest | None) -> None:
+        def forward(event: Event) -> None:
+            self.post_message(OperationEvent(event.workspace or name, event))
+
+        try:
+            if verb in ("starting", "creating", "rebuilding"):
+                from core.engine import UpRequest as Up
+
+                await self.engine.up(
+                    request or Up(name=name, recreate=verb == "rebuilding"), forward
+                )
+            elif verb == "stopping":
+                await self.engine.stop(name, forward)
+            elif verb == "deleting":
+                await self.engine.delete(name, forward)
+        except PodbayError as exc:
+            self.post_message(OperationFinished(name, verb, exc.message, exc.hint))
+            return
+        self.post_message(OperationFinished(name, verb))
+
+    def on_operation_event(self, message: OperationEvent) -> None:
+        if message.event.kind == "progress":
+            return
+        prefix = {"step": "==> ", "done": "==> ", "warning": "warning: "}.get(
+            message.event.kind, ""
+        )
+        line = prefix + message.event.message
+        self.logs[message.name].append(line)
+        if self._shown_log == message.name:
+            self.query_one("#log", Log).write_line(line)
+
+    def on_operation_finished(self, message: OperationFinished) -> None:
+        self.operations.pop(message.name, None)
+        if message.error:
+            self.notify(
+                f"{message.error}\n{message.hint}".strip(),
+                title=f"{message.verb} {message.name} failed",
+                severity="error",
+                timeout=10,
+            )
+        else:
+            done = {
+                "starting": "is running",
+                "creating": "is running",
+                "rebuilding": "is rebuilt",
+                "stopping": "is stopped",
+                "deleting": "is deleted",
+            }[message.verb]
+            self.notify(f"{message.name} {done}")
+        self.poll_status()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # Operations report their own errors; anything else that fails is a bug to show, not hide.
+        if event.state == WorkerState.ERROR and not (event.worker.group or "").startswith("op-"):
+            error = event.worker.error
+            self.notify(
+                f"{type(error).__name__}: {error}", title="internal error", severity="error"
+            )
+        if event.state == WorkerState.CANCELLED and (event.worker.group or "").startswith("op-"):
+            name = (event.worker.group or "").removeprefix("op-")
+            self.operations.pop(name, None)
+            self.logs[name].append("==> cancelled")
+            self.notify(f"cancelled: {event.worker.name}; podbay up {name} finishes it")
+            self.poll_status()
+
+    # actions (one per registry entry) ------------------------------------------------------
+
+    def action_new_workspace(self) -> None:
+        from tui.screens.new_workspace import NewWorkspace
+
+        def chosen(request: UpRequest | None) -> None:
+            if request is None:
+                return
+            self.notify(f"creating a workspace from {request.source}")
+            name = request.name or _guess_name(request.source or "")
+            self.start_operation(name, "creating", request)
+
+        names = [p.name for p in self.engine.store.providers()]
+        self.push_screen(NewWorkspace(names, self.engine.default_provider_name()), chosen)
+
+    def action_up(self) -> None:
+        if (selected := self._selected()) is not None:
+            self.start_operation(selected[0], "starting")
+
+    def action_stop(self) -> None:
+        if (selected := self._selected()) is not None:
+            self.start_operation(selected[0], "stopping")
+
+    def action_rebuild(self) -> None:
+        from tui.screens.confirm import Confirm
+
+        if (selected := self._selected()) is None:
+            return
+        name = selected[0]
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.start_operation(name, "rebuilding")
+
+        self.push_screen(
+            Confirm(
+                f"Rebuild workspace {name}?",
+                "Its container is removed and created again; the source and named volumes stay.",
+                "Rebuild",
+            ),
+            answered,
+        )
+
+    def action_delete(self) -> None:
+        from tui.screens.confirm import Confirm
+
+        if (selected := self._selected()) is None:
+            return
+        name, status = selected
+        ws = status.workspace
+        kept = (
+            "podbay's copy of the source is removed too."
+            if ws.owned_folder
+            else f"Your folder {ws.folder} is kept."
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.start_operation(name, "deleting")
+
+        self.push_screen(
+            Confirm(
+                f"Delete workspace {name} ({ws.provider})?",
+                f"Its container, keys and state are removed. {kept}",
+                "Delete",
+            ),
+            answered,
+        )
+
+    def action_cancel_operation(self) -> None:
+        name = self.selected_name()
+        if name is None or not self.operations.get(name):
+            self.notify("Nothing is running for this workspace")
+            return
+        self.workers.cancel_group(self, f"op-{name}")
+
+    def action_shell(self) -> None:
+        if (selected := self._selected()) is None:
+            return
+        name, status = selected
+        if status.status != Status.RUNNING:
+            self.notify(f"{name} is {status.status}; press u to start it", severity="warning")
+            return
+        argv = [sys.executable, "-m", "tui.cli", "ssh", name]
+        env = {**os.environ, "PODBAY_HOME": str(self.engine.store.root)}
+        with self.suspend():
+            print(f"\nAttached to {name}; exit the shell to return to podbay.", flush=True)
+            print(f"+ podbay ssh {name}\n", flush=True)
+            code = subprocess.call(argv, env=env)
+        self.notify(
+            f"shell in {name} exited {code}",
+            severity="error" if code not in (0, 130) else "information",
+        )
+
+    def action_open_code(self) -> None:
+        if (selected := self._selected()) is not None:
+            self._open_code(selected[1].workspace.model_dump())
+
+    @work(thread=True, exit_on_error=False, group="ide")
+    def _open_code(self, record: dict[str, Any]) -> None:
+        from core.ide import open_vscode
+
+        result = open_vscode(record)
+        if result["opened"]:
+            self.notify(f"opened VS Code on {record['name']}")
+        else:
+            self.notify(f"No `code` command here. Open: {result['url']}", timeout=20)
+
+    def action_forward(self) -> None:
+        from core.ssh.client import parse_forward
+        from tui.screens.prompt import Prompt
+
+        if (selected := self._selected()) is None:
+            return
+        name, status = selected
+
+        def check(text: str) -> str | None:
+            try:
+                parse_forward(text)
+            except PodbayError as exc:
+                return f"{exc.message}: {exc.hint}"
+            return None
+
+        def chosen(text: str | None) -> None:
+            if text:
+                self._forward(name, status.workspace.model_dump(), text)
+
+        self.push_screen(
+            Prompt(f"Forward a port of {name} to 127.0.0.1", "PORT or PORT:LOCAL", check), chosen
+        )
+
+    @work(exit_on_error=False, group="forward")
+    async def _forward(self, name: str, record: dict[str, Any], spec: str) -> None:
+        from core.attach import sshd_argv
+        from core.ssh import client
+
+        try:
+            conn = await client.connect(
+                self.engine.store.root, name, record.get("remote_user") or "root", sshd_argv(record)
+            )
+            forwards = await client.open_forwards(conn, [spec])
+        except PodbayError as exc:
+            self.notify(f"{exc.message}\n{exc.hint}", title="forward failed", severity="error")
+            return
+        self.post_message(PortsForwarded(name, forwards))
+        async with conn:
+            await conn.wait_closed()
+
+    def on_ports_forwarded(self, message: PortsForwarded) -> None:
+        self.forwards[message.name].extend(message.forwards)
+        self.notify("forwarding " + ", ".join(f.describe() for f in message.forwards))
+        self.render_details()
+
+    def action_focus_logs(self) -> None:
+        self.query_one("#details-pane", TabbedContent).active = "tab-logs"
+        self.query_one("#log", Log).focus()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("visible")
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value
+        self.render_workspaces()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.query_one("#workspaces", DataTable).focus()
+
+    def on_key(self, event: Any) -> None:
+        box = self.query_one("#filter", Input)
+        if (
+            event.key == "escape"
+            and box.has_class("visible")
+            and self.screen is self.screen_stack[0]
+        ):
+            box.value = ""
+            box.remove_class("visible")
+            self.query_one("#workspaces", DataTable).focus()
+
+    def action_add_provider(self) -> None:
+        self._provider_form(None)
+
+    def action_edit_provider(self) -> None:
+        table = self.query_one("#providers", DataTable)
+        if table.row_count == 0:
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        self._provider_form(self.engine.store.provider(str(key)))
+
+    def _provider_form(self, existing: ProviderConfig | None) -> None:
+        from tui.screens.provider_form import ProviderForm
+
+        def saved(config: ProviderConfig | None) -> None:
+            if config is None:
+                return
+            self.engine.store.save_provider(config)
+            self.engine._providers.pop(config.name, None)
+            if self.engine.default_provider_name() is None:
+                self.engine.store.set_meta("default_provider", config.name)
+            self.notify(f"saved provider {config.name}")
+            self.render_providers()
+            self.poll_status()
+
+        taken = {p.name for p in self.engine.store.providers()}
+        self.push_screen(ProviderForm(existing, taken), saved)
 
     def action_refresh(self) -> None:
         self.poll_status()
 
-    def poll_status(self) -> None:
-        self.run_worker(self._poll(), exclusive=True, group="poll")
+    def action_help(self) -> None:
+        from tui.screens.help import Help
 
-    async def _poll(self) -> None:
-        from core.errors import PodbayError
+        self.push_screen(Help())
 
-        try:
-            statuses = await self.engine.status_all()
-            self.post_message(StatusPolled(statuses))
-        except PodbayError as exc:
-            self.post_message(StatusPolled([], f"{exc.message} ({exc.hint})"))
-        self.set_timer(POLL_SECONDS, self.poll_status)
+    async def action_quit(self) -> None:
+        self.exit(0)
 
-    def on_status_polled(self, message: StatusPolled) -> None:
-        table = self.query_one("#workspaces", DataTable)
-        table.clear()
-        for item in message.statuses:
-            ws = item.workspace
-            table.add_row(
-                ws.name,
-                ws.provider,
-                str(item.status),
-                ws.source.display(),
-                age_text(ws.created_at),
-                key=ws.name,
-            )
-        notes = [
-            f"{s.workspace.name}: {s.detail}"
-            for s in message.statuses
-            if str(s.status) in ("Error", "NotFound") and s.detail
-        ]
-        text = message.error or "\n".join(notes)
-        if not message.statuses and not message.error:
-            text = "No workspaces yet. Create one: podbay up FOLDER | GIT-URL | IMAGE | TEMPLATE"
-        self.query_one("#message", Static).update(text)
+
+def _guess_name(source: str) -> str:
+    from core import source as sources
+
+    try:
+        return sources.default_name(sources.parse(source))
+    except PodbayError:
+        return source
 
 
 def run_tui(**kwargs: Any) -> int:

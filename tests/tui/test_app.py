@@ -1,17 +1,26 @@
-"""The minimal TUI: providers and workspaces with live status, via Textual's Pilot."""
+"""The TUI with Pilot, against a real Engine and store with a fake Docker endpoint (unit level).
+
+Actions that change workspaces run against the real engine in tests/docker/test_tui_actions.py.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Select, Static, Switch
 
-from core.engine import Engine
+from core.engine import Engine, UpRequest
 from core.model import ProviderConfig, Source, Workspace
 from core.store import Store
+from tui.actions import ACTIONS
 from tui.app import PodbayApp
+from tui.screens.confirm import Confirm
+from tui.screens.help import Help
+from tui.screens.new_workspace import NewWorkspace
+from tui.screens.provider_form import ProviderForm
 
 
 class FakeEndpoint:
@@ -35,28 +44,13 @@ class FakeProvider:
         return self._endpoint
 
 
-def make_engine(tmp_path: Path, containers: list[dict[str, Any]]) -> tuple[Engine, FakeEndpoint]:
+def make_engine(
+    tmp_path: Path, names: tuple[str, ...] = ("web", "api")
+) -> tuple[Engine, FakeEndpoint]:
     store = Store(tmp_path)
     store.save_provider(ProviderConfig(name="docker", type="docker"))
     store.set_meta("default_provider", "docker")
-    endpoint = FakeEndpoint(containers)
-    return Engine(store, lambda config: FakeProvider(endpoint)), endpoint  # type: ignore[arg-type,return-value]
-
-
-def rows(app: PodbayApp, table_id: str) -> list[list[str]]:
-    table = app.query_one(table_id, DataTable)
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
-
-
-async def wait_until(condition: Any, timeout: float = 5) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.02)
-
-
-def test_lists_providers_and_workspaces_with_status(tmp_path: Path) -> None:
-    engine, endpoint = make_engine(
-        tmp_path,
+    endpoint = FakeEndpoint(
         [
             {
                 "Id": "c1",
@@ -64,10 +58,10 @@ def test_lists_providers_and_workspaces_with_status(tmp_path: Path) -> None:
                 "Status": "Up",
                 "Labels": {"dev.podbay.workspace": "web"},
             }
-        ],
+        ]
     )
-    for name in ("web", "api"):
-        engine.store.insert_workspace(
+    for name in names:
+        store.insert_workspace(
             Workspace(
                 name=name,
                 provider="docker",
@@ -78,35 +72,218 @@ def test_lists_providers_and_workspaces_with_status(tmp_path: Path) -> None:
                 phase="ready",
             )
         )
+    engine = Engine(store, lambda config: FakeProvider(endpoint))  # type: ignore[arg-type,return-value]
+    return engine, endpoint
 
-    async def scenario() -> None:
-        app = PodbayApp(engine)
-        async with app.run_test(size=(100, 24)) as pilot:
-            await wait_until(lambda: app.query_one("#workspaces", DataTable).row_count == 2)
-            assert rows(app, "#providers") == [["docker", "docker", "*", "-"]]
-            table = {r[0]: r for r in rows(app, "#workspaces")}
-            assert table["web"][2] == "Running" and table["web"][3] == "/src/web"
-            assert table["api"][2] == "NotFound"
-            message = str(app.query_one("#message", Static).render())
-            assert "api: the container is gone" in message
-            calls = endpoint.calls
-            await pilot.press("r")
-            await wait_until(lambda: endpoint.calls > calls)
-            assert endpoint.calls == calls + 1  # one call per provider per poll
-            await pilot.press("q")
-        assert app.return_code == 0
 
-    asyncio.run(scenario())
+def rows(app: PodbayApp, table_id: str) -> list[list[str]]:
+    table = app.screen.query_one(table_id, DataTable)
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def until(condition: Callable[[], object], timeout: float = 5) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.02)
+
+
+def run(
+    engine: Engine, scenario: Callable[[PodbayApp, Any], Any], size: tuple[int, int] = (100, 30)
+) -> None:
+    async def main() -> None:
+        app = PodbayApp(engine, poll_seconds=None)
+        async with app.run_test(size=size) as pilot:
+            await until(
+                lambda: (
+                    app.query_one("#workspaces", DataTable).row_count > 0
+                    or not engine.store.workspaces()
+                )
+            )
+            await scenario(app, pilot)
+
+    asyncio.run(main())
+
+
+def test_panes_show_providers_workspaces_and_details(tmp_path: Path) -> None:
+    engine, endpoint = make_engine(tmp_path)
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        assert rows(app, "#providers") == [["docker", "docker", "*", "yes"]]
+        table = {r[0]: r for r in rows(app, "#workspaces")}
+        assert table["web"][2] == "Running" and table["web"][3] == "/src/web"
+        assert table["api"][2] == "NotFound"
+        details = str(app.query_one("#details-text", Static).render())
+        assert "api" in details and "the container is gone" in details
+        await pilot.press("down")
+        assert "web  (Running)" in str(app.query_one("#details-text", Static).render())
+        calls = endpoint.calls
+        await pilot.press("ctrl+r")
+        await until(lambda: endpoint.calls > calls)
+        assert endpoint.calls == calls + 1  # one call per provider per poll
+
+    run(engine, scenario)
+
+
+def test_it_fits_80_by_24(tmp_path: Path) -> None:
+    engine, _ = make_engine(tmp_path)
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        assert app.query_one("#workspaces", DataTable).region.height >= 3
+        assert app.query_one("#details-text", Static).region.height >= 3
+
+    run(engine, scenario, size=(80, 24))
+
+
+def test_help_lists_every_action_from_the_registry(tmp_path: Path) -> None:
+    engine, _ = make_engine(tmp_path)
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, Help)
+        listed = [row[1] for row in rows(app, "#help-table")]
+        assert listed == [a.description for a in ACTIONS]
+        await pilot.press("escape")
+        assert not isinstance(app.screen, Help)
+
+    run(engine, scenario)
+
+
+def test_footer_keys_come_from_the_registry(tmp_path: Path) -> None:
+    engine, _ = make_engine(tmp_path)
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        bound = {b.action: b.key for b in app.BINDINGS}  # type: ignore[union-attr]
+        assert bound == {a.id: a.key for a in ACTIONS}
+
+    run(engine, scenario)
+
+
+def test_filter_narrows_and_escape_clears(tmp_path: Path) -> None:
+    engine, _ = make_engine(tmp_path)
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        await pilot.press("slash")
+        await pilot.press("w", "e")
+        assert [r[0] for r in rows(app, "#workspaces")] == ["web"]
+        await pilot.press("escape")
+        assert [r[0] for r in rows(app, "#workspaces")] == ["api", "web"]
+        assert app.focused is app.query_one("#workspaces")
+
+    run(engine, scenario)
+
+
+def test_delete_asks_naming_the_workspace_with_focus_on_cancel(tmp_path: Path) -> None:
+    engine, _ = make_engine(tmp_path)
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        await pilot.press("d")
+        assert isinstance(app.screen, Confirm)
+        question = str(app.screen.query_one("#question", Static).render())
+        assert question == "Delete workspace api (docker)?"
+        assert "Your folder /src/api is kept." in str(
+            app.screen.query_one("#detail", Static).render()
+        )
+        assert app.screen.focused is not None and app.screen.focused.id == "cancel"
+        await pilot.press("enter")  # Enter on the focused Cancel
+        assert not isinstance(app.screen, Confirm)
+        assert "api" in engine.store.find_workspace("api").name  # type: ignore[union-attr]
+        assert app.operations == {}
+
+    run(engine, scenario)
+
+
+def test_new_workspace_form_validates_and_returns_a_request(tmp_path: Path) -> None:
+    engine, _ = make_engine(tmp_path, names=())
+    chosen: list[UpRequest | None] = []
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        screen = NewWorkspace(["docker"], "docker")
+        app.push_screen(screen, chosen.append)
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        assert "a source is needed" in str(screen.query_one("#error", Static).render())
+        screen.query_one("#template", Select).value = "python"
+        await pilot.pause()
+        assert screen.query_one("#source", Input).value == "template:python"
+        screen.query_one("#name", Input).value = "Bad_Name"
+        await pilot.press("ctrl+s")
+        assert "invalid workspace name" in str(screen.query_one("#error", Static).render())
+        screen.query_one("#name", Input).value = "py1"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+
+    run(engine, scenario)
+    assert chosen == [UpRequest(source="template:python", name="py1", provider="docker")]
+
+
+def test_provider_form_is_generated_from_the_options_model(tmp_path: Path) -> None:
+    engine, _ = make_engine(tmp_path, names=())
+    saved: list[ProviderConfig | None] = []
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        await pilot.press("p")  # the key opens the form...
+        await pilot.pause()
+        assert isinstance(app.screen, ProviderForm)
+        await pilot.press("escape")
+        await until(lambda: not isinstance(app.screen, ProviderForm))
+        app.push_screen(ProviderForm(None, {"docker"}), saved.append)  # ...capture its result
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ProviderForm)
+        host = screen.query_one("#opt-host", Input)  # from DockerOptions.host
+        help_texts = [str(s.render()) for s in screen.query(".field-help")]
+        assert any("Docker endpoint" in text for text in help_texts)
+        assert not list(screen.query(Switch))
+        name = screen.query_one("#name", Input)
+        name.value = "docker"
+        await pilot.pause()
+        assert "exists" in str(screen.query_one("#error-name", Static).render())
+        name.value = "far"
+        host.value = "tcp://127.0.0.1:9"
+        await pilot.pause()
+        screen.query_one("#test").press()  # type: ignore[attr-defined]
+        result = screen.query_one("#check-result", Static)
+        await until(lambda: "✗" in str(result.render()))
+        assert "cannot reach Docker at tcp://127.0.0.1:9" in str(result.render())
+        await pilot.press("ctrl+s")
+        await until(lambda: saved)
+
+    run(engine, scenario)
+    [config] = saved
+    assert config is not None
+    assert (config.name, config.type, config.options) == (
+        "far",
+        "docker",
+        {"host": "tcp://127.0.0.1:9"},
+    )
 
 
 def test_empty_state_says_how_to_start(tmp_path: Path) -> None:
-    engine, _ = make_engine(tmp_path, [])
+    engine, _ = make_engine(tmp_path, names=())
 
-    async def scenario() -> None:
-        app = PodbayApp(engine)
-        async with app.run_test(size=(80, 24)):
-            await wait_until(
-                lambda: "No workspaces yet" in str(app.query_one("#message", Static).render())
-            )
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        await until(
+            lambda: "No workspaces yet" in str(app.query_one("#details-text", Static).render())
+        )
 
-    asyncio.run(scenario())
+    run(engine, scenario)
+
+
+def test_unreachable_provider_shows_a_banner_not_a_traceback(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.save_provider(
+        ProviderConfig(name="docker", type="docker", options={"host": "unix:///nonexistent.sock"})
+    )
+    store.set_meta("default_provider", "docker")
+    import providers
+
+    engine = Engine(store, providers.load)
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        banner = app.query_one("#banner", Static)
+        await until(lambda: banner.has_class("visible"))
+        assert "cannot reach Docker at unix:///nonexistent.sock" in str(banner.render())
+        assert rows(app, "#providers")[0][3].startswith("no: cannot reach Docker")
+
+    run(engine, scenario)

@@ -1,0 +1,99 @@
+"""TUI actions against the real engine and Docker: stop, up, rebuild, delete, failures."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import providers
+from core.engine import Engine, UpRequest
+from core.store import Store
+from tests.conftest import IMAGE, Podbay, write_config
+from tui.app import PodbayApp
+from tui.screens.confirm import Confirm
+
+
+async def until(condition: Callable[[], object], timeout: float = 60) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.05)
+
+
+def status_of(app: PodbayApp, name: str) -> str:
+    status = app.statuses.get(name)
+    return "" if status is None else str(status.status)
+
+
+def run(podbay: Podbay, scenario: Callable[[PodbayApp, Any], Any]) -> None:
+    async def main() -> None:
+        app = PodbayApp(Engine(Store(podbay.home), providers.load), poll_seconds=0.5)
+        async with app.run_test(size=(100, 30), notifications=True) as pilot:
+            await until(lambda: app.statuses or not Store(podbay.home).workspaces())
+            await scenario(app, pilot)
+
+    asyncio.run(main())
+
+
+def test_stop_up_rebuild_delete_with_keys(podbay: Podbay) -> None:
+    write_config(podbay.cwd / "keys", {"image": IMAGE, "postStartCommand": "echo started-now"})
+    podbay.ok("up", "keys")
+    first_container = podbay.status("keys")["containerId"]
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        await pilot.press("s")
+        await until(lambda: app.operations.get("keys") == "stopping")
+        await until(lambda: status_of(app, "keys") == "Stopped" and not app.operations)
+        await pilot.press("u")
+        await until(lambda: status_of(app, "keys") == "Running" and not app.operations)
+        # The operation's events streamed into the workspace's log.
+        assert "started-now" in app.logs["keys"]
+        await pilot.press("l")
+        assert app.focused is app.query_one("#log")
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, Confirm)
+        await pilot.press("y")
+        await until(lambda: status_of(app, "keys") == "Running" and not app.operations)
+        assert Store(podbay.home).workspace("keys").container_id != first_container
+        app.query_one("#workspaces").focus()
+        await pilot.press("d")
+        await pilot.pause()
+        assert isinstance(app.screen, Confirm)
+        await pilot.press("y")
+        await until(lambda: "keys" not in app.statuses)
+        assert any("keys is deleted" in n.message for n in app._notifications)
+
+    run(podbay, scenario)
+    assert podbay.json("list") == []
+    assert (podbay.cwd / "keys" / ".devcontainer" / "devcontainer.json").exists()
+
+
+def test_a_failing_operation_ends_in_a_notification_not_a_crash(podbay: Podbay) -> None:
+    write_config(podbay.cwd / "bad", {"image": IMAGE, "postStartCommand": "exit 4"})
+    podbay.ok("provider", "list")  # first run: the default docker provider
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        app.start_operation("bad", "creating", UpRequest(source=str(podbay.cwd / "bad")))
+        await until(lambda: not app.operations)
+        errors = [n for n in app._notifications if n.severity == "error"]
+        assert errors and "postStartCommand failed with exit code 4" in errors[0].message
+        await until(lambda: status_of(app, "bad") == "Error")
+
+    run(podbay, scenario)
+
+
+def test_two_operations_run_at_once(podbay: Podbay) -> None:
+    for name in ("one", "two"):
+        write_config(podbay.cwd / name, {"image": IMAGE})
+        podbay.ok("up", name)
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        await until(lambda: len(app.statuses) == 2)
+        app.start_operation("one", "stopping")
+        app.start_operation("two", "stopping")
+        assert app.operations == {"one": "stopping", "two": "stopping"}
+        await until(lambda: not app.operations)
+        await until(lambda: status_of(app, "one") == status_of(app, "two") == "Stopped")
+
+    run(podbay, scenario)
