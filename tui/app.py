@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
@@ -85,10 +87,16 @@ class PodbayApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [*actions.bindings()]
     COMMANDS = App.COMMANDS | {ActionCommands}
 
-    def __init__(self, engine: Engine, poll_seconds: float | None = POLL_SECONDS) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        poll_seconds: float | None = POLL_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         super().__init__()
         self.engine = engine
         self.poll_seconds = poll_seconds
+        self.clock = clock  # for ages; tests fix it
         self.statuses: dict[str, WorkspaceStatus] = {}  # from the last poll
         self.operations: dict[str, str] = {}  # running operation's verb, by workspace
         self.logs: dict[str, deque[str]] = defaultdict(lambda: deque(maxlen=LOG_LINES))
@@ -98,6 +106,7 @@ class PodbayApp(App[int]):
         self._frame = 0
         self._shown_log: str | None = None
         self._poll_timer: Timer | None = None
+        self.source_width = 20
 
     # layout --------------------------------------------------------------------------------
 
@@ -126,16 +135,19 @@ class PodbayApp(App[int]):
         providers.add_column("DEFAULT", key="default", width=7)
         providers.add_column("REACHABLE", key="reachable")
         table = self.query_one("#workspaces", DataTable)
-        for label, key, width in (
-            ("NAME", "name", 18),
-            ("PROVIDER", "provider", 10),
-            ("STATUS", "status", 13),
-            ("SOURCE", "source", 28),
-            ("IDE", "ide", 6),
-            ("AGE", "age", 5),
-            ("$/H", "cost", 5),
+        fixed = {"name": 14, "provider": 8, "status": 11, "ide": 6, "age": 4, "cost": 5}
+        # SOURCE takes what is left of the terminal's width (7 columns, 2 cells of padding each).
+        self.source_width = max(12, self.size.width - sum(fixed.values()) - 2 * 7 - 2)
+        for label, key in (
+            ("NAME", "name"),
+            ("PROVIDER", "provider"),
+            ("STATUS", "status"),
+            ("SOURCE", "source"),
+            ("IDE", "ide"),
+            ("AGE", "age"),
+            ("$/H", "cost"),
         ):
-            table.add_column(label, key=key, width=width)
+            table.add_column(label, key=key, width=fixed.get(key, self.source_width))
         self.render_providers()
         table.focus()
         self.poll_status()
@@ -205,9 +217,9 @@ class PodbayApp(App[int]):
             ws.name,
             ws.provider,
             self._status_text(name),
-            ws.source.display(),
+            _fit(ws.source.display(), self.source_width),
             "vscode",
-            age_text(ws.created_at),
+            age_text(ws.created_at, self.clock()),
             "-",
         )
 
@@ -625,6 +637,11 @@ class PodbayApp(App[int]):
 
     async def action_quit(self) -> None:
         self.exit(0)
+
+
+def _fit(text: str, width: int) -> str:
+    """Shorten from the left, where paths and URLs are least telling."""
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
 
 
 def _guess_name(source: str) -> str:

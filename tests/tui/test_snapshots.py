@@ -1,0 +1,72 @@
+"""A handful of SVG snapshots at fixed sizes (Textual is pinned exactly in pyproject.toml).
+
+Update after an intended change with: pytest tests/tui/test_snapshots.py --snapshot-update
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from textual.widgets import DataTable
+
+from core.model import Source, Workspace
+from tests.tui.test_app import make_engine
+from tui.app import PodbayApp
+
+NOW = 1_800_000_000.0
+
+
+def app_at(tmp_path: Path) -> PodbayApp:
+    engine, _ = make_engine(tmp_path)
+    engine.store.insert_workspace(
+        Workspace(
+            name="repo",
+            provider="docker",
+            source=Source(kind="git", value="https://example.org/team/repo.git", ref="main"),
+            folder="/state/repo",
+            owned_folder=True,
+            container_name="repo",
+            phase="failed",
+            error="postCreateCommand failed with exit code 2",
+        )
+    )
+    for ws in engine.store.workspaces():
+        ws.created_at = NOW - {"web": 3 * 3600, "api": 120, "repo": 2 * 86400}[ws.name]
+        engine.store.save_workspace(ws)
+    return PodbayApp(engine, poll_seconds=None, clock=lambda: NOW)
+
+
+async def loaded(pilot: Any) -> None:
+    table = pilot.app.query_one("#workspaces", DataTable)
+    async with asyncio.timeout(5):
+        while table.row_count < 3:
+            await asyncio.sleep(0.02)
+    await pilot.pause()
+
+
+def test_main_view_100x30(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(app_at(tmp_path), terminal_size=(100, 30), run_before=loaded)
+
+
+def test_main_view_80x24(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(app_at(tmp_path), terminal_size=(80, 24), run_before=loaded)
+
+
+def test_delete_confirmation(snap_compare: Any, tmp_path: Path) -> None:
+    async def before(pilot: Any) -> None:
+        await loaded(pilot)
+        await pilot.press("down", "d")
+        await pilot.pause()
+
+    assert snap_compare(app_at(tmp_path), terminal_size=(100, 30), run_before=before)
+
+
+def test_help(snap_compare: Any, tmp_path: Path) -> None:
+    async def before(pilot: Any) -> None:
+        await loaded(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(app_at(tmp_path), terminal_size=(100, 30), run_before=before)
