@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 POLL_SECONDS = 3.0
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 LOG_LINES = 5000
+COLUMNS = ("name", "provider", "status", "source", "ide", "age", "cost")
 
 
 class StatusPolled(Message):
@@ -107,6 +108,7 @@ class PodbayApp(App[int]):
         self._shown_log: str | None = None
         self._poll_timer: Timer | None = None
         self.source_width = 20
+        self._rendered: dict[str, tuple[str, ...]] = {}  # cells as last shown, by workspace
 
     # layout --------------------------------------------------------------------------------
 
@@ -138,15 +140,8 @@ class PodbayApp(App[int]):
         fixed = {"name": 14, "provider": 8, "status": 11, "ide": 6, "age": 4, "cost": 5}
         # SOURCE takes what is left of the terminal's width (7 columns, 2 cells of padding each).
         self.source_width = max(12, self.size.width - sum(fixed.values()) - 2 * 7 - 2)
-        for label, key in (
-            ("NAME", "name"),
-            ("PROVIDER", "provider"),
-            ("STATUS", "status"),
-            ("SOURCE", "source"),
-            ("IDE", "ide"),
-            ("AGE", "age"),
-            ("$/H", "cost"),
-        ):
+        labels = ("NAME", "PROVIDER", "STATUS", "SOURCE", "IDE", "AGE", "$/H")
+        for label, key in zip(labels, COLUMNS, strict=True):
             table.add_column(label, key=key, width=fixed.get(key, self.source_width))
         self.render_providers()
         table.focus()
@@ -234,19 +229,20 @@ class PodbayApp(App[int]):
             for key in [k.value for k in list(table.rows)]:
                 if key not in wanted:
                     table.remove_row(key)
+                    self._rendered.pop(str(key), None)
             added = False
+            present = {k.value for k in table.rows}
             for name in wanted:
                 cells = self._row(name)
-                if name in {k.value for k in table.rows}:
-                    for column, value in zip(
-                        ("name", "provider", "status", "source", "ide", "age", "cost"),
-                        cells,
-                        strict=True,
-                    ):
-                        table.update_cell(name, column, value)
+                before = self._rendered.get(name)
+                if name in present and before is not None:
+                    for column, value, old in zip(COLUMNS, cells, before, strict=True):
+                        if value != old:  # only what changed: a poll of 500 rows stays cheap
+                            table.update_cell(name, column, value)
                 else:
                     table.add_row(*cells, key=name)
                     added = True
+                self._rendered[name] = cells
             if added:
                 table.sort("name")
             if selected in wanted:
@@ -260,7 +256,11 @@ class PodbayApp(App[int]):
         self._frame += 1
         table = self.query_one("#workspaces", DataTable)
         for name in busy:
-            table.update_cell(name, "status", self._status_text(name))
+            text = self._status_text(name)
+            table.update_cell(name, "status", text)
+            cached = self._rendered.get(name)
+            if cached is not None:
+                self._rendered[name] = (*cached[:2], text, *cached[3:])
 
     def render_details(self) -> None:
         name = self.selected_name()

@@ -42,8 +42,8 @@ def test_stop_up_rebuild_delete_with_keys(podbay: Podbay) -> None:
 
     async def scenario(app: PodbayApp, pilot: Any) -> None:
         await pilot.press("s")
-        await until(lambda: app.operations.get("keys") == "stopping")
         await until(lambda: status_of(app, "keys") == "Stopped" and not app.operations)
+        assert "==> stopping keys" in app.logs["keys"]
         await pilot.press("u")
         await until(lambda: status_of(app, "keys") == "Running" and not app.operations)
         # The operation's events streamed into the workspace's log.
