@@ -537,7 +537,9 @@ class Engine:
 
         One container list call per configured provider, whatever the number of workspaces.
         """
-        workspaces = self.store.workspaces()
+        # Reading and validating hundreds of records, and probing their locks, happens in a
+        # thread: a TUI polling on its event loop must not stall key handling.
+        workspaces = await asyncio.to_thread(self.store.workspaces)
         names = {p.name for p in self.store.providers()} | {ws.provider for ws in workspaces}
 
         async def poll_one(provider_name: str) -> tuple[str, dict[str, dict[str, Any]] | str]:
@@ -554,8 +556,11 @@ class Engine:
             return provider_name, containers
 
         polled = dict(await asyncio.gather(*(poll_one(p) for p in sorted(names))))
+        statuses = await asyncio.to_thread(
+            lambda: [self._status_of(ws, polled[ws.provider]) for ws in workspaces]
+        )
         return PollResult(
-            statuses=[self._status_of(ws, polled[ws.provider]) for ws in workspaces],
+            statuses=statuses,
             provider_errors={
                 name: result if isinstance(result, str) else None for name, result in polled.items()
             },
