@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from core.attach import current_context_host, docker_cli
 from core.errors import DockerError, DockerUnreachable, ImageNotFound
@@ -50,6 +50,16 @@ def import_sdk(ssh: bool) -> ModuleType:
 
         docker.api.client.SSHHTTPAdapter = SSHHTTPAdapter  # type: ignore[attr-defined]
     return docker
+
+
+class ByteStream(Protocol):
+    """Output of a command in a container; close() stops reading from another thread."""
+
+    def __iter__(self) -> Iterator[bytes]: ...
+
+    def __next__(self) -> bytes: ...
+
+    def close(self) -> None: ...
 
 
 class DockerEndpoint:
@@ -237,7 +247,7 @@ class DockerEndpoint:
         user: str | None,
         workdir: str | None,
         env: dict[str, str],
-    ) -> tuple[Iterator[bytes], Callable[[], int]]:
+    ) -> tuple[ByteStream, Callable[[], int]]:
         """Start a command in the container; returns (output chunks, exit code getter)."""
         api = self.api()
         created = self.call(

@@ -14,6 +14,7 @@ import contextlib
 import os
 import shutil
 import signal
+import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -434,10 +435,16 @@ class Engine:
         assert ws.container_id is not None
         container_id = ws.container_id
 
+        streams: list[Any] = []
+        stopped = threading.Event()
+
         def run_one(label: str | None, argv: list[str]) -> int:
             output, exit_code = docker.exec_stream(
                 container_id, argv, ws.remote_user, plan.workspace_folder, ws.remote_env
             )
+            streams.append(output)
+            if stopped.is_set():  # cancelled while the command was being started
+                output.close()
             pending = b""
             for chunk in output:
                 pending += chunk
@@ -449,7 +456,18 @@ class Engine:
             return exit_code()
 
         parts = hook_argvs(plan.hooks[hook])
-        codes = await asyncio.gather(*(asyncio.to_thread(run_one, lb, argv) for lb, argv in parts))
+        try:
+            codes = await asyncio.gather(
+                *(asyncio.to_thread(run_one, lb, argv) for lb, argv in parts)
+            )
+        except asyncio.CancelledError:
+            # Cancelled (Ctrl-C, the TUI's cancel): stop reading so no thread outlives us.
+            # The command itself runs on in the container until it ends or the container stops.
+            stopped.set()
+            for stream in streams:
+                with contextlib.suppress(Exception):
+                    stream.close()
+            raise
         failed = [(label, code) for (label, _), code in zip(parts, codes, strict=True) if code]
         if failed:
             label, code = failed[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -95,5 +96,96 @@ def test_two_operations_run_at_once(podbay: Podbay) -> None:
         assert app.operations == {"one": "stopping", "two": "stopping"}
         await until(lambda: not app.operations)
         await until(lambda: status_of(app, "one") == status_of(app, "two") == "Stopped")
+
+    run(podbay, scenario)
+
+
+def test_cancel_a_running_up(podbay: Podbay) -> None:
+    write_config(podbay.cwd / "slow", {"image": IMAGE, "postCreateCommand": "sleep 600"})
+    podbay.ok("provider", "list")
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        app.start_operation("slow", "creating", UpRequest(source=str(podbay.cwd / "slow")))
+        await until(lambda: "slow" in app.statuses)
+        app.select_workspace("slow")
+        await until(lambda: "==> running postCreateCommand" in app.logs["slow"])
+        await pilot.press("c")
+        await until(lambda: not app.operations)
+        assert any("cancelled" in n.message for n in app._notifications)
+        await until(lambda: status_of(app, "slow") == "Error")
+        assert "interrupted" in app.statuses["slow"].detail
+
+    run(podbay, scenario)
+
+
+def test_open_code_with_and_without_a_code_command(
+    podbay: Podbay, tmp_path: Any, monkeypatch: Any
+) -> None:
+    write_config(podbay.cwd / "ide", {"image": IMAGE})
+    podbay.ok("up", "ide")
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "code").write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/code-args\n')
+    (fake / "code").chmod(0o755)
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        monkeypatch.setenv("PATH", "/usr/bin:/bin")
+        await pilot.press("o")
+        await until(lambda: any("vscode://" in n.message for n in app._notifications))
+        monkeypatch.setenv("PATH", f"{fake}:/usr/bin:/bin")
+        await pilot.press("o")
+        await until(lambda: any("opened VS Code" in n.message for n in app._notifications))
+
+    run(podbay, scenario)
+    assert (tmp_path / "code-args").read_text().split() == [
+        "--folder-uri",
+        "vscode-remote://ssh-remote+ide.podbay/workspaces/ide",
+    ]
+
+
+def test_forward_a_port_shows_it_in_the_ports_tab(podbay: Podbay) -> None:
+    import urllib.request
+
+    import docker
+
+    from tests.docker.conftest import free_port
+
+    write_config(podbay.cwd / "ports", {"image": IMAGE})
+    podbay.ok("up", "ports")
+    container = podbay.status("ports")["containerId"]
+    docker.from_env().containers.get(container).exec_run(
+        ["python3", "-m", "http.server", "8126", "--bind", "127.0.0.1", "-d", "/etc"], detach=True
+    )
+    local = free_port()
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        from textual.widgets import Input, Static
+
+        from tui.screens.prompt import Prompt
+
+        await pilot.press("f")
+        await pilot.pause()
+        assert isinstance(app.screen, Prompt)
+        app.screen.query_one(Input).value = "http"
+        await pilot.press("enter")
+        assert "bad port" in str(app.screen.query_one("#error", Static).render())
+        app.screen.query_one(Input).value = f"8126:{local}"
+        await pilot.press("enter")
+        await until(lambda: app.forwards["ports"])
+        ports = str(app.query_one("#ports-text", Static).render())
+        assert f"http://127.0.0.1:{local} -> 8126" in ports
+
+        def fetch() -> str:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{local}/hostname") as r:
+                        return str(r.read().decode())
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+
+        assert (await asyncio.to_thread(fetch)).strip() == container[:12]
 
     run(podbay, scenario)

@@ -287,3 +287,40 @@ def test_unreachable_provider_shows_a_banner_not_a_traceback(tmp_path: Path) -> 
         assert rows(app, "#providers")[0][3].startswith("no: cannot reach Docker")
 
     run(engine, scenario)
+
+
+def test_palette_runs_actions_from_the_registry(tmp_path: Path) -> None:
+    engine, _ = make_engine(tmp_path)
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Help")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(lambda: isinstance(app.screen, Help))
+
+    run(engine, scenario)
+
+
+def test_edit_provider_reuses_the_form_prefilled(tmp_path: Path) -> None:
+    engine, _ = make_engine(tmp_path, names=())
+    engine.store.save_provider(
+        ProviderConfig(name="docker", type="docker", options={"host": "unix:///run/x.sock"})
+    )
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        app.query_one("#providers").focus()
+        await pilot.press("e")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ProviderForm)
+        assert screen.query_one("#name", Input).disabled
+        host = screen.query_one("#opt-host", Input)
+        assert host.value == "unix:///run/x.sock"
+        host.value = "unix:///run/y.sock"
+        await pilot.press("ctrl+s")
+        await until(lambda: not isinstance(app.screen, ProviderForm))
+        assert engine.store.provider("docker").options == {"host": "unix:///run/y.sock"}  # type: ignore[union-attr]
+
+    run(engine, scenario)
