@@ -42,6 +42,11 @@ class Provider:
                 f"options of a {cls.type_name} provider: {fields}",
             ) from None
 
+    @classmethod
+    async def suggestions(cls, field: str) -> list[str]:
+        """Values to offer for an option in the setup form (e.g. regions listed live)."""
+        return []
+
     async def ensure_machine(self, workspace: str) -> None:
         return None
 

@@ -29,6 +29,12 @@ class DockerProvider(Provider):
         super().__init__(config)  # type: ignore[arg-type]
         self._endpoint = DockerEndpoint(self.options.host or current_context_host())
 
+    @classmethod
+    async def suggestions(cls, field: str) -> list[str]:
+        if field == "host":
+            return ["unix:///var/run/docker.sock", "tcp://HOST:2375", "ssh://USER@HOST"]
+        return []
+
     def endpoint(self) -> DockerEndpoint:
         return self._endpoint
 

@@ -36,6 +36,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("add_provider", "p", "Add provider", show=False),
     Action("edit_provider", "e", "Edit provider", show=False),
     Action("refresh", "ctrl+r", "Refresh now", show=False),
+    Action("focus_next", "tab", "Switch pane", show=False),
     Action("help", "question_mark", "Help", key_display="?"),
     Action("quit", "q", "Quit"),
 )

@@ -324,3 +324,33 @@ def test_edit_provider_reuses_the_form_prefilled(tmp_path: Path) -> None:
         assert engine.store.provider("docker").options == {"host": "unix:///run/y.sock"}  # type: ignore[union-attr]
 
     run(engine, scenario)
+
+
+def test_tab_switches_panes(tmp_path: Path) -> None:
+    engine, _ = make_engine(tmp_path)
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        assert app.focused is app.query_one("#workspaces")
+        await pilot.press("tab")
+        assert app.focused is not app.query_one("#workspaces")
+        await pilot.press("shift+tab")
+        assert app.focused is app.query_one("#workspaces")
+
+    run(engine, scenario)
+
+
+def test_provider_suggestions_complete_the_field(tmp_path: Path) -> None:
+    engine, _ = make_engine(tmp_path, names=())
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        app.push_screen(ProviderForm(None, {"docker"}))
+        await pilot.pause()
+        host = app.screen.query_one("#opt-host", Input)
+        await until(lambda: host.suggester is not None)
+        host.focus()
+        await pilot.press(*"ssh")
+        await pilot.pause(0.2)
+        await pilot.press("right")  # accept the suggestion
+        assert host.value == "ssh://USER@HOST"
+
+    run(engine, scenario)

@@ -70,3 +70,11 @@ def test_help(snap_compare: Any, tmp_path: Path) -> None:
         await pilot.pause()
 
     assert snap_compare(app_at(tmp_path), terminal_size=(100, 30), run_before=before)
+
+
+def test_main_view_light_theme(snap_compare: Any, tmp_path: Path) -> None:
+    async def before(pilot: Any) -> None:
+        pilot.app.theme = "textual-light"
+        await loaded(pilot)
+
+    assert snap_compare(app_at(tmp_path), terminal_size=(100, 30), run_before=before)

@@ -17,6 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
+from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, Switch
 
@@ -114,6 +115,17 @@ class ProviderForm(ModalScreen[ProviderConfig | None]):
                 box.mount(Static(field.description, classes="field-help"))
             box.mount(field_widget(name, field, current.get(name)))
             box.mount(Static("", id=f"error-{name}", classes="field-error"))
+        self.load_suggestions(self.type_name)
+
+    @work(exclusive=True, group="suggestions", exit_on_error=False)
+    async def load_suggestions(self, type_name: str) -> None:
+        """Values the provider offers (listed live where it can) become completions."""
+        cls = providers.provider_class(type_name)
+        for name in self.options_model().model_fields:
+            values = await cls.suggestions(name)
+            widget = self.query(f"#opt-{name}")
+            if values and widget and isinstance(widget.first(), Input):
+                widget.first(Input).suggester = SuggestFromList(values, case_sensitive=False)
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "type" and event.value != self.type_name:
