@@ -13,3 +13,4 @@ if [ ! -x .ref/node_modules/.bin/devcontainer ] ||
 fi
 ../.venv/bin/python bench.py "$@"
 ../.venv/bin/python ssh_bench.py
+../.venv/bin/python tui_bench.py
