@@ -6,7 +6,6 @@ import os
 import stat
 import subprocess
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import docker
 import pytest
 
 from tests.conftest import BUSYBOX, IMAGE, PODBAY, Podbay, write_config
-from tests.docker.conftest import free_port, wait_for_port
+from tests.docker.conftest import fetch, free_port, wait_for_port
 
 
 def ssh(podbay: Podbay, *args: str, input: bytes = b"") -> subprocess.CompletedProcess[bytes]:
@@ -89,16 +88,7 @@ def test_port_forward_to_a_server_in_the_container(podbay: Podbay, workspace: st
     )
     try:
         wait_for_port(local)
-        deadline = time.monotonic() + 20
-        while True:  # the server in the container may still be starting
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{local}/hostname", timeout=5) as r:
-                    body = r.read().decode()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        body = fetch(f"http://127.0.0.1:{local}/hostname")
         assert body.strip() == container[:12]
     finally:
         forward.terminate()
@@ -244,18 +234,6 @@ def _serve_in_container(container: str, port: int) -> None:
     )
 
 
-def _fetch(url: str, timeout: float = 20) -> str:
-    deadline = time.monotonic() + timeout
-    while True:  # the server in the container may still be starting
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                return str(response.read().decode())
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
 def test_podbay_forward(podbay: Podbay, workspace: str) -> None:
     container = podbay.status("box")["containerId"]
     _serve_in_container(container, 8124)
@@ -265,7 +243,7 @@ def test_podbay_forward(podbay: Podbay, workspace: str) -> None:
         assert forward.stdout is not None
         line = forward.stdout.readline()
         assert line.strip() == f"Forwarding http://127.0.0.1:{local} -> 8124"
-        assert _fetch(f"http://127.0.0.1:{local}/hostname").strip() == container[:12]
+        assert fetch(f"http://127.0.0.1:{local}/hostname").strip() == container[:12]
     finally:
         forward.terminate()
         forward.wait(timeout=10)
@@ -279,7 +257,7 @@ def test_forward_ports_follow_an_open_session(podbay: Podbay) -> None:
     session = podbay.popen("ssh", "fwd", "--", "sleep", "60")
     try:
         wait_for_port(port)
-        assert "debian_version" in _fetch(f"http://127.0.0.1:{port}/")
+        assert "debian_version" in fetch(f"http://127.0.0.1:{port}/")
     finally:
         session.terminate()
         session.wait(timeout=10)

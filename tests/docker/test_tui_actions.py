@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -144,11 +143,9 @@ def test_open_code_with_and_without_a_code_command(
 
 
 def test_forward_a_port_shows_it_in_the_ports_tab(podbay: Podbay) -> None:
-    import urllib.request
-
     import docker
 
-    from tests.docker.conftest import free_port
+    from tests.docker.conftest import fetch, free_port
 
     write_config(podbay.cwd / "ports", {"image": IMAGE})
     podbay.ok("up", "ports")
@@ -175,17 +172,7 @@ def test_forward_a_port_shows_it_in_the_ports_tab(podbay: Podbay) -> None:
         ports = str(app.query_one("#ports-text", Static).render())
         assert f"http://127.0.0.1:{local} -> 8126" in ports
 
-        def fetch() -> str:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{local}/hostname") as r:
-                        return str(r.read().decode())
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.1)
-
-        assert (await asyncio.to_thread(fetch)).strip() == container[:12]
+        url = f"http://127.0.0.1:{local}/hostname"
+        assert (await asyncio.to_thread(fetch, url)).strip() == container[:12]
 
     run(podbay, scenario)
