@@ -14,14 +14,13 @@ import contextlib
 import os
 import shutil
 import signal
-import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
-from core import paths
+from core import hooks, paths
 from core import source as sources
 from core.devcontainer import config as dcconfig
 from core.devcontainer import find as dcfind
@@ -30,13 +29,11 @@ from core.devcontainer.plan import (
     Plan,
     PlanContext,
     container_name,
-    hook_argvs,
     make_plan,
     resolve_container_env,
 )
 from core.docker import DockerEndpoint
 from core.errors import (
-    HookFailed,
     NameTaken,
     PodbayError,
     ProviderError,
@@ -44,13 +41,13 @@ from core.errors import (
     UnknownProvider,
 )
 from core.host import HostSession, MachineProvider
-from core.model import Event, ProviderConfig, Source, Status, Workspace, WorkspaceStatus
+from core.model import ProviderConfig, Source, Status, Workspace, WorkspaceStatus
+from core.reporter import EventSink, Reporter
 from core.ssh import bootstrap as ssh_bootstrap
 from core.ssh import config as ssh_config
 from core.ssh import keys as ssh_keys
 from core.store import Store
 
-EventSink = Callable[[Event], None]
 ProviderFactory = Callable[[ProviderConfig], MachineProvider]
 
 LABEL_HOME = "dev.podbay.home"
@@ -98,6 +95,11 @@ class Engine:
     def default_provider_name(self) -> str | None:
         return self.store.get_meta("default_provider")
 
+    def save_provider(self, config: ProviderConfig) -> None:
+        """Store a provider's (new) options; the next use builds it from them."""
+        self.store.save_provider(config)
+        self._providers.pop(config.name, None)
+
     def provider(self, name: str) -> MachineProvider:
         if name not in self._providers:
             self._providers[name] = self.provider_factory(self.store.require_provider(name))
@@ -119,7 +121,7 @@ class Engine:
             # Fail on a bad config before anything is recorded or created.
             self._load_config(Path(source.value), request.config, request.image)
 
-        report = _Reporter(self.store.root, name, on_event)
+        report = Reporter(self.store.root, name, on_event)
         async with self.store.lock(
             name, "up", lambda holder: report.step(f"waiting for {holder} to finish")
         ):
@@ -206,7 +208,7 @@ class Engine:
         return path, loaded.raw, loaded.warnings
 
     async def _bring_up(
-        self, ws: Workspace, provider: MachineProvider, report: _Reporter, recreate: bool
+        self, ws: Workspace, provider: MachineProvider, report: Reporter, recreate: bool
     ) -> Workspace:
         report.step(f"preparing the machine ({ws.provider})")
         await provider.ensure_machine(ws.name)
@@ -217,7 +219,7 @@ class Engine:
             await host.close()
 
     async def _bring_up_on(
-        self, ws: Workspace, host: HostSession, report: _Reporter, recreate: bool
+        self, ws: Workspace, host: HostSession, report: Reporter, recreate: bool
     ) -> Workspace:
         docker = host.docker
         _checkpoint("recorded")
@@ -245,7 +247,7 @@ class Engine:
             ),
         )
         if plan.initialize_command:
-            await self._run_initialize(plan, ws, host, report)
+            await hooks.run_initialize(plan, ws, host, report)
 
         # Keys take ~20 ms to make; make them while Docker works.
         keys_ready = asyncio.create_task(
@@ -263,7 +265,7 @@ class Engine:
         docker: DockerEndpoint,
         plan: Plan,
         keys_ready: asyncio.Future[ssh_keys.WorkspaceKeys],
-        report: _Reporter,
+        report: Reporter,
         recreate: bool,
     ) -> Workspace:
         container = await self._find_container(docker, ws.name)
@@ -338,7 +340,7 @@ class Engine:
         docker: DockerEndpoint,
         env: dict[str, str],
         keys_ready: asyncio.Future[ssh_keys.WorkspaceKeys],
-        report: _Reporter,
+        report: Reporter,
     ) -> None:
         """sshd in the container with the workspace's keys; a failure only disables ssh."""
         assert ws.container_id is not None
@@ -387,7 +389,7 @@ class Engine:
         found.sort(key=lambda c: c.get("Created", 0), reverse=True)
         return found[0] if found else None
 
-    async def _ensure_image(self, docker: DockerEndpoint, image: str, report: _Reporter) -> None:
+    async def _ensure_image(self, docker: DockerEndpoint, image: str, report: Reporter) -> None:
         if await asyncio.to_thread(docker.inspect_image, image) is not None:
             return
         report.step(f"pulling {image}")
@@ -398,84 +400,19 @@ class Engine:
         report.bind_loop()
         await asyncio.to_thread(docker.pull, image, progress)
 
-    async def _run_initialize(
-        self, plan: Plan, ws: Workspace, host: HostSession, report: _Reporter
-    ) -> None:
-        assert plan.initialize_command is not None
-        report.step("running initializeCommand on the host")
-        for label, argv in hook_argvs(plan.initialize_command):
-            result = await host.run(argv, cwd=ws.folder)
-            for line in (result.stdout + result.stderr).splitlines():
-                report.log(f"[{label}] {line}" if label else line)
-            if result.returncode != 0:
-                raise HookFailed(
-                    f"initializeCommand failed with exit code {result.returncode}",
-                    f"fix it in {ws.config_path}, then run: podbay up {ws.name}",
-                )
-
     async def _run_hooks(
-        self, ws: Workspace, plan: Plan, docker: DockerEndpoint, started_at: str, report: _Reporter
+        self, ws: Workspace, plan: Plan, docker: DockerEndpoint, started_at: str, report: Reporter
     ) -> None:
         for hook in ONCE_HOOKS:
             if hook in plan.hooks and hook not in ws.hooks_done:
-                await self._run_hook(ws, hook, plan, docker, report)
+                await hooks.run_in_container(ws, hook, plan, docker, report)
                 ws.hooks_done = [*ws.hooks_done, hook]
                 self.store.save_workspace(ws)
             _checkpoint(f"hook:{hook}")
         if "postStartCommand" in plan.hooks and ws.post_start_at != started_at:
-            await self._run_hook(ws, "postStartCommand", plan, docker, report)
+            await hooks.run_in_container(ws, "postStartCommand", plan, docker, report)
         ws.post_start_at = started_at
         self.store.save_workspace(ws)
-
-    async def _run_hook(
-        self, ws: Workspace, hook: str, plan: Plan, docker: DockerEndpoint, report: _Reporter
-    ) -> None:
-        report.step(f"running {hook}")
-        report.bind_loop()
-        assert ws.container_id is not None
-        container_id = ws.container_id
-
-        streams: list[Any] = []
-        stopped = threading.Event()
-
-        def run_one(label: str | None, argv: list[str]) -> int:
-            output, exit_code = docker.exec_stream(
-                container_id, argv, ws.remote_user, plan.workspace_folder, ws.remote_env
-            )
-            streams.append(output)
-            if stopped.is_set():  # cancelled while the command was being started
-                output.close()
-            pending = b""
-            for chunk in output:
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
-                for line in lines:
-                    report.log_threadsafe(_prefixed(label, line))
-            if pending:
-                report.log_threadsafe(_prefixed(label, pending))
-            return exit_code()
-
-        parts = hook_argvs(plan.hooks[hook])
-        try:
-            codes = await asyncio.gather(
-                *(asyncio.to_thread(run_one, lb, argv) for lb, argv in parts)
-            )
-        except asyncio.CancelledError:
-            # Cancelled (Ctrl-C, the TUI's cancel): stop reading so no thread outlives us.
-            # The command itself runs on in the container until it ends or the container stops.
-            stopped.set()
-            for stream in streams:
-                with contextlib.suppress(Exception):
-                    stream.close()
-            raise
-        failed = [(label, code) for (label, _), code in zip(parts, codes, strict=True) if code]
-        if failed:
-            label, code = failed[0]
-            which = f"{hook} ({label})" if label else hook
-            raise HookFailed(
-                f"{which} failed with exit code {code}",
-                f"the workspace is kept; fix the command, then run: podbay up {ws.name}",
-            )
 
     async def _after_failure(self, ws: Workspace, created: bool, exc: BaseException) -> None:
         if not isinstance(exc, Exception):
@@ -501,10 +438,10 @@ class Engine:
     @contextlib.asynccontextmanager
     async def _operation(
         self, name: str, operation: str, on_event: EventSink | None
-    ) -> AsyncIterator[tuple[Workspace, MachineProvider, HostSession, _Reporter]]:
+    ) -> AsyncIterator[tuple[Workspace, MachineProvider, HostSession, Reporter]]:
         """Lock the workspace and open its host for one operation."""
         ws = self.store.workspace(name)
-        report = _Reporter(self.store.root, name, on_event)
+        report = Reporter(self.store.root, name, on_event)
         async with self.store.lock(name, operation, lambda h: report.step(f"waiting for {h}")):
             provider = self.provider(ws.provider)
             host = await provider.open_host(name)
@@ -637,61 +574,3 @@ class Engine:
     def log_file(self, name: str) -> Path:
         self.store.workspace(name)
         return paths.logs_dir(self.store.root) / f"{name}.log"
-
-
-def _prefixed(label: str | None, line: bytes) -> str:
-    text = line.decode("utf-8", errors="replace").rstrip("\r")
-    return f"[{label}] {text}" if label else text
-
-
-class _Reporter:
-    """Sends events to the caller and appends them to the workspace's log file."""
-
-    def __init__(self, root: Path, workspace: str, sink: EventSink | None) -> None:
-        self.workspace = workspace
-        self.sink = sink
-        self.path = paths.logs_dir(root) / f"{workspace}.log"
-        self.loop: asyncio.AbstractEventLoop | None = None
-
-    def bind_loop(self) -> None:
-        self.loop = asyncio.get_running_loop()
-
-    def emit(self, event: Event) -> None:
-        if event.kind != "progress":
-            prefix = {"step": "==> ", "warning": "warning: ", "done": "==> "}.get(event.kind, "")
-            with self.path.open("a", encoding="utf-8") as log:
-                log.write(f"{prefix}{event.message}\n")
-        if self.sink is not None:
-            self.sink(event)
-
-    def _threadsafe(self, event: Event) -> None:
-        if self.loop is not None:
-            self.loop.call_soon_threadsafe(self.emit, event)
-        else:
-            self.emit(event)
-
-    def step(self, message: str) -> None:
-        self.emit(Event(kind="step", message=message, workspace=self.workspace))
-
-    def log(self, message: str) -> None:
-        self.emit(Event(kind="log", message=message, workspace=self.workspace))
-
-    def warn(self, message: str) -> None:
-        self.emit(Event(kind="warning", message=message, workspace=self.workspace))
-
-    def done(self, message: str) -> None:
-        self.emit(Event(kind="done", message=message, workspace=self.workspace))
-
-    def log_threadsafe(self, message: str) -> None:
-        self._threadsafe(Event(kind="log", message=message, workspace=self.workspace))
-
-    def progress_threadsafe(self, message: str, current: int, total: int) -> None:
-        self._threadsafe(
-            Event(
-                kind="progress",
-                message=message,
-                workspace=self.workspace,
-                current=current,
-                total=total,
-            )
-        )

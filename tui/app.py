@@ -18,7 +18,6 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
-from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import (
     DataTable,
@@ -36,10 +35,11 @@ from core.errors import PodbayError
 from core.model import Event, Status, WorkspaceStatus, age_text
 from tui import actions
 from tui.commands import ActionCommands
+from tui.messages import OperationEvent, OperationFinished, PortsForwarded, StatusPolled
 from tui.widgets.workspace_table import WorkspaceTable
 
 if TYPE_CHECKING:
-    from core.engine import Engine, PollResult, UpRequest
+    from core.engine import Engine, UpRequest
     from core.model import ProviderConfig
     from core.ssh.client import Forward
 
@@ -47,38 +47,6 @@ POLL_SECONDS = 3.0
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 LOG_LINES = 5000
 COLUMNS = ("name", "provider", "status", "source", "ide", "age", "cost")
-
-
-class StatusPolled(Message):
-    """A background poll finished."""
-
-    def __init__(self, result: PollResult | None, error: str = "") -> None:
-        super().__init__()
-        self.result = result
-        self.error = error
-
-
-class OperationEvent(Message):
-    def __init__(self, name: str, event: Event) -> None:
-        super().__init__()
-        self.name = name
-        self.event = event
-
-
-class OperationFinished(Message):
-    def __init__(self, name: str, verb: str, error: str = "", hint: str = "") -> None:
-        super().__init__()
-        self.name = name
-        self.verb = verb
-        self.error = error
-        self.hint = hint
-
-
-class PortsForwarded(Message):
-    def __init__(self, name: str, forwards: list[Forward]) -> None:
-        super().__init__()
-        self.name = name
-        self.forwards = forwards
 
 
 class PodbayApp(App[int]):
@@ -616,8 +584,7 @@ class PodbayApp(App[int]):
         def saved(config: ProviderConfig | None) -> None:
             if config is None:
                 return
-            self.engine.store.save_provider(config)
-            self.engine._providers.pop(config.name, None)
+            self.engine.save_provider(config)
             if self.engine.default_provider_name() is None:
                 self.engine.store.set_meta("default_provider", config.name)
             self.notify(f"saved provider {config.name}")

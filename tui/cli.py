@@ -136,6 +136,14 @@ def _parser() -> argparse.ArgumentParser:
     p = verb("code", cmd_code, "open VS Code on a workspace (Remote-SSH)")
     p.add_argument("name")
 
+    from tui.cli_provider import (
+        cmd_provider_add,
+        cmd_provider_list,
+        cmd_provider_remove,
+        cmd_provider_set,
+        cmd_provider_use,
+    )
+
     p = verb("provider", cmd_provider_list, "manage providers (list, add, set, remove, use)")
     psub = p.add_subparsers(dest="provider_command", metavar="ACTION")
 
@@ -558,121 +566,6 @@ def cmd_templates(ns: argparse.Namespace) -> int:
     print(_table([[t.name, t.title, t.image] for t in found], ["NAME", "DESCRIPTION", "IMAGE"]))
     print("\nUse one: podbay up TEMPLATE (or template:TEMPLATE)", file=sys.stderr)
     return 0
-
-
-# providers ----------------------------------------------------------------------------------
-
-
-def cmd_provider_list(ns: argparse.Namespace) -> int:
-    store = open_store()
-    default = store.get_meta("default_provider")
-    items = store.providers()
-    if ns.json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "name": p.name,
-                        "type": p.type,
-                        "options": p.options,
-                        "default": p.name == default,
-                    }
-                    for p in items
-                ],
-                indent=2,
-            )
-        )
-        return 0
-    rows = [
-        [("* " if p.name == default else "  ") + p.name, p.type, _options_text(p.options)]
-        for p in items
-    ]
-    print(_table(rows, ["  NAME", "TYPE", "OPTIONS"]))
-    return 0
-
-
-def _options_text(options: dict[str, Any]) -> str:
-    return " ".join(f"{k}={v}" for k, v in options.items() if v not in (None, "")) or "-"
-
-
-def _parse_options(pairs: list[str]) -> dict[str, Any]:
-    from core.errors import PodbayError
-
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise PodbayError(
-                f"option {pair!r} is not KEY=VALUE", "e.g. -o host=tcp://1.2.3.4:2375"
-            )
-        options[key.strip()] = value if value != "" else None
-    return options
-
-
-def cmd_provider_add(ns: argparse.Namespace) -> int:
-    import asyncio
-
-    import providers
-    from core.errors import PodbayError
-    from core.model import ProviderConfig
-
-    store = open_store()
-    name = ns.name or ns.type
-    if store.provider(name) is not None:
-        raise PodbayError(
-            f"a provider named {name!r} exists",
-            f"choose another --name, or: podbay provider set {name}",
-        )
-    config = ProviderConfig(name=name, type=ns.type, options=_parse_options(ns.option))
-    provider = providers.load(config)
-    checked = "" if ns.no_check else asyncio.run(provider.check())
-    store.save_provider(config)
-    if ns.use or store.get_meta("default_provider") is None:
-        store.set_meta("default_provider", name)
-    added = f"Added provider {name}" + (f": {checked}" if checked else "")
-    return _done(ns, {"name": name, "check": checked}, added)
-
-
-def cmd_provider_set(ns: argparse.Namespace) -> int:
-    import providers
-
-    store = open_store()
-    config = store.require_provider(ns.name)
-    options = {**config.options, **_parse_options(ns.options)}
-    options = {k: v for k, v in options.items() if v is not None}
-    updated = config.model_copy(update={"options": options})
-    providers.load(updated)  # validates
-    store.save_provider(updated)
-    return _done(
-        ns,
-        {"name": ns.name, "options": options},
-        f"Updated provider {ns.name}: {_options_text(options)}",
-    )
-
-
-def cmd_provider_remove(ns: argparse.Namespace) -> int:
-    from core.errors import PodbayError
-
-    store = open_store()
-    store.require_provider(ns.name)
-    users = [w.name for w in store.workspaces() if w.provider == ns.name]
-    if users:
-        raise PodbayError(
-            f"provider {ns.name} is used by workspaces: {', '.join(users)}",
-            "delete those workspaces first: podbay delete NAME",
-        )
-    store.remove_provider(ns.name)
-    if store.get_meta("default_provider") == ns.name:
-        rest = store.providers()
-        store.set_meta("default_provider", rest[0].name if rest else "")
-    return _done(ns, {"name": ns.name}, f"Removed provider {ns.name}")
-
-
-def cmd_provider_use(ns: argparse.Namespace) -> int:
-    store = open_store()
-    store.require_provider(ns.name)
-    store.set_meta("default_provider", ns.name)
-    return _done(ns, {"default": ns.name}, f"New workspaces go to provider {ns.name}")
 
 
 if __name__ == "__main__":

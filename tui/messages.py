@@ -1,0 +1,44 @@
+"""Messages workers post to the app; handlers on the app own all widget state."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.message import Message
+
+if TYPE_CHECKING:
+    from core.engine import PollResult
+    from core.model import Event
+    from core.ssh.client import Forward
+
+
+class StatusPolled(Message):
+    """A background poll finished."""
+
+    def __init__(self, result: PollResult | None, error: str = "") -> None:
+        super().__init__()
+        self.result = result
+        self.error = error
+
+
+class OperationEvent(Message):
+    def __init__(self, name: str, event: Event) -> None:
+        super().__init__()
+        self.name = name
+        self.event = event
+
+
+class OperationFinished(Message):
+    def __init__(self, name: str, verb: str, error: str = "", hint: str = "") -> None:
+        super().__init__()
+        self.name = name
+        self.verb = verb
+        self.error = error
+        self.hint = hint
+
+
+class PortsForwarded(Message):
+    def __init__(self, name: str, forwards: list[Forward]) -> None:
+        super().__init__()
+        self.name = name
+        self.forwards = forwards
