@@ -1,0 +1,58 @@
+"""The newest Ubuntu LTS AMI from Canonical (owner 099720109477), never from anyone else.
+
+DevPod's AWS provider filters by description with owners amazon/self, which finds nothing since
+Canonical changed its descriptions (and would trust an impostor's image). podbay asks for
+Canonical's owner id and Canonical's name pattern, and takes the newest by creation date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from core.errors import ProviderError
+from providers.aws.options import CANONICAL_OWNER
+
+_NAMES = {
+    "24.04": "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-{arch}-server-*",
+    "22.04": "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-{arch}-server-*",
+}
+_ARCH_IN_NAME = {"x86_64": "amd64", "arm64": "arm64"}
+
+
+@dataclass(frozen=True)
+class Ami:
+    image_id: str
+    name: str
+    root_device: str
+    architecture: str
+
+
+def newest_ubuntu(ec2: Any, version: str = "24.04", architecture: str = "x86_64") -> Ami:
+    """Look the AMI up in the client's region (AMIs are regional)."""
+    pattern = _NAMES[version].format(arch=_ARCH_IN_NAME[architecture])
+    images = ec2.describe_images(
+        Owners=[CANONICAL_OWNER],
+        Filters=[
+            {"Name": "name", "Values": [pattern]},
+            {"Name": "architecture", "Values": [architecture]},
+            {"Name": "state", "Values": ["available"]},
+            {"Name": "root-device-type", "Values": ["ebs"]},
+            {"Name": "virtualization-type", "Values": ["hvm"]},
+        ],
+    )["Images"]
+    # The owner filter is the security boundary; check it again rather than trust the call.
+    images = [i for i in images if i.get("OwnerId") == CANONICAL_OWNER]
+    if not images:
+        region = ec2.meta.region_name
+        raise ProviderError(
+            f"no Ubuntu {version} {architecture} image from Canonical in {region}",
+            "set the ami option to an AMI id of that region",
+        )
+    newest = max(images, key=lambda i: i.get("CreationDate", ""))
+    return Ami(
+        image_id=newest["ImageId"],
+        name=newest["Name"],
+        root_device=newest.get("RootDeviceName") or "/dev/sda1",
+        architecture=newest.get("Architecture", architecture),
+    )

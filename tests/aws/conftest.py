@@ -1,0 +1,92 @@
+"""AWS tests run against moto (in-process here). Never against AWS itself."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Ubuntu images as Canonical publishes them (real name scheme and owner), an older build to test
+# newest-first, an arm64 twin, and an impostor with a Canonical-looking name from another owner.
+# moto reads MOTO_AMIS_PATH when it is imported, so it is set before any test imports moto.
+CANONICAL = "099720109477"
+AMIS = [
+    {
+        "ami_id": "ami-0a0000000000noble",
+        "name": "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20260901",
+        "owner_id": CANONICAL,
+        "architecture": "x86_64",
+        "creation_date": "2026-09-01T00:00:00.000Z",
+    },
+    {
+        "ami_id": "ami-0b0000000000noble",
+        "name": "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20260301",
+        "owner_id": CANONICAL,
+        "architecture": "x86_64",
+        "creation_date": "2026-03-01T00:00:00.000Z",
+    },
+    {
+        "ami_id": "ami-0c0000000000noble",
+        "name": "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-arm64-server-20260901",
+        "owner_id": CANONICAL,
+        "architecture": "arm64",
+        "creation_date": "2026-09-01T00:00:00.000Z",
+    },
+    {
+        "ami_id": "ami-0d000000000jammy",
+        "name": "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-20260801",
+        "owner_id": CANONICAL,
+        "architecture": "x86_64",
+        "creation_date": "2026-08-01T00:00:00.000Z",
+    },
+    {
+        "ami_id": "ami-0e00000impostor",
+        "name": "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20261101",
+        "owner_id": "111122223333",
+        "architecture": "x86_64",
+        "creation_date": "2026-11-01T00:00:00.000Z",
+    },
+]
+_COMMON = {
+    "root_device_name": "/dev/sda1",
+    "root_device_type": "ebs",
+    "virtualization_type": "hvm",
+    "state": "available",
+    "public": True,
+    "image_type": "machine",
+    "hypervisor": "xen",
+    "sriov": "simple",
+    "platform": None,
+    "description": "Canonical, Ubuntu",
+}
+_FIXTURE = Path(__file__).parent / "amis.json"
+
+
+def pytest_configure(config: Any) -> None:
+    _FIXTURE.write_text(json.dumps([{**_COMMON, **ami} for ami in AMIS], indent=1))
+    os.environ["MOTO_AMIS_PATH"] = str(_FIXTURE)
+
+
+def pytest_unconfigure(config: Any) -> None:
+    _FIXTURE.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto in-process, with fake credentials and no instance metadata lookups."""
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    from moto import mock_aws
+
+    with mock_aws():
+        yield
