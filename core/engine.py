@@ -367,7 +367,7 @@ class Engine:
         """Rewrite podbay's ssh_config and known_hosts from the workspace records."""
         entries = []
         for ws in self.store.workspaces():
-            keys = ssh_keys.WorkspaceKeys(paths.keys_dir(self.store.root) / ws.name)
+            keys = ssh_keys.of(self.store.root, ws.name)
             # Workspaces without sshd get an entry too: their ProxyCommand says why.
             if ws.ssh_container and keys.host_key.exists():
                 entries.append(
@@ -423,7 +423,7 @@ class Engine:
             self.store.remove_workspace(ws.name)
             if ws.owned_folder:
                 await asyncio.to_thread(shutil.rmtree, ws.folder, True)
-            shutil.rmtree(paths.keys_dir(self.store.root) / ws.name, ignore_errors=True)
+            shutil.rmtree(ssh_keys.of(self.store.root, ws.name).folder, ignore_errors=True)
             return
         ws.phase = "failed"
         ws.error = exc.message if isinstance(exc, PodbayError) else str(exc).splitlines()[0]
@@ -473,7 +473,7 @@ class Engine:
             if ws.owned_folder and Path(ws.folder).is_relative_to(self.store.root):
                 report.step(f"removing podbay's copy of the source ({ws.folder})")
                 await asyncio.to_thread(shutil.rmtree, ws.folder, True)
-            shutil.rmtree(paths.keys_dir(self.store.root) / name, ignore_errors=True)
+            shutil.rmtree(ssh_keys.of(self.store.root, name).folder, ignore_errors=True)
             self.store.remove_workspace(name)
             self.write_ssh_config()
             report.done(f"workspace {name} is deleted")

@@ -101,6 +101,11 @@ class Event(BaseModel):
     total: int | None = None
     time: float = Field(default_factory=time.time)
 
+    def line(self) -> str:
+        """How the event reads in a log: `==> step`, `warning: ...`, or the output line itself."""
+        prefix = {"step": "==> ", "done": "==> ", "warning": "warning: "}.get(self.kind, "")
+        return prefix + self.message
+
 
 def age_text(created_at: float, now: float | None = None) -> str:
     """A compact age like 5s, 3m, 2h, 4d."""

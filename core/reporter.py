@@ -31,9 +31,8 @@ class Reporter:
 
     def emit(self, event: Event) -> None:
         if event.kind != "progress":
-            prefix = {"step": "==> ", "warning": "warning: ", "done": "==> "}.get(event.kind, "")
             with self.path.open("a", encoding="utf-8") as log:
-                log.write(f"{prefix}{event.message}\n")
+                log.write(event.line() + "\n")
         if self.sink is not None:
             self.sink(event)
 

@@ -10,14 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import json
 import os
 import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 from core import paths
 from core.errors import UnknownProvider, UnknownWorkspace
@@ -152,11 +150,6 @@ class Store:
 
     def remove_workspace(self, name: str) -> None:
         self._db.execute("DELETE FROM workspaces WHERE name=?", (name,))
-
-    def raw_workspace(self, name: str) -> dict[str, Any] | None:
-        """The stored record as plain JSON, for the fast `exec` path (no model validation)."""
-        row = self._db.execute("SELECT data FROM workspaces WHERE name=?", (name,)).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
 
     # locks ---------------------------------------------------------------------------------
 

@@ -344,10 +344,7 @@ class PodbayApp(App[int]):
     def on_operation_event(self, message: OperationEvent) -> None:
         if message.event.kind == "progress":
             return
-        prefix = {"step": "==> ", "done": "==> ", "warning": "warning: "}.get(
-            message.event.kind, ""
-        )
-        line = prefix + message.event.message
+        line = message.event.line()
         self.logs[message.name].append(line)
         if self._shown_log == message.name:
             self.query_one("#log", Log).write_line(line)

@@ -216,8 +216,7 @@ def _printer(json_mode: bool) -> Callable[[Event], None]:
         if state["progress"]:
             sys.stderr.write("\n")
             state["progress"] = False
-        prefix = {"step": "==> ", "done": "==> ", "warning": "warning: "}.get(event.kind, "")
-        print(f"{prefix}{event.message}", file=sys.stderr, flush=True)
+        print(event.line(), file=sys.stderr, flush=True)
 
     return show
 

@@ -13,9 +13,7 @@ from dataclasses import dataclass
 
 from core.docker import DockerEndpoint
 from core.ssh.keys import WorkspaceKeys
-from core.ssh.sshd import CONFIG, DIR, SSHD_SCRIPT
-
-__all__ = ["SSHD_SCRIPT", "SshResult", "ensure_sshd", "sshd_config"]
+from core.ssh.sshd import CONFIG, DIR
 
 # One exec does the whole setup, after the keys and configs were copied in: find sshd (or install
 # openssh-server with the image's package manager, without letting the package start a daemon),

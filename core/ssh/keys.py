@@ -32,11 +32,15 @@ def _public_line(private: Path) -> str:
     return Path(f"{private}.pub").read_text().strip()
 
 
+def of(root: Path, workspace: str) -> WorkspaceKeys:
+    """Where the workspace's keys live (they may not exist yet)."""
+    return WorkspaceKeys(paths.keys_dir(root) / workspace)
+
+
 def ensure(root: Path, workspace: str) -> WorkspaceKeys:
     """The workspace's keys, generated once (private 0600, public 0644, folder 0700)."""
-    folder = paths.keys_dir(root) / workspace
-    folder.mkdir(mode=0o700, exist_ok=True)
-    keys = WorkspaceKeys(folder)
+    keys = of(root, workspace)
+    keys.folder.mkdir(mode=0o700, exist_ok=True)
     for path, comment in (
         (keys.host_key, f"{workspace}.podbay host key"),
         (keys.client_key, f"podbay client key for {workspace}"),
