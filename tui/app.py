@@ -6,6 +6,7 @@ Lifecycle logic stays in core: the app calls the same Engine as the CLI.
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -115,6 +116,10 @@ class PodbayApp(App[int]):
         table.focus()
         self.poll_status()
         self.set_interval(0.12, self._spin)
+        # Everything alive now (modules, widgets, parsed CSS) lives as long as the app. Frozen,
+        # the collector stops rescanning it: full collections took 50-130 ms here and showed as
+        # key lag while polls ran; frozen, the longest stall measured is about 20 ms.
+        gc.freeze()
 
     # polling -------------------------------------------------------------------------------
 
