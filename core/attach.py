@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from typing import Any, NoReturn
 
 
+_SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
 def _home() -> str:
     env = os.environ.get("PODBAY_HOME")
     if env:
@@ -92,6 +95,14 @@ def ready_record(name: str) -> dict[str, Any]:
 
 
 def docker_base(record: dict[str, Any]) -> list[str]:
+    """How to run the docker CLI against the workspace's engine: here, or on its own machine
+    through podbay's SSH relay (core.ssh.relay), which runs the rest of the line there."""
+    if record.get("machine"):
+        code = (
+            f"import sys; sys.path.insert(0, {_SOURCE_ROOT!r}); "
+            "from core.ssh import relay; relay.main()"
+        )
+        return [sys.executable, "-E", "-c", code, record["name"], "docker"]
     provider = _read("providers", record.get("provider", "")) or {}
     host = (provider.get("options") or {}).get("host") or current_context_host()
     return [docker_cli(), *(["-H", str(host)] if host else [])]

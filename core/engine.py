@@ -16,7 +16,7 @@ import shutil
 import signal
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel
 
@@ -40,7 +40,7 @@ from core.errors import (
     SourceError,
     UnknownProvider,
 )
-from core.host import HostSession, MachineProvider
+from core.host import HostSession, MachineJob, MachineProvider, RemoteHost
 from core.model import ProviderConfig, Source, Status, Workspace, WorkspaceStatus
 from core.reporter import EventSink, Reporter
 from core.ssh import bootstrap as ssh_bootstrap
@@ -183,6 +183,7 @@ class Engine:
     ) -> Workspace:
         owned = source.kind != "folder"
         folder = source.value if not owned else str(paths.sources_dir(self.store.root) / name)
+        folder = self.provider(provider).folder_for(name) or folder
         return Workspace(
             name=name,
             provider=provider,
@@ -207,12 +208,22 @@ class Engine:
         loaded = dcconfig.load(path)
         return path, loaded.raw, loaded.warnings
 
+    def _job(self, ws: Workspace, report: Reporter) -> MachineJob:
+        return MachineJob(
+            workspace=ws,
+            keys=ssh_keys.of(self.store.root, ws.name),
+            install_id=self.store.install_id(),
+            report=report,
+            save=lambda: self.store.save_workspace(ws),
+        )
+
     async def _bring_up(
         self, ws: Workspace, provider: MachineProvider, report: Reporter, recreate: bool
     ) -> Workspace:
-        report.step(f"preparing the machine ({ws.provider})")
-        await provider.ensure_machine(ws.name)
-        host = await provider.open_host(ws.name)
+        job = self._job(ws, report)
+        if provider.dedicated_machine:
+            await provider.ensure_machine(job)
+        host = await provider.open_host(job)
         try:
             return await self._bring_up_on(ws, host, report, recreate)
         finally:
@@ -223,15 +234,26 @@ class Engine:
     ) -> Workspace:
         docker = host.docker
         _checkpoint("recorded")
-        if ws.owned_folder and not Path(ws.folder).exists():
-            what = "an empty folder" if ws.source.kind == "image" else ws.source.display()
-            report.step(f"getting the source: {what}")
-            await sources.materialize(ws.source, Path(ws.folder), host)
+        if host.local:
+            if ws.owned_folder and not Path(ws.folder).exists():
+                report.step(f"getting the source: {self._source_text(ws)}")
+                await sources.materialize(ws.source, Path(ws.folder), host)
+            config_root = Path(ws.folder)
+        else:
+            config_root = await self._remote_source(ws, cast("RemoteHost", host), report)
         _checkpoint("source")
 
-        config_path, raw, warnings = self._load_config(Path(ws.folder), ws.config_arg, ws.image)
+        try:
+            config_path, raw, warnings = self._load_config(config_root, ws.config_arg, ws.image)
+        except PodbayError as exc:
+            if config_root != Path(ws.folder):
+                exc.message = exc.message.replace(str(config_root), f"{ws.folder} (on the machine)")
+            raise
         for warning in warnings:
             report.warn(warning)
+        if config_path is not None and config_root != Path(ws.folder):
+            # Read from podbay's copy; the file itself lives in the folder on the machine.
+            config_path = Path(ws.folder) / config_path.relative_to(config_root)
         if ws.config_path != (str(config_path) if config_path else None):
             ws.config_path = str(config_path) if config_path else None
             self.store.save_workspace(ws)
@@ -258,6 +280,20 @@ class Engine:
         except BaseException:
             await asyncio.wait([keys_ready])  # never leave the key writer behind
             raise
+
+    @staticmethod
+    def _source_text(ws: Workspace) -> str:
+        return "an empty folder" if ws.source.kind == "image" else ws.source.display()
+
+    async def _remote_source(self, ws: Workspace, host: RemoteHost, report: Reporter) -> Path:
+        """The source on the machine (cloned there, or uploaded); returns a local copy of its
+        devcontainer files to read the config from."""
+        if not await host.exists(ws.folder):
+            report.step(f"getting the source onto the machine: {self._source_text(ws)}")
+            await sources.materialize_remote(ws.source, ws.folder, host)
+        mirror = paths.mirrors_dir(self.store.root) / ws.name
+        await host.fetch_tree(ws.folder, list(dcfind.CONFIG_ENTRIES), mirror)
+        return mirror
 
     async def _container_up(
         self,
@@ -438,41 +474,50 @@ class Engine:
     @contextlib.asynccontextmanager
     async def _operation(
         self, name: str, operation: str, on_event: EventSink | None
-    ) -> AsyncIterator[tuple[Workspace, MachineProvider, HostSession, Reporter]]:
-        """Lock the workspace and open its host for one operation."""
+    ) -> AsyncIterator[tuple[Workspace, MachineProvider, MachineJob]]:
+        """Lock the workspace for one operation."""
         ws = self.store.workspace(name)
         report = Reporter(self.store.root, name, on_event)
         async with self.store.lock(name, operation, lambda h: report.step(f"waiting for {h}")):
-            provider = self.provider(ws.provider)
-            host = await provider.open_host(name)
-            try:
-                yield ws, provider, host, report
-            finally:
-                await host.close()
+            yield ws, self.provider(ws.provider), self._job(ws, report)
 
     async def stop(self, name: str, on_event: EventSink | None = None) -> Workspace:
-        async with self._operation(name, "stop", on_event) as (ws, provider, host, report):
-            container = await self._find_container(host.docker, name)
-            if container is not None and container.get("State") == "running":
-                report.step("stopping the container")
-                await asyncio.to_thread(host.docker.stop, container["Id"])
-            await provider.stop_machine(name)
-            report.done(f"workspace {name} is stopped")
+        """Stop the container; a workspace's own machine is stopped with it (disk kept)."""
+        async with self._operation(name, "stop", on_event) as (ws, provider, job):
+            if provider.dedicated_machine:
+                await provider.stop_machine(job)
+            else:
+                host = await provider.open_host(job)
+                try:
+                    container = await self._find_container(host.docker, name)
+                    if container is not None and container.get("State") == "running":
+                        job.report.step("stopping the container")
+                        await asyncio.to_thread(host.docker.stop, container["Id"])
+                finally:
+                    await host.close()
+            job.report.done(f"workspace {name} is stopped")
         return ws
 
     async def delete(self, name: str, on_event: EventSink | None = None) -> Workspace:
-        """Remove the container, podbay's own copy of the source, keys and state.
-
-        A folder the user gave as SOURCE is never touched.
+        """Remove the container (or the workspace's whole machine), podbay's own copy of the
+        source, keys and state. A folder the user gave as SOURCE is never touched.
         """
-        async with self._operation(name, "delete", on_event) as (ws, provider, host, report):
-            while (container := await self._find_container(host.docker, name)) is not None:
-                report.step(f"removing container {container['Id'][:12]}")
-                await asyncio.to_thread(host.docker.remove, container["Id"])
-            await provider.delete_machine(name)
+        async with self._operation(name, "delete", on_event) as (ws, provider, job):
+            report = job.report
+            if provider.dedicated_machine:
+                await provider.delete_machine(job)  # its containers and files go with it
+            else:
+                host = await provider.open_host(job)
+                try:
+                    while (container := await self._find_container(host.docker, name)) is not None:
+                        report.step(f"removing container {container['Id'][:12]}")
+                        await asyncio.to_thread(host.docker.remove, container["Id"])
+                finally:
+                    await host.close()
             if ws.owned_folder and Path(ws.folder).is_relative_to(self.store.root):
                 report.step(f"removing podbay's copy of the source ({ws.folder})")
                 await asyncio.to_thread(shutil.rmtree, ws.folder, True)
+            shutil.rmtree(paths.mirrors_dir(self.store.root) / name, ignore_errors=True)
             shutil.rmtree(ssh_keys.of(self.store.root, name).folder, ignore_errors=True)
             self.store.remove_workspace(name)
             self.write_ssh_config()
@@ -497,18 +542,14 @@ class Engine:
         workspaces = await asyncio.to_thread(self.store.workspaces)
         names = {p.name for p in self.store.providers()} | {ws.provider for ws in workspaces}
 
+        install_id = self.store.install_id()
+
         async def poll_one(provider_name: str) -> tuple[str, dict[str, dict[str, Any]] | str]:
+            mine = [ws for ws in workspaces if ws.provider == provider_name]
             try:
-                docker = self.provider(provider_name).endpoint()
-                listed = await asyncio.to_thread(
-                    docker.list_containers, {LABEL_HOME: self.store.install_id()}
-                )
+                return provider_name, await self.provider(provider_name).poll(install_id, mine)
             except PodbayError as exc:
                 return provider_name, exc.message
-            containers: dict[str, dict[str, Any]] = {}
-            for item in sorted(listed, key=lambda c: c.get("Created", 0)):
-                containers[(item.get("Labels") or {}).get(LABEL_WORKSPACE, "")] = item
-            return provider_name, containers
 
         polled = dict(await asyncio.gather(*(poll_one(p) for p in sorted(names))))
         statuses = await asyncio.to_thread(
@@ -536,6 +577,7 @@ class Engine:
         container = containers.get(ws.name)
         state = container.get("State") if container else None
         image = container.get("Image") if container else None
+        machine = container.get("Machine") if container else None
         if ws.phase == "failed":
             detail = f"{ws.error}; run: podbay up {ws.name}"
             return WorkspaceStatus(
@@ -550,10 +592,11 @@ class Engine:
                 image=image,
             )
         if container is None:
+            what = "machine" if ws.machine else "container"
             return WorkspaceStatus(
                 workspace=ws,
                 status=Status.NOT_FOUND,
-                detail=f"the container is gone; recreate it with: podbay up {ws.name}",
+                detail=f"its {what} is gone; recreate it with: podbay up {ws.name}",
             )
         status = {
             "running": Status.RUNNING,
@@ -567,6 +610,7 @@ class Engine:
             container_state=state,
             image=image,
             detail=str(container.get("Status", "")),
+            machine=machine,
         )
 
     # logs ----------------------------------------------------------------------------------

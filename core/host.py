@@ -1,6 +1,6 @@
 """The seam between the engine and where a workspace runs.
 
-A provider (local Docker, later an EC2 VM) prepares a machine and opens a HostSession on it:
+A provider (local Docker, an EC2 VM) prepares a machine and opens a HostSession on it:
 a way to run commands there and reach its Docker engine. The engine is written against these
 protocols only, so core never imports a provider.
 """
@@ -10,10 +10,15 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 from core.docker import DockerEndpoint
+from core.model import Workspace
+from core.reporter import Reporter
+from core.ssh.keys import WorkspaceKeys
 
 
 @dataclass
@@ -27,6 +32,7 @@ class HostSession(Protocol):
     """An open connection to a machine."""
 
     docker: DockerEndpoint
+    local: bool  # commands run on this computer (files are shared with it)
 
     async def run(
         self, argv: list[str], cwd: str | None = None, env: dict[str, str] | None = None
@@ -37,28 +43,59 @@ class HostSession(Protocol):
     async def close(self) -> None: ...
 
 
+class RemoteHost(HostSession, Protocol):
+    """A machine of its own (an EC2 instance): files travel to and from it."""
+
+    async def exists(self, path: str) -> bool: ...
+
+    async def upload_tree(self, source: Path, dest: str) -> None: ...
+
+    async def fetch_tree(self, folder: str, names: list[str], dest: Path) -> None: ...
+
+
+@dataclass
+class MachineJob:
+    """One operation on a workspace's machine, as the engine hands it to a provider."""
+
+    workspace: Workspace
+    keys: WorkspaceKeys
+    install_id: str
+    report: Reporter
+    save: Callable[[], None]  # persist workspace.machine now (crash safety)
+
+
 class MachineProvider(Protocol):
     """What the engine needs from a configured provider."""
 
     name: str
+    # True: one machine per workspace (EC2); stop and delete act on the machine, status comes
+    # from the machine, not from its containers.
+    dedicated_machine: bool
 
-    async def ensure_machine(self, workspace: str) -> None:
+    def folder_for(self, workspace: str) -> str | None:
+        """Where a new workspace's files live on its machine; None: this computer's rules."""
+        ...
+
+    async def ensure_machine(self, job: MachineJob) -> None:
         """Create or start the workspace's machine (nothing to do for the local engine)."""
         ...
 
-    async def open_host(self, workspace: str) -> HostSession: ...
+    async def open_host(self, job: MachineJob) -> HostSession: ...
 
-    async def stop_machine(self, workspace: str) -> None: ...
+    async def stop_machine(self, job: MachineJob) -> None: ...
 
-    async def delete_machine(self, workspace: str) -> None: ...
+    async def delete_machine(self, job: MachineJob) -> None: ...
 
-    def endpoint(self) -> DockerEndpoint:
-        """The Docker engine that status polls ask (one call per provider)."""
+    async def poll(self, install_id: str, workspaces: list[Workspace]) -> dict[str, dict[str, Any]]:
+        """Live state by workspace name, as docker's container list shapes it (State, Status,
+        Image), plus "Machine" for a dedicated machine. One API call per provider."""
         ...
 
 
 class LocalHost:
     """This machine: commands run as subprocesses, Docker is the given endpoint."""
+
+    local = True
 
     def __init__(self, docker: DockerEndpoint) -> None:
         self.docker = docker

@@ -67,6 +67,9 @@ class Workspace(BaseModel):
     ssh_container: str | None = None  # container whose sshd setup is done
     ssh_ready: bool = False
     ssh_note: str = ""  # why SSH is unavailable, or what setting it up did
+    # The provider's own record of a dedicated machine (EC2: instance id, address, its SSH user
+    # and host key, the security group podbay made, ...). Empty on the local engine.
+    machine: dict[str, Any] = {}
     created_at: float = Field(default_factory=time.time)
     updated_at: float = Field(default_factory=time.time)
 
@@ -85,6 +88,8 @@ class WorkspaceStatus(BaseModel):
     detail: str = ""  # why Error/Busy/NotFound, one line
     container_state: str | None = None  # docker's own word: running, exited, created, ...
     image: str | None = None
+    # A dedicated machine: id, type, state, and the estimated cost ($/h running, $/month).
+    machine: dict[str, Any] | None = None
 
 
 EventKind = Literal["step", "log", "progress", "warning", "done"]
@@ -114,3 +119,25 @@ def age_text(created_at: float, now: float | None = None) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def cost_cell(machine: dict[str, Any] | None) -> str:
+    """The $/h column: the running rate, "disk" while stopped (storage only), "?" if unknown."""
+    if not machine:
+        return "-"
+    if machine.get("state") == "stopped":
+        return "disk"
+    if "hourly" not in machine:
+        return "?"
+    return f"{machine['hourly']:.2f}"
+
+
+def machine_text(machine: dict[str, Any]) -> str:
+    """One line on a workspace's own machine: type, state, estimated cost."""
+    head = f"{machine.get('type', '?')} {machine.get('state', '?')}"
+    if "hourly" not in machine:
+        return f"{head} ({machine.get('price_note', 'no price known')})"
+    text = f"{head}, ~${machine['hourly']:.4f}/h (~${machine['monthly']:.2f}/month always on"
+    if "stopped_monthly" in machine:
+        text += f"; stopped ~${machine['stopped_monthly']:.2f}/month for the disk"
+    return text + ")"

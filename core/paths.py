@@ -36,6 +36,11 @@ def sources_dir(root: Path) -> Path:
     return _sub(root, "sources")
 
 
+def mirrors_dir(root: Path) -> Path:
+    """Local copies of the devcontainer files of workspaces whose folder is on another machine."""
+    return _sub(root, "mirrors")
+
+
 def keys_dir(root: Path) -> Path:
     return _sub(root, "keys")
 

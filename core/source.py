@@ -15,7 +15,7 @@ from pathlib import Path
 
 from core import templates
 from core.errors import GitCloneFailed, SourceError
-from core.host import HostSession
+from core.host import HostSession, RemoteHost
 from core.model import Source
 
 _SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:")
@@ -130,7 +130,39 @@ async def materialize(source: Source, dest: Path, host: HostSession) -> None:
             shutil.rmtree(partial, ignore_errors=True)
 
 
-async def _clone(source: Source, dest: Path, host: HostSession) -> None:
+async def materialize_remote(source: Source, dest: str, host: RemoteHost) -> None:
+    """The same on a machine of its own: clone there, or upload a folder or template.
+
+    Also atomic: the work happens in a hidden sibling renamed at the end.
+    """
+    parent, _, base = dest.rstrip("/").rpartition("/")
+    partial = f"{parent}/.{base}.partial-{uuid.uuid4().hex[:8]}"
+    clean = await host.run(
+        ["sh", "-c", 'mkdir -p "$1" && rm -rf "$1"/."$2".partial-*', "sh", parent, base]
+    )
+    if clean.returncode != 0:
+        raise SourceError(f"cannot create {parent} on the machine: {clean.stderr.strip()}", "")
+    if source.kind == "git":
+        await _clone(source, partial, host)
+    elif source.kind == "template":
+        template = templates.get(source.value)
+        if template is None:
+            raise SourceError(f"no template named {source.value!r}", "see: podbay templates")
+        await host.upload_tree(template.path, partial)
+    elif source.kind == "folder":
+        folder = Path(source.value)
+        if not folder.is_dir():
+            raise SourceError(f"folder {folder} does not exist", "was it moved?")
+        await host.upload_tree(folder, partial)
+    else:
+        await host.run(["mkdir", "-p", partial])
+    moved = await host.run(["mv", "-T", partial, dest])
+    if moved.returncode != 0:
+        await host.run(["rm", "-rf", partial])
+        raise SourceError(f"cannot create {dest} on the machine: {moved.stderr.strip()}", "")
+
+
+async def _clone(source: Source, dest: Path | str, host: HostSession) -> None:
     ref = source.ref
     by_commit = ref is not None and bool(_SHA.match(ref))
     argv = ["git", "clone", "--quiet"]

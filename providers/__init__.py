@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 TYPES: dict[str, str] = {
     "docker": "providers.docker_local:DockerProvider",
+    "aws": "providers.aws.provider:AwsProvider",
 }
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from core.docker import DockerEndpoint
+from core.engine import LABEL_HOME, LABEL_WORKSPACE
 from core.errors import ProviderError
-from core.host import HostSession
-from core.model import ProviderConfig
+from core.host import HostSession, MachineJob
+from core.model import ProviderConfig, Workspace
 
 
 class ProviderOptions(BaseModel):
@@ -47,17 +49,30 @@ class Provider:
         """Values to offer for an option in the setup form (e.g. regions listed live)."""
         return []
 
-    async def ensure_machine(self, workspace: str) -> None:
+    dedicated_machine: ClassVar[bool] = False
+
+    def folder_for(self, workspace: str) -> str | None:
         return None
 
-    async def open_host(self, workspace: str) -> HostSession:
+    async def ensure_machine(self, job: MachineJob) -> None:
+        return None
+
+    async def open_host(self, job: MachineJob) -> HostSession:
         raise NotImplementedError
 
-    async def stop_machine(self, workspace: str) -> None:
+    async def stop_machine(self, job: MachineJob) -> None:
         return None
 
-    async def delete_machine(self, workspace: str) -> None:
+    async def delete_machine(self, job: MachineJob) -> None:
         return None
+
+    async def poll(self, install_id: str, workspaces: list[Workspace]) -> dict[str, dict[str, Any]]:
+        """The provider's containers, by workspace: one container list call."""
+        listed = await asyncio.to_thread(self.endpoint().list_containers, {LABEL_HOME: install_id})
+        containers: dict[str, dict[str, Any]] = {}
+        for item in sorted(listed, key=lambda c: c.get("Created", 0)):
+            containers[(item.get("Labels") or {}).get(LABEL_WORKSPACE, "")] = item
+        return containers
 
     def endpoint(self) -> DockerEndpoint:
         raise NotImplementedError

@@ -7,7 +7,7 @@ import asyncio
 from pydantic import Field
 
 from core.docker import DockerEndpoint, current_context_host
-from core.host import HostSession, LocalHost
+from core.host import HostSession, LocalHost, MachineJob
 from providers.base import Provider, ProviderOptions
 
 
@@ -38,7 +38,7 @@ class DockerProvider(Provider):
     def endpoint(self) -> DockerEndpoint:
         return self._endpoint
 
-    async def open_host(self, workspace: str) -> HostSession:
+    async def open_host(self, job: MachineJob) -> HostSession:
         return LocalHost(self._endpoint)
 
     async def check(self) -> str:

@@ -33,7 +33,7 @@ from textual.widgets import (
 from textual.worker import Worker, WorkerState
 
 from core.errors import PodbayError
-from core.model import Event, Status, WorkspaceStatus, age_text
+from core.model import Event, Status, WorkspaceStatus, age_text, cost_cell, machine_text
 from tui import actions
 from tui.commands import ActionCommands
 from tui.messages import OperationEvent, OperationFinished, PortsForwarded, StatusPolled
@@ -188,7 +188,7 @@ class PodbayApp(App[int]):
             _fit(ws.source.display(), self.source_width),
             "vscode",
             age_text(ws.created_at, self.clock()),
-            "-",
+            cost_cell(self.statuses[name].machine),
         )
 
     def visible_names(self) -> list[str]:
@@ -259,6 +259,8 @@ class PodbayApp(App[int]):
             f"ssh:       ssh {ws.name}.podbay"
             + ("" if ws.ssh_ready else f"  (unavailable: {ws.ssh_note or 'not set up'})"),
         ]
+        if status.machine:
+            lines.append(f"machine:   {machine_text(status.machine)}")
         if status.detail:
             lines.append(f"note:      {status.detail}")
         text.update("\n".join(lines))

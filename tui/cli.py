@@ -138,13 +138,17 @@ def _parser() -> argparse.ArgumentParser:
 
     from tui.cli_provider import (
         cmd_provider_add,
+        cmd_provider_gc,
         cmd_provider_list,
+        cmd_provider_policy,
         cmd_provider_remove,
         cmd_provider_set,
         cmd_provider_use,
     )
 
-    p = verb("provider", cmd_provider_list, "manage providers (list, add, set, remove, use)")
+    p = verb(
+        "provider", cmd_provider_list, "manage providers (list, add, set, remove, use, policy, gc)"
+    )
     psub = p.add_subparsers(dest="provider_command", metavar="ACTION")
 
     def pverb(name: str, func: Callable[[argparse.Namespace], int], help: str) -> Any:
@@ -155,7 +159,7 @@ def _parser() -> argparse.ArgumentParser:
 
     pverb("list", cmd_provider_list, "list providers")
     q = pverb("add", cmd_provider_add, "add a provider: podbay provider add TYPE [--name N]")
-    q.add_argument("type", help="provider type (docker)")
+    q.add_argument("type", help="provider type (docker, aws)")
     q.add_argument("--name", help="provider name (default: the type)")
     q.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE")
     q.add_argument("--use", action="store_true", help="make it the default provider")
@@ -167,6 +171,12 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("name")
     q = pverb("use", cmd_provider_use, "make a provider the default for new workspaces")
     q.add_argument("name")
+    q = pverb("policy", cmd_provider_policy, "print the IAM policy a provider type needs (aws)")
+    q.add_argument("type")
+    q = pverb("gc", cmd_provider_gc, "list (--yes: remove) AWS resources no workspace owns")
+    q.add_argument("name", help="the AWS provider (its name, or `aws` when there is one)")
+    q.add_argument("--yes", action="store_true", help="remove what is listed")
+    q.add_argument("--any-home", action="store_true", help="also other podbay homes' leftovers")
     return parser
 
 
@@ -241,6 +251,7 @@ def _status_json(item: WorkspaceStatus) -> dict[str, Any]:
         "remoteWorkspaceFolder": ws.workspace_folder,
         "createdAt": ws.created_at,
         "age": age_text(ws.created_at),
+        "machine": item.machine,
     }
 
 
@@ -299,7 +310,7 @@ def cmd_up(ns: argparse.Namespace) -> int:
 def cmd_list(ns: argparse.Namespace) -> int:
     import asyncio
 
-    from core.model import age_text
+    from core.model import age_text, cost_cell, machine_text
 
     engine = open_engine()
     statuses = asyncio.run(engine.status_all())
@@ -316,10 +327,14 @@ def cmd_list(ns: argparse.Namespace) -> int:
             str(s.status),
             s.workspace.source.display(),
             age_text(s.workspace.created_at),
+            cost_cell(s.machine),
         ]
         for s in statuses
     ]
-    print(_table(rows, ["NAME", "PROVIDER", "STATUS", "SOURCE", "AGE"]))
+    print(_table(rows, ["NAME", "PROVIDER", "STATUS", "SOURCE", "AGE", "$/H"]))
+    for s in statuses:
+        if s.machine:
+            print(f"  {s.workspace.name}: {machine_text(s.machine)}")
     for s in statuses:
         if s.status in ("Error", "Busy", "NotFound") and s.detail:
             print(f"  {s.workspace.name}: {s.detail}", file=sys.stderr)
@@ -353,6 +368,10 @@ def cmd_status(ns: argparse.Namespace) -> int:
         if data.get(key):
             value = data[key][:12] if key == "containerId" else data[key]
             print(f"{key + ':':23}{value}")
+    if item.machine:
+        from core.model import machine_text
+
+        print(f"{'machine:':23}{item.machine.get('id', '')} {machine_text(item.machine)}")
     return 0
 
 

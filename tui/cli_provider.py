@@ -51,6 +51,12 @@ def _parse_options(pairs: list[str]) -> dict[str, Any]:
             raise PodbayError(
                 f"option {pair!r} is not KEY=VALUE", "e.g. -o host=tcp://1.2.3.4:2375"
             )
+        if value[:1] in ("{", "["):
+            try:
+                options[key.strip()] = json.loads(value)  # tags={"team": "web"}
+                continue
+            except ValueError:
+                pass
         options[key.strip()] = value if value != "" else None
     return options
 
@@ -119,3 +125,57 @@ def cmd_provider_use(ns: argparse.Namespace) -> int:
     store.require_provider(ns.name)
     store.set_meta("default_provider", ns.name)
     return _done(ns, {"default": ns.name}, f"New workspaces go to provider {ns.name}")
+
+
+def cmd_provider_policy(ns: argparse.Namespace) -> int:
+    """The least-privilege IAM policy a provider type needs, as JSON."""
+    from importlib import resources
+
+    from core.errors import PodbayError
+
+    if ns.type != "aws":
+        raise PodbayError(
+            f"no IAM policy for provider type {ns.type!r}", "try: podbay provider policy aws"
+        )
+    print(resources.files("assets").joinpath("aws/policy.json").read_text(), end="")
+    return 0
+
+
+def _aws_provider(store: Any, name: str) -> Any:
+    """The AWS provider called NAME, or the only AWS provider when NAME is the type."""
+    import providers
+    from core.errors import PodbayError
+
+    config = store.provider(name)
+    if config is None and name == "aws":
+        of_type = [p for p in store.providers() if p.type == "aws"]
+        if len(of_type) == 1:
+            config = of_type[0]
+    if config is None or config.type != "aws":
+        raise PodbayError(f"no AWS provider named {name!r}", "see: podbay provider list (type aws)")
+    return providers.load(config)
+
+
+def cmd_provider_gc(ns: argparse.Namespace) -> int:
+    """List (and with --yes remove) podbay-tagged AWS resources that no workspace owns."""
+    import asyncio
+
+    store = open_store()
+    provider = _aws_provider(store, ns.name)
+    known = {w.name for w in store.workspaces()}
+    items = asyncio.run(provider.leftovers(store.install_id(), known, ns.any_home))
+    if ns.yes and items:
+        asyncio.run(provider.remove_leftovers(items))
+    if ns.json:
+        print(json.dumps({"leftovers": items, "removed": bool(ns.yes and items)}, indent=2))
+        return 0
+    if not items:
+        print(f"Nothing left behind in {provider.options.region}.")
+        return 0
+    rows = [[i["kind"], i["id"], i["workspace"], i["home"], i["state"]] for i in items]
+    print(_table(rows, ["KIND", "ID", "WORKSPACE", "HOME", "STATE"]))
+    if ns.yes:
+        print(f"Removed {len(items)} leftover resource(s).")
+    else:
+        print(f"Remove them with: podbay provider gc {ns.name} --yes")
+    return 0

@@ -6,6 +6,9 @@ from pathlib import Path
 
 from core.errors import ConfigNotFound, SeveralConfigs
 
+# What a folder's config can be made of: copy these and the config can be found in the copy.
+CONFIG_ENTRIES = (".devcontainer", ".devcontainer.json")
+
 
 def candidates(folder: Path) -> list[Path]:
     """Every config in the spec's locations, in the spec's order of precedence."""

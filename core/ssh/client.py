@@ -167,12 +167,14 @@ async def run_session(conn: asyncssh.SSHClientConnection, command: str, interact
             try:
                 while data := await reader.read(65536):
                     process.stdin.write(data)
+                    await process.stdin.drain()
             finally:
                 transport.close()
         else:
             # Files and /dev/null cannot be polled; reading them never blocks for long.
             while data := await asyncio.to_thread(os.read, stdin_fd, 65536):
                 process.stdin.write(data)
+                await process.stdin.drain()
         process.stdin.write_eof()
 
     async def pump_out(stream: asyncssh.SSHReader[bytes], fd: int) -> None:

@@ -21,8 +21,33 @@ class WorkspaceKeys:
     def client_key(self) -> Path:
         return self.folder / "id_ed25519"
 
+    @property
+    def machine_host_key(self) -> Path:
+        """The SSH host key of the workspace's own machine (an EC2 instance), if it has one."""
+        return self.folder / "machine_host_ed25519_key"
+
     def host_public(self) -> str:
         return _public_line(self.host_key)
+
+    def machine_host_public(self) -> str:
+        return _public_line(self.machine_host_key)
+
+    def ensure(self) -> WorkspaceKeys:
+        """The container's host key and the client key, generated once (0600, folder 0700)."""
+        workspace = self.folder.name
+        self.folder.mkdir(mode=0o700, exist_ok=True)
+        for path, comment in (
+            (self.host_key, f"{workspace}.podbay host key"),
+            (self.client_key, f"podbay client key for {workspace}"),
+        ):
+            if not path.exists() or not Path(f"{path}.pub").exists():
+                _generate(path, comment)
+        return self
+
+    def ensure_machine_key(self) -> Path:
+        if not self.machine_host_key.exists() or not Path(f"{self.machine_host_key}.pub").exists():
+            _generate(self.machine_host_key, f"{self.folder.name} machine host key")
+        return self.machine_host_key
 
     def client_public(self) -> str:
         return _public_line(self.client_key)
@@ -39,15 +64,7 @@ def of(root: Path, workspace: str) -> WorkspaceKeys:
 
 def ensure(root: Path, workspace: str) -> WorkspaceKeys:
     """The workspace's keys, generated once (private 0600, public 0644, folder 0700)."""
-    keys = of(root, workspace)
-    keys.folder.mkdir(mode=0o700, exist_ok=True)
-    for path, comment in (
-        (keys.host_key, f"{workspace}.podbay host key"),
-        (keys.client_key, f"podbay client key for {workspace}"),
-    ):
-        if not path.exists() or not Path(f"{path}.pub").exists():
-            _generate(path, comment)
-    return keys
+    return of(root, workspace).ensure()
 
 
 def _generate(path: Path, comment: str) -> None:

@@ -1,1 +1,1 @@
-"""AWS EC2: one VM per workspace (work in progress; not registered as a provider type yet)."""
+"""AWS EC2: one VM per workspace (providers.aws.provider.AwsProvider)."""

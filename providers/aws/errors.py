@@ -30,33 +30,43 @@ def check_region(region: str, available: list[str]) -> None:
     )
 
 
+class AwsError(ProviderError):
+    """A failed AWS call; `code` is AWS's own error code ("" when there is none)."""
+
+    kind = "aws"
+
+    def __init__(self, message: str, hint: str = "", code: str = "") -> None:
+        super().__init__(message, hint)
+        self.code = code
+
+
 _CREDENTIALS = "run `aws configure`, `aws sso login --profile NAME`, or set AWS_PROFILE"
 
 
-def explain(exc: BaseException, *, profile: str | None = None, what: str = "") -> ProviderError:
+def explain(exc: BaseException, *, profile: str | None = None, what: str = "") -> AwsError:
     """The user-facing error for a boto3/botocore exception."""
     from botocore import exceptions as bx
 
     who = f"profile {profile}" if profile else "the default AWS credentials"
     if isinstance(exc, bx.NoCredentialsError):
-        return ProviderError("no AWS credentials found", _CREDENTIALS)
+        return AwsError("no AWS credentials found", _CREDENTIALS)
     if isinstance(exc, bx.ProfileNotFound):
-        return ProviderError(
+        return AwsError(
             f"AWS profile {profile!r} not found", "list them with: aws configure list-profiles"
         )
     if isinstance(
         exc, bx.TokenRetrievalError | bx.SSOTokenLoadError | bx.UnauthorizedSSOTokenError
     ):
-        return ProviderError(
+        return AwsError(
             f"the SSO session of {who} has expired", f"aws sso login --profile {profile or 'NAME'}"
         )
     if isinstance(exc, bx.EndpointConnectionError):
-        return ProviderError(
+        return AwsError(
             f"cannot reach AWS at {exc.kwargs.get('endpoint_url', 'its endpoint')}",
             "check the network and the region",
         )
     if not isinstance(exc, bx.ClientError):
-        return ProviderError(f"AWS call failed: {exc}", "")
+        return AwsError(f"AWS call failed: {exc}", "")
     error = exc.response.get("Error", {})
     code = str(error.get("Code", ""))
     message = str(error.get("Message", "")).split(" Encoded authorization failure message")[0]
@@ -103,8 +113,9 @@ def explain(exc: BaseException, *, profile: str | None = None, what: str = "") -
     }
     if code in table:
         text, hint = table[code]
-        return ProviderError(text, hint)
-    return ProviderError(
+        return AwsError(text, hint, code)
+    return AwsError(
         f"AWS {code or 'error'}{doing}: {message or exc}",
         f"request id {request}" if request else "",
+        code,
     )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from providers.base import ProviderOptions
 
@@ -54,3 +56,27 @@ class AwsOptions(ProviderOptions):
     ssh_ingress_cidr: str | None = Field(
         default=None, description="Who may reach SSH; empty: your own public address /32"
     )
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d+", value):
+            raise ValueError("a region looks like us-east-1")
+        return value
+
+    @field_validator("ssh_ingress_cidr")
+    @classmethod
+    def _cidr(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            return str(ipaddress.ip_network(value, strict=False))
+        except ValueError:
+            raise ValueError("write an address range like 203.0.113.7/32") from None
+
+    @field_validator("instance_type")
+    @classmethod
+    def _type(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9-]*\.[a-z0-9]+", value):
+            raise ValueError("an instance type looks like t3.medium")
+        return value

@@ -90,3 +90,56 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     with mock_aws():
         yield
+
+
+CALLER_IP = "203.0.113.7"
+
+
+@pytest.fixture
+def caller_ip(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """A loopback stand-in for the what-is-my-address service; change ["ip"] to move."""
+    import http.server
+    import threading
+
+    answer = {"ip": CALLER_IP}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = (answer["ip"] + "\n").encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("PODBAY_CALLER_IP_URL", f"http://127.0.0.1:{server.server_port}/")
+    yield answer
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def needs_docker() -> None:
+    from tests.docker.conftest import _engine_problem, _missing
+
+    problem = _engine_problem()
+    if problem is not None:
+        _missing(problem)
+
+
+@pytest.fixture
+def standin_env(
+    needs_docker: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """podbay resolves instances to stand-in containers; workspaces live in a shared folder."""
+    workspaces = tmp_path / "vm-workspaces"
+    monkeypatch.setenv("PODBAY_TEST_AWS_RESOLVER", "tests.aws.standin:resolve")
+    monkeypatch.setenv("PODBAY_AWS_WORKSPACES", str(workspaces))
+    monkeypatch.setenv("PODBAY_AWS_POLL_INTERVAL", "0.2")
+    monkeypatch.setenv("PODBAY_AWS_SSH_TIMEOUT", "60")
+    yield workspaces

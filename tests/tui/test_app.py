@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Input, Select, Static, Switch
 from core.engine import Engine, UpRequest
 from core.model import ProviderConfig, Source, Workspace
 from core.store import Store
+from providers.base import Provider
 from tui.actions import ACTIONS
 from tui.app import PodbayApp
 from tui.screens.confirm import Confirm
@@ -36,6 +37,9 @@ class FakeEndpoint:
 
 
 class FakeProvider:
+    dedicated_machine = False
+    poll = Provider.poll  # the real one: one list call on the endpoint below
+
     def __init__(self, endpoint: FakeEndpoint) -> None:
         self.name = "docker"
         self._endpoint = endpoint
@@ -113,7 +117,7 @@ def test_panes_show_providers_workspaces_and_details(tmp_path: Path) -> None:
         assert table["web"][2] == "Running" and table["web"][3] == "/src/web"
         assert table["api"][2] == "NotFound"
         details = str(app.query_one("#details-text", Static).render())
-        assert "api" in details and "the container is gone" in details
+        assert "api" in details and "its container is gone" in details
         await pilot.press("down")
         assert "web  (Running)" in str(app.query_one("#details-text", Static).render())
         calls = endpoint.calls

@@ -70,7 +70,7 @@ class ProviderForm(ModalScreen[ProviderConfig | None]):
         super().__init__()
         self.existing = existing
         self.taken_names = taken_names - ({existing.name} if existing else set())
-        self.type_name = existing.type if existing else sorted(providers.TYPES)[0]
+        self.type_name = existing.type if existing else "docker"
 
     def compose(self) -> ComposeResult:
         title = f"Edit provider {self.existing.name}" if self.existing else "Add a provider"

@@ -1,0 +1,141 @@
+"""Where an instance goes (subnet) and who may reach its SSH port (a security group of its own).
+
+The SSH ingress is the caller's own public address /32, detected over HTTPS (never 0.0.0.0/0
+unless the user sets it), and replaced when the address changes.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import urllib.request
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from core.errors import ProviderError
+from providers.aws.errors import AwsError
+
+CHECKIP_URL = "https://checkip.amazonaws.com"
+RULE_PREFIX = "podbay ssh"
+
+Call = Callable[..., Awaitable[Any]]
+
+
+def caller_ip(timeout: float = 5.0) -> str:
+    """This computer's public IPv4 address as AWS sees it (PODBAY_CALLER_IP_URL overrides)."""
+    url = os.environ.get("PODBAY_CALLER_IP_URL") or CHECKIP_URL
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:
+            text = answer.read(64).decode("ascii", "replace").strip()
+        return str(ipaddress.IPv4Address(text))
+    except (OSError, ValueError) as exc:
+        raise ProviderError(
+            f"cannot detect your public address for the SSH rule ({url}: {exc})",
+            "set the ssh_ingress_cidr option of the provider, e.g. 203.0.113.7/32",
+        ) from None
+
+
+@dataclass(frozen=True)
+class Placement:
+    subnet_id: str
+    vpc_id: str
+    availability_zone: str
+
+
+async def placement(
+    call: Call, subnet_id: str | None, vpc_id: str | None, zone: str | None
+) -> Placement:
+    """The subnet to launch into: the given one, else a public subnet of the VPC (default VPC
+    when none is given), in the given availability zone if any. One DescribeSubnets call."""
+    if subnet_id:
+        filters: list[dict[str, Any]] = []
+        found = await call("ec2", "describe_subnets", SubnetIds=[subnet_id])
+    else:
+        filters = [{"Name": "vpc-id", "Values": [vpc_id]}] if vpc_id else []
+        if not vpc_id:
+            # Default subnets exist only in the default VPC: no DescribeVpcs needed.
+            filters.append({"Name": "default-for-az", "Values": ["true"]})
+        if zone:
+            filters.append({"Name": "availability-zone", "Values": [zone]})
+        found = await call("ec2", "describe_subnets", Filters=filters)
+    subnets = found.get("Subnets", [])
+    if not subnets:
+        if subnet_id:
+            raise ProviderError(f"subnet {subnet_id} not found", "check the subnet_id option")
+        where = f"VPC {vpc_id}" if vpc_id else "the default VPC"
+        raise ProviderError(
+            f"no subnet in {where}" + (f" in {zone}" if zone else ""),
+            "set the subnet_id option, or run: aws ec2 create-default-vpc",
+        )
+    subnets.sort(key=lambda s: (not s.get("MapPublicIpOnLaunch"), s["AvailabilityZone"]))
+    chosen = subnets[0]
+    return Placement(chosen["SubnetId"], chosen["VpcId"], chosen["AvailabilityZone"])
+
+
+def ingress_cidr(option: str | None) -> str:
+    return option or f"{caller_ip()}/32"
+
+
+async def create_group(call: Call, name: str, vpc_id: str, tags: list[dict[str, str]]) -> str:
+    """A security group for one workspace (or the existing one after a crash): no ingress yet."""
+    try:
+        made = await call(
+            "ec2",
+            "create_security_group",
+            GroupName=name,
+            Description="podbay workspace: SSH from the owner's address only",
+            VpcId=vpc_id,
+            TagSpecifications=[{"ResourceType": "security-group", "Tags": tags}],
+        )
+    except AwsError as exc:
+        if exc.code != "InvalidGroup.Duplicate":
+            raise
+        found = await call(
+            "ec2",
+            "describe_security_groups",
+            Filters=[
+                {"Name": "group-name", "Values": [name]},
+                {"Name": "vpc-id", "Values": [vpc_id]},
+            ],
+        )
+        return str(found["SecurityGroups"][0]["GroupId"])
+    return str(made["GroupId"])
+
+
+async def allow_ssh(
+    call: Call, group_id: str, cidr: str, tags: list[dict[str, str]], old_rule: str | None
+) -> str:
+    """Let `cidr` reach tcp/22, then drop podbay's previous rule; returns the new rule id."""
+    try:
+        made = await call(
+            "ec2",
+            "authorize_security_group_ingress",
+            GroupId=group_id,
+            IpPermissions=[
+                {
+                    "IpProtocol": "tcp",
+                    "FromPort": 22,
+                    "ToPort": 22,
+                    "IpRanges": [{"CidrIp": cidr, "Description": f"{RULE_PREFIX} from {cidr}"}],
+                }
+            ],
+            TagSpecifications=[{"ResourceType": "security-group-rule", "Tags": tags}],
+        )
+    except AwsError as exc:
+        if exc.code != "InvalidPermission.Duplicate":  # a retry after a crash: it is there
+            raise
+        made = {}
+    if old_rule:
+        try:
+            await call(
+                "ec2",
+                "revoke_security_group_ingress",
+                GroupId=group_id,
+                SecurityGroupRuleIds=[old_rule],
+            )
+        except AwsError as exc:
+            if "NotFound" not in exc.code:
+                raise
+    rules = (made or {}).get("SecurityGroupRules") or [{}]
+    return str(rules[0].get("SecurityGroupRuleId", ""))

@@ -1,0 +1,146 @@
+"""Stand-in EC2 instances: a local container per moto instance that ran podbay's real user-data.
+
+podbay is pointed here with PODBAY_TEST_AWS_RESOLVER=tests.aws.standin:resolve. When podbay
+asks where a running instance's SSH answers, `resolve` reads the instance's user-data back
+from moto (DescribeInstanceAttribute, exactly what EC2 would hand cloud-init), boots a
+Debian container that runs it as root under real OpenSSH, and returns its 127.0.0.1 port.
+
+The container shares the test machine's Docker (socket and CLI mounted, the `docker` group
+created as the docker.io package would), so the workspace's own container runs there too.
+`sync` plays the hypervisor after podbay stopped or terminated an instance: the stand-in and
+the workspace containers stop (power-off) or disappear (terminate).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+IMAGE = "podbay-test/debian:bookworm"
+PREFIX = "podbay-standin-"
+LABEL = "podbay.test.standin"
+
+# cloud-init's part: run the user-data once as root, then sshd runs (systemd's part).
+BOOT = """#!/bin/bash
+if [ ! -e /var/lib/podbay-standin-booted ]; then
+  gid=$(stat -c %g /var/run/docker.sock)
+  getent group docker >/dev/null || groupadd -g "$gid" docker
+  bash /var/lib/cloud/user-data >/var/log/user-data.log 2>&1 || true
+  touch /var/lib/podbay-standin-booted
+fi
+mkdir -p /run/sshd
+exec /usr/sbin/sshd -D -e
+"""
+
+
+def _docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["docker", *args], capture_output=True, text=True, check=check, timeout=120
+    )
+
+
+def user_data(ec2: Any, instance_id: str) -> bytes:
+    found = ec2.describe_instance_attribute(InstanceId=instance_id, Attribute="userData")
+    return base64.b64decode(found["UserData"]["Value"])
+
+
+def resolve(instance: dict[str, Any], provider: Any) -> tuple[str, int]:
+    instance_id = instance["InstanceId"]
+    name = PREFIX + instance_id
+    state = _docker("inspect", "-f", "{{.State.Running}}", name, check=False)
+    if state.returncode != 0:
+        boot(name, instance, user_data(provider.client("ec2"), instance_id))
+    elif state.stdout.strip() != "true":
+        _docker("start", name)
+    mapped = _docker("port", name, "22/tcp").stdout.split()[0]
+    return "127.0.0.1", int(mapped.rsplit(":", 1)[1])
+
+
+def boot(name: str, instance: dict[str, Any], script: bytes) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="podbay-standin-"))
+    (folder / "user-data").write_bytes(script)
+    (folder / "boot.sh").write_text(BOOT)
+    tags = {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
+    workspaces = os.environ["PODBAY_AWS_WORKSPACES"]
+    Path(workspaces).mkdir(parents=True, exist_ok=True)
+    docker_cli = shutil.which("docker") or "/usr/bin/docker"
+    _docker(
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--label",
+        f"{LABEL}={tags.get('podbay:home', '')}/{tags.get('podbay:workspace', '')}",
+        "-p",
+        "127.0.0.1::22",
+        "-v",
+        f"{folder}:/var/lib/cloud:ro",
+        "-v",
+        "/var/run/docker.sock:/var/run/docker.sock",
+        "-v",
+        f"{docker_cli}:/usr/local/bin/docker:ro",
+        "-v",
+        f"{workspaces}:{workspaces}",
+        IMAGE,
+        "bash",
+        "/var/lib/cloud/boot.sh",
+    )
+
+
+def standins(home: str) -> dict[str, str]:
+    """instance id -> "install id/workspace", for the stand-ins of one podbay home."""
+    listed = _docker(
+        "ps",
+        "-a",
+        "--filter",
+        f"label={LABEL}",
+        "--format",
+        f'{{{{.Names}}}} {{{{.Label "{LABEL}"}}}}',
+    ).stdout.split("\n")
+    found = {}
+    for line in listed:
+        name, _, owner = line.strip().partition(" ")
+        if name and owner.startswith(f"{home}/"):
+            found[name.removeprefix(PREFIX)] = owner
+    return found
+
+
+def _workspace_containers(owner: str) -> list[str]:
+    home, _, workspace = owner.partition("/")
+    return _docker(
+        "ps",
+        "-aq",
+        "--filter",
+        f"label=dev.podbay.workspace={workspace}",
+        "--filter",
+        f"label=dev.podbay.home={home}",
+    ).stdout.split()
+
+
+def sync(ec2: Any, home: str) -> None:
+    """Make the stand-ins follow moto: stopped instances power off, terminated ones vanish."""
+    for instance_id, workspace in standins(home).items():
+        found = ec2.describe_instances(InstanceIds=[instance_id])
+        state = found["Reservations"][0]["Instances"][0]["State"]["Name"]
+        inside = _workspace_containers(workspace)
+        if state in ("stopped", "stopping"):
+            if inside:
+                _docker("stop", "-t", "1", *inside)
+            _docker("stop", "-t", "1", PREFIX + instance_id)
+        elif state in ("terminated", "shutting-down"):
+            if inside:
+                _docker("rm", "-f", *inside)
+            _docker("rm", "-f", PREFIX + instance_id)
+
+
+def remove_all(home: str) -> None:
+    for instance_id, workspace in standins(home).items():
+        inside = _workspace_containers(workspace)
+        if inside:
+            _docker("rm", "-f", *inside, check=False)
+        _docker("rm", "-f", PREFIX + instance_id, check=False)

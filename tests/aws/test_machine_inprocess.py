@@ -1,0 +1,98 @@
+"""The whole path against moto in-process and a stand-in instance: create -> SSH -> Docker ->
+devcontainer up -> `ssh NAME.podbay` -> stop -> start -> delete, nothing left behind."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import providers
+from core.engine import Engine, UpRequest
+from core.model import ProviderConfig, Status
+from core.store import Store
+from tests.aws import standin
+from tests.conftest import IMAGE, write_config
+
+
+def _ssh(home: Path, name: str, *cmd: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["ssh", "-F", str(home / "ssh_config"), f"{name}.podbay", *cmd],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _podbay_resources(ec2: Any) -> dict[str, list[str]]:
+    managed = [{"Name": "tag:managed-by", "Values": ["podbay"]}]
+    instances = [
+        i["InstanceId"]
+        for r in ec2.describe_instances(Filters=managed)["Reservations"]
+        for i in r["Instances"]
+        if i["State"]["Name"] != "terminated"
+    ]
+    groups = [g["GroupId"] for g in ec2.describe_security_groups(Filters=managed)["SecurityGroups"]]
+    volumes = [v["VolumeId"] for v in ec2.describe_volumes(Filters=managed)["Volumes"]]
+    return {"instances": instances, "groups": groups, "volumes": volumes}
+
+
+def test_workspace_on_a_stand_in_instance(
+    aws: None, caller_ip: dict[str, str], standin_env: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    store = Store(home)
+    engine = Engine(store, providers.load)
+    engine.save_provider(ProviderConfig(name="cloud", type="aws", options={"region": "us-east-1"}))
+    project = tmp_path / "project"
+    write_config(
+        project,
+        {"image": IMAGE, "postCreateCommand": "echo made > /tmp/created"},
+    )
+    (project / "hello.txt").write_text("from the laptop\n")
+    try:
+        ws = asyncio.run(engine.up(UpRequest(source=str(project), provider="cloud")))
+        assert ws.phase == "ready"
+        assert ws.folder == f"{standin_env}/project"
+        provider = engine.provider("cloud")
+        ec2 = provider.client("ec2")  # type: ignore[attr-defined]
+
+        # The instance as launched: hardened, tagged, SSH from the caller's /32 only.
+        instance = ec2.describe_instances(InstanceIds=[ws.machine["instance_id"]])["Reservations"][
+            0
+        ]["Instances"][0]
+        assert instance["MetadataOptions"]["HttpTokens"] == "required"
+        tags = {t["Key"]: t["Value"] for t in instance["Tags"]}
+        assert tags["managed-by"] == "podbay" and tags["podbay:workspace"] == "project"
+        group = ec2.describe_security_groups(GroupIds=[ws.machine["security_group_id"]])
+        ranges = [
+            r["CidrIp"] for p in group["SecurityGroups"][0]["IpPermissions"] for r in p["IpRanges"]
+        ]
+        assert ranges == ["203.0.113.7/32"]
+
+        # The user's files arrived on the machine; ssh NAME.podbay reaches the container.
+        result = _ssh(home, "project", "cat /workspaces/project/hello.txt /tmp/created; whoami")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == "from the laptop\nmade\nroot\n"
+
+        statuses = asyncio.run(engine.status_all())
+        assert statuses[0].status == Status.RUNNING
+        assert statuses[0].machine is not None and statuses[0].machine["hourly"] == 0.0416
+
+        asyncio.run(engine.stop("project"))
+        standin.sync(ec2, store.install_id())
+        assert asyncio.run(engine.status_all())[0].status == Status.STOPPED
+        assert _ssh(home, "project", "true").returncode != 0
+
+        asyncio.run(engine.start("project"))
+        result = _ssh(home, "project", "cat /workspaces/project/hello.txt")
+        assert result.returncode == 0 and result.stdout == "from the laptop\n"
+
+        asyncio.run(engine.delete("project"))
+        standin.sync(ec2, store.install_id())
+        assert _podbay_resources(ec2) == {"instances": [], "groups": [], "volumes": []}
+        assert project.exists() and (project / "hello.txt").exists()
+    finally:
+        standin.remove_all(store.install_id())
