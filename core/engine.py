@@ -454,7 +454,10 @@ class Engine:
         if not isinstance(exc, Exception):
             return  # interrupted (Ctrl-C, cancel): leave the record for the next `up` to repair
         container_made = ws.container_id is not None
-        if created and not container_made:
+        # A machine podbay may have asked for (a launch whose answer was lost included) keeps
+        # the record: the next `up` finds it by its tags and ClientToken, `delete` removes it.
+        machine_asked = bool(ws.machine)
+        if created and not container_made and not machine_asked:
             # Nothing was built on the machine: forget the workspace so a fixed retry starts clean.
             self.store.remove_workspace(ws.name)
             if ws.owned_folder:

@@ -106,6 +106,18 @@ def explain(exc: BaseException, *, profile: str | None = None, what: str = "") -
         "RequestLimitExceeded": ("AWS is throttling API calls", "try again in a minute"),
         "Throttling": ("AWS is throttling API calls", "try again in a minute"),
         "ThrottlingException": ("AWS is throttling API calls", "try again in a minute"),
+        "InvalidSubnetID.NotFound": (
+            f"{message or 'the subnet does not exist'}{doing}",
+            "check the subnet_id option (subnets belong to one region)",
+        ),
+        "InvalidVpcID.NotFound": (
+            f"{message or 'the VPC does not exist'}{doing}",
+            "check the vpc_id option (VPCs belong to one region)",
+        ),
+        "InvalidGroup.NotFound": (
+            f"{message or 'the security group does not exist'}{doing}",
+            "check the security_group_id option, or leave it empty",
+        ),
         "VPCIdNotSpecified": (
             "this region has no default VPC",
             "set the subnet_id option, or run: aws ec2 create-default-vpc",

@@ -143,3 +143,54 @@ def standin_env(
     monkeypatch.setenv("PODBAY_AWS_POLL_INTERVAL", "0.2")
     monkeypatch.setenv("PODBAY_AWS_SSH_TIMEOUT", "60")
     yield workspaces
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """moto as a server on 127.0.0.1 (what a podbay subprocess reaches via AWS_ENDPOINT_URL)."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    binary = str(Path(sys.executable).parent / "moto_server")
+    proc = subprocess.Popen(
+        [binary, "-H", "127.0.0.1", "-p", str(port)],
+        env={**os.environ, "MOTO_AMIS_PATH": str(_FIXTURE)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError("moto_server did not start") from None
+            time.sleep(0.1)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def aws_env(tmp_path: Path, endpoint: str) -> dict[str, str]:
+    """Environment for a podbay subprocess talking to moto_server, never to AWS."""
+    (tmp_path / "aws-config").write_text("")
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing-secret-never-on-a-vm",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": str(tmp_path / "aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "aws-config"),
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }

@@ -30,6 +30,8 @@ BOOT = """#!/bin/bash
 if [ ! -e /var/lib/podbay-standin-booted ]; then
   gid=$(stat -c %g /var/run/docker.sock)
   getent group docker >/dev/null || groupadd -g "$gid" docker
+  # The tests' file:// git origins belong to the test machine's root, not to the login user.
+  git config --system safe.directory '*'
   bash /var/lib/cloud/user-data >/var/log/user-data.log 2>&1 || true
   touch /var/lib/podbay-standin-booted
 fi
@@ -144,3 +146,12 @@ def remove_all(home: str) -> None:
         if inside:
             _docker("rm", "-f", *inside, check=False)
         _docker("rm", "-f", PREFIX + instance_id, check=False)
+
+
+def home_of(podbay_home: Path) -> str:
+    """The install id of a podbay home (the podbay:home tag on what it creates)."""
+    import sqlite3
+
+    with sqlite3.connect(podbay_home / "podbay.db") as db:
+        row = db.execute("SELECT value FROM meta WHERE key='install_id'").fetchone()
+    return str(row[0])

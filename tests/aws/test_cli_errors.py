@@ -1,0 +1,82 @@
+"""Bad AWS input from the command line: one line, a hint, exit 1, no traceback, nothing saved."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.aws.conftest import aws_env
+from tests.conftest import Podbay
+
+
+@pytest.fixture
+def cli(podbay: Podbay, moto_server: str, tmp_path: Path) -> Podbay:
+    podbay.env.update(aws_env(tmp_path, moto_server))
+    podbay.env.pop("AWS_PROFILE", None)
+    return podbay
+
+
+def _fails(podbay: Podbay, *args: str) -> tuple[str, str]:
+    result = podbay(*args)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2 and lines[1].startswith("hint: "), result.stderr
+    return lines[0], lines[1]
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "hint"),
+    [
+        (["region=us-esat-1"], "unknown AWS region 'us-esat-1'", "did you mean us-east-1?"),
+        (["region=us east 1"], "option region: Value error, a region looks like us-east-1", ""),
+        (
+            ["region=us-east-1", "ssh_ingress_cidr=my laptop"],
+            "option ssh_ingress_cidr: Value error, write an address range",
+            "",
+        ),
+        (["region=us-east-1", "disk_gb=2"], "option disk_gb", ""),
+        (["region=us-east-1", "subnet_id=subnet-404"], "subnet-404", "check the subnet_id option"),
+        (["region=us-east-1", "ami=ami-12345678"], "the AMI does not exist in this region", "ami"),
+    ],
+)
+def test_bad_provider_options(cli: Podbay, options: list[str], error: str, hint: str) -> None:
+    args = [a for option in options for a in ("-o", option)]
+    line, hint_line = _fails(cli, "provider", "add", "aws", *args)
+    assert error in line
+    assert hint in hint_line
+    assert "aws" not in cli.ok("provider", "list").stdout.split()
+
+
+def test_no_credentials(cli: Podbay) -> None:
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        cli.env.pop(key)
+    line, hint = _fails(cli, "provider", "add", "aws", "-o", "region=us-east-1")
+    assert line == "podbay: error: no AWS credentials found"
+    assert "aws sso login" in hint
+
+
+def test_unknown_profile(cli: Podbay) -> None:
+    line, hint = _fails(
+        cli, "provider", "add", "aws", "-o", "region=us-east-1", "-o", "profile=nope"
+    )
+    assert line == "podbay: error: AWS profile 'nope' not found"
+    assert "aws configure list-profiles" in hint
+
+
+def test_policy_and_gc_without_leftovers(cli: Podbay) -> None:
+    import json
+
+    policy = json.loads(cli.ok("provider", "policy", "aws").stdout)
+    actions = {
+        a
+        for s in policy["Statement"]
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert {"ec2:RunInstances", "ec2:TerminateInstances", "ec2:DeleteSecurityGroup"} <= actions
+    assert not any(a.startswith("iam:Create") for a in actions)  # no way to escalate
+    cli.ok("provider", "add", "aws", "-o", "region=us-east-1")
+    assert "Nothing left behind in us-east-1." in cli.ok("provider", "gc", "aws").stdout
+    line, _ = _fails(cli, "provider", "gc", "docker")
+    assert "no AWS provider named 'docker'" in line

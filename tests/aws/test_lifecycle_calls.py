@@ -1,0 +1,253 @@
+"""What podbay asks AWS, asserted on the calls it makes (moto is lax): a ClientToken that
+survives retries and re-runs, SSH open only to the caller, terminate -> `terminated` ->
+delete the group, one DescribeInstances for the status of many workspaces; and the error a
+user sees when SSH never answers."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.awsrequest import AWSResponse
+
+import providers
+from core.engine import Engine, UpRequest
+from core.errors import PodbayError
+from core.model import Event, ProviderConfig, Source, Status, Workspace
+from core.store import Store
+from tests.aws.test_errors import RawBody, ec2_error
+from tests.conftest import IMAGE, write_config
+
+_CLOSED: dict[str, int] = {}
+
+
+def closed_port(instance: dict[str, Any], provider: Any) -> tuple[str, int]:
+    """The resolver hook for these tests: an address where nothing answers SSH."""
+    return "127.0.0.1", _CLOSED["port"]
+
+
+class Calls:
+    """Every EC2 call the provider's client sends: (operation, params)."""
+
+    def __init__(self, client: Any) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+        self.fail: dict[str, tuple[int, bytes]] = {}
+        client.meta.events.register("before-parameter-build.ec2.*", self._record)
+        client.meta.events.register_first("before-send.ec2.*", self._inject)
+
+    def _record(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+        self.sent.append((model.name, params))
+
+    def _inject(self, request: Any, **_: Any) -> AWSResponse | None:
+        text = request.body if isinstance(request.body, str) else request.body.decode()
+        wire = dict(p.split("=", 1) for p in text.split("&") if "=" in p)
+        action = wire.get("Action", "")
+        self.sent.append((f"{action}@wire", wire))
+        if action in self.fail:
+            status, body = self.fail[action]
+            return AWSResponse(request.url, status, {}, RawBody(body))  # type: ignore[arg-type]
+        return None
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.sent]
+
+    def of(self, name: str) -> list[dict[str, Any]]:
+        return [params for n, params in self.sent if n == name]
+
+
+@pytest.fixture
+def engine(
+    aws: None, caller_ip: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Engine]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        _CLOSED["port"] = sock.getsockname()[1]  # nothing listens once it is closed
+    monkeypatch.setenv("PODBAY_TEST_AWS_RESOLVER", f"{__name__}:closed_port")
+    monkeypatch.setenv("PODBAY_AWS_SSH_TIMEOUT", "0.5")
+    monkeypatch.setenv("PODBAY_AWS_POLL_INTERVAL", "0")
+    engine = Engine(Store(tmp_path / "home"), providers.load)
+    engine.save_provider(ProviderConfig(name="cloud", type="aws", options={"region": "us-east-1"}))
+    yield engine
+
+
+def _project(tmp_path: Path) -> str:
+    write_config(tmp_path / "app", {"image": IMAGE})
+    return str(tmp_path / "app")
+
+
+def _live(ec2: Any) -> list[str]:
+    return [
+        i["InstanceId"]
+        for r in ec2.describe_instances()["Reservations"]
+        for i in r["Instances"]
+        if i["State"]["Name"] != "terminated"
+    ]
+
+
+def _calls(engine: Engine) -> Calls:
+    return Calls(engine.provider("cloud").client("ec2"))  # type: ignore[attr-defined]
+
+
+def test_a_retried_and_a_rerun_create_launch_one_instance_with_one_token(
+    engine: Engine, tmp_path: Path
+) -> None:
+    calls = _calls(engine)
+    ec2 = engine.provider("cloud").client("ec2")  # type: ignore[attr-defined]
+    request = UpRequest(source=_project(tmp_path), provider="cloud")
+    calls.fail["RunInstances"] = (
+        500,
+        ec2_error("InsufficientInstanceCapacity", "No t3.medium capacity", 500),
+    )
+    with pytest.raises(PodbayError) as failed:
+        asyncio.run(engine.up(request))
+    assert failed.value.message.startswith("AWS has no capacity for this instance type")
+    del calls.fail["RunInstances"]
+    # moto runs behind the injected answers and ignores ClientToken, so it launched one
+    # instance per attempt (AWS launches none on this error): clear them away.
+    ec2.terminate_instances(InstanceIds=_live(ec2))
+
+    # The next `up` launches; SSH never answers, and the error says where to look.
+    with pytest.raises(PodbayError) as unreachable:
+        asyncio.run(engine.up(request))
+    ws = engine.store.workspace("app")
+    group = ws.machine["security_group_id"]
+    assert "did not answer SSH" in unreachable.value.message
+    assert group in unreachable.value.hint and "203.0.113.7/32" in unreachable.value.hint
+
+    # A third run finds the instance by its tags instead of launching again.
+    with pytest.raises(PodbayError):
+        asyncio.run(engine.up(request))
+    launches = calls.of("RunInstances")
+    wire = calls.of("RunInstances@wire")
+    assert len(launches) == 2  # podbay asked twice: the failed run and the next one
+    assert len(wire) >= 3  # botocore retried the 500 before giving up
+    # Every attempt on the wire, retries and re-runs alike, carried the same token.
+    assert {w["ClientToken"] for w in wire} == {ws.machine["client_token"]}
+    assert len(_live(ec2)) == 1
+
+    # Hardened launch parameters, asserted on what was sent.
+    [params] = [p for p in launches if "ImageId" in p][-1:]
+    assert params["ImageId"] == "ami-0a0000000000noble"
+    assert params["MetadataOptions"]["HttpTokens"] == "required"
+    assert params["BlockDeviceMappings"][0]["Ebs"] == {
+        "VolumeSize": 40,
+        "VolumeType": "gp3",
+        "Encrypted": True,
+        "DeleteOnTermination": True,
+    }
+    assert params["InstanceInitiatedShutdownBehavior"] == "stop"
+    assert "IamInstanceProfile" not in params
+    [rule] = calls.of("AuthorizeSecurityGroupIngress")
+    assert [r["CidrIp"] for r in rule["IpPermissions"][0]["IpRanges"]] == ["203.0.113.7/32"]
+
+    # Delete: terminate, wait for `terminated`, only then delete the group.
+    before = len(calls.sent)
+    asyncio.run(engine.delete("app"))
+    order = [n for n in calls.names()[before:] if not n.endswith("@wire")]
+    terminate = order.index("TerminateInstances")
+    assert order[terminate + 1] == "DescribeInstances"
+    assert order.index("DeleteSecurityGroup") > terminate + 1
+    assert [p["GroupId"] for p in calls.of("DeleteSecurityGroup")] == [group]
+    assert (
+        ec2.describe_security_groups(Filters=[{"Name": "tag:managed-by", "Values": ["podbay"]}])[
+            "SecurityGroups"
+        ]
+        == []
+    )
+
+
+def test_the_ssh_rule_follows_the_caller_and_never_opens_to_the_world_by_itself(
+    engine: Engine, tmp_path: Path, caller_ip: dict[str, str]
+) -> None:
+    calls = _calls(engine)
+    request = UpRequest(source=_project(tmp_path), provider="cloud")
+    with pytest.raises(PodbayError):
+        asyncio.run(engine.up(request))
+    caller_ip["ip"] = "198.51.100.9"  # the laptop moved
+    with pytest.raises(PodbayError):
+        asyncio.run(engine.up(request))
+    ws = engine.store.workspace("app")
+    ec2 = engine.provider("cloud").client("ec2")  # type: ignore[attr-defined]
+    [group] = ec2.describe_security_groups(GroupIds=[ws.machine["security_group_id"]])[
+        "SecurityGroups"
+    ]
+    ranges = [r["CidrIp"] for p in group["IpPermissions"] for r in p["IpRanges"]]
+    assert ranges == ["198.51.100.9/32"]
+    sent = [
+        r["CidrIp"]
+        for p in calls.of("AuthorizeSecurityGroupIngress")
+        for r in p["IpPermissions"][0]["IpRanges"]
+    ]
+    assert "0.0.0.0/0" not in sent
+    assert len(calls.of("RevokeSecurityGroupIngress")) == 1
+
+
+def test_an_open_rule_only_when_the_user_sets_it_and_with_a_warning(
+    engine: Engine, tmp_path: Path
+) -> None:
+    engine.save_provider(
+        ProviderConfig(
+            name="cloud",
+            type="aws",
+            options={"region": "us-east-1", "ssh_ingress_cidr": "0.0.0.0/0"},
+        )
+    )
+    events: list[Event] = []
+    with pytest.raises(PodbayError):
+        asyncio.run(
+            engine.up(UpRequest(source=_project(tmp_path), provider="cloud"), events.append)
+        )
+    warnings = [e.message for e in events if e.kind == "warning"]
+    assert any("open to the whole internet (0.0.0.0/0)" in w for w in warnings)
+
+
+def test_status_of_many_workspaces_is_one_describe_instances(
+    engine: Engine, tmp_path: Path
+) -> None:
+    provider = engine.provider("cloud")
+    ec2 = provider.client("ec2")  # type: ignore[attr-defined]
+    install = engine.store.install_id()
+    names = [f"ws{i}" for i in range(12)]
+    for name in names:
+        engine.store.insert_workspace(
+            Workspace(
+                name=name,
+                provider="cloud",
+                source=Source(kind="image", value=IMAGE),
+                folder=f"/var/lib/podbay/workspaces/{name}",
+                owned_folder=True,
+                container_name=name,
+                phase="ready",
+                machine={"region": "us-east-1", "client_token": "t"},
+            )
+        )
+        ec2.run_instances(
+            ImageId="ami-0a0000000000noble",
+            InstanceType="t3.large",
+            MinCount=1,
+            MaxCount=1,
+            TagSpecifications=[
+                {
+                    "ResourceType": "instance",
+                    "Tags": [
+                        {"Key": "managed-by", "Value": "podbay"},
+                        {"Key": "podbay:workspace", "Value": name},
+                        {"Key": "podbay:home", "Value": install},
+                    ],
+                }
+            ],
+        )
+    stopped = ec2.describe_instances(Filters=[{"Name": "tag:podbay:workspace", "Values": ["ws3"]}])
+    ec2.stop_instances(InstanceIds=[stopped["Reservations"][0]["Instances"][0]["InstanceId"]])
+    calls = Calls(ec2)
+    statuses = {s.workspace.name: s for s in asyncio.run(engine.status_all())}
+    assert [n for n in calls.names() if not n.endswith("@wire")] == ["DescribeInstances"]
+    assert statuses["ws3"].status == Status.STOPPED
+    assert all(statuses[n].status == Status.RUNNING for n in names if n != "ws3")
+    machine = statuses["ws0"].machine
+    assert machine is not None
+    assert (machine["type"], machine["hourly"], machine["monthly"]) == ("t3.large", 0.0832, 63.94)

@@ -1,0 +1,148 @@
+"""podbay's real user-data, run as root on a Debian machine under real OpenSSH (the stand-in):
+the login user and keys, only podbay's host key on offer, and the inactivity watchdog."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.ssh import keys as ssh_keys
+from core.ssh import machine as machine_ssh
+from providers.aws import userdata
+from tests.aws import standin
+
+
+def _in(name: str, script: str, user: str = "root") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["docker", "exec", "-u", user, name, "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def machine(needs_docker: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("PODBAY_AWS_WORKSPACES", str(tmp_path / "vm-workspaces"))
+    keys = ssh_keys.ensure(tmp_path, "box")
+    keys.ensure_machine_key()
+    script = userdata.render(
+        client_public_key=keys.client_public(),
+        host_private_key=keys.machine_host_key.read_text(),
+        idle_minutes=30,
+        workspaces=str(tmp_path / "vm-workspaces"),
+    )
+    name = f"{standin.PREFIX}ud-{tmp_path.name[-20:].lower()}"
+    instance = {"InstanceId": name, "Tags": [{"Key": "podbay:home", "Value": "ud"}]}
+    standin.boot(name, instance, script.encode())
+    port = int(
+        subprocess.run(
+            ["docker", "port", name, "22/tcp"], capture_output=True, text=True, check=True
+        )
+        .stdout.split()[0]
+        .rsplit(":", 1)[1]
+    )
+    try:
+        # Wait as podbay does: asyncssh pinned to the machine key, retrying while it boots.
+        address = machine_ssh.MachineAddress(
+            "127.0.0.1", port, "podbay", keys.client_key, keys.machine_host_public()
+        )
+        conn = asyncio.run(_connected(address))
+        assert conn is not None
+        yield name, port, keys
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+
+
+async def _connected(address: machine_ssh.MachineAddress) -> object:
+    conn = await machine_ssh.connect(address, retry_until=time.monotonic() + 60)
+    conn.close()
+    return conn
+
+
+def _ssh(port: int, keys: ssh_keys.WorkspaceKeys, known: Path, *cmd: str) -> list[str]:
+    return [
+        "ssh",
+        "-p",
+        str(port),
+        "-i",
+        str(keys.client_key),
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        f"UserKnownHostsFile={known}",
+        "podbay@127.0.0.1",
+        *cmd,
+    ]
+
+
+def test_user_data_makes_a_pinned_key_only_machine(machine: Any, tmp_path: Path) -> None:
+    name, port, keys = machine
+    known = tmp_path / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{port} {keys.machine_host_public()}\n")
+    # OpenSSH with strict checking against podbay's key alone: the machine offers exactly it.
+    result = subprocess.run(
+        _ssh(
+            port, keys, known, "id -nG; sudo -n true && echo sudo-ok; ls -l ~/.ssh/authorized_keys"
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    groups, sudo, listing = result.stdout.splitlines()
+    assert "docker" in groups.split() and "sudo" in groups.split()
+    assert sudo == "sudo-ok"
+    assert listing.startswith("-rw------- 1 podbay podbay")
+    offered = _in(name, "ls /etc/ssh/ | grep ssh_host_").stdout.split()
+    assert offered == ["ssh_host_podbay_ed25519_key", "ssh_host_podbay_ed25519_key.pub"]
+    config = _in(name, "sshd -T").stdout
+    assert "passwordauthentication no" in config and "permitrootlogin no" in config
+    assert _in(name, "test -e /var/lib/podbay/ready").returncode == 0
+    units = _in(name, "cat /etc/systemd/system/podbay-idle.service").stdout
+    assert "PODBAY_IDLE_MINUTES=30" in units
+
+
+def test_the_watchdog_powers_off_only_after_idle_time_without_ssh(
+    machine: Any, tmp_path: Path
+) -> None:
+    name, port, keys = machine
+    check = (
+        "PODBAY_IDLE_MINUTES=30 PODBAY_IDLE_STATE=/tmp/idle "
+        "PODBAY_IDLE_POWEROFF='touch /tmp/powered-off' /usr/local/sbin/podbay-idle; "
+        "test -e /tmp/powered-off && echo off || echo on"
+    )
+    # Idle for 31 minutes with no SSH connection: power off.
+    assert _in(name, f"touch -d '-31 minutes' /tmp/idle; {check}").stdout == "off\n"
+    _in(name, "rm /tmp/powered-off")
+    # Only 10 minutes: stay on.
+    assert _in(name, f"touch -d '-10 minutes' /tmp/idle; {check}").stdout == "on\n"
+    # 31 minutes since the last check, but an SSH session is open now: stay on, reset the clock.
+    known = tmp_path / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{port} {keys.machine_host_public()}\n")
+    session = subprocess.Popen(
+        _ssh(port, keys, known, "echo connected; sleep 60"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert session.stdout is not None
+        assert session.stdout.readline() == "connected\n"
+        assert _in(name, f"touch -d '-31 minutes' /tmp/idle; {check}").stdout == "on\n"
+        age = _in(name, "echo $(( $(date +%s) - $(stat -c %Y /tmp/idle) ))").stdout
+        assert int(age) < 60
+    finally:
+        session.kill()
+        session.wait()
