@@ -14,3 +14,4 @@ fi
 ../.venv/bin/python bench.py "$@"
 ../.venv/bin/python ssh_bench.py
 ../.venv/bin/python tui_bench.py
+../.venv/bin/python aws_bench.py

@@ -133,20 +133,18 @@ class AwsProvider(Provider):
     async def ensure_machine(self, job: MachineJob) -> None:
         machine = job.workspace.machine
         machine.setdefault("region", self.options.region)
-        instance = await self._find(job)
+        instance = None
+        if machine.get("instance_id"):
+            instance = await self._start(job, machine["instance_id"])
+        else:
+            found = await self._find(job)  # a launch whose answer was lost, after a crash
+            if found is not None:
+                instance = await self._start(job, found["InstanceId"])
         if instance is None:
             instance = await self._launch(job)
-        state = instance["State"]["Name"]
-        if state in ("stopping", "stopped"):
-            if state == "stopping":
-                job.report.step(f"waiting for instance {instance['InstanceId']} to stop")
-                await self._wait(instance["InstanceId"], "stopped")
-            job.report.step(f"starting instance {instance['InstanceId']}")
-            await self._call("ec2", "start_instances", InstanceIds=[instance["InstanceId"]])
-            state = "pending"
-        if state != "running":
-            job.report.step(f"waiting for instance {instance['InstanceId']} to run")
-            instance = await self._wait(instance["InstanceId"], "running")
+            if instance["State"]["Name"] != "running":
+                job.report.step(f"waiting for instance {instance['InstanceId']} to run")
+                instance = await self._wait(instance["InstanceId"], "running")
         await self._update_ingress(job)
         host, port = self._resolve(instance)
         machine.update(
@@ -162,6 +160,38 @@ class AwsProvider(Provider):
         if self.options.route53_zone:
             await self._dns(job, "UPSERT", instance.get("PublicIpAddress"))
         await self._wait_for_ssh(job)
+
+    async def _start(self, job: MachineJob, instance_id: str) -> dict[str, Any] | None:
+        """Start the instance (a no-op when it runs) and wait until it runs: two calls.
+        None when it is gone (terminated outside podbay): the caller launches a new one."""
+        try:
+            started = await self._call("ec2", "start_instances", InstanceIds=[instance_id])
+            state = started["StartingInstances"][0]["CurrentState"]["Name"]
+        except AwsError as exc:
+            if exc.code == "InvalidInstanceID.NotFound":
+                state = "terminated"
+            elif exc.code == "IncorrectInstanceState":
+                state = "stopping-or-gone"
+            else:
+                raise
+        if state == "stopping-or-gone":
+            found = await self._call("ec2", "describe_instances", InstanceIds=[instance_id])
+            state = found["Reservations"][0]["Instances"][0]["State"]["Name"]
+            if state in ("stopping", "stopped"):
+                job.report.step(f"waiting for instance {instance_id} to stop before starting it")
+                await self._wait(instance_id, "stopped")
+                await self._call("ec2", "start_instances", InstanceIds=[instance_id])
+                state = "pending"
+        if state in ("terminated", "shutting-down"):
+            job.report.warn(f"instance {instance_id} is gone (terminated); launching a new one")
+            machine = job.workspace.machine
+            machine.pop("instance_id", None)
+            machine["generation"] = machine.get("generation", 0) + 1
+            job.save()
+            return None
+        if state != "running":
+            job.report.step(f"starting instance {instance_id}")
+        return await self._wait(instance_id, "running")
 
     async def _find(self, job: MachineJob) -> dict[str, Any] | None:
         """The workspace's live instance, if any. A brand-new workspace skips the lookup."""
@@ -259,7 +289,11 @@ class AwsProvider(Provider):
             machine["generation"] += 1
             job.save()
             return await self._launch(job)
-        machine.update(instance_id=instance["InstanceId"], image=image.image_id)
+        machine.update(
+            instance_id=instance["InstanceId"],
+            image=image.image_id,
+            spot_request_id=instance.get("SpotInstanceRequestId"),
+        )
         job.save()
         return instance
 
@@ -412,10 +446,13 @@ class AwsProvider(Provider):
     async def delete_machine(self, job: MachineJob) -> None:
         """Terminate, wait for `terminated`, then remove what podbay made for the workspace."""
         machine = job.workspace.machine
-        instance = await self._find(job) if machine.get("client_token") else None
-        if instance is not None:
-            instance_id = instance["InstanceId"]
-            spot = instance.get("SpotInstanceRequestId")
+        instance_id = machine.get("instance_id")
+        spot = machine.get("spot_request_id")
+        if not instance_id and machine.get("client_token"):
+            found = await self._find(job)  # launched, but the answer was lost
+            if found is not None:
+                instance_id, spot = found["InstanceId"], found.get("SpotInstanceRequestId")
+        if instance_id:
             if spot:
                 # Before terminating: a persistent request would launch a replacement.
                 job.report.step(f"cancelling spot request {spot}")
@@ -423,8 +460,12 @@ class AwsProvider(Provider):
                     "ec2", "cancel_spot_instance_requests", SpotInstanceRequestIds=[spot]
                 )
             job.report.step(f"terminating instance {instance_id}")
-            await self._call("ec2", "terminate_instances", InstanceIds=[instance_id])
-            await self._wait(instance_id, "terminated")
+            try:
+                await self._call("ec2", "terminate_instances", InstanceIds=[instance_id])
+                await self._wait(instance_id, "terminated")
+            except AwsError as exc:
+                if exc.code != "InvalidInstanceID.NotFound":
+                    raise
         if self.options.route53_zone and machine.get("dns_name"):
             await self._dns(job, "DELETE", None)
         if machine.get("security_group_owned") and machine.get("security_group_id"):

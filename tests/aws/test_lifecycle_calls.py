@@ -118,7 +118,10 @@ def test_a_retried_and_a_rerun_create_launch_one_instance_with_one_token(
     assert "did not answer SSH" in unreachable.value.message
     assert group in unreachable.value.hint and "203.0.113.7/32" in unreachable.value.hint
 
-    # A third run finds the instance by its tags instead of launching again.
+    # Had podbay died before recording the launch's answer, the next run finds the instance
+    # by its tags instead of launching again.
+    ws.machine.pop("instance_id")
+    engine.store.save_workspace(ws)
     with pytest.raises(PodbayError):
         asyncio.run(engine.up(request))
     launches = calls.of("RunInstances")

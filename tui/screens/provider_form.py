@@ -7,10 +7,11 @@ own check before anything is saved.
 
 from __future__ import annotations
 
+import json
 import types
 from typing import Any, ClassVar, Literal, Union, get_args, get_origin
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 from textual import work
 from textual.app import ComposeResult
@@ -45,6 +46,10 @@ def field_widget(name: str, field: FieldInfo, value: Any) -> Widget:
         current = value if value is not None else field.default
         return Select(choices, value=current if current is not None else Select.BLANK, id=widget_id)
     input_type = "integer" if kind is int else "number" if kind is float else "text"
+    if get_origin(kind) is dict:
+        # Mappings (e.g. tags) are typed as JSON.
+        text = json.dumps(value) if value else ""
+        return Input(text, placeholder='JSON, e.g. {"team": "web"}', id=widget_id)
     text = "" if value is None else str(value)
     placeholder = "" if field.default in (None, "") else f"default: {field.default}"
     return Input(text, placeholder=placeholder, type=input_type, id=widget_id)
@@ -56,7 +61,13 @@ def field_value(widget: Widget) -> Any:
     if isinstance(widget, Select):
         return None if widget.value is Select.BLANK else widget.value
     if isinstance(widget, Input):
-        return widget.value.strip() or None
+        text = widget.value.strip()
+        if text.startswith("{"):
+            try:
+                return json.loads(text)
+            except ValueError:
+                return text  # validation says what is wrong
+        return text or None
     return None
 
 
@@ -129,6 +140,9 @@ class ProviderForm(ModalScreen[ProviderConfig | None]):
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "type" and event.value != self.type_name:
+            name = self.query_one("#name", Input)
+            if name.value == self.type_name:  # still the default: follow the type
+                name.value = str(event.value)
             self.type_name = str(event.value)
             self.build_fields()
 
@@ -140,12 +154,15 @@ class ProviderForm(ModalScreen[ProviderConfig | None]):
             self.check_name()
 
     def check_field(self, name: str) -> bool:
-        field = self.options_model().model_fields[name]
+        model = self.options_model()
         value = field_value(self.query_one(f"#opt-{name}"))
         message = ""
         if value is not None:
             try:
-                TypeAdapter(field.annotation).validate_python(value, strict=False)
+                # One field with all of its rules (bounds, validators), without the others.
+                model.__pydantic_validator__.validate_assignment(
+                    model.model_construct(), name, value
+                )
             except ValidationError as exc:
                 message = exc.errors()[0]["msg"]
         self.query_one(f"#error-{name}", Static).update(message)

@@ -1,0 +1,202 @@
+"""AWS provider: API calls per step (against moto) beside DevPod's, and the SSH relay's speed.
+
+The "instance" is the tests' stand-in (a local container that ran podbay's real user-data under
+OpenSSH). Relay figures compare podbay's asyncssh relay with OpenSSH doing the same hop (a
+hand-written ProxyCommand `ssh machine docker exec ... sshd -i`). Not a test: asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.server
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+IMAGE = "podbay-test/debian:bookworm"
+
+# DevPod's AWS provider (loft-sh/devpod-provider-aws 0da5d6e), from
+# ../shared/reference/devpod.md section 3.2: every command but init first runs NewProvider,
+# which calls DescribeImages twice when no AMI is set. Lower bounds (no Route53, SG exists
+# for stop/start/status/delete; `up` counts create only, not DevPod's follow-up commands,
+# each of which adds NewProvider + DescribeInstances = 3 calls).
+DEVPOD = {
+    "up (new workspace)": 12,  # init 2, NewProvider 2, DescribeSecurityGroups x2,
+    # DescribeVpcs, CreateSecurityGroup, AuthorizeSecurityGroupIngress, GetInstanceProfile,
+    # DescribeSubnets, RunInstances
+    "status": 3,  # NewProvider 2 + DescribeInstances, per workspace
+    "stop": 4,  # NewProvider 2 + DescribeInstances + StopInstances
+    "start": 4,  # NewProvider 2 + DescribeInstances + StartInstances
+    "up (running workspace)": 3,  # a status check
+    "delete": 4,  # NewProvider 2 + DescribeInstances + TerminateInstances; SG left behind
+}
+
+
+def caller_ip_server() -> str:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"203.0.113.7\n")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}/"
+
+
+def median_time(argv: list[str], repeat: int) -> float:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(argv, capture_output=True, check=True, timeout=60)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def throughput(argv: list[str], size: int) -> float:
+    start = time.perf_counter()
+    feeder = subprocess.Popen(["head", "-c", str(size), "/dev/zero"], stdout=subprocess.PIPE)
+    subprocess.run(argv, stdin=feeder.stdout, capture_output=True, check=True, timeout=600)
+    feeder.wait()
+    return size / (time.perf_counter() - start) / 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=11)
+    parser.add_argument("--mib", type=int, default=256)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="podbay-aws-bench-"))
+    from tests.aws.conftest import _COMMON, AMIS
+
+    amis = work / "amis.json"
+    amis.write_text(json.dumps([{**_COMMON, **a} for a in AMIS]))
+    os.environ.update(
+        PODBAY_HOME=str(work / "home"),
+        MOTO_AMIS_PATH=str(amis),
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_CONFIG_FILE=str(work / "none"),
+        AWS_SHARED_CREDENTIALS_FILE=str(work / "none"),
+        PODBAY_TEST_AWS_RESOLVER="tests.aws.standin:resolve",
+        PODBAY_AWS_WORKSPACES=str(work / "vm-workspaces"),
+        PODBAY_AWS_POLL_INTERVAL="0.2",
+        PODBAY_CALLER_IP_URL=caller_ip_server(),
+    )
+    os.environ.pop("AWS_PROFILE", None)
+    from moto import mock_aws
+
+    import providers
+    from core.engine import Engine, UpRequest
+    from core.model import ProviderConfig
+    from core.store import Store
+    from tests.aws import standin
+
+    project = work / "project"
+    (project / ".devcontainer").mkdir(parents=True)
+    (project / ".devcontainer" / "devcontainer.json").write_text(json.dumps({"image": IMAGE}))
+    rows: list[tuple[str, int, str, float]] = []
+    with mock_aws():
+        store = Store(work / "home")
+        engine = Engine(store, providers.load)
+        engine.save_provider(
+            ProviderConfig(name="aws", type="aws", options={"region": "us-east-1"})
+        )
+        provider: Any = engine.provider("aws")
+        calls: Counter[str] = Counter()
+        # DescribeInstanceAttribute is the stand-in reading user-data back, not podbay.
+        provider.session().events.register(
+            "before-call",
+            lambda model, **_: calls.update(
+                [] if model.name == "DescribeInstanceAttribute" else [model.name]
+            ),
+        )
+        ec2 = provider.client("ec2")
+
+        def step(label: str, work_fn: Any) -> None:
+            calls.clear()
+            start = time.perf_counter()
+            asyncio.run(work_fn())
+            seconds = time.perf_counter() - start
+            names = ", ".join(f"{n}{'' if c == 1 else f' x{c}'}" for n, c in calls.items())
+            rows.append((label, sum(calls.values()), names, seconds))
+
+        try:
+            first = UpRequest(source=str(project), provider="aws")
+            step("up (new workspace)", lambda: engine.up(first))
+            step("status", engine.status_all)
+            step("up (running workspace)", lambda: engine.up(UpRequest(name="project")))
+            cfg = work / "home" / "ssh_config"
+            ws = store.workspace("project")
+            relay = ["ssh", "-F", str(cfg), "project.podbay"]
+            # The same hop with OpenSSH as the relay instead of podbay's asyncssh relay.
+            key = work / "home" / "keys" / "project" / "id_ed25519"
+            known = work / "machine_known_hosts"
+            known.write_text(
+                f"[{ws.machine['host']}]:{ws.machine['port']} {ws.machine['host_public_key']}\n"
+            )
+            hand = work / "hand_config"
+            proxy = (
+                f"ssh -q -p {ws.machine['port']} -i {key} -o IdentitiesOnly=yes "
+                f"-o UserKnownHostsFile={known} -o StrictHostKeyChecking=yes "
+                f"podbay@{ws.machine['host']} docker exec -i -u root {ws.container_id} "
+                "/bin/sh -c \\'mkdir -p /run/sshd\\; exec /usr/sbin/sshd -i -e "
+                "-f /etc/podbay/ssh/sshd_config\\'"
+            )
+            text = cfg.read_text()
+            line = next(x for x in text.splitlines() if "ProxyCommand" in x)
+            hand.write_text(text.replace(line, f"  ProxyCommand {proxy}"))
+            by_hand = ["ssh", "-F", str(hand), "project.podbay"]
+            size = args.mib << 20
+            relay_true = median_time([*relay, "true"], args.repeat)
+            hand_true = median_time([*by_hand, "true"], args.repeat)
+            relay_mb = throughput([*relay, "cat > /dev/null"], size)
+            hand_mb = throughput([*by_hand, "cat > /dev/null"], size)
+
+            step("stop", lambda: engine.stop("project"))
+            standin.sync(ec2, store.install_id())
+            step("start", lambda: engine.start("project"))
+            step("delete", lambda: engine.delete("project"))
+            standin.sync(ec2, store.install_id())
+        finally:
+            standin.remove_all(store.install_id())
+
+    print(
+        f"## AWS provider ({time.strftime('%Y-%m-%d')}, {platform.node()}, "
+        f"{os.cpu_count()} cores; moto in-process, stand-in instance)\n"
+    )
+    print("| step | podbay API calls | DevPod (at least) | calls podbay made | wall time |")
+    print("|---|---|---|---|---|")
+    for label, count, names, seconds in rows:
+        print(f"| {label} | {count} | {DEVPOD[label]} | {names} | {seconds:.2f} s |")
+    print()
+    print("| relay | podbay (asyncssh relay) | OpenSSH as the relay | ratio |")
+    print("|---|---|---|---|")
+    print(
+        f"| `ssh NAME.podbay true` | {relay_true * 1000:.0f} ms | {hand_true * 1000:.0f} ms "
+        f"| {relay_true / hand_true:.2f}x |"
+    )
+    print(
+        f"| `ssh NAME.podbay 'cat > /dev/null'`, {args.mib} MiB | {relay_mb:.0f} MB/s "
+        f"| {hand_mb:.0f} MB/s | {relay_mb / hand_mb:.2f}x |"
+    )
+
+
+if __name__ == "__main__":
+    main()
