@@ -84,6 +84,10 @@ def test_cli_on_moto_server(
         assert result.returncode == 0, result.stderr
         assert result.stdout == "cloned on the machine\n"
         assert podbay.ok("exec", "repo", "--", "cat", "README").stdout == "cloned on the machine\n"
+        # podbay's own asyncssh client through the same relay; starts in the workspace folder.
+        assert podbay.ok("ssh", "repo", "--", "cat", "README").stdout == "cloned on the machine\n"
+        logs = podbay.ok("logs", "repo")
+        assert "waiting for SSH on 127.0.0.1:" in logs.stdout
 
         # No cloud credentials reach the machine: not in user-data, not in its files or env.
         [instance_id] = standin.standins(home)

@@ -254,3 +254,48 @@ def test_status_of_many_workspaces_is_one_describe_instances(
     machine = statuses["ws0"].machine
     assert machine is not None
     assert (machine["type"], machine["hourly"], machine["monthly"]) == ("t3.large", 0.0832, 63.94)
+
+
+def test_spot_and_route53(engine: Engine, tmp_path: Path) -> None:
+    import boto3
+
+    route53 = boto3.client("route53")
+    zone = route53.create_hosted_zone(Name="dev.example.org", CallerReference="podbay-test")
+    engine.save_provider(
+        ProviderConfig(
+            name="cloud",
+            type="aws",
+            options={"region": "us-east-1", "spot": True, "route53_zone": "dev.example.org"},
+        )
+    )
+    calls = _calls(engine)
+    with pytest.raises(PodbayError):  # nothing answers SSH; the machine and record exist
+        asyncio.run(engine.up(UpRequest(source=_project(tmp_path), provider="cloud")))
+    [launch] = calls.of("RunInstances")
+    assert launch["InstanceMarketOptions"] == {
+        "MarketType": "spot",
+        "SpotOptions": {"SpotInstanceType": "persistent", "InstanceInterruptionBehavior": "stop"},
+    }
+    zone_id = zone["HostedZone"]["Id"]
+
+    def a_records() -> list[dict[str, Any]]:
+        sets = route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+        return [r for r in sets if r["Type"] == "A"]
+
+    ws = engine.store.workspace("app")
+    [record] = a_records()
+    assert record["Name"] == "app.dev.example.org."
+    assert record["ResourceRecords"] == [{"Value": ws.machine["public_ip"]}]
+
+    # moto makes no request object for a spot launch; make one as AWS would have.
+    ec2 = engine.provider("cloud").client("ec2")  # type: ignore[attr-defined]
+    request = ec2.request_spot_instances(
+        LaunchSpecification={"ImageId": "ami-0a0000000000noble", "InstanceType": "t3.medium"}
+    )
+    ws.machine["spot_request_id"] = request["SpotInstanceRequests"][0]["SpotInstanceRequestId"]
+    engine.store.save_workspace(ws)
+    before = len(calls.sent)
+    asyncio.run(engine.delete("app"))
+    order = [n for n in calls.names()[before:] if not n.endswith("@wire")]
+    assert order.index("CancelSpotInstanceRequests") < order.index("TerminateInstances")
+    assert a_records() == []
