@@ -223,9 +223,15 @@ class Engine:
         job = self._job(ws, report)
         if provider.dedicated_machine:
             await provider.ensure_machine(job)
+        async with self._host(provider, job) as host:
+            return await self._bring_up_on(ws, host, report, recreate)
+
+    @staticmethod
+    @contextlib.asynccontextmanager
+    async def _host(provider: MachineProvider, job: MachineJob) -> AsyncIterator[HostSession]:
         host = await provider.open_host(job)
         try:
-            return await self._bring_up_on(ws, host, report, recreate)
+            yield host
         finally:
             await host.close()
 
@@ -490,14 +496,11 @@ class Engine:
             if provider.dedicated_machine:
                 await provider.stop_machine(job)
             else:
-                host = await provider.open_host(job)
-                try:
+                async with self._host(provider, job) as host:
                     container = await self._find_container(host.docker, name)
                     if container is not None and container.get("State") == "running":
                         job.report.step("stopping the container")
                         await asyncio.to_thread(host.docker.stop, container["Id"])
-                finally:
-                    await host.close()
             job.report.done(f"workspace {name} is stopped")
         return ws
 
@@ -510,13 +513,10 @@ class Engine:
             if provider.dedicated_machine:
                 await provider.delete_machine(job)  # its containers and files go with it
             else:
-                host = await provider.open_host(job)
-                try:
+                async with self._host(provider, job) as host:
                     while (container := await self._find_container(host.docker, name)) is not None:
                         report.step(f"removing container {container['Id'][:12]}")
                         await asyncio.to_thread(host.docker.remove, container["Id"])
-                finally:
-                    await host.close()
             if ws.owned_folder and Path(ws.folder).is_relative_to(self.store.root):
                 report.step(f"removing podbay's copy of the source ({ws.folder})")
                 await asyncio.to_thread(shutil.rmtree, ws.folder, True)

@@ -144,8 +144,12 @@ class SshHost:
     ) -> RunResult:
         return await self.run_shell(_command(argv, cwd, env))
 
-    async def run_shell(self, script: str, stdin: bytes | None = None) -> RunResult:
-        result = await self.conn.run(script, input=stdin, encoding=None, check=False)
+    async def run_shell(self, script: str, stdin: bytes | str | None = None) -> RunResult:
+        """Run a shell line; stdin is bytes to feed, or the path of a local file to stream."""
+        if isinstance(stdin, str):
+            result = await self.conn.run(script, stdin=stdin, encoding=None, check=False)
+        else:
+            result = await self.conn.run(script, input=stdin, encoding=None, check=False)
         return RunResult(
             int(result.exit_status if result.exit_status is not None else 255),
             _text(result.stdout),
@@ -159,14 +163,9 @@ class SshHost:
         """Copy a local folder to `dest` on the machine (created), as one tar stream."""
         with tempfile.NamedTemporaryFile(prefix="podbay-upload-", suffix=".tar") as archive:
             await asyncio.to_thread(_tar, source, archive.name)
-            done = await self.conn.run(
-                f"mkdir -p {shlex.quote(dest)} && tar -x -C {shlex.quote(dest)}",
-                stdin=archive.name,
-                encoding=None,
-                check=False,
+            result = await self.run_shell(
+                f"mkdir -p {shlex.quote(dest)} && tar -x -C {shlex.quote(dest)}", archive.name
             )
-        status = 255 if done.exit_status is None else done.exit_status
-        result = RunResult(status, _text(done.stdout), _text(done.stderr))
         if result.returncode != 0:
             raise PodbayError(
                 f"copying {source} to the machine failed: {result.stderr.strip()[-200:]}",

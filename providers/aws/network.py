@@ -49,10 +49,9 @@ async def placement(
     """The subnet to launch into: the given one, else a public subnet of the VPC (default VPC
     when none is given), in the given availability zone if any. One DescribeSubnets call."""
     if subnet_id:
-        filters: list[dict[str, Any]] = []
         found = await call("ec2", "describe_subnets", SubnetIds=[subnet_id])
     else:
-        filters = [{"Name": "vpc-id", "Values": [vpc_id]}] if vpc_id else []
+        filters: list[dict[str, Any]] = [{"Name": "vpc-id", "Values": [vpc_id]}] if vpc_id else []
         if not vpc_id:
             # Default subnets exist only in the default VPC: no DescribeVpcs needed.
             filters.append({"Name": "default-for-az", "Values": ["true"]})

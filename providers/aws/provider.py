@@ -18,6 +18,7 @@ import importlib
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from core.errors import ProviderError
@@ -93,16 +94,23 @@ class AwsProvider(Provider):
                 self._clients[service] = session.client(service, config=client_config())
             return self._clients[service]
 
-    async def _call(self, service: str, operation: str, **kwargs: Any) -> Any:
-        def work() -> Any:
+    async def _boto(self, service: str, work: Callable[[Any], Any], what: str = "") -> Any:
+        """work(client) in a thread; botocore's failures become one-line errors."""
+
+        def run() -> Any:
             from botocore import exceptions as bx
 
             try:
-                return getattr(self.client(service), operation)(**kwargs)
+                return work(self.client(service))
             except (bx.BotoCoreError, bx.ClientError) as exc:
-                raise explain(exc, profile=self.options.profile, what=operation) from None
+                raise explain(exc, profile=self.options.profile, what=what) from None
 
-        return await asyncio.to_thread(work)
+        return await asyncio.to_thread(run)
+
+    async def _call(self, service: str, operation: str, **kwargs: Any) -> Any:
+        return await self._boto(
+            service, lambda client: getattr(client, operation)(**kwargs), operation
+        )
 
     # names, tags, tokens -------------------------------------------------------------------
 
@@ -541,26 +549,18 @@ class AwsProvider(Provider):
         if not names:
             return {}
 
-        def work() -> list[dict[str, Any]]:
-            from botocore import exceptions as bx
-
-            try:
-                pages = (
-                    self.client("ec2")
-                    .get_paginator("describe_instances")
-                    .paginate(
-                        Filters=[
-                            {"Name": f"tag:{TAG_HOME}", "Values": [install_id]},
-                            {"Name": "instance-state-name", "Values": LIVE_STATES},
-                        ]
-                    )
-                )
-                return [i for page in pages for r in page["Reservations"] for i in r["Instances"]]
-            except (bx.BotoCoreError, bx.ClientError) as exc:
-                raise explain(exc, profile=self.options.profile) from None
+        def every_page(client: Any) -> list[dict[str, Any]]:
+            pages = client.get_paginator("describe_instances").paginate(
+                Filters=[
+                    {"Name": f"tag:{TAG_HOME}", "Values": [install_id]},
+                    {"Name": "instance-state-name", "Values": LIVE_STATES},
+                ]
+            )
+            return [i for page in pages for r in page["Reservations"] for i in r["Instances"]]
 
         result: dict[str, dict[str, Any]] = {}
-        for instance in sorted(await asyncio.to_thread(work), key=lambda i: str(i["LaunchTime"])):
+        found = await self._boto("ec2", every_page)
+        for instance in sorted(found, key=lambda i: str(i["LaunchTime"])):
             tags = {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
             name = tags.get(TAG_WORKSPACE, "")
             if name in names:
