@@ -89,7 +89,8 @@ def ready_record(name: str) -> dict[str, Any]:
     record = _read("workspaces", name)
     if record is None:
         raise PodbayError(f"no workspace named {name!r}", "see: podbay list")
-    if not record.get("container_id") or record.get("phase") == "creating":
+    unfinished = record.get("phase") == "creating" and not record.get("usable")
+    if not record.get("container_id") or unfinished:
         raise PodbayError(f"workspace {name} has no finished container", f"run: podbay up {name}")
     return record
 

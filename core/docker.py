@@ -128,6 +128,14 @@ class DockerEndpoint:
     def ping(self) -> None:
         self.call("ping", self.api().ping)
 
+    def info(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.call("reading engine info", self.api().info)
+        return result
+
+    def has_gpu(self) -> bool:
+        """The engine can give containers GPUs (the NVIDIA runtime is installed)."""
+        return "nvidia" in (self.info().get("Runtimes") or {})
+
     def list_containers(self, labels: dict[str, str]) -> list[dict[str, Any]]:
         """All containers carrying these labels, in ONE API call (no per-container inspect)."""
         filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
@@ -231,6 +239,19 @@ class DockerEndpoint:
 
     def stop(self, container: str, timeout: int = 10) -> None:
         self.call("stopping the container", self.api().stop, container, timeout=timeout)
+
+    def list_images(self, labels: dict[str, str]) -> list[dict[str, Any]]:
+        filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
+        result: list[dict[str, Any]] = self.call(
+            "listing images", self.api().images, all=False, filters=filters
+        )
+        return result
+
+    def remove_image(self, image: str) -> None:
+        import docker
+
+        with contextlib.suppress(docker.errors.NotFound):
+            self.call("removing an image", self.api().remove_image, image, force=True)
 
     def remove(self, container: str) -> None:
         import docker

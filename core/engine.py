@@ -11,35 +11,45 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import signal
+import sys
 from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 from pydantic import BaseModel
 
-from core import hooks, paths
+from core import build, features_fetch, hooks, paths
 from core import source as sources
 from core.devcontainer import config as dcconfig
 from core.devcontainer import find as dcfind
+from core.devcontainer import metadata as dcmetadata
+from core.devcontainer import plan as dcplan
+from core.devcontainer.metadata import LABEL as LABEL_METADATA
 from core.devcontainer.plan import (
     ONCE_HOOKS,
+    BaseImage,
+    Feature,
     Plan,
     PlanContext,
+    Resolved,
     container_name,
-    make_plan,
     resolve_container_env,
 )
 from core.docker import DockerEndpoint
 from core.errors import (
+    ImageNotFound,
     NameTaken,
     PodbayError,
     ProviderError,
     SourceError,
     UnknownProvider,
 )
+from core.features_fetch import FeatureSource, tree_digest
 from core.host import HostSession, MachineJob, MachineProvider, RemoteHost
 from core.model import ProviderConfig, Source, Status, Workspace, WorkspaceStatus
 from core.reporter import EventSink, Reporter
@@ -65,7 +75,46 @@ class UpRequest(BaseModel):
     provider: str | None = None
     config: str | None = None
     image: str | None = None
-    recreate: bool = False
+    rebuild: bool = False
+
+
+HOOK_ORDER = (*ONCE_HOOKS, "postStartCommand", "postAttachCommand")
+
+
+def image_name(workspace: str, install_id: str) -> str:
+    """The repository of the images podbay builds for a workspace (tags: build, dev)."""
+    return f"podbay-{workspace}-{install_id[:6]}"
+
+
+@dataclass
+class _UpJob:
+    """What `up` knows about one workspace once its config is read."""
+
+    ws: Workspace
+    host: HostSession
+    resolved: Resolved
+    ctx: PlanContext
+    config_root: Path  # the source folder, or podbay's copy of its devcontainer files
+    local_dir: Path  # the config's folder under config_root
+    report: Reporter
+
+
+def _file_parts(resolved: Resolved, config_dir: Path) -> dict[str, str]:
+    """Fingerprints of the files a container is made from: the Dockerfile, local features and
+    the feature lockfile (files the Dockerfile copies are not looked at; --rebuild takes them)."""
+    parts: dict[str, str] = {}
+    if resolved.build is not None:
+        dockerfile = config_dir / resolved.build.dockerfile
+        if dockerfile.is_file():
+            parts["Dockerfile"] = dcplan.file_part("", dockerfile.read_bytes())[1]
+    for key in resolved.features:
+        folder = config_dir / key
+        if key.startswith(("./", "../")) and folder.is_dir():
+            parts[f"feature {key}"] = tree_digest(folder).removeprefix("sha256:")[:12]
+    lockfile = config_dir / "devcontainer-lock.json"
+    if lockfile.is_file():
+        parts["devcontainer-lock.json"] = dcplan.file_part("", lockfile.read_bytes())[1]
+    return parts
 
 
 def _checkpoint(step: str) -> None:
@@ -136,7 +185,7 @@ class Engine:
             if created and not self.store.insert_workspace(target):
                 raise NameTaken(f"workspace {name!r} was just created by another command", "")
             try:
-                return await self._bring_up(target, provider, report, request.recreate)
+                return await self._bring_up(target, provider, report, request.rebuild)
             except BaseException as exc:
                 await self._after_failure(target, created, exc)
                 raise
@@ -218,13 +267,13 @@ class Engine:
         )
 
     async def _bring_up(
-        self, ws: Workspace, provider: MachineProvider, report: Reporter, recreate: bool
+        self, ws: Workspace, provider: MachineProvider, report: Reporter, rebuild: bool
     ) -> Workspace:
         job = self._job(ws, report)
         if provider.dedicated_machine:
             await provider.ensure_machine(job)
         async with self._host(provider, job) as host:
-            return await self._bring_up_on(ws, host, report, recreate)
+            return await self._bring_up_on(ws, host, report, rebuild)
 
     @staticmethod
     @contextlib.asynccontextmanager
@@ -236,9 +285,8 @@ class Engine:
             await host.close()
 
     async def _bring_up_on(
-        self, ws: Workspace, host: HostSession, report: Reporter, recreate: bool
+        self, ws: Workspace, host: HostSession, report: Reporter, rebuild: bool
     ) -> Workspace:
-        docker = host.docker
         _checkpoint("recorded")
         if host.local:
             if ws.owned_folder and not Path(ws.folder).exists():
@@ -263,26 +311,33 @@ class Engine:
         if ws.config_path != (str(config_path) if config_path else None):
             ws.config_path = str(config_path) if config_path else None
             self.store.save_workspace(ws)
-        plan = make_plan(
-            raw,
-            PlanContext(
-                name=ws.name,
-                local_folder=ws.folder,
-                config_file=ws.config_path,
-                container_name=ws.container_name,
-                labels={LABEL_HOME: self.store.install_id(), LABEL_WORKSPACE: ws.name},
-                env=self.env,
-            ),
+        # The config's folder: read here (podbay's copy for another machine), used there.
+        local_dir = (
+            config_root / Path(ws.config_path).parent.relative_to(ws.folder)
+            if ws.config_path
+            else config_root
         )
-        if plan.initialize_command:
-            await hooks.run_initialize(plan, ws, host, report)
+        ctx = PlanContext(
+            name=ws.name,
+            local_folder=ws.folder,
+            config_file=ws.config_path,
+            container_name=ws.container_name,
+            labels={LABEL_HOME: self.store.install_id(), LABEL_WORKSPACE: ws.name},
+            env=self.env,
+            image_name=image_name(ws.name, self.store.install_id()),
+        )
+        resolved = dcplan.resolve(raw, ctx)
+        resolved.fingerprint.update(await asyncio.to_thread(_file_parts, resolved, local_dir))
+        if resolved.config.initializeCommand:
+            await hooks.run_initialize(resolved.config.initializeCommand, ws, host, report)
 
         # Keys take ~20 ms to make; make them while Docker works.
         keys_ready = asyncio.create_task(
             asyncio.to_thread(ssh_keys.ensure, self.store.root, ws.name)
         )
+        job = _UpJob(ws, host, resolved, ctx, config_root, local_dir, report)
         try:
-            return await self._container_up(ws, docker, plan, keys_ready, report, recreate)
+            return await self._container_up(job, keys_ready, rebuild)
         except BaseException:
             await asyncio.wait([keys_ready])  # never leave the key writer behind
             raise
@@ -302,34 +357,26 @@ class Engine:
         return mirror
 
     async def _container_up(
-        self,
-        ws: Workspace,
-        docker: DockerEndpoint,
-        plan: Plan,
-        keys_ready: asyncio.Future[ssh_keys.WorkspaceKeys],
-        report: Reporter,
-        recreate: bool,
+        self, job: _UpJob, keys_ready: asyncio.Future[ssh_keys.WorkspaceKeys], rebuild: bool
     ) -> Workspace:
+        ws, report, docker = job.ws, job.report, job.host.docker
         container = await self._find_container(docker, ws.name)
-        if container is not None and recreate:
-            report.step("removing the old container (--recreate)")
+        if container is not None and rebuild:
+            report.step("removing the old container (--rebuild; the source and volumes stay)")
             await asyncio.to_thread(docker.remove, container["Id"])
             container = None
         if container is not None:
             labels = container.get("Labels") or {}
-            if labels.get("dev.podbay.config_hash") != plan.config_hash:
-                report.warn(
-                    "devcontainer.json changed since this container was created; "
-                    f"apply it with: podbay up {ws.name} --recreate"
-                )
-        if container is None:
-            await self._ensure_image(docker, plan.image, report)
+            plan = await self._existing_plan(job, container, labels)
+        else:
+            plan = await self._prepare_image(job)
+            for warning in plan.warnings:
+                report.warn(warning)
             _checkpoint("image")
             report.step(f"creating the container from {plan.image}")
             container_id = await asyncio.to_thread(docker.create, plan.create_args)
             _checkpoint("created")
-        else:
-            container_id = container["Id"]
+        container_id = container["Id"] if container is not None else container_id
 
         info = await asyncio.to_thread(docker.inspect_container, container_id)
         if info is None:
@@ -346,14 +393,16 @@ class Engine:
         plan = resolve_container_env(plan, container_env)
         ws.container_id = container_id
         ws.workspace_folder = plan.workspace_folder
-        ws.remote_user = (
-            plan.remote_user or plan.container_user or info["Config"].get("User") or None
-        )
-        ws.remote_env = {k: v for k, v in plan.remote_env.items() if v is not None}
+        ws.remote_user = plan.remote_user
+        probed = await hooks.probe_user_env(docker, container_id, plan, report)
+        remote_env = {k: v for k, v in plan.remote_env.items() if v is not None}
+        ws.remote_env = {**probed, **remote_env}
         ws.forward_ports = plan.forward_ports
         ws.vscode_extensions = plan.vscode_extensions
+        ws.attach_hooks = [c.model_dump() for c in plan.hooks.get("postAttachCommand", [])]
         if ws.hooks_container != container_id:
             ws.hooks_container, ws.hooks_done, ws.post_start_at = container_id, [], None
+            ws.usable = False
         self.store.save_workspace(ws)
 
         # SSH setup (root, /etc/podbay) runs alongside the hooks (remote user, workspace).
@@ -371,10 +420,88 @@ class Engine:
             await keys_ready
         self.write_ssh_config()
         _checkpoint("ssh")
-        ws.phase, ws.error = "ready", None
+        ws.phase, ws.error, ws.usable = "ready", None, True
         self.store.save_workspace(ws)
         report.done(f"workspace {ws.name} is ready ({plan.workspace_folder})")
         return ws
+
+    async def _existing_plan(
+        self, job: _UpJob, container: dict[str, Any], labels: dict[str, str]
+    ) -> Plan:
+        """Reuse the container; say what changed in the config since it was made."""
+        try:
+            before = json.loads(labels.get(dcplan.LABEL_FINGERPRINT) or "{}")
+        except ValueError:
+            before = {}
+        changed = dcplan.changed_parts(before, job.resolved.fingerprint) if before else []
+        if changed:
+            job.report.warn(
+                f"the config changed since this container was made ({', '.join(changed)}); "
+                f"apply it with: podbay up {job.ws.name} --rebuild"
+            )
+        inspect = await asyncio.to_thread(job.host.docker.inspect_container, container["Id"])
+        user = str(((inspect or {}).get("Config") or {}).get("User") or "")
+        return dcplan.plan_for_existing(job.resolved, labels, user, job.ctx)
+
+    async def _prepare_image(self, job: _UpJob) -> Plan:
+        """Pull or build the base image, fetch features, build the image on top if needed."""
+        ws, host, resolved, report = job.ws, job.host, job.resolved, job.report
+        docker = host.docker
+        if resolved.build is not None:
+            machine_dir = str(Path(ws.config_path).parent) if ws.config_path else ws.folder
+            await build.build_dockerfile(host, resolved.build, machine_dir, job.ctx.labels, report)
+            base_name = resolved.build.tag
+        else:
+            assert resolved.image is not None
+            await self._ensure_image(docker, resolved.image, report)
+            base_name = resolved.image
+        info = await asyncio.to_thread(docker.inspect_image, base_name)
+        if info is None:
+            raise ImageNotFound(f"image {base_name} vanished after it was made", "run up again")
+        config = info.get("Config") or {}
+        entries, warning = dcmetadata.parse_label((config.get("Labels") or {}).get(LABEL_METADATA))
+        if warning:
+            report.warn(warning)
+        base = BaseImage(
+            name=base_name,
+            user=str(config.get("User") or ""),
+            entrypoint=list(config.get("Entrypoint") or []),
+            cmd=list(config.get("Cmd") or []),
+            metadata=entries,
+        )
+        features: list[Feature] = []
+        if resolved.features:
+            report.step("reading features")
+            source = FeatureSource(job.local_dir, job.config_root, report.warn)
+            features = await asyncio.to_thread(
+                features_fetch.resolve,
+                resolved.features,
+                resolved.config.overrideFeatureInstallOrder or [],
+                source,
+            )
+        ctx = job.ctx.model_copy(
+            update={
+                "source_owner": await self._source_owner(ws, host),
+                "gpu_available": await asyncio.to_thread(docker.has_gpu),
+            }
+        )
+        plan = dcplan.make_plan(resolved, base, features, ctx)
+        if plan.extension is not None:
+            folder = paths.builds_dir(self.store.root) / ws.name
+            await build.build_extension(docker, plan.extension, folder, report)
+        return plan
+
+    @staticmethod
+    async def _source_owner(ws: Workspace, host: HostSession) -> tuple[int, int] | None:
+        """uid and gid owning the source where the container runs (Linux machines only)."""
+        if host.local:
+            if not sys.platform.startswith("linux"):
+                return None
+            stat = await asyncio.to_thread(os.stat, ws.folder)
+            return stat.st_uid, stat.st_gid
+        result = await host.run(["stat", "-c", "%u:%g", ws.folder])
+        uid, _, gid = result.stdout.strip().partition(":")
+        return (int(uid), int(gid)) if uid.isdigit() and gid.isdigit() else None
 
     async def _setup_ssh(
         self,
@@ -445,16 +572,33 @@ class Engine:
     async def _run_hooks(
         self, ws: Workspace, plan: Plan, docker: DockerEndpoint, started_at: str, report: Reporter
     ) -> None:
+        """Once-per-container hooks (progress kept in podbay's store, which is always writable,
+        not in the container), postStartCommand once per start, postAttachCommand every up."""
+
+        async def run(hook: str) -> None:
+            commands = plan.hooks.get(hook, [])
+            if commands:
+                await hooks.run_in_container(
+                    ws, hook, commands, plan.workspace_folder, docker, report
+                )
+            if hook == plan.wait_for and not ws.usable:
+                # waitFor: attaching works from here on, while the later hooks run on.
+                ws.usable = True
+                self.store.save_workspace(ws)
+                if hook != HOOK_ORDER[-1]:
+                    report.step(f"{ws.name} can be attached to now; the remaining hooks run on")
+
         for hook in ONCE_HOOKS:
-            if hook in plan.hooks and hook not in ws.hooks_done:
-                await hooks.run_in_container(ws, hook, plan, docker, report)
+            if hook not in ws.hooks_done:
+                await run(hook)
                 ws.hooks_done = [*ws.hooks_done, hook]
                 self.store.save_workspace(ws)
             _checkpoint(f"hook:{hook}")
-        if "postStartCommand" in plan.hooks and ws.post_start_at != started_at:
-            await hooks.run_in_container(ws, "postStartCommand", plan, docker, report)
+        if ws.post_start_at != started_at:
+            await run("postStartCommand")
         ws.post_start_at = started_at
         self.store.save_workspace(ws)
+        await run("postAttachCommand")
 
     async def _after_failure(self, ws: Workspace, created: bool, exc: BaseException) -> None:
         if not isinstance(exc, Exception):
@@ -517,10 +661,12 @@ class Engine:
                     while (container := await self._find_container(host.docker, name)) is not None:
                         report.step(f"removing container {container['Id'][:12]}")
                         await asyncio.to_thread(host.docker.remove, container["Id"])
+                    await self._remove_images(host.docker, name, report)
             if ws.owned_folder and Path(ws.folder).is_relative_to(self.store.root):
                 report.step(f"removing podbay's copy of the source ({ws.folder})")
                 await asyncio.to_thread(shutil.rmtree, ws.folder, True)
             shutil.rmtree(paths.mirrors_dir(self.store.root) / name, ignore_errors=True)
+            shutil.rmtree(paths.builds_dir(self.store.root) / name, ignore_errors=True)
             shutil.rmtree(ssh_keys.of(self.store.root, name).folder, ignore_errors=True)
             self.store.remove_workspace(name)
             self.write_ssh_config()
@@ -528,6 +674,18 @@ class Engine:
         (paths.logs_dir(self.store.root) / f"{name}.log").unlink(missing_ok=True)
         self.store.lock_path(name).unlink(missing_ok=True)
         return ws
+
+    async def _remove_images(self, docker: DockerEndpoint, name: str, report: Reporter) -> None:
+        """The images podbay built for the workspace (its Dockerfile, features, UID update)."""
+        labels = {LABEL_HOME: self.store.install_id(), LABEL_WORKSPACE: name}
+        images = await asyncio.to_thread(docker.list_images, labels)
+        # Newest first: the image built on top goes before the one it was built from.
+        for image in sorted(images, key=lambda i: i.get("Created", 0), reverse=True):
+            report.step(f"removing image {', '.join(image.get('RepoTags') or [image['Id'][:19]])}")
+            try:
+                await asyncio.to_thread(docker.remove_image, image["Id"])
+            except PodbayError as exc:
+                report.warn(f"{exc.message}; remove it with: docker rmi {image['Id'][:19]}")
 
     # status --------------------------------------------------------------------------------
 

@@ -1,12 +1,16 @@
-"""Running lifecycle hooks: initializeCommand on the host, the others in the container."""
+"""Lifecycle hooks: initializeCommand on the host, the others in the container, and the user
+environment probe that hooks and `podbay exec` run with."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import threading
 from typing import Any
 
+from core.devcontainer.config import Command
+from core.devcontainer.metadata import CONFIG, HookCommand
 from core.devcontainer.plan import Plan, hook_argvs
 from core.docker import DockerEndpoint
 from core.errors import HookFailed
@@ -15,11 +19,12 @@ from core.model import Workspace
 from core.reporter import Reporter, prefixed
 
 
-async def run_initialize(plan: Plan, ws: Workspace, host: HostSession, report: Reporter) -> None:
-    """initializeCommand, on the host in the source folder, every up."""
-    assert plan.initialize_command is not None
+async def run_initialize(
+    command: Command, ws: Workspace, host: HostSession, report: Reporter
+) -> None:
+    """initializeCommand, on the machine in the source folder, every up."""
     report.step("running initializeCommand on the host")
-    for label, argv in hook_argvs(plan.initialize_command):
+    for label, argv in hook_argvs(command):
         result = await host.run(argv, cwd=ws.folder)
         for line in (result.stdout + result.stderr).splitlines():
             report.log(f"[{label}] {line}" if label else line)
@@ -31,11 +36,33 @@ async def run_initialize(plan: Plan, ws: Workspace, host: HostSession, report: R
 
 
 async def run_in_container(
-    ws: Workspace, hook: str, plan: Plan, docker: DockerEndpoint, report: Reporter
+    ws: Workspace,
+    hook: str,
+    commands: list[HookCommand],
+    plan_folder: str,
+    docker: DockerEndpoint,
+    report: Reporter,
 ) -> None:
-    """One lifecycle hook in the container: as the remote user, in the workspace folder, with
-    remoteEnv; the parts of an object form run in parallel; output is streamed."""
-    report.step(f"running {hook}")
+    """One lifecycle hook in the container: each contribution in order (features first), as the
+    remote user, in the workspace folder, with the user's environment; the parts of an object
+    form run in parallel; output is streamed."""
+    for contribution in commands:
+        origin = contribution.origin
+        where = {CONFIG: "", "the image": " from the image"}.get(origin, f" from feature {origin}")
+        report.step(f"running {hook}{where}")
+        parts = hook_argvs(contribution.command)
+        await _run_parts(ws, hook, where, parts, plan_folder, docker, report)
+
+
+async def _run_parts(
+    ws: Workspace,
+    hook: str,
+    where: str,
+    parts: list[tuple[str | None, list[str]]],
+    folder: str,
+    docker: DockerEndpoint,
+    report: Reporter,
+) -> None:
     report.bind_loop()
     assert ws.container_id is not None
     container_id = ws.container_id
@@ -45,7 +72,7 @@ async def run_in_container(
 
     def run_one(label: str | None, argv: list[str]) -> int:
         output, exit_code = docker.exec_stream(
-            container_id, argv, ws.remote_user, plan.workspace_folder, ws.remote_env
+            container_id, argv, ws.remote_user, folder, ws.remote_env
         )
         streams.append(output)
         if stopped.is_set():  # cancelled while the command was being started
@@ -60,7 +87,6 @@ async def run_in_container(
             report.log_threadsafe(prefixed(label, pending))
         return exit_code()
 
-    parts = hook_argvs(plan.hooks[hook])
     try:
         codes = await asyncio.gather(*(asyncio.to_thread(run_one, lb, argv) for lb, argv in parts))
     except asyncio.CancelledError:
@@ -74,8 +100,72 @@ async def run_in_container(
     failed = [(label, code) for (label, _), code in zip(parts, codes, strict=True) if code]
     if failed:
         label, code = failed[0]
-        which = f"{hook} ({label})" if label else hook
+        which = f"{hook}{where}" + (f" ({label})" if label else "")
         raise HookFailed(
             f"{which} failed with exit code {code}",
             f"the workspace is kept; fix the command, then run: podbay up {ws.name}",
         )
+
+
+_PROBE_FLAGS = {"loginInteractiveShell": "-lic", "loginShell": "-lc", "interactiveShell": "-ic"}
+
+# Variables that describe the probe's own shell, not the user's environment.
+_VOLATILE = {"PWD", "OLDPWD", "SHLVL", "_", "HOSTNAME"}
+
+# Login shells on Debian and others reset PATH in /etc/profile, losing what the image and
+# features put there; keep an inherited PATH (the reference CLI makes the same change).
+_PATCH_PROFILE = (
+    "f=/etc/profile; m=/var/lib/podbay-profile-patched; "
+    '[ -e "$m" ] || { [ -f "$f" ] && sed -i -E '
+    '\'s/((^|\\s)PATH=)([^\\$]*)$/\\1${PATH:-\\3}/g\' "$f"; touch "$m"; } 2>/dev/null; true'
+)
+
+
+async def probe_user_env(
+    docker: DockerEndpoint, container_id: str, plan: Plan, report: Reporter
+) -> dict[str, str]:
+    """The remote user's environment as their shell sets it up (userEnvProbe); {} for none.
+
+    Runs the user's shell with the probe's flags and reads /proc/self/environ between markers,
+    so whatever rc files print does not matter. Gives up after 10 seconds with a warning.
+    """
+    flags = _PROBE_FLAGS.get(plan.user_env_probe)
+    if flags is None:
+        return {}
+    patch = ["/bin/sh", "-c", _PATCH_PROFILE]
+    await asyncio.to_thread(_exec_output, docker, container_id, patch, "root")
+    marker = secrets.token_hex(8)
+    inner = f"printf '%s' {marker}; cat /proc/self/environ; printf '%s' {marker}"
+    script = (
+        's="$SHELL"; [ -x "$s" ] || '
+        's=$(sed -n "s/^$(id -un):[^:]*:[^:]*:[^:]*:[^:]*:[^:]*:\\(.*\\)$/\\1/p" /etc/passwd); '
+        '[ -x "$s" ] || s=/bin/sh; '
+        f'exec "$s" {flags} "$0"'
+    )
+    argv = ["/bin/sh", "-c", script, inner]
+    try:
+        output = await asyncio.wait_for(
+            asyncio.to_thread(_exec_output, docker, container_id, argv, plan.remote_user), 10
+        )
+    except TimeoutError:
+        report.warn(
+            f"userEnvProbe ({plan.user_env_probe}) took over 10 s and was skipped; "
+            "check the shell's rc files, or set userEnvProbe to none"
+        )
+        return {}
+    parts = output.split(marker.encode())
+    if len(parts) < 3:
+        return {}
+    env: dict[str, str] = {}
+    for item in parts[1].split(b"\0"):
+        key, sep, value = item.decode("utf-8", "replace").partition("=")
+        if sep and key and key not in _VOLATILE:
+            env[key] = value
+    return env
+
+
+def _exec_output(docker: DockerEndpoint, container_id: str, argv: list[str], user: str) -> bytes:
+    output, exit_code = docker.exec_stream(container_id, argv, user, None, {})
+    data = b"".join(output)
+    exit_code()
+    return data

@@ -40,6 +40,17 @@ class HostSession(Protocol):
         """Run a command on the machine and collect its output."""
         ...
 
+    async def run_stream(
+        self,
+        argv: list[str],
+        on_line: Callable[[str], None],
+        cwd: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> int:
+        """Run a command on the machine, passing each line of its output (stdout and stderr
+        together) to `on_line` as it comes; returns the exit status."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -119,6 +130,37 @@ class LocalHost:
             return RunResult(done.returncode, done.stdout, done.stderr)
 
         return await asyncio.to_thread(work)
+
+    async def run_stream(
+        self,
+        argv: list[str],
+        on_line: Callable[[str], None],
+        cwd: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> int:
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv,
+                cwd=cwd,
+                env={**os.environ, **(env or {})},
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+        except FileNotFoundError:
+            on_line(f"{argv[0]}: command not found")
+            return 127
+        assert process.stdout is not None
+        try:
+            async for line in process.stdout:
+                on_line(line.decode("utf-8", "replace").rstrip("\r\n"))
+            return await process.wait()
+        except BaseException:
+            # Cancelled: the command must not outlive the operation that started it.
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+            raise
 
     async def close(self) -> None:
         return None

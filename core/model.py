@@ -61,8 +61,10 @@ class Workspace(BaseModel):
     remote_env: dict[str, str] = {}
     forward_ports: list[int | str] = []  # devcontainer.json forwardPorts
     vscode_extensions: list[str] = []  # customizations.vscode.extensions
+    attach_hooks: list[dict[str, Any]] = []  # postAttachCommand contributions (origin, command)
     hooks_container: str | None = None  # container the once-hooks below ran in
     hooks_done: list[str] = []
+    usable: bool = False  # the waitFor hook is done in this container: attaching works
     post_start_at: str | None = None  # container StartedAt that postStartCommand last ran for
     ssh_container: str | None = None  # container whose sshd setup is done
     ssh_ready: bool = False

@@ -41,6 +41,16 @@ def mirrors_dir(root: Path) -> Path:
     return _sub(root, "mirrors")
 
 
+def builds_dir(root: Path) -> Path:
+    """Build contexts podbay writes for the images it makes (features, UID update)."""
+    return _sub(root, "builds")
+
+
+def features_cache(root: Path) -> Path:
+    """Downloaded features, by content digest, so a rebuild works offline."""
+    return _sub(root, "features")
+
+
 def keys_dir(root: Path) -> Path:
     return _sub(root, "keys")
 

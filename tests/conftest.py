@@ -97,6 +97,9 @@ def _remove_containers(home: Path) -> None:
             all=True, filters={"label": [f"dev.podbay.home={row[0]}"]}
         ):
             client.api.remove_container(container["Id"], force=True, v=True)
+        images = client.api.images(filters={"label": [f"dev.podbay.home={row[0]}"]})
+        for image in sorted(images, key=lambda i: i.get("Created", 0), reverse=True):
+            client.api.remove_image(image["Id"], force=True)
     except Exception:
         pass
 

@@ -337,7 +337,7 @@ class PodbayApp(App[int]):
                 from core.engine import UpRequest as Up
 
                 await self.engine.up(
-                    request or Up(name=name, recreate=verb == "rebuilding"), forward
+                    request or Up(name=name, rebuild=verb == "rebuilding"), forward
                 )
             elif verb == "stopping":
                 await self.engine.stop(name, forward)

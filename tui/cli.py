@@ -99,7 +99,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--provider", help="provider to create it on (default: the default provider)")
     p.add_argument("--config", help="devcontainer.json to use when a folder has several")
     p.add_argument("--image", help="use this image instead of a devcontainer.json")
-    p.add_argument("--recreate", action="store_true", help="remove and recreate the container")
+    p.add_argument(
+        "--rebuild",
+        "--recreate",
+        dest="rebuild",
+        action="store_true",
+        help="rebuild the image and recreate the container (the source and named volumes stay)",
+    )
 
     verb("list", cmd_list, "list workspaces with live status", aliases=["ls"])
     p = verb("status", cmd_status, "show one workspace")
@@ -287,7 +293,7 @@ def cmd_up(ns: argparse.Namespace) -> int:
         provider=ns.provider,
         config=ns.config,
         image=ns.image,
-        recreate=ns.recreate,
+        rebuild=ns.rebuild,
     )
     ws = asyncio.run(engine.up(request, _printer(ns.json)))
     if ns.json:

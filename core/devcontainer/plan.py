@@ -1,22 +1,33 @@
 """PURE: turn a devcontainer config and where it lives into a plan the engine carries out.
 
-No Docker, no files: a test can build a plan and compare it. Substitution passes 1 (host values)
-and 2 (`${devcontainerId}`) happen here; pass 3 (`${containerEnv:X}`) needs the container and
-happens in the engine, through `resolve_container_env`.
+No Docker, no files: a test can build a plan and compare it. Two steps, because what the base
+image says about itself (its `devcontainer.metadata` label, its user) is only known once it is
+pulled or built:
+
+1. `resolve(raw, ctx)`: substitution passes 1 (host values) and 2 (`${devcontainerId}`), where the
+   base image comes from (an image, or a Dockerfile build), the features asked for, and the
+   fingerprint used to notice a changed config.
+2. `make_plan(resolved, base, features, ctx)`: merge the metadata of the base image, the features
+   and the config; the generated image on top of the base (features, UID update); the container.
+
+Pass 3 (`${containerEnv:X}`) needs the container and happens through `resolve_container_env`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
 from pydantic import BaseModel
 
-from core.devcontainer import ids
+from core.devcontainer import ids, metadata
 from core.devcontainer.config import Command, DevContainerConfig, MountObject
+from core.devcontainer.features import FeatureJson, env_file, option_env
+from core.devcontainer.metadata import HookCommand, Merged
 from core.devcontainer.substitute import (
     container_resolver,
     id_resolver,
@@ -26,37 +37,15 @@ from core.devcontainer.substitute import (
 from core.errors import ConfigError
 
 ONCE_HOOKS = ("onCreateCommand", "updateContentCommand", "postCreateCommand")
+IN_CONTAINER_HOOKS = (*ONCE_HOOKS, "postStartCommand", "postAttachCommand")
 
-# Properties that travel in the devcontainer.metadata label (spec "image metadata").
-METADATA_KEYS = (
-    "onCreateCommand",
-    "updateContentCommand",
-    "postCreateCommand",
-    "postStartCommand",
-    "postAttachCommand",
-    "waitFor",
-    "customizations",
-    "mounts",
-    "containerEnv",
-    "containerUser",
-    "init",
-    "privileged",
-    "capAdd",
-    "securityOpt",
-    "remoteUser",
-    "userEnvProbe",
-    "remoteEnv",
-    "overrideCommand",
-    "portsAttributes",
-    "otherPortsAttributes",
-    "forwardPorts",
-    "shutdownAction",
-    "updateRemoteUserUID",
-    "hostRequirements",
-)
+LABEL_FINGERPRINT = "dev.podbay.fingerprint"  # JSON {part: hash} of what the container came from
 
-# Keeps the container alive without the image's own command; exits at once on `docker stop`.
-KEEPALIVE = 'echo Container started\ntrap "exit 0" TERM\nwhile sleep 1000 & wait $!; do :; done'
+# assets/update-uid.sh, as the generated build context holds it.
+UID_SCRIPT = "podbay-update-uid.sh"
+
+# Where feature files are unpacked during the build (removed after each install).
+FEATURES_TMP = "/tmp/podbay-features"
 
 
 class PlanContext(BaseModel):
@@ -66,42 +55,121 @@ class PlanContext(BaseModel):
     container_name: str
     labels: dict[str, str]  # podbay's own labels
     env: dict[str, str]  # the host environment for ${localEnv:X}
+    image_name: str = ""  # repository for images podbay builds for this workspace
+    source_owner: tuple[int, int] | None = None  # uid, gid of the source (Linux machines)
+    gpu_available: bool = False
+
+
+class DockerfileBuild(BaseModel):
+    """The user's Dockerfile: paths relative to the folder of devcontainer.json."""
+
+    dockerfile: str
+    context: str
+    args: dict[str, str] = {}
+    target: str | None = None
+    cache_from: list[str] = []
+    options: list[str] = []
+    tag: str
+
+    def argv(self, labels: Mapping[str, str]) -> list[str]:
+        """`docker build` arguments, run in the config's folder."""
+        argv = ["build", "-f", self.dockerfile, "-t", self.tag]
+        for key, value in self.args.items():
+            argv += ["--build-arg", f"{key}={value}"]
+        if self.target:
+            argv += ["--target", self.target]
+        for image in self.cache_from:
+            argv += ["--cache-from", image]
+        for key, value in labels.items():
+            argv += ["--label", f"{key}={value}"]
+        return [*argv, *self.options, self.context]
+
+
+class Resolved(BaseModel):
+    """A config after passes 1 and 2, with what the base image and features are."""
+
+    raw: dict[str, Any]  # as written (the metadata label keeps raw values)
+    config: DevContainerConfig
+    workspace_folder: str
+    devcontainer_id: str
+    id_labels: dict[str, str]
+    image: str | None  # the base image of an image config
+    build: DockerfileBuild | None
+    features: dict[str, Any]  # feature key -> options, as written (values substituted)
+    fingerprint: dict[str, str]  # part -> short hash; files are added by the engine
+
+
+class BaseImage(BaseModel):
+    """What the engine learned about the base image (pulled or built)."""
+
+    name: str
+    user: str = ""  # Config.User; "" means root
+    entrypoint: list[str] = []
+    cmd: list[str] = []
+    metadata: list[dict[str, Any]] = []
+
+
+class Feature(BaseModel):
+    """A fetched feature, ready to install: its files are in `folder` on this computer."""
+
+    key: str  # as written in devcontainer.json (or a dependency's ref)
+    folder: str
+    manifest: FeatureJson
+    options: dict[str, str | bool]
+    digest: str  # of its content, for the lockfile and the fingerprint
+
+
+class FeatureStage(BaseModel):
+    """One feature's step in the generated Dockerfile, and the files its folder gets."""
+
+    dir: str  # folder name in the build context
+    source: str  # the feature's files on this computer
+    env: str  # devcontainer-features.env
+    builtin: str  # podbay-builtin.env
+
+
+class Extension(BaseModel):
+    """The image podbay builds on top of the base: features, then the UID update."""
+
+    tag: str
+    dockerfile: str
+    stages: list[FeatureStage]
+    labels: dict[str, str]
+    updates_uid: bool = False
 
 
 class Plan(BaseModel):
-    image: str
+    image: str  # the image the container is created from
+    base: str  # the pulled or built base image
+    extension: Extension | None
     create_args: list[str]  # everything after `docker create`
     workspace_folder: str
     container_user: str | None
-    remote_user: str | None
+    remote_user: str
     remote_env: dict[str, str | None]
-    hooks: dict[str, Command]  # in-container lifecycle hooks, in spec order
+    hooks: dict[str, list[HookCommand]]  # in-container lifecycle hooks, in spec order
     initialize_command: Command | None
+    wait_for: str
+    user_env_probe: str
     config_hash: str
     devcontainer_id: str
     id_labels: dict[str, str]
     forward_ports: list[int | str]
     vscode_extensions: list[str]
+    host_requirements: dict[str, Any] | None
+    warnings: list[str] = []
 
 
-def make_plan(raw: Mapping[str, Any], ctx: PlanContext) -> Plan:
-    """Build the plan for an image config; Dockerfile, Compose and features come later."""
-    if raw.get("build") or raw.get("dockerFile"):
-        raise ConfigError(
-            "Dockerfile builds are not supported by this podbay version",
-            'build the image yourself (docker build -t NAME .) and set "image": "NAME"',
-        )
+# Step 1 ----------------------------------------------------------------------------------------
+
+
+def resolve(raw: Mapping[str, Any], ctx: PlanContext) -> Resolved:
+    """Passes 1 and 2, the base image, and the config's fingerprint."""
     if raw.get("dockerComposeFile"):
         raise ConfigError(
             "Docker Compose configs are not supported by this podbay version",
-            "use an image config for now",
+            "use an image or a Dockerfile config for now",
         )
-    if raw.get("features"):
-        raise ConfigError(
-            "features are not supported by this podbay version",
-            'remove "features" or install the tools in your image',
-        )
-
     id_labels = {"devcontainer.local_folder": ctx.local_folder}
     if ctx.config_file:
         id_labels["devcontainer.config_file"] = ctx.config_file
@@ -117,93 +185,319 @@ def make_plan(raw: Mapping[str, Any], ctx: PlanContext) -> Plan:
     resolved = substitute(dict(raw), local_resolver(ctx.env, ctx.local_folder, workspace_folder))
     resolved = substitute(resolved, id_resolver(devcontainer_id))
     config = DevContainerConfig.model_validate(resolved)
-    if not config.image:
-        raise ConfigError(
-            f"{ctx.config_file or 'the config'} names no image",
-            'add "image": "NAME:TAG" (Dockerfile builds come in a later version)',
-        )
 
-    metadata = [{k: raw[k] for k in METADATA_KEYS if k in raw}]
-    config_hash = hashlib.sha256(
-        json.dumps(resolved, sort_keys=True, separators=(",", ":")).encode()
-    ).hexdigest()[:16]
+    build: DockerfileBuild | None = None
+    dockerfile = (config.build.dockerfile if config.build else None) or config.dockerFile
+    if dockerfile:
+        options = config.build or None
+        cache_from = options.cacheFrom if options else None
+        build = DockerfileBuild(
+            dockerfile=dockerfile,
+            context=(options.context if options else None) or config.context or ".",
+            args=dict(options.args or {}) if options else {},
+            target=options.target if options else None,
+            cache_from=[cache_from] if isinstance(cache_from, str) else list(cache_from or []),
+            options=list(options.options or []) if options else [],
+            tag=f"{ctx.image_name}:build",
+        )
+    elif not config.image:
+        raise ConfigError(
+            f"{ctx.config_file or 'the config'} names no image and no Dockerfile",
+            'add "image": "NAME:TAG", or "build": {"dockerfile": "Dockerfile"}',
+        )
+    return Resolved(
+        raw=dict(raw),
+        config=config,
+        workspace_folder=workspace_folder,
+        devcontainer_id=devcontainer_id,
+        id_labels=id_labels,
+        image=None if build else config.image,
+        build=build,
+        features=dict(config.features or {}),
+        fingerprint={key: _short_hash(value) for key, value in sorted(resolved.items())},
+    )
+
+
+def _short_hash(value: Any) -> str:
+    data = value if isinstance(value, bytes) else json.dumps(value, sort_keys=True).encode()
+    return hashlib.sha256(data).hexdigest()[:12]
+
+
+def file_part(name: str, data: bytes) -> tuple[str, str]:
+    """A file's fingerprint entry (the Dockerfile, a local feature's files, the lockfile)."""
+    return name, _short_hash(data)
+
+
+def changed_parts(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
+    """Names of the parts that differ, for "devcontainer.json changed: ..."."""
+    return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+
+
+# Step 2 ----------------------------------------------------------------------------------------
+
+
+def _entry_resolver(resolved: Resolved, ctx: PlanContext) -> Any:
+    """Passes 1 and 2 for metadata entries (a prebuilt image's label may use them too)."""
+
+    def apply(entry: dict[str, Any]) -> dict[str, Any]:
+        first = local_resolver(ctx.env, ctx.local_folder, resolved.workspace_folder)
+        result: dict[str, Any] = substitute(
+            substitute(entry, first), id_resolver(resolved.devcontainer_id)
+        )
+        return result
+
+    return apply
+
+
+def config_entry(resolved: Resolved) -> dict[str, Any]:
+    return metadata.pick(resolved.raw, metadata.CONFIG_KEYS)
+
+
+def feature_entry(feature: Feature) -> dict[str, Any]:
+    data = feature.manifest.model_dump(exclude_none=True)
+    return {"id": feature.key, **metadata.pick(data, metadata.FEATURE_KEYS)}
+
+
+def make_plan(
+    resolved: Resolved, base: BaseImage, features: list[Feature], ctx: PlanContext
+) -> Plan:
+    """The plan for a new container from `base`, with `features` installed in this order."""
+    raw_entries = [*base.metadata, *(feature_entry(f) for f in features), config_entry(resolved)]
+    from_image = [{metadata.ORIGIN: "the image", **e} for e in base.metadata]
+    entries = [*from_image, *raw_entries[len(base.metadata) :]]
+    merged = metadata.merge([_entry_resolver(resolved, ctx)(e) for e in entries])
+    image_user = base.user or "root"
+    container_user = merged.containerUser or image_user
+    remote_user = merged.remoteUser or container_user
+
+    stages = [_stage(i, f, remote_user, container_user) for i, f in enumerate(features)]
+    uid_step = _uid_step(merged, remote_user, ctx)
     labels = {
         **ctx.labels,
-        **id_labels,
-        "devcontainer.metadata": json.dumps(metadata, separators=(",", ":")),
-        "dev.podbay.config_hash": config_hash,
+        metadata.LABEL: metadata.label_value(raw_entries),
     }
+    extension = None
+    if stages or uid_step:
+        extension = Extension(
+            tag=f"{ctx.image_name}:dev",
+            dockerfile=_dockerfile(base.name, image_user, features, stages, uid_step),
+            stages=stages,
+            labels=labels,
+            updates_uid=uid_step is not None,
+        )
+    image = extension.tag if extension else base.name
+    plan = _container(resolved, merged, ctx, image, base, remote_user)
+    container_labels = {} if extension else {metadata.LABEL: labels[metadata.LABEL]}
+    plan.create_args = _with_labels(plan.create_args, container_labels)
+    return plan.model_copy(update={"extension": extension, "base": base.name})
 
+
+def plan_for_existing(
+    resolved: Resolved, labels: Mapping[str, str], image_user: str, ctx: PlanContext
+) -> Plan:
+    """The plan for a container that exists: its own metadata label (what it was made from)
+    plus today's remoteUser, remoteEnv and userEnvProbe, as the reference CLI reads them."""
+    entries, _ = metadata.parse_label(labels.get(metadata.LABEL))
+    fresh = metadata.pick(resolved.raw, ("remoteUser", "remoteEnv", "userEnvProbe"))
+    merged = metadata.merge([_entry_resolver(resolved, ctx)(e) for e in [*entries, fresh]])
+    container_user = merged.containerUser or image_user or "root"
+    remote_user = merged.remoteUser or container_user
+    base = BaseImage(name=labels.get("dev.podbay.image", ""))
+    plan = _container(resolved, merged, ctx, base.name, base, remote_user)
+    plan.config_hash = labels.get("dev.podbay.config_hash", "")
+    return plan
+
+
+def _container(
+    resolved: Resolved,
+    merged: Merged,
+    ctx: PlanContext,
+    image: str,
+    base: BaseImage,
+    remote_user: str,
+) -> Plan:
+    config = resolved.config
+    warnings: list[str] = []
+    fingerprint = json.dumps(resolved.fingerprint, sort_keys=True, separators=(",", ":"))
+    config_hash = _short_hash(resolved.fingerprint)
+    labels = {
+        **ctx.labels,
+        **resolved.id_labels,
+        LABEL_FINGERPRINT: fingerprint,
+        "dev.podbay.config_hash": config_hash,
+        "dev.podbay.image": image,
+    }
     args: list[str] = ["--name", ctx.container_name]
-    for key, value in labels.items():
-        args += ["--label", f"{key}={value}"]
+    args = _with_labels(args, labels)
     args += _app_ports(config.appPort)
     mount = config.workspaceMount
     if mount is None:
         mount = _mount_spec("bind", ctx.local_folder, f"/workspaces/{ctx.name}")
     if mount:
         args += ["--mount", mount]
-    for item in config.mounts or []:
-        args += ["--mount", item if isinstance(item, str) else _mount_object(item)]
-    for key, value in (config.containerEnv or {}).items():
+    for item in merged.mounts:
+        if isinstance(item, str):
+            args += ["--mount", item]
+        else:
+            args += ["--mount", _mount_object(MountObject.model_validate(item))]
+    for key, value in merged.containerEnv.items():
         args += ["-e", f"{key}={value}"]
-    if config.containerUser:
-        args += ["-u", config.containerUser]
+    if merged.containerUser:
+        args += ["-u", merged.containerUser]
     args += config.runArgs or []
-    if config.init:
+    gpu = (merged.hostRequirements or {}).get("gpu")
+    if gpu not in (None, False):
+        if ctx.gpu_available:
+            args += ["--gpus", "all"]
+        elif gpu != "optional":
+            warnings.append("hostRequirements asks for a GPU and this Docker engine has none")
+    if merged.init:
         args.append("--init")
-    if config.privileged:
+    if merged.privileged:
         args.append("--privileged")
-    for cap in config.capAdd or []:
+    for cap in merged.capAdd:
         args += ["--cap-add", cap]
-    for opt in config.securityOpt or []:
+    for opt in merged.securityOpt:
         args += ["--security-opt", opt]
-    override = config.overrideCommand is not False
-    if override:
-        args += ["--entrypoint", "/bin/sh"]
-    args.append(config.image)
-    if override:
-        args += ["-c", KEEPALIVE]
-
-    hooks: dict[str, Command] = {}
-    for hook in (*ONCE_HOOKS, "postStartCommand"):
-        command = getattr(config, hook)
-        if command:
-            hooks[hook] = command
+    override = merged.overrideCommand is not False
+    if override or merged.entrypoints:
+        script = _keepalive(merged.entrypoints, run_image_command=not override)
+        args += ["--entrypoint", "/bin/sh", image, "-c", script, "-"]
+        if not override:
+            args += [*base.entrypoint, *base.cmd]
+    else:
+        args.append(image)
 
     return Plan(
-        image=config.image,
+        image=image,
+        base=base.name,
+        extension=None,
         create_args=args,
-        workspace_folder=workspace_folder,
-        container_user=config.containerUser,
-        remote_user=config.remoteUser,
-        remote_env=dict(config.remoteEnv or {}),
-        hooks=hooks,
+        workspace_folder=resolved.workspace_folder,
+        container_user=merged.containerUser,
+        remote_user=remote_user,
+        remote_env=dict(merged.remoteEnv),
+        hooks={h: merged.hooks[h] for h in IN_CONTAINER_HOOKS if h in merged.hooks},
         initialize_command=config.initializeCommand or None,
+        wait_for=merged.waitFor or "updateContentCommand",
+        user_env_probe=merged.userEnvProbe or "loginInteractiveShell",
         config_hash=config_hash,
-        devcontainer_id=devcontainer_id,
-        id_labels=id_labels,
-        forward_ports=list(config.forwardPorts or []),
-        vscode_extensions=_vscode_extensions(config.customizations),
+        devcontainer_id=resolved.devcontainer_id,
+        id_labels=resolved.id_labels,
+        forward_ports=merged.forwardPorts,
+        vscode_extensions=_vscode_extensions(merged.customizations.get("vscode", [])),
+        host_requirements=merged.hostRequirements,
+        warnings=warnings,
     )
 
 
-def _vscode_extensions(customizations: dict[str, Any] | None) -> list[str]:
-    vscode = (customizations or {}).get("vscode")
-    extensions = vscode.get("extensions") if isinstance(vscode, dict) else None
-    if not isinstance(extensions, list):
-        return []
-    return [e for e in extensions if isinstance(e, str) and e and not e.startswith("-")]
+def _with_labels(args: list[str], labels: Mapping[str, str]) -> list[str]:
+    extra: list[str] = []
+    for key, value in labels.items():
+        extra += ["--label", f"{key}={value}"]
+    return [*args[:2], *extra, *args[2:]] if args[:1] == ["--name"] else [*args, *extra]
+
+
+def _keepalive(entrypoints: list[str], run_image_command: bool) -> str:
+    """The container's command: feature entrypoints, then the image's command or a sleep that
+    exits at once on `docker stop`."""
+    lines = ["echo Container started", 'trap "exit 0" TERM', *entrypoints]
+    if run_image_command:
+        lines.append('exec "$@"')
+    lines.append("while sleep 1000 & wait $!; do :; done")
+    return "\n".join(lines)
+
+
+# The generated image ---------------------------------------------------------------------------
+
+# Runs each feature's install.sh as the spec says: as root, in the feature's folder, with the
+# builtin variables and the options exported.
+FEATURE_WRAPPER = """#!/bin/sh
+set -e
+cd "$(dirname "$0")"
+home_of() { sed -n "s/^$1:[^:]*:[^:]*:[^:]*:[^:]*:\\([^:]*\\):.*/\\1/p" /etc/passwd | head -n 1; }
+set -a
+. ./podbay-builtin.env
+_REMOTE_USER_HOME="$(home_of "$_REMOTE_USER")"
+_CONTAINER_USER_HOME="$(home_of "$_CONTAINER_USER")"
+. ./devcontainer-features.env
+set +a
+chmod +x ./install.sh
+./install.sh
+"""
+
+
+def _uid_step(merged: Merged, remote_user: str, ctx: PlanContext) -> str | None:
+    """The RUN line of updateRemoteUserUID (assets/update-uid.sh), when it applies: a named,
+    non-root remote user and a source owned by someone other than root."""
+    if merged.updateRemoteUserUID is False or ctx.source_owner is None:
+        return None
+    uid, gid = ctx.source_owner
+    if uid == 0 or remote_user == "root" or remote_user.isdigit() or ":" in remote_user:
+        return None
+    script = f"/tmp/{UID_SCRIPT}"
+    return f"sh {script} {shlex.quote(remote_user)} {uid} {gid} && rm -f {script}"
+
+
+def _stage(index: int, feature: Feature, remote_user: str, container_user: str) -> FeatureStage:
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in feature.manifest.id)
+    return FeatureStage(
+        dir=f"{index}-{name}",
+        source=feature.folder,
+        env=env_file(option_env(feature.manifest, feature.options)),
+        builtin=env_file({"_REMOTE_USER": remote_user, "_CONTAINER_USER": container_user}),
+    )
+
+
+def _dockerfile(
+    base: str,
+    image_user: str,
+    features: list[Feature],
+    stages: list[FeatureStage],
+    uid_step: str | None,
+) -> str:
+    lines = [f"FROM {base}", "USER root"]
+    for feature, stage in zip(features, stages, strict=True):
+        lines.append(f"# {feature.key}")
+        for key, value in feature.manifest.containerEnv.items():
+            lines.append(f"ENV {key}={_env_value(value)}")
+        folder = f"{FEATURES_TMP}/{stage.dir}"
+        lines.append(f"COPY {stage.dir}/ {folder}/")
+        lines.append(f"RUN sh {folder}/podbay-install.sh && rm -rf {folder}")
+    if uid_step:
+        lines.append(f"COPY {UID_SCRIPT} /tmp/{UID_SCRIPT}")
+        lines.append(f"RUN {uid_step}")
+    lines.append(f"USER {image_user}")
+    return "\n".join(lines) + "\n"
+
+
+def _env_value(value: str) -> str:
+    # Dockerfile ENV: a double-quoted value; `$` stays, so ${PATH} expands as features expect.
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+# Helpers ---------------------------------------------------------------------------------------
+
+
+def _vscode_extensions(items: list[Any]) -> list[str]:
+    result: list[str] = []
+    for vscode in items:
+        extensions = vscode.get("extensions") if isinstance(vscode, dict) else None
+        for ext in extensions if isinstance(extensions, list) else []:
+            if isinstance(ext, str) and ext and not ext.startswith("-") and ext not in result:
+                result.append(ext)
+    return result
 
 
 def resolve_container_env(plan: Plan, container_env: Mapping[str, str]) -> Plan:
     """Pass 3: `${containerEnv:X}` in remoteEnv and hooks, once the container exists."""
     resolver = container_resolver(container_env)
+    hooks = {
+        name: [c.model_copy(update={"command": substitute(c.command, resolver)}) for c in cmds]
+        for name, cmds in plan.hooks.items()
+    }
     return plan.model_copy(
-        update={
-            "remote_env": substitute(plan.remote_env, resolver),
-            "hooks": substitute(plan.hooks, resolver),
-        }
+        update={"remote_env": substitute(plan.remote_env, resolver), "hooks": hooks}
     )
 
 
@@ -212,11 +506,13 @@ def hook_argvs(command: Command) -> list[tuple[str | None, list[str]]]:
     if isinstance(command, str):
         return [(None, ["/bin/sh", "-c", command])] if command.strip() else []
     if isinstance(command, list):
-        return [(None, list(command))] if command else []
-    result: list[tuple[str | None, list[str]]] = []
-    for name, part in command.items():
-        result += [(name, argv) for _, argv in hook_argvs(part)]
-    return result
+        return [(None, [str(a) for a in command])] if command else []
+    if isinstance(command, dict):
+        result: list[tuple[str | None, list[str]]] = []
+        for name, part in command.items():
+            result += [(name, argv) for _, argv in hook_argvs(part)]
+        return result
+    return []
 
 
 def _mount_spec(kind: str, source: str, target: str) -> str:

@@ -52,12 +52,12 @@ async def connect(
     except asyncssh.HostKeyNotVerifiable:
         raise HostKeyMismatch(
             f"the SSH host key of workspace {name} does not match the one podbay pinned",
-            f"if you recreated its container outside podbay, reset it: podbay up {name} --recreate",
+            f"if you recreated its container outside podbay, reset it: podbay up {name} --rebuild",
         ) from None
     except asyncssh.PermissionDenied:
         raise PodbayError(
             f"the SSH server of workspace {name} refused podbay's key for user {user}",
-            f"re-place the keys: podbay up {name} --recreate",
+            f"re-place the keys: podbay up {name} --rebuild",
         ) from None
     except (OSError, asyncssh.Error) as exc:
         raise PodbayError(

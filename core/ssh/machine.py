@@ -144,6 +144,23 @@ class SshHost:
     ) -> RunResult:
         return await self.run_shell(_command(argv, cwd, env))
 
+    async def run_stream(
+        self,
+        argv: list[str],
+        on_line: Callable[[str], None],
+        cwd: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> int:
+        import asyncssh
+
+        async with self.conn.create_process(
+            _command(argv, cwd, env), stderr=asyncssh.STDOUT, encoding="utf-8", errors="replace"
+        ) as process:
+            async for line in process.stdout:
+                on_line(line.rstrip("\r\n"))
+            await process.wait()
+        return int(process.exit_status if process.exit_status is not None else 255)
+
     async def run_shell(self, script: str, stdin: bytes | str | None = None) -> RunResult:
         """Run a shell line; stdin is bytes to feed, or the path of a local file to stream."""
         if isinstance(stdin, str):

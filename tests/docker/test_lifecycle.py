@@ -123,15 +123,16 @@ def test_container_removed_behind_our_back_shows_not_found_and_up_recreates(
     podbay.ok("exec", "gone", "--", "test", "-f", "/tmp/made")
 
 
-def test_changed_config_is_noticed_and_recreate_applies_it(podbay: Podbay) -> None:
+def test_changed_config_is_noticed_and_rebuild_applies_it(podbay: Podbay) -> None:
     proj = podbay.cwd / "drift"
     write_config(proj, {"image": IMAGE, "containerEnv": {"V": "1"}})
     podbay.ok("up", "drift")
     write_config(proj, {"image": IMAGE, "containerEnv": {"V": "2"}})
     again = podbay.ok("up", "drift")
-    assert "devcontainer.json changed" in again.stderr and "--recreate" in again.stderr
+    assert "config changed since this container was made (containerEnv)" in again.stderr
+    assert "podbay up drift --rebuild" in again.stderr
     assert podbay.ok("exec", "drift", "--", "printenv", "V").stdout == "1\n"
-    podbay.ok("up", "drift", "--recreate")
+    podbay.ok("up", "drift", "--rebuild")
     assert podbay.ok("exec", "drift", "--", "printenv", "V").stdout == "2\n"
 
 

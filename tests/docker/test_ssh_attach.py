@@ -117,7 +117,7 @@ def test_host_key_survives_stop_start_and_recreate(podbay: Podbay, workspace: st
     podbay.ok("stop", "box")
     podbay.ok("start", "box")
     assert ssh(podbay, "box.podbay", "true").returncode == 0
-    podbay.ok("up", "box", "--recreate")
+    podbay.ok("up", "box", "--rebuild")
     result = ssh(podbay, "box.podbay", "true")
     assert result.returncode == 0, result.stderr
     assert (podbay.home / "known_hosts").read_text() == known
@@ -144,9 +144,9 @@ def test_a_changed_host_key_is_refused_and_recreate_resets_it(
     result = podbay("ssh", "box", "--", "true")
     assert result.returncode == 1
     assert "host key of workspace box does not match" in result.stderr
-    assert "podbay up box --recreate" in result.stderr
+    assert "podbay up box --rebuild" in result.stderr
     assert b"IDENTIFICATION HAS CHANGED" in ssh(podbay, "box.podbay", "true").stderr
-    podbay.ok("up", "box", "--recreate")
+    podbay.ok("up", "box", "--rebuild")
     assert podbay("ssh", "box", "--", "true").returncode == 0
 
 

@@ -5,7 +5,8 @@ from typing import Any
 
 import pytest
 
-from core.devcontainer.plan import PlanContext, hook_argvs, make_plan, resolve_container_env
+from core.devcontainer import plan as dcplan
+from core.devcontainer.plan import BaseImage, Plan, PlanContext, hook_argvs, resolve_container_env
 from core.errors import ConfigError
 
 CTX = PlanContext(
@@ -15,7 +16,13 @@ CTX = PlanContext(
     container_name="podbay-proj-abc123",
     labels={"dev.podbay.home": "abc123", "dev.podbay.workspace": "proj"},
     env={"HOME": "/home/u"},
+    image_name="podbay-proj-abc123",
 )
+
+
+def make_plan(raw: dict[str, Any], ctx: PlanContext, base: BaseImage | None = None) -> Plan:
+    resolved = dcplan.resolve(raw, ctx)
+    return dcplan.make_plan(resolved, base or BaseImage(name=str(raw.get("image"))), [], ctx)
 
 
 def flags(args: list[str], flag: str) -> list[str]:
@@ -54,7 +61,7 @@ def test_image_config_becomes_a_create_command() -> None:
     # runArgs come after podbay's own flags, so they can override them (as with the reference CLI).
     assert args.index("--hostname") > args.index("-u")
     # The image, then the keep-alive command.
-    assert args[-3:-1] == ["debian:bookworm", "-c"]
+    assert args[-4:-2] == ["debian:bookworm", "-c"]
     assert plan.workspace_folder == "/workspaces/proj"
     assert plan.remote_user == "me"
 
@@ -83,7 +90,7 @@ def test_workspace_folder_and_mount_overrides() -> None:
     )
     assert plan.workspace_folder == "/code/proj"
     assert flags(plan.create_args, "--mount") == ["type=bind,source=/src/proj,target=/code/proj"]
-    assert plan.hooks["postStartCommand"] == "cd /code/proj"
+    assert plan.hooks["postStartCommand"][0].command == "cd /code/proj"
 
 
 def test_empty_workspace_mount_means_none() -> None:
@@ -122,10 +129,8 @@ def test_same_config_same_hash_and_changes_change_it() -> None:
 @pytest.mark.parametrize(
     ("raw", "words"),
     [
-        ({"build": {"dockerfile": "Dockerfile"}}, "Dockerfile builds"),
         ({"dockerComposeFile": "c.yml", "service": "s"}, "Docker Compose"),
-        ({"image": "x", "features": {"ghcr.io/a/b:1": {}}}, "features"),
-        ({"name": "no image"}, "names no image"),
+        ({"name": "no image"}, "names no image and no Dockerfile"),
     ],
 )
 def test_what_this_version_cannot_do_is_said(raw: dict[str, Any], words: str) -> None:
@@ -143,3 +148,97 @@ def test_hook_forms() -> None:
         ("y", ["b", "c"]),
     ]
     assert hook_argvs("") == [] and hook_argvs([]) == [] and hook_argvs({}) == []
+
+
+def test_image_metadata_sets_the_remote_user_and_hooks_run_image_first() -> None:
+    base = BaseImage(
+        name="x",
+        user="",
+        metadata=[{"remoteUser": "vscode", "postCreateCommand": "echo image"}],
+    )
+    plan = make_plan({"image": "x", "postCreateCommand": "echo mine"}, CTX, base)
+    assert plan.remote_user == "vscode"
+    assert [(c.origin, c.command) for c in plan.hooks["postCreateCommand"]] == [
+        ("the image", "echo image"),
+        ("devcontainer.json", "echo mine"),
+    ]
+    # No build: the merged metadata goes on the container, raw, image entries first.
+    labels = dict(item.split("=", 1) for item in flags(plan.create_args, "--label"))
+    assert json.loads(labels["devcontainer.metadata"]) == [
+        {"remoteUser": "vscode", "postCreateCommand": "echo image"},
+        {"postCreateCommand": "echo mine"},
+    ]
+    assert plan.extension is None and plan.image == "x"
+
+
+def feature(key: str, **manifest: Any) -> dcplan.Feature:
+    return dcplan.Feature(
+        key=key,
+        folder=f"/src/proj/.devcontainer/{key}",
+        manifest=dcplan.FeatureJson.model_validate({"id": key.strip("./"), **manifest}),
+        options={},
+        digest="sha256:0",
+    )
+
+
+def test_features_are_built_one_step_each_on_top_of_the_base() -> None:
+    ctx = CTX.model_copy(update={"source_owner": (1000, 1000)})
+    resolved = dcplan.resolve({"image": "x", "remoteUser": "dev"}, ctx)
+    features = [
+        feature("./a", containerEnv={"PATH": "/opt/a:${PATH}"}, privileged=True),
+        feature("./b", entrypoint="/usr/local/share/b-init.sh"),
+    ]
+    plan = dcplan.make_plan(resolved, BaseImage(name="x", user="app"), features, ctx)
+    assert plan.extension is not None and plan.image == "podbay-proj-abc123:dev"
+    lines = plan.extension.dockerfile.splitlines()
+    assert lines[:2] == ["FROM x", "USER root"]
+    assert 'ENV PATH="/opt/a:${PATH}"' in lines
+    copies = [line for line in lines if line.startswith("COPY ")]
+    assert copies == [
+        "COPY 0-a/ /tmp/podbay-features/0-a/",
+        "COPY 1-b/ /tmp/podbay-features/1-b/",
+        "COPY podbay-update-uid.sh /tmp/podbay-update-uid.sh",
+    ]
+    assert lines[-1] == "USER app"  # the image's own user again
+    assert plan.extension.stages[0].builtin == "_REMOTE_USER=dev\n_CONTAINER_USER=app\n"
+    assert "--privileged" in plan.create_args
+    assert "/usr/local/share/b-init.sh" in plan.create_args[-2]
+
+
+def test_no_uid_update_for_root_or_when_turned_off() -> None:
+    for raw, owner in (
+        ({"image": "x", "remoteUser": "dev"}, (0, 0)),
+        ({"image": "x", "remoteUser": "root"}, (1000, 1000)),
+        ({"image": "x", "remoteUser": "dev", "updateRemoteUserUID": False}, (1000, 1000)),
+    ):
+        ctx = CTX.model_copy(update={"source_owner": owner})
+        plan = dcplan.make_plan(dcplan.resolve(raw, ctx), BaseImage(name="x"), [], ctx)
+        assert plan.extension is None, raw
+
+
+def test_dockerfile_builds_use_the_config_folder_and_all_settings() -> None:
+    resolved = dcplan.resolve(
+        {
+            "build": {
+                "dockerfile": "Dockerfile",
+                "context": "..",
+                "args": {"V": "${localEnv:HOME}"},
+                "target": "dev",
+                "cacheFrom": "cache:1",
+                "options": ["--network=host"],
+            }
+        },
+        CTX,
+    )
+    assert resolved.image is None and resolved.build is not None
+    assert resolved.build.argv({"k": "v"}) == [
+        "build", "-f", "Dockerfile", "-t", "podbay-proj-abc123:build",
+        "--build-arg", "V=/home/u", "--target", "dev", "--cache-from", "cache:1",
+        "--label", "k=v", "--network=host", "..",
+    ]  # fmt: skip
+
+
+def test_fingerprint_names_what_changed() -> None:
+    a = dcplan.resolve({"image": "x", "containerEnv": {"A": "1"}}, CTX).fingerprint
+    b = dcplan.resolve({"image": "x", "containerEnv": {"A": "2"}, "init": True}, CTX).fingerprint
+    assert dcplan.changed_parts(a, b) == ["containerEnv", "init"]

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from core import templates
 from core.devcontainer import config
-from core.devcontainer.plan import PlanContext, make_plan
+from core.devcontainer import plan as dcplan
+from core.devcontainer.plan import BaseImage, PlanContext
 
 
 def test_each_template_has_a_valid_config_and_a_sample_app() -> None:
@@ -12,17 +13,17 @@ def test_each_template_has_a_valid_config_and_a_sample_app() -> None:
         path = template.path / ".devcontainer" / "devcontainer.json"
         loaded = config.load(path)
         assert loaded.warnings == []
-        plan = make_plan(
-            loaded.raw,
-            PlanContext(
-                name=template.name,
-                local_folder=f"/state/{template.name}",
-                config_file=str(path),
-                container_name=f"podbay-{template.name}",
-                labels={},
-                env={},
-            ),
+        ctx = PlanContext(
+            name=template.name,
+            local_folder=f"/state/{template.name}",
+            config_file=str(path),
+            container_name=f"podbay-{template.name}",
+            labels={},
+            env={},
         )
+        resolved = dcplan.resolve(loaded.raw, ctx)
+        assert resolved.image is not None
+        plan = dcplan.make_plan(resolved, BaseImage(name=resolved.image), [], ctx)
         assert plan.image == template.image
         assert "postCreateCommand" in plan.hooks
         samples = [

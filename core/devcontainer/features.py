@@ -1,0 +1,266 @@
+"""PURE: feature references, devcontainer-feature.json, option variables and install order.
+
+A feature is a folder with `devcontainer-feature.json` and `install.sh`, referenced from
+devcontainer.json as a local path (`./name`), a tarball URL, or an OCI reference
+(`registry/namespace/name[:tag|@sha256:digest]`). Fetching lives in core/features_fetch.py.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping
+from pathlib import PurePosixPath
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from core.errors import ConfigError
+
+# Bare ids of the first feature generation, as the reference CLI maps them.
+_LEGACY = {
+    "aws-cli",
+    "azure-cli",
+    "desktop-lite",
+    "docker-in-docker",
+    "docker-from-docker",
+    "dotnet",
+    "git",
+    "git-lfs",
+    "github-cli",
+    "java",
+    "kubectl-helm-minikube",
+    "node",
+    "powershell",
+    "python",
+    "ruby",
+    "rust",
+    "sshd",
+    "terraform",
+}
+_LEGACY_RENAMED = {"golang": "go", "common": "common-utils"}
+_OFFICIAL = "ghcr.io/devcontainers/features"
+
+
+class FeatureRef(BaseModel):
+    """Where a feature comes from, parsed from the key it has in devcontainer.json."""
+
+    written: str  # the key as the user wrote it
+    kind: Literal["local", "tarball", "oci"]
+    resource: str  # local path, URL, or registry/path without tag or digest
+    tag: str = ""  # OCI tag ("latest" when none was written)
+    digest: str = ""  # OCI "sha256:..." when pinned
+
+    @property
+    def registry(self) -> str:
+        return self.resource.split("/", 1)[0]
+
+    @property
+    def path(self) -> str:
+        return self.resource.split("/", 1)[1]
+
+    @property
+    def reference(self) -> str:
+        """The manifest to ask for: the digest when pinned, else the tag."""
+        return self.digest or self.tag
+
+    @property
+    def id(self) -> str:
+        if self.kind == "tarball":
+            name = self.resource.rsplit("/", 1)[-1]
+            return re.sub(r"^devcontainer-feature-|\.tgz$", "", name)
+        return PurePosixPath(self.resource).name
+
+
+def parse_ref(written: str) -> tuple[FeatureRef, str | None]:
+    """Parse a feature key; returns the ref and a deprecation warning, if any."""
+    text = written.strip()
+    if text.startswith(("./", "../")):
+        return FeatureRef(written=written, kind="local", resource=text), None
+    if text.startswith("/"):
+        raise ConfigError(
+            f"feature {written!r}: absolute paths are not allowed",
+            "put the feature under .devcontainer/ and write it as ./NAME",
+        )
+    if text.startswith(("https://", "http://")):
+        if not re.search(r"/devcontainer-feature-[^/]+\.tgz$", text):
+            raise ConfigError(
+                f"feature {written!r}: a tarball URL must end in devcontainer-feature-ID.tgz",
+                "point at the release asset of the feature, e.g. .../devcontainer-feature-go.tgz",
+            )
+        return FeatureRef(written=written, kind="tarball", resource=text), None
+    warning = None
+    lowered = text.lower()
+    if "/" not in lowered:
+        bare = lowered.split(":")[0]
+        if bare not in _LEGACY and bare not in _LEGACY_RENAMED:
+            raise ConfigError(
+                f"feature {written!r} is neither a path, a URL nor an OCI reference",
+                f"write a local feature as ./{written} (inside .devcontainer/)",
+            )
+        lowered = f"{_OFFICIAL}/{_LEGACY_RENAMED.get(bare, bare)}:1"
+        warning = f"feature {written!r} is a deprecated short id; podbay reads it as {lowered}"
+    digest = ""
+    tag = ""
+    resource = lowered
+    if "@" in resource:
+        resource, digest = resource.split("@", 1)
+        if not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+            raise ConfigError(
+                f"feature {written!r}: the digest must be sha256:<64 hex digits>",
+                "copy the digest from the registry or the lockfile",
+            )
+    else:
+        slash = resource.rfind("/")
+        colon = resource.rfind(":")
+        if colon > slash:
+            resource, tag = resource[:colon], resource[colon + 1 :]
+    first = resource.split("/", 1)[0]
+    if resource.count("/") < 1 or not ("." in first or ":" in first or first == "localhost"):
+        raise ConfigError(
+            f"feature {written!r} does not name a registry",
+            "write it as REGISTRY/NAMESPACE/ID[:VERSION], e.g. ghcr.io/devcontainers/features/go:1",
+        )
+    resource = resource.replace("/devcontainers-contrib/", "/devcontainers-extra/")
+    return FeatureRef(
+        written=written,
+        kind="oci",
+        resource=resource,
+        tag=tag or ("" if digest else "latest"),
+        digest=digest,
+    ), warning
+
+
+class FeatureOption(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: Literal["string", "boolean"] | None = None
+    default: str | bool | None = None
+    description: str | None = None
+    proposals: list[str] | None = None
+    enum: list[str] | None = Field(default=None)
+
+
+class FeatureJson(BaseModel):
+    """devcontainer-feature.json: the properties an installer needs."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str
+    version: str = ""
+    name: str = ""
+    options: dict[str, FeatureOption] = {}
+    containerEnv: dict[str, str] = {}
+    dependsOn: dict[str, Any] = {}
+    installsAfter: list[str] = []
+    legacyIds: list[str] = []
+    entrypoint: str | None = None
+
+
+def parse_feature_json(data: Any, where: str) -> FeatureJson:
+    try:
+        return FeatureJson.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise ConfigError(
+            f"{where}: {field}: {first['msg']}",
+            "a feature needs at least an id; see the feature spec for devcontainer-feature.json",
+        ) from None
+
+
+def user_options(value: Any) -> dict[str, str | bool]:
+    """The options a feature key is given: an object, a string (= version), or true/{}."""
+    if isinstance(value, str):
+        return {"version": value}
+    if isinstance(value, dict):
+        return {str(k): v if isinstance(v, bool) else str(v) for k, v in value.items()}
+    return {}
+
+
+def env_name(option: str) -> str:
+    """`optionId` -> `OPTIONID`, as the spec turns option names into variables."""
+    name = re.sub(r"[^\w_]", "_", option)
+    name = re.sub(r"^[\d_]+", "_", name)
+    return name.upper()
+
+
+def option_env(feature: FeatureJson, given: Mapping[str, str | bool]) -> dict[str, str]:
+    """Every declared default, overridden by what the user gave (undeclared options too)."""
+    values: dict[str, str | bool] = {
+        key: option.default for key, option in feature.options.items() if option.default is not None
+    }
+    values.update(given)
+    return {
+        env_name(key): ("true" if value else "false") if isinstance(value, bool) else str(value)
+        for key, value in values.items()
+    }
+
+
+def env_file(variables: Mapping[str, str]) -> str:
+    """KEY='value' lines for `set -a; . file`: quoted so `$`, quotes and spaces stay as written."""
+    return "".join(f"{key}={shlex.quote(value)}\n" for key, value in variables.items())
+
+
+# Install order ---------------------------------------------------------------------------------
+
+
+class OrderNode(BaseModel):
+    """A feature in the install graph: its identity, edges and the user's options."""
+
+    key: str  # unique: the resource plus its options
+    resource: str  # for matching installsAfter / overrideFeatureInstallOrder
+    aliases: list[str] = []  # legacy ids as resources
+    depends_on: list[str] = []  # keys of hard dependencies
+    installs_after: list[str] = []  # resources (soft)
+    sort_key: str = ""
+
+
+def strip_version(ref: str) -> str:
+    ref = ref.strip().lower()
+    if ref.startswith(("./", "../", "https://", "http://")):
+        return ref
+    if "@" in ref:
+        return ref.split("@", 1)[0]
+    slash, colon = ref.rfind("/"), ref.rfind(":")
+    return ref[:colon] if colon > slash else ref
+
+
+def install_order(nodes: list[OrderNode], override: list[str]) -> list[str]:
+    """Keys in install order, by the spec's round algorithm; a cycle is an error."""
+    by_key = {n.key: n for n in nodes}
+    priority: dict[str, int] = {}
+    wanted = [strip_version(r) for r in override]
+    for node in nodes:
+        for index, ref in enumerate(wanted):
+            if ref == node.resource or ref in node.aliases:
+                priority[node.key] = len(wanted) - index
+                break
+
+    def soft(node: OrderNode) -> set[str]:
+        deps = set()
+        for ref in node.installs_after:
+            target = strip_version(ref)
+            deps |= {
+                other.key
+                for other in nodes
+                if other.key != node.key and (other.resource == target or target in other.aliases)
+            }
+        return deps
+
+    edges = {n.key: set(n.depends_on) | soft(n) for n in nodes}
+    done: list[str] = []
+    installed: set[str] = set()
+    while len(done) < len(nodes):
+        ready = [k for k in by_key if k not in installed and edges[k] <= installed]
+        if not ready:
+            stuck = sorted(by_key[k].resource for k in by_key if k not in installed)
+            raise ConfigError(
+                "features depend on each other in a cycle: " + ", ".join(stuck),
+                "remove one of the dependsOn/installsAfter links between them",
+            )
+        top = max(priority.get(k, 0) for k in ready)
+        batch = sorted(
+            (k for k in ready if priority.get(k, 0) == top), key=lambda k: by_key[k].sort_key
+        )
+        done += batch
+        installed |= set(batch)
+    return done

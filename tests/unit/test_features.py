@@ -1,0 +1,114 @@
+"""Feature references, option variables, the install order algorithm."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from core.devcontainer import features as feat
+from core.errors import ConfigError
+
+
+def test_reference_kinds() -> None:
+    local, _ = feat.parse_ref("./hello")
+    assert (local.kind, local.resource) == ("local", "./hello")
+    oci, warning = feat.parse_ref("ghcr.io/Devcontainers/features/go:1.2")
+    assert (oci.kind, oci.resource, oci.tag, oci.id, warning) == (
+        "oci",
+        "ghcr.io/devcontainers/features/go",
+        "1.2",
+        "go",
+        None,
+    )
+    pinned, _ = feat.parse_ref("localhost:5000/f/x@sha256:" + "a" * 64)
+    assert (pinned.registry, pinned.path, pinned.reference) == (
+        "localhost:5000",
+        "f/x",
+        "sha256:" + "a" * 64,
+    )
+    assert feat.parse_ref("127.0.0.1:5000/f/x")[0].tag == "latest"
+    tarball, _ = feat.parse_ref("https://example.org/r/devcontainer-feature-go.tgz")
+    assert (tarball.kind, tarball.id) == ("tarball", "go")
+    legacy, warning = feat.parse_ref("node")
+    assert legacy.resource == "ghcr.io/devcontainers/features/node" and warning
+
+
+@pytest.mark.parametrize(
+    ("written", "words"),
+    [
+        ("/abs/feature", "absolute paths"),
+        ("myfeature", "neither a path"),
+        ("https://example.org/feature.tgz", "devcontainer-feature-ID.tgz"),
+        ("namespace/feature", "does not name a registry"),
+        ("ghcr.io/a/b@sha256:short", "digest"),
+    ],
+)
+def test_bad_references_are_explained(written: str, words: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        feat.parse_ref(written)
+    assert words in info.value.message and info.value.hint
+
+
+def test_options_become_upper_case_variables_with_defaults() -> None:
+    manifest = feat.FeatureJson.model_validate(
+        {
+            "id": "x",
+            "options": {
+                "version": {"type": "string", "default": "latest"},
+                "installTools": {"type": "boolean", "default": True},
+                "my-opt.2": {"type": "string", "default": "d"},
+            },
+        }
+    )
+    env = feat.option_env(manifest, feat.user_options({"installTools": False, "extra": "e"}))
+    assert env == {"VERSION": "latest", "INSTALLTOOLS": "false", "MY_OPT_2": "d", "EXTRA": "e"}
+    assert feat.option_env(manifest, feat.user_options("1.22"))["VERSION"] == "1.22"
+    assert feat.env_name("9lives") == "_LIVES"
+
+
+def test_env_file_keeps_values_as_written() -> None:
+    text = feat.env_file({"A": 'it\'s "$HOME" `x`', "B": "plain"})
+    out = subprocess.run(
+        ["sh", "-c", '. /dev/stdin; printf "%s|%s" "$A" "$B"'],
+        input=text,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout == 'it\'s "$HOME" `x`|plain'
+
+
+def node(key: str, **kw: object) -> feat.OrderNode:
+    return feat.OrderNode(key=key, resource=key, sort_key=key, **kw)  # type: ignore[arg-type]
+
+
+def test_depends_on_and_installs_after_order_features() -> None:
+    nodes = [
+        node("./c"),
+        node("./a", depends_on=["./c"], installs_after=["./b"]),
+        node("./b"),
+    ]
+    assert feat.install_order(nodes, []) == ["./b", "./c", "./a"]
+
+
+def test_installs_after_a_feature_not_selected_is_ignored() -> None:
+    assert feat.install_order([node("./a", installs_after=["./zzz"]), node("./b")], []) == [
+        "./a",
+        "./b",
+    ]
+
+
+def test_override_order_wins_among_ready_features() -> None:
+    nodes = [node("./a"), node("./b"), node("./c")]
+    assert feat.install_order(nodes, ["./c", "./b"]) == ["./c", "./b", "./a"]
+    # A dependency still comes first, whatever the override says.
+    nodes = [node("./a"), node("./b", depends_on=["./a"])]
+    assert feat.install_order(nodes, ["./b"]) == ["./a", "./b"]
+
+
+def test_a_cycle_is_an_error() -> None:
+    nodes = [node("./a", installs_after=["./b"]), node("./b", depends_on=["./a"])]
+    with pytest.raises(ConfigError) as info:
+        feat.install_order(nodes, [])
+    assert "cycle" in info.value.message
