@@ -4,7 +4,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test setup docker images lint unit bench clean
+.PHONY: run test setup docker images refcli lint unit bench clean
 
 $(VENV)/.installed: pyproject.toml scripts/bootstrap-python.sh
 	bash scripts/bootstrap-python.sh
@@ -17,6 +17,9 @@ docker:
 images: docker
 	bash scripts/test-images.sh
 
+refcli:
+	bash scripts/reference-cli.sh
+
 run: setup docker
 	$(BIN)/podbay
 
@@ -28,10 +31,10 @@ lint: setup
 unit: setup
 	$(BIN)/pytest tests/unit -q
 
-test: setup images lint
+test: setup images refcli lint
 	PODBAY_REQUIRE_DOCKER=1 $(BIN)/pytest -q
 
-bench: setup images
+bench: setup images refcli
 	bash bench/run.sh
 
 clean:

@@ -1,0 +1,196 @@
+"""Differential tests: the reference devcontainer CLI and podbay bring up the same folder, and
+what a user sees inside must match. Known, deliberate differences: docs/compatibility.md."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import IMAGE, Podbay, write_config
+
+REFERENCE = Path(__file__).resolve().parents[2] / "bench" / ".ref" / "node_modules" / ".bin"
+META_IMAGE = "podbay-test/meta:1"
+
+# What a user notices inside: who they are, where they land, their environment, what the
+# hooks wrote and in which order, what the features installed.
+PROBE = r"""
+echo "user=$(id -un) uid=$(id -u) home=$HOME"
+echo "cwd=$(pwd)"
+for v in FROM_CONTAINER_ENV FROM_REMOTE_ENV WITH_CONTAINER_PATH FEATURE_ENV QUOTED; do
+  echo "env $v=$(printenv $v)"
+done
+echo "order=$(cat /tmp/order 2>/dev/null | tr '\n' ' ')"
+grep -q " /data " /proc/mounts && echo "volume on /data"
+for f in /usr/local/first /usr/local/second /usr/local/third /word; do
+  [ -e "$f" ] && echo "file $f: $(cat $f)"
+done
+true
+"""
+
+
+@pytest.fixture(scope="module")
+def reference() -> Path:
+    cli = REFERENCE / "devcontainer"
+    if not cli.exists():
+        message = "the reference devcontainer CLI is not installed (run: make refcli)"
+        if os.environ.get("PODBAY_REQUIRE_DOCKER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return cli
+
+
+@pytest.fixture(scope="module")
+def meta_image(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An image whose settings live only in its devcontainer.metadata label, like the
+    devcontainers/* images: remoteUser, a hook, containerEnv."""
+    folder = tmp_path_factory.mktemp("meta")
+    label = json.dumps(
+        [
+            {
+                "id": "base",
+                "remoteUser": "dev",
+                "containerEnv": {"FROM_CONTAINER_ENV": "image"},
+                "postCreateCommand": "echo image >> /tmp/order",
+            }
+        ]
+    )
+    (folder / "Dockerfile").write_text(
+        f"FROM {IMAGE}\nRUN useradd -m -u 1234 -s /bin/bash dev\n"
+        f"LABEL devcontainer.metadata={json.dumps(label)}\n"
+    )
+    subprocess.run(["docker", "build", "-q", "-t", META_IMAGE, str(folder)], check=True)
+    return META_IMAGE
+
+
+def feature(project: Path, name: str, manifest: dict[str, Any], install: str) -> None:
+    folder = project / ".devcontainer" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "devcontainer-feature.json").write_text(json.dumps({"id": name, **manifest}))
+    (folder / "install.sh").write_text("#!/bin/sh\nset -e\n" + install)
+
+
+def image_case(project: Path, image: str) -> None:
+    write_config(
+        project,
+        {
+            "image": image,
+            "containerEnv": {"QUOTED": "it's \"q\" $x"},
+            "remoteEnv": {
+                "FROM_REMOTE_ENV": "remote",
+                "WITH_CONTAINER_PATH": "${containerEnv:FROM_CONTAINER_ENV}-seen",
+            },
+            "mounts": ["type=volume,source=podbay-compat-${devcontainerId},target=/data"],
+            "onCreateCommand": "echo onCreate >> /tmp/order",
+            "updateContentCommand": ["sh", "-c", "echo updateContent >> /tmp/order"],
+            "postCreateCommand": {"one": "echo postCreate >> /tmp/order"},
+            "postStartCommand": "echo postStart >> /tmp/order",
+            "postAttachCommand": "echo postAttach >> /tmp/order",
+        },
+    )
+
+
+def features_case(project: Path, image: str) -> None:
+    (project / ".devcontainer").mkdir(parents=True, exist_ok=True)
+    (project / ".devcontainer" / "Dockerfile").write_text(
+        "ARG BASE=scratch\nFROM ${BASE} AS other\nRUN echo other > /other\n"
+        "FROM ${BASE} AS dev\nARG WORD=none\nRUN echo \"$WORD\" > /word\n"
+    )
+    feature(
+        project,
+        "first",
+        {"options": {"color": {"type": "string", "default": "red"}},
+         "postCreateCommand": "echo first >> /tmp/order"},
+        'echo "$COLOR" > /usr/local/first\n',
+    )  # fmt: skip
+    feature(
+        project,
+        "second",
+        {"installsAfter": ["./first"], "containerEnv": {"FEATURE_ENV": "second"},
+         "options": {"flag": {"type": "boolean", "default": False}}},
+        'echo "$FLAG after $(cat /usr/local/first)" > /usr/local/second\n',
+    )  # fmt: skip
+    feature(
+        project,
+        "third",
+        {"options": {"size": {"type": "string", "default": "s"}},
+         "postCreateCommand": "echo third >> /tmp/order"},
+        'echo "$SIZE $(cat /usr/local/second 2>/dev/null || echo none)" > /usr/local/third\n',
+    )  # fmt: skip
+    write_config(
+        project,
+        {
+            "build": {
+                "dockerfile": "Dockerfile",
+                "target": "dev",
+                "args": {"BASE": image, "WORD": "w"},
+            },
+            "features": {"./third": {"size": "xl"}, "./second": {"flag": True}, "./first": {}},
+            "overrideFeatureInstallOrder": ["./third"],
+            "postCreateCommand": "echo config >> /tmp/order",
+        },
+    )
+
+
+@pytest.fixture
+def both(podbay: Podbay, reference: Path, tmp_path: Path) -> Iterator[Any]:
+    """Run a case with both tools, each on its own copy of the folder (same basename, so the
+    same /workspaces/NAME), and return what each shows inside."""
+    made: list[Path] = []
+
+    def run(case: Any, image: str) -> tuple[list[str], list[str]]:
+        name = f"cmp{uuid.uuid4().hex[:6]}"
+        theirs = tmp_path / "ref" / name
+        case(theirs, image)
+        mine = podbay.cwd / name
+        shutil.copytree(theirs, mine)
+        made.append(theirs)
+        up = subprocess.run(
+            [str(reference), "up", "--workspace-folder", str(theirs)],
+            capture_output=True,
+            text=True,
+        )
+        assert json.loads(up.stdout.splitlines()[-1])["outcome"] == "success", up.stderr[-2000:]
+        ref_out = subprocess.run(
+            [str(reference), "exec", "--workspace-folder", str(theirs), "sh", "-c", PROBE],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        podbay.ok("up", name)
+        our_out = podbay.ok("exec", name, "--", "sh", "-c", PROBE).stdout
+        return ref_out.splitlines(), our_out.splitlines()
+
+    yield run
+    for folder in made:
+        labels = f"label=devcontainer.local_folder={folder}"
+        ids = subprocess.run(
+            ["docker", "ps", "-aq", "--filter", labels], capture_output=True, text=True
+        ).stdout.split()
+        if ids:
+            subprocess.run(["docker", "rm", "-f", "-v", *ids], capture_output=True)
+
+
+def test_image_with_metadata_label_hooks_env_and_mounts(both: Any, meta_image: str) -> None:
+    theirs, mine = both(image_case, meta_image)
+    assert mine == theirs
+    assert "user=dev uid=1234 home=/home/dev" in mine  # remoteUser from the label alone
+    assert "volume on /data" in mine
+    assert (
+        "order=onCreate updateContent image postCreate postStart postAttach " in mine
+    )  # every hook form, the image's hook before the config's
+
+
+def test_dockerfile_target_args_and_local_features(both: Any) -> None:
+    theirs, mine = both(features_case, IMAGE)
+    assert mine == theirs
+    assert "file /usr/local/second: true after red" in mine
+    assert "file /usr/local/third: xl none" in mine  # overrideFeatureInstallOrder put it first
+    assert "env FEATURE_ENV=second" in mine
