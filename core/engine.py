@@ -394,13 +394,14 @@ class Engine:
         ws.container_id = container_id
         ws.workspace_folder = plan.workspace_folder
         ws.remote_user = plan.remote_user
-        probed = await hooks.probe_user_env(docker, container_id, plan, report)
+        new_container = ws.hooks_container != container_id
+        probed = await hooks.probe_user_env(docker, container_id, plan, report, new_container)
         remote_env = {k: v for k, v in plan.remote_env.items() if v is not None}
         ws.remote_env = {**probed, **remote_env}
         ws.forward_ports = plan.forward_ports
         ws.vscode_extensions = plan.vscode_extensions
         ws.attach_hooks = [c.model_dump() for c in plan.hooks.get("postAttachCommand", [])]
-        if ws.hooks_container != container_id:
+        if new_container:
             ws.hooks_container, ws.hooks_done, ws.post_start_at = container_id, [], None
             ws.usable = False
         self.store.save_workspace(ws)

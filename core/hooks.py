@@ -122,7 +122,11 @@ _PATCH_PROFILE = (
 
 
 async def probe_user_env(
-    docker: DockerEndpoint, container_id: str, plan: Plan, report: Reporter
+    docker: DockerEndpoint,
+    container_id: str,
+    plan: Plan,
+    report: Reporter,
+    patch_profile: bool = True,
 ) -> dict[str, str]:
     """The remote user's environment as their shell sets it up (userEnvProbe); {} for none.
 
@@ -132,8 +136,9 @@ async def probe_user_env(
     flags = _PROBE_FLAGS.get(plan.user_env_probe)
     if flags is None:
         return {}
-    patch = ["/bin/sh", "-c", _PATCH_PROFILE]
-    await asyncio.to_thread(_exec_output, docker, container_id, patch, "root")
+    if patch_profile:  # once per container
+        patch = ["/bin/sh", "-c", _PATCH_PROFILE]
+        await asyncio.to_thread(_exec_output, docker, container_id, patch, "root")
     marker = secrets.token_hex(8)
     inner = f"printf '%s' {marker}; cat /proc/self/environ; printf '%s' {marker}"
     script = (

@@ -82,7 +82,7 @@ def image_case(project: Path, image: str) -> None:
         project,
         {
             "image": image,
-            "containerEnv": {"QUOTED": "it's \"q\" $x"},
+            "containerEnv": {"QUOTED": 'it\'s "q" $x'},
             "remoteEnv": {
                 "FROM_REMOTE_ENV": "remote",
                 "WITH_CONTAINER_PATH": "${containerEnv:FROM_CONTAINER_ENV}-seen",
@@ -101,7 +101,7 @@ def features_case(project: Path, image: str) -> None:
     (project / ".devcontainer").mkdir(parents=True, exist_ok=True)
     (project / ".devcontainer" / "Dockerfile").write_text(
         "ARG BASE=scratch\nFROM ${BASE} AS other\nRUN echo other > /other\n"
-        "FROM ${BASE} AS dev\nARG WORD=none\nRUN echo \"$WORD\" > /word\n"
+        'FROM ${BASE} AS dev\nARG WORD=none\nRUN echo "$WORD" > /word\n'
     )
     feature(
         project,
