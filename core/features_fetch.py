@@ -1,8 +1,8 @@
 """Getting the features a config asks for onto this computer, and their install order.
 
 Local features are read where they are (inside the config's `.devcontainer/` folder). Tarball
-and OCI features are downloaded once into podbay's cache, stored by content digest, so a rebuild
-works offline (see core/oci.py).
+and OCI features come through `FeatureSource.fetch`, which is not wired up yet: until it is,
+they are refused with a hint.
 """
 
 from __future__ import annotations
