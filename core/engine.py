@@ -106,14 +106,14 @@ def _file_parts(resolved: Resolved, config_dir: Path) -> dict[str, str]:
     if resolved.build is not None:
         dockerfile = config_dir / resolved.build.dockerfile
         if dockerfile.is_file():
-            parts["Dockerfile"] = dcplan.file_part("", dockerfile.read_bytes())[1]
+            parts["Dockerfile"] = dcplan.file_hash(dockerfile.read_bytes())
     for key in resolved.features:
         folder = config_dir / key
         if key.startswith(("./", "../")) and folder.is_dir():
             parts[f"feature {key}"] = tree_digest(folder).removeprefix("sha256:")[:12]
     lockfile = config_dir / "devcontainer-lock.json"
     if lockfile.is_file():
-        parts["devcontainer-lock.json"] = dcplan.file_part("", lockfile.read_bytes())[1]
+        parts["devcontainer-lock.json"] = dcplan.file_hash(lockfile.read_bytes())
     return parts
 
 

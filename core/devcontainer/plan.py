@@ -223,9 +223,9 @@ def _short_hash(value: Any) -> str:
     return hashlib.sha256(data).hexdigest()[:12]
 
 
-def file_part(name: str, data: bytes) -> tuple[str, str]:
-    """A file's fingerprint entry (the Dockerfile, a local feature's files, the lockfile)."""
-    return name, _short_hash(data)
+def file_hash(data: bytes) -> str:
+    """A file's fingerprint entry (the Dockerfile, the lockfile)."""
+    return _short_hash(data)
 
 
 def changed_parts(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
@@ -286,10 +286,10 @@ def make_plan(
             updates_uid=uid_step is not None,
         )
     image = extension.tag if extension else base.name
-    plan = _container(resolved, merged, ctx, image, base, remote_user)
-    container_labels = {} if extension else {metadata.LABEL: labels[metadata.LABEL]}
-    plan.create_args = _with_labels(plan.create_args, container_labels)
-    return plan.model_copy(update={"extension": extension, "base": base.name})
+    # Nothing built: the metadata goes on the container itself.
+    extra = {} if extension else {metadata.LABEL: labels[metadata.LABEL]}
+    plan = _container(resolved, merged, ctx, image, base, remote_user, extra)
+    return plan.model_copy(update={"extension": extension})
 
 
 def plan_for_existing(
@@ -315,6 +315,7 @@ def _container(
     image: str,
     base: BaseImage,
     remote_user: str,
+    extra_labels: Mapping[str, str] | None = None,
 ) -> Plan:
     config = resolved.config
     warnings: list[str] = []
@@ -326,9 +327,11 @@ def _container(
         LABEL_FINGERPRINT: fingerprint,
         "dev.podbay.config_hash": config_hash,
         "dev.podbay.image": image,
+        **(extra_labels or {}),
     }
     args: list[str] = ["--name", ctx.container_name]
-    args = _with_labels(args, labels)
+    for key, value in labels.items():
+        args += ["--label", f"{key}={value}"]
     args += _app_ports(config.appPort)
     mount = config.workspaceMount
     if mount is None:
@@ -389,13 +392,6 @@ def _container(
         host_requirements=merged.hostRequirements,
         warnings=warnings,
     )
-
-
-def _with_labels(args: list[str], labels: Mapping[str, str]) -> list[str]:
-    extra: list[str] = []
-    for key, value in labels.items():
-        extra += ["--label", f"{key}={value}"]
-    return [*args[:2], *extra, *args[2:]] if args[:1] == ["--name"] else [*args, *extra]
 
 
 def _keepalive(entrypoints: list[str], run_image_command: bool) -> str:
