@@ -395,7 +395,14 @@ class Engine:
         ws.workspace_folder = plan.workspace_folder
         ws.remote_user = plan.remote_user
         new_container = ws.hooks_container != container_id
-        probed = await hooks.probe_user_env(docker, container_id, plan, report, new_container)
+        # The user's shell environment changes with the container's start, not with each up.
+        probe_key = f"{container_id}@{info['State'].get('StartedAt')}@{plan.user_env_probe}"
+        if ws.probed_for != probe_key:
+            ws.probed_env = await hooks.probe_user_env(
+                docker, container_id, plan, report, new_container
+            )
+            ws.probed_for = probe_key
+        probed = ws.probed_env
         remote_env = {k: v for k, v in plan.remote_env.items() if v is not None}
         ws.remote_env = {**probed, **remote_env}
         ws.forward_ports = plan.forward_ports

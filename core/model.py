@@ -59,6 +59,8 @@ class Workspace(BaseModel):
     remote_user: str | None = None
     workspace_folder: str | None = None
     remote_env: dict[str, str] = {}
+    probed_env: dict[str, str] = {}  # what userEnvProbe found; kept for one container start
+    probed_for: str | None = None  # "container id@StartedAt@probe kind" it was found for
     forward_ports: list[int | str] = []  # devcontainer.json forwardPorts
     vscode_extensions: list[str] = []  # customizations.vscode.extensions
     attach_hooks: list[dict[str, Any]] = []  # postAttachCommand contributions (origin, command)

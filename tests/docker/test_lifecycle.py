@@ -158,3 +158,26 @@ def test_logs_show_operations_and_follow_new_ones(podbay: Podbay) -> None:
     finally:
         follower.kill()
         follower.wait()
+
+
+def test_user_env_probe_reads_the_login_shell_once_per_container_start(podbay: Podbay) -> None:
+    proj = podbay.cwd / "probed"
+    write_config(
+        proj,
+        {
+            "image": IMAGE,
+            "remoteUser": "root",
+            "userEnvProbe": "loginInteractiveShell",
+            "postCreateCommand": "echo 'export FROM_RC=rc-value' >> /root/.bashrc",
+        },
+    )
+    podbay.ok("up", "probed")
+    # The hook changed .bashrc after the probe ran; `up` of the running container reuses it.
+    podbay.ok("up", "probed")
+    shown = podbay.ok("exec", "probed", "--", "sh", "-c", 'echo "[$FROM_RC]"')
+    assert shown.stdout == "[]\n"
+    # A new start of the container probes again and sees it.
+    podbay.ok("stop", "probed")
+    podbay.ok("up", "probed")
+    shown = podbay.ok("exec", "probed", "--", "sh", "-c", 'echo "[$FROM_RC]"')
+    assert shown.stdout == "[rc-value]\n"
