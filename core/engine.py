@@ -52,6 +52,7 @@ from core.errors import (
 from core.features_fetch import FeatureSource, tree_digest
 from core.host import HostSession, MachineJob, MachineProvider, RemoteHost
 from core.model import ProviderConfig, Source, Status, Workspace, WorkspaceStatus
+from core.registry import Registry
 from core.reporter import EventSink, Reporter
 from core.ssh import bootstrap as ssh_bootstrap
 from core.ssh import config as ssh_config
@@ -99,7 +100,7 @@ class _UpJob:
     report: Reporter
 
 
-def _file_parts(resolved: Resolved, config_dir: Path) -> dict[str, str]:
+def _file_parts(resolved: Resolved, config_dir: Path, config_file: Path | None) -> dict[str, str]:
     """Fingerprints of the files a container is made from: the Dockerfile, local features and
     the feature lockfile (files the Dockerfile copies are not looked at; --rebuild takes them)."""
     parts: dict[str, str] = {}
@@ -111,10 +112,18 @@ def _file_parts(resolved: Resolved, config_dir: Path) -> dict[str, str]:
         folder = config_dir / key
         if key.startswith(("./", "../")) and folder.is_dir():
             parts[f"feature {key}"] = tree_digest(folder).removeprefix("sha256:")[:12]
-    lockfile = config_dir / "devcontainer-lock.json"
-    if lockfile.is_file():
-        parts["devcontainer-lock.json"] = dcplan.file_hash(lockfile.read_bytes())
+    if config_file is not None:
+        lockfile = features_fetch.lockfile_path(config_dir / config_file.name)
+        if lockfile.is_file():
+            parts[lockfile.name] = dcplan.file_hash(lockfile.read_bytes())
     return parts
+
+
+def _lockfile(job: _UpJob) -> Path | None:
+    """The config's lockfile as read here (podbay's copy for a VM's workspace)."""
+    if job.ws.config_path is None:
+        return None
+    return features_fetch.lockfile_path(job.local_dir / Path(job.ws.config_path).name)
 
 
 def _checkpoint(step: str) -> None:
@@ -327,7 +336,8 @@ class Engine:
             image_name=image_name(ws.name, self.store.install_id()),
         )
         resolved = dcplan.resolve(raw, ctx)
-        resolved.fingerprint.update(await asyncio.to_thread(_file_parts, resolved, local_dir))
+        parts = await asyncio.to_thread(_file_parts, resolved, local_dir, config_path)
+        resolved.fingerprint.update(parts)
         if resolved.config.initializeCommand:
             await hooks.run_initialize(resolved.config.initializeCommand, ws, host, report)
 
@@ -477,16 +487,7 @@ class Engine:
             cmd=list(config.get("Cmd") or []),
             metadata=entries,
         )
-        features: list[Feature] = []
-        if resolved.features:
-            report.step("reading features")
-            source = FeatureSource(job.local_dir, job.config_root, report.warn)
-            features = await asyncio.to_thread(
-                features_fetch.resolve,
-                resolved.features,
-                resolved.config.overrideFeatureInstallOrder or [],
-                source,
-            )
+        features = await self._features(job) if resolved.features else []
         ctx = job.ctx.model_copy(
             update={
                 "source_owner": await self._source_owner(ws, host),
@@ -498,6 +499,36 @@ class Engine:
             folder = paths.builds_dir(self.store.root) / ws.name
             await build.build_extension(docker, plan.extension, folder, report)
         return plan
+
+    async def _features(self, job: _UpJob) -> list[Feature]:
+        """The config's features in install order; downloads are pinned in the lockfile."""
+        report = job.report
+        report.step("reading features")
+        lock_path = _lockfile(job)
+        locked = features_fetch.read_lockfile(lock_path) if lock_path else {}
+        downloads = features_fetch.Downloads(
+            paths.features_cache(self.store.root),
+            locked,
+            report.warn_threadsafe,
+            lambda: Registry(self.env),
+        )
+        source = FeatureSource(job.local_dir, job.config_root, report.warn_threadsafe, downloads)
+        features = await asyncio.to_thread(
+            features_fetch.resolve,
+            job.resolved.features,
+            job.resolved.config.overrideFeatureInstallOrder or [],
+            source,
+        )
+        # Written where the config is (not into podbay's copy of a VM's files), when it
+        # says something new; the reference CLI writes the same file.
+        text = features_fetch.render_lockfile(downloads.entries)
+        wanted = downloads.entries or (lock_path is not None and lock_path.exists())
+        if lock_path is not None and job.host.local and wanted:
+            if text != features_fetch.render_lockfile(locked) or not lock_path.exists():
+                await asyncio.to_thread(lock_path.write_text, text, "utf-8")
+                report.log(f"wrote {lock_path.name} (the features' exact versions)")
+            job.resolved.fingerprint[lock_path.name] = dcplan.file_hash(text.encode())
+        return features
 
     @staticmethod
     async def _source_owner(ws: Workspace, host: HostSession) -> tuple[int, int] | None:

@@ -57,6 +57,9 @@ class Reporter:
     def log_threadsafe(self, message: str) -> None:
         self._threadsafe(Event(kind="log", message=message, workspace=self.workspace))
 
+    def warn_threadsafe(self, message: str) -> None:
+        self._threadsafe(Event(kind="warning", message=message, workspace=self.workspace))
+
     def progress_threadsafe(self, message: str, current: int, total: int) -> None:
         self._threadsafe(
             Event(

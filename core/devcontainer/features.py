@@ -17,30 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.errors import ConfigError
 
-# Bare ids of the first feature generation, as the reference CLI maps them.
-_LEGACY = {
-    "aws-cli",
-    "azure-cli",
-    "desktop-lite",
-    "docker-in-docker",
-    "docker-from-docker",
-    "dotnet",
-    "git",
-    "git-lfs",
-    "github-cli",
-    "java",
-    "kubectl-helm-minikube",
-    "node",
-    "powershell",
-    "python",
-    "ruby",
-    "rust",
-    "sshd",
-    "terraform",
-}
-_LEGACY_RENAMED = {"golang": "go", "common": "common-utils"}
-_OFFICIAL = "ghcr.io/devcontainers/features"
-
 
 class FeatureRef(BaseModel):
     """Where a feature comes from, parsed from the key it has in devcontainer.json."""
@@ -72,11 +48,11 @@ class FeatureRef(BaseModel):
         return PurePosixPath(self.resource).name
 
 
-def parse_ref(written: str) -> tuple[FeatureRef, str | None]:
-    """Parse a feature key; returns the ref and a deprecation warning, if any."""
+def parse_ref(written: str) -> FeatureRef:
+    """Parse a feature key: a local path, a tarball URL or an OCI reference."""
     text = written.strip()
     if text.startswith(("./", "../")):
-        return FeatureRef(written=written, kind="local", resource=text), None
+        return FeatureRef(written=written, kind="local", resource=text)
     if text.startswith("/"):
         raise ConfigError(
             f"feature {written!r}: absolute paths are not allowed",
@@ -88,18 +64,15 @@ def parse_ref(written: str) -> tuple[FeatureRef, str | None]:
                 f"feature {written!r}: a tarball URL must end in devcontainer-feature-ID.tgz",
                 "point at the release asset of the feature, e.g. .../devcontainer-feature-go.tgz",
             )
-        return FeatureRef(written=written, kind="tarball", resource=text), None
-    warning = None
+        return FeatureRef(written=written, kind="tarball", resource=text)
     lowered = text.lower()
     if "/" not in lowered:
-        bare = lowered.split(":")[0]
-        if bare not in _LEGACY and bare not in _LEGACY_RENAMED:
-            raise ConfigError(
-                f"feature {written!r} is neither a path, a URL nor an OCI reference",
-                f"write a local feature as ./{written} (inside .devcontainer/)",
-            )
-        lowered = f"{_OFFICIAL}/{_LEGACY_RENAMED.get(bare, bare)}:1"
-        warning = f"feature {written!r} is a deprecated short id; podbay reads it as {lowered}"
+        raise ConfigError(
+            f"feature {written!r} is neither a path, a URL nor a full OCI reference",
+            "write REGISTRY/NAMESPACE/ID[:VERSION] as the feature's documentation gives it "
+            f"(short ids of the first feature generation are not read), or ./{written} for a "
+            "local feature",
+        )
     digest = ""
     tag = ""
     resource = lowered
@@ -119,7 +92,7 @@ def parse_ref(written: str) -> tuple[FeatureRef, str | None]:
     if resource.count("/") < 1 or not ("." in first or ":" in first or first == "localhost"):
         raise ConfigError(
             f"feature {written!r} does not name a registry",
-            "write it as REGISTRY/NAMESPACE/ID[:VERSION], e.g. ghcr.io/devcontainers/features/go:1",
+            "write it as REGISTRY/NAMESPACE/ID[:VERSION] (the registry has a dot or a port)",
         )
     resource = resource.replace("/devcontainers-contrib/", "/devcontainers-extra/")
     return FeatureRef(
@@ -128,7 +101,7 @@ def parse_ref(written: str) -> tuple[FeatureRef, str | None]:
         resource=resource,
         tag=tag or ("" if digest else "latest"),
         digest=digest,
-    ), warning
+    )
 
 
 class FeatureOption(BaseModel):

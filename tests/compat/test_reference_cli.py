@@ -9,12 +9,14 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import IMAGE, Podbay, write_config
+from tests.registries import push_feature, start_registry, write_feature
 
 REFERENCE = Path(__file__).resolve().parents[2] / "bench" / ".ref" / "node_modules" / ".bin"
 META_IMAGE = "podbay-test/meta:1"
@@ -29,7 +31,7 @@ for v in FROM_CONTAINER_ENV FROM_REMOTE_ENV WITH_CONTAINER_PATH FEATURE_ENV QUOT
 done
 echo "order=$(cat /tmp/order 2>/dev/null | tr '\n' ' ')"
 grep -q " /data " /proc/mounts && echo "volume on /data"
-for f in /usr/local/first /usr/local/second /usr/local/third /word; do
+for f in /usr/local/first /usr/local/second /usr/local/third /word /usr/local/hello; do
   [ -e "$f" ] && echo "file $f: $(cat $f)"
 done
 true
@@ -139,13 +141,21 @@ def features_case(project: Path, image: str) -> None:
     )
 
 
+@dataclass
+class Outcome:
+    theirs: list[str]  # what the probe printed in the reference CLI's container
+    mine: list[str]  # and in podbay's
+    their_folder: Path
+    my_folder: Path
+
+
 @pytest.fixture
 def both(podbay: Podbay, reference: Path, tmp_path: Path) -> Iterator[Any]:
     """Run a case with both tools, each on its own copy of the folder (same basename, so the
     same /workspaces/NAME), and return what each shows inside."""
     made: list[Path] = []
 
-    def run(case: Any, image: str) -> tuple[list[str], list[str]]:
+    def run(case: Any, image: str) -> Outcome:
         name = f"cmp{uuid.uuid4().hex[:6]}"
         theirs = tmp_path / "ref" / name
         case(theirs, image)
@@ -166,7 +176,7 @@ def both(podbay: Podbay, reference: Path, tmp_path: Path) -> Iterator[Any]:
         ).stdout
         podbay.ok("up", name)
         our_out = podbay.ok("exec", name, "--", "sh", "-c", PROBE).stdout
-        return ref_out.splitlines(), our_out.splitlines()
+        return Outcome(ref_out.splitlines(), our_out.splitlines(), theirs, mine)
 
     yield run
     for folder in made:
@@ -176,11 +186,19 @@ def both(podbay: Podbay, reference: Path, tmp_path: Path) -> Iterator[Any]:
         ).stdout.split()
         if ids:
             subprocess.run(["docker", "rm", "-f", "-v", *ids], capture_output=True)
+        images = subprocess.run(
+            ["docker", "images", "-q", "--filter", f"reference=vsc-{folder.name}-*"],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        if images:
+            subprocess.run(["docker", "rmi", "-f", *set(images)], capture_output=True)
 
 
 def test_image_with_metadata_label_hooks_env_and_mounts(both: Any, meta_image: str) -> None:
-    theirs, mine = both(image_case, meta_image)
-    assert mine == theirs
+    outcome = both(image_case, meta_image)
+    mine = outcome.mine
+    assert mine == outcome.theirs
     assert "user=dev uid=1234 home=/home/dev" in mine  # remoteUser from the label alone
     assert "volume on /data" in mine
     assert (
@@ -189,8 +207,40 @@ def test_image_with_metadata_label_hooks_env_and_mounts(both: Any, meta_image: s
 
 
 def test_dockerfile_target_args_and_local_features(both: Any) -> None:
-    theirs, mine = both(features_case, IMAGE)
-    assert mine == theirs
+    outcome = both(features_case, IMAGE)
+    mine = outcome.mine
+    assert mine == outcome.theirs
     assert "file /usr/local/second: true after red" in mine
     assert "file /usr/local/third: xl none" in mine  # overrideFeatureInstallOrder put it first
     assert "env FEATURE_ENV=second" in mine
+
+
+def test_oci_features_with_dependencies_and_the_lockfile(
+    both: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Features from a registry on this computer (as localhost: the reference CLI speaks plain
+    HTTP only to that name, and takes only https:// tarballs); both write the same lockfile."""
+    root = tmp_path_factory.mktemp("published")
+    with start_registry(root / "registry") as registry:
+        reg = "localhost:" + registry.address.rsplit(":", 1)[1]
+        base = write_feature(root / "base", {"id": "base", "version": "2.0.0"}, "touch /b\n")
+        push_feature(registry, "podbay/base", ["2"], base)
+        hello = write_feature(
+            root / "hello",
+            {"id": "hello", "version": "1.0.0", "dependsOn": {f"{reg}/podbay/base:2": {}},
+             "options": {"greeting": {"type": "string", "default": "hello"}}},
+            'test -f /b; echo "$GREETING from hello" > /usr/local/hello\n',
+        )  # fmt: skip
+        push_feature(registry, "podbay/hello", ["1"], hello)
+
+        def case(project: Path, image: str) -> None:
+            features = {f"{reg}/podbay/hello:1": {"greeting": "hi"}}
+            write_config(project, {"image": image, "features": features})
+
+        outcome = both(case, IMAGE)
+    assert outcome.mine == outcome.theirs
+    assert "file /usr/local/hello: hi from hello" in outcome.mine
+    lock = ".devcontainer/devcontainer-lock.json"
+    mine = (outcome.my_folder / lock).read_text()
+    assert mine == (outcome.their_folder / lock).read_text()
+    assert sorted(json.loads(mine)["features"]) == [f"{reg}/podbay/base:2", f"{reg}/podbay/hello:1"]

@@ -13,7 +13,8 @@ import docker
 import pytest
 
 from tests.conftest import BUSYBOX, IMAGE, PODBAY, Podbay, write_config
-from tests.docker.conftest import fetch, free_port, wait_for_port
+from tests.docker.conftest import fetch
+from tests.registries import free_port, wait_for_port
 
 
 def ssh(podbay: Podbay, *args: str, input: bytes = b"") -> subprocess.CompletedProcess[bytes]:

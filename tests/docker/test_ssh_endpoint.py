@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import IMAGE, Podbay, write_config
-from tests.docker.conftest import free_port, wait_for_port
+from tests.registries import free_port, wait_for_port
 
 SSHD = "/usr/sbin/sshd"
 

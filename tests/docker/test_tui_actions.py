@@ -145,7 +145,8 @@ def test_open_code_with_and_without_a_code_command(
 def test_forward_a_port_shows_it_in_the_ports_tab(podbay: Podbay) -> None:
     import docker
 
-    from tests.docker.conftest import fetch, free_port
+    from tests.docker.conftest import fetch
+    from tests.registries import free_port
 
     write_config(podbay.cwd / "ports", {"image": IMAGE})
     podbay.ok("up", "ports")

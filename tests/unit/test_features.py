@@ -11,27 +11,24 @@ from core.errors import ConfigError
 
 
 def test_reference_kinds() -> None:
-    local, _ = feat.parse_ref("./hello")
+    local = feat.parse_ref("./hello")
     assert (local.kind, local.resource) == ("local", "./hello")
-    oci, warning = feat.parse_ref("ghcr.io/Devcontainers/features/go:1.2")
-    assert (oci.kind, oci.resource, oci.tag, oci.id, warning) == (
+    oci = feat.parse_ref("registry.example/Devcontainers/features/go:1.2")
+    assert (oci.kind, oci.resource, oci.tag, oci.id) == (
         "oci",
-        "ghcr.io/devcontainers/features/go",
+        "registry.example/devcontainers/features/go",
         "1.2",
         "go",
-        None,
     )
-    pinned, _ = feat.parse_ref("localhost:5000/f/x@sha256:" + "a" * 64)
+    pinned = feat.parse_ref("localhost:5000/f/x@sha256:" + "a" * 64)
     assert (pinned.registry, pinned.path, pinned.reference) == (
         "localhost:5000",
         "f/x",
         "sha256:" + "a" * 64,
     )
-    assert feat.parse_ref("127.0.0.1:5000/f/x")[0].tag == "latest"
-    tarball, _ = feat.parse_ref("https://example.org/r/devcontainer-feature-go.tgz")
+    assert feat.parse_ref("127.0.0.1:5000/f/x").tag == "latest"
+    tarball = feat.parse_ref("https://example.org/r/devcontainer-feature-go.tgz")
     assert (tarball.kind, tarball.id) == ("tarball", "go")
-    legacy, warning = feat.parse_ref("node")
-    assert legacy.resource == "ghcr.io/devcontainers/features/node" and warning
 
 
 @pytest.mark.parametrize(
@@ -39,9 +36,10 @@ def test_reference_kinds() -> None:
     [
         ("/abs/feature", "absolute paths"),
         ("myfeature", "neither a path"),
+        ("node", "full OCI reference"),
         ("https://example.org/feature.tgz", "devcontainer-feature-ID.tgz"),
         ("namespace/feature", "does not name a registry"),
-        ("ghcr.io/a/b@sha256:short", "digest"),
+        ("registry.example/a/b@sha256:short", "digest"),
     ],
 )
 def test_bad_references_are_explained(written: str, words: str) -> None:
