@@ -16,6 +16,7 @@ docker:
 
 images: docker
 	bash scripts/test-images.sh
+	bash scripts/compose-v2.sh
 
 refcli:
 	bash scripts/reference-cli.sh

@@ -253,6 +253,11 @@ class DockerEndpoint:
         with contextlib.suppress(docker.errors.NotFound):
             self.call("removing an image", self.api().remove_image, image, force=True)
 
+    def prune_networks(self, labels: dict[str, str]) -> None:
+        """Remove the unused networks carrying these labels (a compose project's)."""
+        filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
+        self.call("removing networks", self.api().prune_networks, filters=filters)
+
     def remove(self, container: str) -> None:
         import docker
 

@@ -17,7 +17,7 @@ import shutil
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from core import build, features_fetch, hooks, paths
 from core import source as sources
+from core.compose import LABEL_PART_OF, Compose, project_name
 from core.devcontainer import config as dcconfig
 from core.devcontainer import find as dcfind
 from core.devcontainer import metadata as dcmetadata
@@ -42,6 +43,7 @@ from core.devcontainer.plan import (
 )
 from core.docker import DockerEndpoint
 from core.errors import (
+    ConfigError,
     ImageNotFound,
     NameTaken,
     PodbayError,
@@ -98,6 +100,8 @@ class _UpJob:
     config_root: Path  # the source folder, or podbay's copy of its devcontainer files
     local_dir: Path  # the config's folder under config_root
     report: Reporter
+    compose: Compose | None = None  # for a Docker Compose config
+    compose_services: list[str] = field(default_factory=list)  # all services of its files
 
 
 def _file_parts(resolved: Resolved, config_dir: Path, config_file: Path | None) -> dict[str, str]:
@@ -108,6 +112,10 @@ def _file_parts(resolved: Resolved, config_dir: Path, config_file: Path | None) 
         dockerfile = config_dir / resolved.build.dockerfile
         if dockerfile.is_file():
             parts["Dockerfile"] = dcplan.file_hash(dockerfile.read_bytes())
+    for name in resolved.compose.files if resolved.compose else []:
+        compose_file = config_dir / name
+        if compose_file.is_file():
+            parts[f"compose {name}"] = dcplan.file_hash(compose_file.read_bytes())
     for key in resolved.features:
         folder = config_dir / key
         if key.startswith(("./", "../")) and folder.is_dir():
@@ -383,8 +391,11 @@ class Engine:
             for warning in plan.warnings:
                 report.warn(warning)
             _checkpoint("image")
-            report.step(f"creating the container from {plan.image}")
-            container_id = await asyncio.to_thread(docker.create, plan.create_args)
+            if job.compose is not None and plan.compose_service is not None:
+                container_id = await self._compose_up(job, plan.compose_service)
+            else:
+                report.step(f"creating the container from {plan.image}")
+                container_id = await asyncio.to_thread(docker.create, plan.create_args)
             _checkpoint("created")
         container_id = container["Id"] if container is not None else container_id
 
@@ -392,6 +403,7 @@ class Engine:
         if info is None:
             raise ProviderError("the container vanished while starting", "run podbay up again")
         if not info["State"].get("Running"):
+            await self._part_of(docker, info, "start", report)
             report.step("starting the container")
             await asyncio.to_thread(docker.start, container_id)
             info = await asyncio.to_thread(docker.inspect_container, container_id) or info
@@ -465,7 +477,9 @@ class Engine:
         """Pull or build the base image, fetch features, build the image on top if needed."""
         ws, host, resolved, report = job.ws, job.host, job.resolved, job.report
         docker = host.docker
-        if resolved.build is not None:
+        if resolved.compose is not None:
+            base_name = await self._compose_base(job)
+        elif resolved.build is not None:
             machine_dir = str(Path(ws.config_path).parent) if ws.config_path else ws.folder
             await build.build_dockerfile(host, resolved.build, machine_dir, job.ctx.labels, report)
             base_name = resolved.build.tag
@@ -499,6 +513,72 @@ class Engine:
             folder = paths.builds_dir(self.store.root) / ws.name
             await build.build_extension(docker, plan.extension, folder, report)
         return plan
+
+    async def _compose_base(self, job: _UpJob) -> str:
+        """The dev service's image: built by compose (as podbay's tag) or pulled."""
+        assert job.resolved.compose is not None and job.ws.config_path is not None
+        compose = Compose(
+            job.host,
+            job.host.docker,
+            job.resolved.compose,
+            str(Path(job.ws.config_path).parent),
+            project_name(job.ctx.image_name),
+            job.report,
+        )
+        await compose.check()
+        service, job.compose_services = await compose.service()
+        job.compose = compose
+        if service.get("build"):
+            tag = f"{job.ctx.image_name}:build"
+            await compose.build(
+                tag, job.ctx.labels, paths.builds_dir(self.store.root) / job.ws.name
+            )
+            return tag
+        image = service.get("image")
+        if not isinstance(image, str) or not image:
+            raise ConfigError(
+                f"compose service {compose.ref.service!r} has neither image nor build",
+                "give the service an image: or a build: section",
+            )
+        await self._ensure_image(job.host.docker, image, job.report)
+        return image
+
+    async def _compose_up(self, job: _UpJob, dev_service: dict[str, Any]) -> str:
+        assert job.compose is not None
+        others = [s for s in job.compose_services if s != job.compose.ref.service]
+        dev_service["labels"][LABEL_PART_OF] = job.compose.project
+        folder = paths.builds_dir(self.store.root) / job.ws.name
+        await job.compose.up(dev_service, others, folder)
+        container = await self._find_container(job.host.docker, job.ws.name)
+        if container is None:
+            raise ProviderError(
+                f"docker compose did not create the container of service {job.compose.ref.service}",
+                f"see: podbay logs {job.ws.name}",
+            )
+        return str(container["Id"])
+
+    async def _part_of(
+        self, docker: DockerEndpoint, dev: dict[str, Any], action: str, report: Reporter
+    ) -> None:
+        """Start, stop or remove the other services of a compose workspace's project."""
+        labels = (dev.get("Config") or {}).get("Labels") or dev.get("Labels") or {}
+        project = labels.get(LABEL_PART_OF)
+        if not project:
+            return
+        others = await asyncio.to_thread(docker.list_containers, {LABEL_PART_OF: project})
+        others = [c for c in others if c["Id"] != dev.get("Id")]
+        for other in others:
+            name = ((other.get("Names") or ["?"])[0]).lstrip("/")
+            running = other.get("State") == "running"
+            if action == "start" and not running:
+                report.step(f"starting service container {name}")
+                await asyncio.to_thread(docker.start, other["Id"])
+            elif action == "stop" and running:
+                report.step(f"stopping service container {name}")
+                await asyncio.to_thread(docker.stop, other["Id"])
+            elif action == "remove":
+                report.step(f"removing service container {name}")
+                await asyncio.to_thread(docker.remove, other["Id"])
 
     async def _features(self, job: _UpJob) -> list[Feature]:
         """The config's features in install order; downloads are pinned in the lockfile."""
@@ -684,6 +764,8 @@ class Engine:
                     if container is not None and container.get("State") == "running":
                         job.report.step("stopping the container")
                         await asyncio.to_thread(host.docker.stop, container["Id"])
+                    if container is not None:
+                        await self._part_of(host.docker, container, "stop", job.report)
             job.report.done(f"workspace {name} is stopped")
         return ws
 
@@ -697,9 +779,15 @@ class Engine:
                 await provider.delete_machine(job)  # its containers and files go with it
             else:
                 async with self._host(provider, job) as host:
+                    projects = set()
                     while (container := await self._find_container(host.docker, name)) is not None:
+                        await self._part_of(host.docker, container, "remove", report)
+                        projects.add((container.get("Labels") or {}).get(LABEL_PART_OF))
                         report.step(f"removing container {container['Id'][:12]}")
                         await asyncio.to_thread(host.docker.remove, container["Id"])
+                    for project in projects - {None}:  # compose's network, now unused
+                        labels = {"com.docker.compose.project": str(project)}
+                        await asyncio.to_thread(host.docker.prune_networks, labels)
                     await self._remove_images(host.docker, name, report)
             if ws.owned_folder and Path(ws.folder).is_relative_to(self.store.root):
                 report.step(f"removing podbay's copy of the source ({ws.folder})")

@@ -93,10 +93,17 @@ def _remove_containers(home: Path) -> None:
         import docker
 
         client = docker.from_env()
-        for container in client.api.containers(
-            all=True, filters={"label": [f"dev.podbay.home={row[0]}"]}
-        ):
+        mine = client.api.containers(all=True, filters={"label": [f"dev.podbay.home={row[0]}"]})
+        # The other services of compose workspaces: labelled with their project, which ends
+        # with the start of the install id.
+        sidecars = client.api.containers(all=True, filters={"label": ["dev.podbay.compose-of"]})
+        sidecars = [
+            c for c in sidecars if c["Labels"]["dev.podbay.compose-of"].endswith(row[0][:6])
+        ]
+        for container in [*sidecars, *mine]:
             client.api.remove_container(container["Id"], force=True, v=True)
+        for project in {c["Labels"]["dev.podbay.compose-of"] for c in sidecars}:
+            client.api.prune_networks(filters={"label": [f"com.docker.compose.project={project}"]})
         images = client.api.images(filters={"label": [f"dev.podbay.home={row[0]}"]})
         for image in sorted(images, key=lambda i: i.get("Created", 0), reverse=True):
             client.api.remove_image(image["Id"], force=True)

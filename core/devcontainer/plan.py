@@ -15,6 +15,7 @@ Pass 3 (`${containerEnv:X}`) needs the container and happens through `resolve_co
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import shlex
@@ -85,6 +86,15 @@ class DockerfileBuild(BaseModel):
         return [*argv, *self.options, self.context]
 
 
+class ComposeRef(BaseModel):
+    """A Docker Compose config: its files (relative to the config's folder), the service that is
+    the dev container, and the services to start (None: all of them)."""
+
+    files: list[str]
+    service: str
+    run_services: list[str] | None = None
+
+
 class Resolved(BaseModel):
     """A config after passes 1 and 2, with what the base image and features are."""
 
@@ -95,6 +105,7 @@ class Resolved(BaseModel):
     id_labels: dict[str, str]
     image: str | None  # the base image of an image config
     build: DockerfileBuild | None
+    compose: ComposeRef | None
     features: dict[str, Any]  # feature key -> options, as written (values substituted)
     fingerprint: dict[str, str]  # part -> short hash; files are added by the engine
 
@@ -143,6 +154,7 @@ class Plan(BaseModel):
     base: str  # the pulled or built base image
     extension: Extension | None
     create_args: list[str]  # everything after `docker create`
+    compose_service: dict[str, Any] | None = None  # the dev service's override, for compose
     workspace_folder: str
     container_user: str | None
     remote_user: str
@@ -165,11 +177,6 @@ class Plan(BaseModel):
 
 def resolve(raw: Mapping[str, Any], ctx: PlanContext) -> Resolved:
     """Passes 1 and 2, the base image, and the config's fingerprint."""
-    if raw.get("dockerComposeFile"):
-        raise ConfigError(
-            "Docker Compose configs are not supported by this podbay version",
-            "use an image or a Dockerfile config for now",
-        )
     id_labels = {"devcontainer.local_folder": ctx.local_folder}
     if ctx.config_file:
         id_labels["devcontainer.config_file"] = ctx.config_file
@@ -179,16 +186,30 @@ def resolve(raw: Mapping[str, Any], ctx: PlanContext) -> Resolved:
     # ${containerWorkspaceFolder}. Then pass 2.
     first = local_resolver(ctx.env, ctx.local_folder, None)
     folder_raw = raw.get("workspaceFolder")
+    default_folder = "/" if raw.get("dockerComposeFile") else f"/workspaces/{ctx.name}"
     workspace_folder = (
         str(substitute(folder_raw, first)) if isinstance(folder_raw, str) and folder_raw else ""
-    ) or f"/workspaces/{ctx.name}"
+    ) or default_folder
     resolved = substitute(dict(raw), local_resolver(ctx.env, ctx.local_folder, workspace_folder))
     resolved = substitute(resolved, id_resolver(devcontainer_id))
     config = DevContainerConfig.model_validate(resolved)
 
     build: DockerfileBuild | None = None
+    compose: ComposeRef | None = None
     dockerfile = (config.build.dockerfile if config.build else None) or config.dockerFile
-    if dockerfile:
+    if config.dockerComposeFile:
+        if not config.service:
+            raise ConfigError(
+                f"{ctx.config_file or 'the config'} has dockerComposeFile but no service",
+                'add "service": "NAME", the compose service to work in',
+            )
+        files = config.dockerComposeFile
+        compose = ComposeRef(
+            files=[files] if isinstance(files, str) else list(files),
+            service=config.service,
+            run_services=config.runServices,
+        )
+    elif dockerfile:
         options = config.build or None
         cache_from = options.cacheFrom if options else None
         build = DockerfileBuild(
@@ -211,8 +232,9 @@ def resolve(raw: Mapping[str, Any], ctx: PlanContext) -> Resolved:
         workspace_folder=workspace_folder,
         devcontainer_id=devcontainer_id,
         id_labels=id_labels,
-        image=None if build else config.image,
+        image=None if build or compose else config.image,
         build=build,
+        compose=compose,
         features=dict(config.features or {}),
         fingerprint={key: _short_hash(value) for key, value in sorted(resolved.items())},
     )
@@ -362,7 +384,11 @@ def _container(
         args += ["--cap-add", cap]
     for opt in merged.securityOpt:
         args += ["--security-opt", opt]
-    override = merged.overrideCommand is not False
+    # Compose services keep their own command unless told otherwise (the spec's default).
+    override = (
+        merged.overrideCommand is True if resolved.compose else merged.overrideCommand is not False
+    )
+    script = None
     if override or merged.entrypoints:
         script = _keepalive(merged.entrypoints, run_image_command=not override)
         args += ["--entrypoint", "/bin/sh", image, "-c", script, "-"]
@@ -370,12 +396,22 @@ def _container(
             args += [*base.entrypoint, *base.cmd]
     else:
         args.append(image)
+    compose_service = None
+    if resolved.compose is not None:
+        compose_service = _compose_service(
+            ctx, merged, image, labels, script, None if override else base
+        )
+        if gpu not in (None, False) and ctx.gpu_available:
+            compose_service["deploy"] = {
+                "resources": {"reservations": {"devices": [{"capabilities": ["gpu"]}]}}
+            }
 
     return Plan(
         image=image,
         base=base.name,
         extension=None,
         create_args=args,
+        compose_service=compose_service,
         workspace_folder=resolved.workspace_folder,
         container_user=merged.containerUser,
         remote_user=remote_user,
@@ -392,6 +428,72 @@ def _container(
         host_requirements=merged.hostRequirements,
         warnings=warnings,
     )
+
+
+def _compose_service(
+    ctx: PlanContext,
+    merged: Merged,
+    image: str,
+    labels: Mapping[str, str],
+    script: str | None,
+    base: BaseImage | None,
+) -> dict[str, Any]:
+    """The dev service's settings in podbay's override file (JSON, which is YAML). Compose
+    reads `$` in every value as a variable, so each one is written as `$$`."""
+    service: dict[str, Any] = {
+        "container_name": ctx.container_name,
+        "image": image,
+        "labels": dict(labels),
+        "environment": dict(merged.containerEnv),
+    }
+    volumes = [_compose_volume(m) for m in merged.mounts]
+    if volumes:
+        service["volumes"] = volumes
+    if merged.containerUser:
+        service["user"] = merged.containerUser
+    if merged.init:
+        service["init"] = True
+    if merged.privileged:
+        service["privileged"] = True
+    if merged.capAdd:
+        service["cap_add"] = list(merged.capAdd)
+    if merged.securityOpt:
+        service["security_opt"] = list(merged.securityOpt)
+    if script is not None:
+        service["entrypoint"] = ["/bin/sh", "-c", script, "-"]
+        service["command"] = [*base.entrypoint, *base.cmd] if base is not None else []
+    escaped: dict[str, Any] = _compose_escape(service)
+    return escaped
+
+
+def _compose_volume(mount: str | dict[str, Any]) -> dict[str, Any]:
+    """A mount (docker's `type=...,source=...,target=...` or the spec's object) in compose's
+    long volume syntax."""
+    if isinstance(mount, dict):
+        fields = {str(k): str(v) for k, v in mount.items()}
+    else:
+        fields = {}
+        for part in next(csv.reader([mount])):
+            key, _, value = part.partition("=")
+            fields[key.strip()] = value.strip()
+    volume: dict[str, Any] = {"type": fields.get("type", "volume")}
+    source = fields.get("source") or fields.get("src")
+    if source:
+        volume["source"] = source
+    volume["target"] = fields.get("target") or fields.get("dst") or fields.get("destination", "")
+    if fields.get("readonly", fields.get("ro", "false")) in ("", "true", "1"):
+        volume["read_only"] = True
+    return volume
+
+
+def _compose_escape(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("$", "$$")
+    if isinstance(value, list):
+        return [_compose_escape(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _compose_escape(v) for k, v in value.items()}
+    return value
 
 
 def _keepalive(entrypoints: list[str], run_image_command: bool) -> str:
