@@ -132,10 +132,6 @@ class DockerEndpoint:
         result: dict[str, Any] = self.call("reading engine info", self.api().info)
         return result
 
-    def has_gpu(self) -> bool:
-        """The engine can give containers GPUs (the NVIDIA runtime is installed)."""
-        return "nvidia" in (self.info().get("Runtimes") or {})
-
     def list_containers(self, labels: dict[str, str]) -> list[dict[str, Any]]:
         """All containers carrying these labels, in ONE API call (no per-container inspect)."""
         filters = {"label": [f"{k}={v}" for k, v in labels.items()]}

@@ -502,13 +502,22 @@ class Engine:
             metadata=entries,
         )
         features = await self._features(job) if resolved.features else []
+        engine = await asyncio.to_thread(docker.info)
         ctx = job.ctx.model_copy(
             update={
                 "source_owner": await self._source_owner(ws, host),
-                "gpu_available": await asyncio.to_thread(docker.has_gpu),
+                "gpu_available": "nvidia" in (engine.get("Runtimes") or {}),
             }
         )
         plan = dcplan.make_plan(resolved, base, features, ctx)
+        free = None
+        root = str(engine.get("DockerRootDir") or "")
+        if host.local and root and Path(root).is_dir():
+            free = (await asyncio.to_thread(shutil.disk_usage, root)).free
+        machine = dcplan.Machine(
+            cpus=int(engine.get("NCPU") or 0), memory=int(engine.get("MemTotal") or 0), free=free
+        )
+        plan.warnings += dcplan.host_shortfalls(plan.host_requirements, machine)
         if plan.extension is not None:
             folder = paths.builds_dir(self.store.root) / ws.name
             await build.build_extension(docker, plan.extension, folder, report)

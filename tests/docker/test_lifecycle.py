@@ -181,3 +181,13 @@ def test_user_env_probe_reads_the_login_shell_once_per_container_start(podbay: P
     podbay.ok("up", "probed")
     shown = podbay.ok("exec", "probed", "--", "sh", "-c", 'echo "[$FROM_RC]"')
     assert shown.stdout == "[rc-value]\n"
+
+
+def test_host_requirements_larger_than_the_machine_warn_and_go_on(podbay: Podbay) -> None:
+    write_config(
+        podbay.cwd / "big", {"image": IMAGE, "hostRequirements": {"cpus": 4096, "memory": "64tb"}}
+    )
+    up = podbay.ok("up", "big")
+    assert "hostRequirements asks for 4096 CPUs; this machine has" in up.stderr
+    assert "hostRequirements asks for 65536 GB of memory" in up.stderr
+    assert podbay.status("big")["status"] == "Running"
