@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sqlite3
 import sys
 from typing import TYPE_CHECKING
@@ -118,6 +119,54 @@ def exec_argv(record: dict[str, Any], cmd: list[str], tty: bool) -> list[str]:
     for key, value in (record.get("remote_env") or {}).items():
         argv += ["-e", f"{key}={value}"]
     return [*argv, record["container_id"], *cmd]
+
+
+POST_ATTACH_LOG = "/tmp/podbay-post-attach.log"
+
+
+def _shell_command(command: Any) -> str:
+    """One lifecycle command as a line of sh: a string as written, an array quoted, an object's
+    parts side by side (the spec runs them in parallel)."""
+    if isinstance(command, str):
+        return f"( {command}\n)" if command.strip() else ":"
+    if isinstance(command, list):
+        return shlex.join(str(part) for part in command) if command else ":"
+    if isinstance(command, dict):
+        parts = [f"{_shell_command(part)} &" for part in command.values()]
+        return " ".join([*parts, "wait"]) if parts else ":"
+    return ":"
+
+
+def post_attach_argv(record: dict[str, Any]) -> list[str] | None:
+    """postAttachCommand, run detached in the container (each contribution in order, image and
+    features first), its output in POST_ATTACH_LOG; None when there is none."""
+    hooks = [h.get("command") for h in record.get("attach_hooks") or [] if isinstance(h, dict)]
+    hooks = [h for h in hooks if h]
+    if not hooks:
+        return None
+    script = " && ".join(_shell_command(h) for h in hooks)
+    argv = exec_argv(record, ["/bin/sh", "-c", f"{{ {script}\n}} > {POST_ATTACH_LOG} 2>&1"], False)
+    argv.insert(argv.index("exec") + 1, "-d")
+    return argv
+
+
+def run_post_attach(record: dict[str, Any], name: str) -> None:
+    """Start postAttachCommand for an attach (podbay ssh, podbay code); says where its output
+    goes. Failing to start it is reported, never fatal: the user still gets their shell."""
+    argv = post_attach_argv(record)
+    if argv is None:
+        return
+    import subprocess
+
+    started = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if started.returncode == 0:
+        print(
+            f"podbay: postAttachCommand started in {name} (output: {POST_ATTACH_LOG})",
+            file=sys.stderr,
+        )
+    else:
+        reason = (started.stderr.strip().splitlines() or ["no reason given"])[-1]
+        print(f"podbay: postAttachCommand could not start: {reason}", file=sys.stderr)
 
 
 def sshd_argv(record: dict[str, Any]) -> list[str]:

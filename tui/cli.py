@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from core.attach import exec_argv, ready_record, replace_process, sshd_argv
+from core.attach import exec_argv, ready_record, replace_process, run_post_attach, sshd_argv
 
 if TYPE_CHECKING:
     from core.engine import Engine
@@ -467,6 +467,8 @@ def cmd_ssh(ns: argparse.Namespace) -> int:
 
         replace_process(stdio_argv(ns.name))
     interactive = sys.stdin.isatty() and sys.stdout.isatty() and (not cmd or ns.force_tty)
+    if not cmd:  # an interactive attach: postAttachCommand runs, as when VS Code attaches
+        run_post_attach(record, ns.name)
     if not record.get("ssh_ready"):
         print(
             f"podbay: no SSH server in {ns.name} ({record.get('ssh_note') or 'not set up'}); "
@@ -572,7 +574,9 @@ def cmd_ssh_config(ns: argparse.Namespace) -> int:
 def cmd_code(ns: argparse.Namespace) -> int:
     from core.ide import open_vscode
 
-    result = open_vscode(ready_record(ns.name))
+    record = ready_record(ns.name)
+    run_post_attach(record, ns.name)
+    result = open_vscode(record)
     if result["opened"]:
         return _done(ns, result, f"Opened VS Code on {result['folderUri']}")
     hint = "No `code` command here. Open this URL (needs `podbay ssh-config install`):"

@@ -336,3 +336,36 @@ def test_agent_forwarding_when_ssh_auth_sock_is_set(
     finally:
         agent.terminate()
         agent.wait(timeout=10)
+
+
+def test_post_attach_command_runs_on_each_attach(podbay: Podbay) -> None:
+    write_config(
+        podbay.cwd / "att",
+        {
+            "image": IMAGE,
+            "remoteUser": "root",
+            "postAttachCommand": {
+                "where": 'echo "attached in $(pwd)" >> /tmp/attached',
+                "also": ["sh", "-c", "echo second >> /tmp/also"],
+            },
+        },
+    )
+    podbay.ok("up", "att")  # up attaches too: once
+
+    def attached(count: int, file: str = "/tmp/attached") -> list[str]:
+        deadline = time.monotonic() + 20
+        while True:
+            lines = podbay.ok("exec", "att", "--", "cat", file).stdout.splitlines()
+            if len(lines) >= count or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.1)  # polling a detached command's result, with a deadline
+
+    assert attached(1) == ["attached in /workspaces/att"]
+    shell = podbay.ok("ssh", "att", input="exit\n")
+    assert "postAttachCommand started in att" in shell.stderr
+    assert attached(2) == ["attached in /workspaces/att"] * 2
+    # A command run over ssh is not an attach.
+    podbay.ok("ssh", "att", "--", "true")
+    podbay.ok("code", "att", env={"PATH": "/usr/bin:/bin"})
+    assert attached(3) == ["attached in /workspaces/att"] * 3
+    assert attached(3, "/tmp/also") == ["second"] * 3  # the object form's other part
