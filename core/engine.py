@@ -155,6 +155,7 @@ class Engine:
         self.env = dict(os.environ if env is None else env)
         self.cwd = cwd
         self._providers: dict[str, MachineProvider] = {}
+        self._drift_cache: dict[str, tuple[Any, list[str]]] = {}
 
     # providers -----------------------------------------------------------------------------
 
@@ -292,6 +293,17 @@ class Engine:
         async with self._host(provider, job) as host:
             return await self._bring_up_on(ws, host, report, rebuild)
 
+    def _plan_context(self, ws: Workspace) -> PlanContext:
+        return PlanContext(
+            name=ws.name,
+            local_folder=ws.folder,
+            config_file=ws.config_path,
+            container_name=ws.container_name,
+            labels={LABEL_HOME: self.store.install_id(), LABEL_WORKSPACE: ws.name},
+            env=self.env,
+            image_name=image_name(ws.name, self.store.install_id()),
+        )
+
     @staticmethod
     @contextlib.asynccontextmanager
     async def _host(provider: MachineProvider, job: MachineJob) -> AsyncIterator[HostSession]:
@@ -334,15 +346,7 @@ class Engine:
             if ws.config_path
             else config_root
         )
-        ctx = PlanContext(
-            name=ws.name,
-            local_folder=ws.folder,
-            config_file=ws.config_path,
-            container_name=ws.container_name,
-            labels={LABEL_HOME: self.store.install_id(), LABEL_WORKSPACE: ws.name},
-            env=self.env,
-            image_name=image_name(ws.name, self.store.install_id()),
-        )
+        ctx = self._plan_context(ws)
         resolved = dcplan.resolve(raw, ctx)
         parts = await asyncio.to_thread(_file_parts, resolved, local_dir, config_path)
         resolved.fingerprint.update(parts)
@@ -829,10 +833,12 @@ class Engine:
         """Every workspace with live status: ONE container list call per provider."""
         return (await self.poll()).statuses
 
-    async def poll(self) -> PollResult:
+    async def poll(self, drift: bool = False) -> PollResult:
         """Live status of every workspace and whether each provider answers.
 
         One container list call per configured provider, whatever the number of workspaces.
+        With `drift`, each status also says which parts of its config changed since its
+        container was made (read again only when a file in the config's folder changed).
         """
         # Reading and validating hundreds of records, and probing their locks, happens in a
         # thread: a TUI polling on its event loop must not stall key handling.
@@ -850,7 +856,7 @@ class Engine:
 
         polled = dict(await asyncio.gather(*(poll_one(p) for p in sorted(names))))
         statuses = await asyncio.to_thread(
-            lambda: [self._status_of(ws, polled[ws.provider]) for ws in workspaces]
+            lambda: [self._status_of(ws, polled[ws.provider], drift) for ws in workspaces]
         )
         return PollResult(
             statuses=statuses,
@@ -864,7 +870,7 @@ class Engine:
         return next(s for s in await self.status_all() if s.workspace.name == ws.name)
 
     def _status_of(
-        self, ws: Workspace, containers: dict[str, dict[str, Any]] | str
+        self, ws: Workspace, containers: dict[str, dict[str, Any]] | str, drift: bool = False
     ) -> WorkspaceStatus:
         holder = self.store.lock_holder(ws.name)
         if holder is not None:
@@ -908,7 +914,37 @@ class Engine:
             image=image,
             detail=str(container.get("Status", "")),
             machine=machine,
+            changed=self._drift(ws, container) if drift else [],
         )
+
+    def _drift(self, ws: Workspace, container: dict[str, Any]) -> list[str]:
+        """The parts of the config that changed since the container was made ([] when unknown:
+        no fingerprint, the config is on another machine or cannot be read)."""
+        before = (container.get("Labels") or {}).get(dcplan.LABEL_FINGERPRINT)
+        if not before or not ws.config_path or ws.machine:
+            return []
+        config_dir = Path(ws.config_path).parent
+        try:
+            signature = tuple(
+                (str(p), p.stat().st_mtime_ns, p.stat().st_size)
+                for p in sorted(config_dir.rglob("*"))
+                if p.is_file()
+            )
+        except OSError:
+            return []
+        key = (before, signature)
+        cached = self._drift_cache.get(ws.name)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        try:
+            _, raw, _ = self._load_config(Path(ws.folder), ws.config_arg, ws.image)
+            resolved = dcplan.resolve(raw, self._plan_context(ws))
+            resolved.fingerprint.update(_file_parts(resolved, config_dir, Path(ws.config_path)))
+            changed = dcplan.changed_parts(json.loads(before), resolved.fingerprint)
+        except (PodbayError, ValueError):
+            changed = []
+        self._drift_cache[ws.name] = (key, changed)
+        return changed
 
     # logs ----------------------------------------------------------------------------------
 

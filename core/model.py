@@ -94,6 +94,7 @@ class WorkspaceStatus(BaseModel):
     image: str | None = None
     # A dedicated machine: id, type, state, and the estimated cost ($/h running, $/month).
     machine: dict[str, Any] | None = None
+    changed: list[str] = []  # parts of the config changed since the container was made
 
 
 EventKind = Literal["step", "log", "progress", "warning", "done"]

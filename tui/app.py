@@ -19,6 +19,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.timer import Timer
 from textual.widgets import (
     DataTable,
@@ -132,7 +133,7 @@ class PodbayApp(App[int]):
 
     async def _poll(self) -> None:
         try:
-            result = await self.engine.poll()
+            result = await self.engine.poll(drift=True)
             self.post_message(StatusPolled(result))
         except PodbayError as exc:
             self.post_message(StatusPolled(None, f"{exc.message} ({exc.hint})"))
@@ -177,7 +178,8 @@ class PodbayApp(App[int]):
     def _status_text(self, name: str) -> str:
         if self.operations.get(name):
             return f"{SPINNER[self._frame % len(SPINNER)]} {self.operations[name]}"
-        return str(self.statuses[name].status)
+        status = self.statuses[name]
+        return f"{status.status} *" if status.changed else str(status.status)
 
     def _row(self, name: str) -> tuple[str, ...]:
         ws = self.statuses[name].workspace
@@ -263,6 +265,11 @@ class PodbayApp(App[int]):
             lines.append(f"machine:   {machine_text(status.machine)}")
         if status.detail:
             lines.append(f"note:      {status.detail}")
+        if status.changed:
+            lines.append(
+                f"config:    * changed since the container was made ({', '.join(status.changed)});"
+                " press r to rebuild"
+            )
         text.update("\n".join(lines))
         ports.update(
             "\n".join(f.describe() for f in self.forwards[name])
@@ -296,7 +303,10 @@ class PodbayApp(App[int]):
 
     @on(DataTable.RowHighlighted, "#workspaces")
     def _highlighted(self) -> None:
-        self.render_details()
+        try:
+            self.render_details()
+        except NoMatches:  # a highlight that arrives while the app is closing
+            return
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -29,3 +29,34 @@ def test_tui_shows_a_real_workspace(podbay: Podbay) -> None:
 
     row = asyncio.run(scenario())
     assert row[:3] == ["shown", "docker", "Running"]
+
+
+def test_tui_marks_a_workspace_whose_config_changed(podbay: Podbay) -> None:
+    from textual.widgets import Static
+
+    config = write_config(podbay.cwd / "drifted", {"image": IMAGE, "containerEnv": {"V": "1"}})
+    podbay.ok("up", "drifted")
+    engine = Engine(Store(podbay.home), providers.load)
+
+    async def status_cell(app: PodbayApp) -> str:
+        table = app.query_one("#workspaces", DataTable)
+        async with asyncio.timeout(10):
+            while table.row_count == 0:
+                await asyncio.sleep(0.02)
+        return str(table.get_row_at(0)[2])
+
+    async def scenario() -> tuple[str, str, str]:
+        app = PodbayApp(engine)
+        async with app.run_test(size=(120, 30)) as pilot:
+            before = await status_cell(app)
+            config.write_text(config.read_text().replace('"1"', '"2"'))
+            app.poll_status()
+            async with asyncio.timeout(10):
+                while (after := await status_cell(app)) == before:
+                    await pilot.pause(0.05)
+            details = str(app.query_one("#details-text", Static).render())
+            return before, after, details
+
+    before, after, details = asyncio.run(scenario())
+    assert (before, after) == ("Running", "Running *")
+    assert "changed since the container was made (containerEnv); press r to rebuild" in details

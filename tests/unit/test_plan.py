@@ -129,11 +129,11 @@ def test_same_config_same_hash_and_changes_change_it() -> None:
 @pytest.mark.parametrize(
     ("raw", "words"),
     [
-        ({"dockerComposeFile": "c.yml", "service": "s"}, "Docker Compose"),
+        ({"dockerComposeFile": "c.yml"}, "has dockerComposeFile but no service"),
         ({"name": "no image"}, "names no image and no Dockerfile"),
     ],
 )
-def test_what_this_version_cannot_do_is_said(raw: dict[str, Any], words: str) -> None:
+def test_configs_that_cannot_work_are_explained(raw: dict[str, Any], words: str) -> None:
     with pytest.raises(ConfigError) as info:
         make_plan(raw, CTX)
     assert words in info.value.message
@@ -256,3 +256,29 @@ def test_host_requirements_beyond_the_machine_are_warned_about() -> None:
     assert dcplan.host_shortfalls(enough, machine) == []
     unknown_disk = machine.model_copy(update={"free": None})
     assert dcplan.host_shortfalls({"storage": 1024**4}, unknown_disk) == []
+
+
+def test_compose_service_settings_escape_dollars_and_keep_the_command() -> None:
+    resolved = dcplan.resolve(
+        {
+            "dockerComposeFile": ["a.yml", "b.yml"],
+            "service": "app",
+            "runServices": ["db"],
+            "containerEnv": {"PRICE": "$5"},
+            "mounts": ["type=volume,source=cache,target=/cache,readonly"],
+            "capAdd": ["SYS_PTRACE"],
+        },
+        CTX,
+    )
+    assert resolved.compose is not None and resolved.compose.files == ["a.yml", "b.yml"]
+    assert resolved.workspace_folder == "/"  # the spec's default for compose
+    plan = dcplan.make_plan(resolved, BaseImage(name="base"), [], CTX)
+    service = plan.compose_service
+    assert service is not None
+    assert service["environment"] == {"PRICE": "$$5"}
+    assert service["volumes"] == [
+        {"type": "volume", "source": "cache", "target": "/cache", "read_only": True}
+    ]
+    assert service["cap_add"] == ["SYS_PTRACE"]
+    assert "entrypoint" not in service  # overrideCommand defaults to false for compose
+    assert service["container_name"] == CTX.container_name
