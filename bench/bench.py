@@ -101,10 +101,6 @@ def main() -> None:
         )
         run(["docker", "exec", raw_name, "sh", "-c", CONFIG["postCreateCommand"]])
 
-    def remove(container: str) -> None:
-        if container:
-            subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
-
     results: dict[str, dict[str, list[float]]] = {}
     # Warm-up: first runs pay for disk caches and node's module cache.
     podbay("up", str(folders["podbay"]))()
@@ -116,8 +112,10 @@ def main() -> None:
             lambda: run([PODBAY, "delete", "podbay", "--yes"], env),
             n,
         ),
-        "reference": timed(reference("up"), lambda: remove(container_of(folders["reference"])), n),
-        "raw docker": timed(raw_up, lambda: remove(raw_name), n),
+        "reference": timed(
+            reference("up"), lambda: remove_quietly(container_of(folders["reference"])), n
+        ),
+        "raw docker": timed(raw_up, lambda: remove_quietly(raw_name), n),
     }
     results["up of a running workspace"] = {
         "podbay": timed(podbay("up", "podbay"), None, n),
@@ -129,7 +127,7 @@ def main() -> None:
         "reference": timed(reference("exec", "true"), None, n),
         "raw docker": timed(lambda: run(["docker", "exec", raw_name, "true"]), None, n),
     }
-    remove(raw_name)
+    remove_quietly(raw_name)
 
     # list with many workspaces: real (created, not started) containers and their records.
     list_env = {**os.environ, "PODBAY_HOME": str(work / "list-home")}
@@ -140,15 +138,122 @@ def main() -> None:
             lambda: run(["docker", "ps", "-a", "--filter", "label=dev.podbay.workspace"]), None, n
         ),
     }
+    features_bench(work, n, results)
     results["startup: podbay --help (import cost)"] = {
         "podbay": timed(lambda: run([PODBAY, "--help"]), None, n),
     }
 
     print(report(results, n))
     run([PODBAY, "delete", "podbay", "--yes"], env)
-    remove(container_of(folders["reference"]))
+    remove_quietly(container_of(folders["reference"]))
     cleanup_list(Path(list_env["PODBAY_HOME"]))
     shutil.rmtree(work, ignore_errors=True)
+
+
+FEATURES = ("alpha", "beta", "gamma")
+
+
+def write_feature_config(folder: Path, option: str) -> None:
+    """Three local features; `option` goes to the middle one, so changing it leaves the first
+    one's layer to the builder cache."""
+    dc = folder / ".devcontainer"
+    for name in FEATURES:
+        (dc / name).mkdir(parents=True, exist_ok=True)
+        manifest = {"id": name, "options": {"word": {"type": "string", "default": "x"}}}
+        (dc / name / "devcontainer-feature.json").write_text(json.dumps(manifest))
+        (dc / name / "install.sh").write_text(
+            f'#!/bin/sh\nset -e\ncp -r /usr/share/doc /opt/{name}\necho "$WORD" > /opt/{name}.txt\n'
+        )
+    config = {
+        "image": IMAGE,
+        "features": {"./alpha": {}, "./beta": {"word": option}, "./gamma": {}},
+        "overrideFeatureInstallOrder": ["./alpha", "./beta", "./gamma"],
+    }
+    (dc / "devcontainer.json").write_text(json.dumps(config))
+
+
+def features_bench(work: Path, n: int, results: dict[str, dict[str, list[float]]]) -> None:
+    """Rebuild after one feature's option changed, and an unchanged --rebuild, side by side."""
+    env = {**os.environ, "PODBAY_HOME": str(work / "feature-home")}
+    mine, theirs, raw = work / "feat-podbay", work / "feat-reference", work / "feat-raw"
+    for folder in (mine, theirs):
+        write_feature_config(folder, "v0")
+    raw.mkdir()
+    (raw / "Dockerfile").write_text(
+        f"FROM {IMAGE}\n"
+        + "".join(
+            ("ARG WORD\n" if name == "beta" else "")
+            + f'RUN cp -r /usr/share/doc /opt/{name} && echo "{"$WORD" if name == "beta" else "x"}"'
+            f" > /opt/{name}.txt\n"
+            for name in FEATURES
+        )
+    )
+    raw_name = f"podbay-bench-feat-{os.getpid()}"
+    counter = iter(range(1, 10_000))
+
+    def change() -> str:
+        value = f"v{next(counter)}"
+        write_feature_config(mine, value)
+        write_feature_config(theirs, value)
+        return value
+
+    def podbay_rebuild() -> None:
+        run([PODBAY, "up", str(mine), "--rebuild"], env)
+
+    def reference_rebuild() -> None:
+        run([REFERENCE, "up", "--workspace-folder", str(theirs), "--remove-existing-container"])
+
+    raw_word = {"value": "v0"}
+
+    def raw_rebuild() -> None:
+        tag = f"{raw_name}:latest"
+        run(
+            [
+                "docker",
+                "build",
+                "-q",
+                "--build-arg",
+                f"WORD={raw_word['value']}",
+                "-t",
+                tag,
+                str(raw),
+            ]
+        )
+        subprocess.run(["docker", "rm", "-f", raw_name], capture_output=True, check=False)
+        run(["docker", "run", "-d", "--name", raw_name, "--entrypoint", "/bin/sh", tag, "-c",
+             "sleep infinity"])  # fmt: skip
+
+    def raw_change() -> None:
+        raw_word["value"] = change()
+
+    # Warm-up: the first build of each fills the builder cache.
+    podbay_rebuild()
+    reference_rebuild()
+    raw_rebuild()
+    results["rebuild after one feature option changed (3 local features)"] = {
+        "podbay": timed(podbay_rebuild, change, n),
+        "reference": timed(reference_rebuild, change, n),
+        "raw docker": timed(raw_rebuild, raw_change, n),
+    }
+    results["unchanged config, rebuild (served from the builder cache)"] = {
+        "podbay": timed(podbay_rebuild, None, n),
+        "reference": timed(reference_rebuild, None, n),
+        "raw docker": timed(raw_rebuild, None, n),
+    }
+    run([PODBAY, "delete", mine.name, "--yes"], env)
+    remove_quietly(container_of(theirs))
+    remove_quietly(raw_name)
+    subprocess.run(["docker", "rmi", "-f", f"{raw_name}:latest"], capture_output=True, check=False)
+    for image in subprocess.run(
+        ["docker", "images", "-q", "--filter", f"reference=vsc-{theirs.name}-*"],
+        capture_output=True, text=True, check=False,
+    ).stdout.split():  # fmt: skip
+        subprocess.run(["docker", "rmi", "-f", image], capture_output=True, check=False)
+
+
+def remove_quietly(container: str) -> None:
+    if container:
+        subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
 
 
 def populate_list(home: Path, count: int) -> None:

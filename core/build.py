@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
+import subprocess
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -68,6 +69,29 @@ async def build_dockerfile(
         raise output.failure(code, "fix the Dockerfile or build settings, then run podbay up again")
 
 
+def has_buildkit(cli: str) -> bool:
+    """Whether this docker CLI can build with BuildKit: built in up to 22.x (DOCKER_BUILDKIT=1),
+    through the buildx plugin from 23 on. podbay's own image on top uses it when it can: about
+    twice as fast as the classic builder here, and its metadata steps make no layers."""
+    try:
+        version = subprocess.run(
+            [cli, "version", "--format", "{{.Client.Version}}"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        ).stdout.strip()
+        major = int(version.split(".")[0])
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return False
+    if 18 <= major < 23:
+        return True
+    buildx = subprocess.run(
+        [cli, "buildx", "version"], capture_output=True, timeout=30, check=False
+    )
+    return buildx.returncode == 0
+
+
 def write_context(extension: Extension, folder: Path) -> None:
     """The generated image's build context: one folder per feature and the Dockerfile."""
     shutil.rmtree(folder, ignore_errors=True)
@@ -90,12 +114,18 @@ async def build_extension(
     """Build the generated image (features, UID update) on the workspace's engine."""
     names = ", ".join(s.dir.split("-", 1)[1] for s in extension.stages)
     report.step(f"installing features: {names}" if names else "updating the user's uid")
-    await asyncio.to_thread(write_context, extension, folder)
-    argv = [docker_cli(), "build", "-f", str(folder / "Dockerfile"), "-t", extension.tag]
+    cli = docker_cli()
+    _, buildkit = await asyncio.gather(
+        asyncio.to_thread(write_context, extension, folder), asyncio.to_thread(has_buildkit, cli)
+    )
+    argv = [cli, "build", "-f", str(folder / "Dockerfile"), "-t", extension.tag]
+    if buildkit:
+        argv.append("--progress=plain")
     for key, value in extension.labels.items():
         argv += ["--label", f"{key}={value}"]
     argv.append(str(folder))
     output = _Output(report, "installing features" if names else "updating the uid")
-    code = await LocalHost(docker).run_stream(argv, output.line, env=_docker_env(docker))
+    env = {**_docker_env(docker), "DOCKER_BUILDKIT": "1" if buildkit else "0"}
+    code = await LocalHost(docker).run_stream(argv, output.line, env=env)
     if code != 0:
         raise output.failure(code, "see the feature's install.sh output above (podbay logs NAME)")
