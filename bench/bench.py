@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -191,8 +192,10 @@ def features_bench(work: Path, n: int, results: dict[str, dict[str, list[float]]
     raw_name = f"podbay-bench-feat-{os.getpid()}"
     counter = iter(range(1, 10_000))
 
+    run_id = uuid.uuid4().hex[:8]  # builder caches outlive a run: values never repeat
+
     def change() -> str:
-        value = f"v{next(counter)}"
+        value = f"v{next(counter)}-{run_id}"
         write_feature_config(mine, value)
         write_feature_config(theirs, value)
         return value
@@ -203,43 +206,35 @@ def features_bench(work: Path, n: int, results: dict[str, dict[str, list[float]]
     def reference_rebuild() -> None:
         run([REFERENCE, "up", "--workspace-folder", str(theirs), "--remove-existing-container"])
 
-    raw_word = {"value": "v0"}
-
-    def raw_rebuild() -> None:
+    def raw_rebuild(word: str) -> None:
         tag = f"{raw_name}:latest"
-        run(
-            [
-                "docker",
-                "build",
-                "-q",
-                "--build-arg",
-                f"WORD={raw_word['value']}",
-                "-t",
-                tag,
-                str(raw),
-            ]
-        )
+        run(["docker", "build", "-q", "--build-arg", f"WORD={word}", "-t", tag, str(raw)])
         subprocess.run(["docker", "rm", "-f", raw_name], capture_output=True, check=False)
         run(["docker", "run", "-d", "--name", raw_name, "--entrypoint", "/bin/sh", tag, "-c",
              "sleep infinity"])  # fmt: skip
 
-    def raw_change() -> None:
-        raw_word["value"] = change()
-
     # Warm-up: the first build of each fills the builder cache.
     podbay_rebuild()
     reference_rebuild()
-    raw_rebuild()
-    results["rebuild after one feature option changed (3 local features)"] = {
-        "podbay": timed(podbay_rebuild, change, n),
-        "reference": timed(reference_rebuild, change, n),
-        "raw docker": timed(raw_rebuild, raw_change, n),
-    }
-    results["unchanged config, rebuild (served from the builder cache)"] = {
-        "podbay": timed(podbay_rebuild, None, n),
-        "reference": timed(reference_rebuild, None, n),
-        "raw docker": timed(raw_rebuild, None, n),
-    }
+    raw_rebuild("v0")
+    # Samples interleaved (podbay, reference, raw, podbay, ...): a noisy VM affects all alike.
+    changed: dict[str, list[float]] = {"podbay": [], "reference": [], "raw docker": []}
+    same: dict[str, list[float]] = {"podbay": [], "reference": [], "raw docker": []}
+    word = {"value": "v0"}
+    actions = (
+        ("podbay", podbay_rebuild),
+        ("reference", reference_rebuild),
+        ("raw docker", lambda: raw_rebuild(word["value"])),
+    )
+    for _ in range(n):
+        word["value"] = change()
+        for who, action in actions:
+            changed[who] += timed(action, None, 1)
+    for _ in range(n):
+        for who, action in actions:
+            same[who] += timed(action, None, 1)
+    results["rebuild after one feature option changed (3 local features)"] = changed
+    results["unchanged config, rebuild (served from the builder cache)"] = same
     run([PODBAY, "delete", mine.name, "--yes"], env)
     remove_quietly(container_of(theirs))
     remove_quietly(raw_name)
