@@ -136,7 +136,8 @@ async def probe_user_env(
     flags = _PROBE_FLAGS.get(plan.user_env_probe)
     if flags is None:
         return {}
-    if patch_profile:  # once per container
+    as_root = plan.remote_user in ("root", "0")
+    if patch_profile and not as_root:  # once per container; as root, in the probe's own exec
         patch = ["/bin/sh", "-c", _PATCH_PROFILE]
         await asyncio.to_thread(_exec_output, docker, container_id, patch, "root")
     marker = secrets.token_hex(8)
@@ -147,6 +148,8 @@ async def probe_user_env(
         '[ -x "$s" ] || s=/bin/sh; '
         f'exec "$s" {flags} "$0"'
     )
+    if patch_profile and as_root:
+        script = f"{_PATCH_PROFILE}; {script}"
     argv = ["/bin/sh", "-c", script, inner]
     try:
         output = await asyncio.wait_for(
