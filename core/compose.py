@@ -9,6 +9,7 @@ asking compose again.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Mapping
@@ -168,3 +169,27 @@ class Compose:
 def write_override(path: Path, services: Mapping[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     path.write_text(json.dumps({"services": services}, indent=1), encoding="utf-8")
+
+
+async def part_of(
+    docker: DockerEndpoint, dev: dict[str, Any], action: str, report: Reporter
+) -> None:
+    """Start, stop or remove the other services of a compose workspace's project."""
+    labels = (dev.get("Config") or {}).get("Labels") or dev.get("Labels") or {}
+    project = labels.get(LABEL_PART_OF)
+    if not project:
+        return
+    others = await asyncio.to_thread(docker.list_containers, {LABEL_PART_OF: project})
+    others = [c for c in others if c["Id"] != dev.get("Id")]
+    for other in others:
+        name = ((other.get("Names") or ["?"])[0]).lstrip("/")
+        running = other.get("State") == "running"
+        if action == "start" and not running:
+            report.step(f"starting service container {name}")
+            await asyncio.to_thread(docker.start, other["Id"])
+        elif action == "stop" and running:
+            report.step(f"stopping service container {name}")
+            await asyncio.to_thread(docker.stop, other["Id"])
+        elif action == "remove":
+            report.step(f"removing service container {name}")
+            await asyncio.to_thread(docker.remove, other["Id"])

@@ -15,46 +15,36 @@ import json
 import os
 import shutil
 import signal
-import sys
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
 from pydantic import BaseModel
 
-from core import build, features_fetch, hooks, paths
+from core import hooks, images, paths
 from core import source as sources
-from core.compose import LABEL_PART_OF, Compose, project_name
+from core.compose import LABEL_PART_OF, part_of
 from core.devcontainer import config as dcconfig
 from core.devcontainer import find as dcfind
-from core.devcontainer import metadata as dcmetadata
 from core.devcontainer import plan as dcplan
-from core.devcontainer.metadata import LABEL as LABEL_METADATA
 from core.devcontainer.plan import (
     ONCE_HOOKS,
-    BaseImage,
-    Feature,
     Plan,
     PlanContext,
-    Resolved,
     container_name,
     resolve_container_env,
 )
 from core.docker import DockerEndpoint
 from core.errors import (
-    ConfigError,
-    ImageNotFound,
     NameTaken,
     PodbayError,
     ProviderError,
     SourceError,
     UnknownProvider,
 )
-from core.features_fetch import FeatureSource, tree_digest
 from core.host import HostSession, MachineJob, MachineProvider, RemoteHost
+from core.images import UpJob
 from core.model import ProviderConfig, Source, Status, Workspace, WorkspaceStatus
-from core.registry import Registry
 from core.reporter import EventSink, Reporter
 from core.ssh import bootstrap as ssh_bootstrap
 from core.ssh import config as ssh_config
@@ -82,56 +72,6 @@ class UpRequest(BaseModel):
 
 
 HOOK_ORDER = (*ONCE_HOOKS, "postStartCommand", "postAttachCommand")
-
-
-def image_name(workspace: str, install_id: str) -> str:
-    """The repository of the images podbay builds for a workspace (tags: build, dev)."""
-    return f"podbay-{workspace}-{install_id[:6]}"
-
-
-@dataclass
-class _UpJob:
-    """What `up` knows about one workspace once its config is read."""
-
-    ws: Workspace
-    host: HostSession
-    resolved: Resolved
-    ctx: PlanContext
-    config_root: Path  # the source folder, or podbay's copy of its devcontainer files
-    local_dir: Path  # the config's folder under config_root
-    report: Reporter
-    compose: Compose | None = None  # for a Docker Compose config
-    compose_services: list[str] = field(default_factory=list)  # all services of its files
-
-
-def _file_parts(resolved: Resolved, config_dir: Path, config_file: Path | None) -> dict[str, str]:
-    """Fingerprints of the files a container is made from: the Dockerfile, local features and
-    the feature lockfile (files the Dockerfile copies are not looked at; --rebuild takes them)."""
-    parts: dict[str, str] = {}
-    if resolved.build is not None:
-        dockerfile = config_dir / resolved.build.dockerfile
-        if dockerfile.is_file():
-            parts["Dockerfile"] = dcplan.file_hash(dockerfile.read_bytes())
-    for name in resolved.compose.files if resolved.compose else []:
-        compose_file = config_dir / name
-        if compose_file.is_file():
-            parts[f"compose {name}"] = dcplan.file_hash(compose_file.read_bytes())
-    for key in resolved.features:
-        folder = config_dir / key
-        if key.startswith(("./", "../")) and folder.is_dir():
-            parts[f"feature {key}"] = tree_digest(folder).removeprefix("sha256:")[:12]
-    if config_file is not None:
-        lockfile = features_fetch.lockfile_path(config_dir / config_file.name)
-        if lockfile.is_file():
-            parts[lockfile.name] = dcplan.file_hash(lockfile.read_bytes())
-    return parts
-
-
-def _lockfile(job: _UpJob) -> Path | None:
-    """The config's lockfile as read here (podbay's copy for a VM's workspace)."""
-    if job.ws.config_path is None:
-        return None
-    return features_fetch.lockfile_path(job.local_dir / Path(job.ws.config_path).name)
 
 
 def _checkpoint(step: str) -> None:
@@ -301,7 +241,7 @@ class Engine:
             container_name=ws.container_name,
             labels={LABEL_HOME: self.store.install_id(), LABEL_WORKSPACE: ws.name},
             env=self.env,
-            image_name=image_name(ws.name, self.store.install_id()),
+            image_name=images.image_name(ws.name, self.store.install_id()),
         )
 
     @staticmethod
@@ -348,7 +288,7 @@ class Engine:
         )
         ctx = self._plan_context(ws)
         resolved = dcplan.resolve(raw, ctx)
-        parts = await asyncio.to_thread(_file_parts, resolved, local_dir, config_path)
+        parts = await asyncio.to_thread(images.file_parts, resolved, local_dir, config_path)
         resolved.fingerprint.update(parts)
         if resolved.config.initializeCommand:
             await hooks.run_initialize(resolved.config.initializeCommand, ws, host, report)
@@ -357,7 +297,9 @@ class Engine:
         keys_ready = asyncio.create_task(
             asyncio.to_thread(ssh_keys.ensure, self.store.root, ws.name)
         )
-        job = _UpJob(ws, host, resolved, ctx, config_root, local_dir, report)
+        job = UpJob(
+            ws, host, resolved, ctx, config_root, local_dir, report, self.store.root, self.env
+        )
         try:
             return await self._container_up(job, keys_ready, rebuild)
         except BaseException:
@@ -379,7 +321,7 @@ class Engine:
         return mirror
 
     async def _container_up(
-        self, job: _UpJob, keys_ready: asyncio.Future[ssh_keys.WorkspaceKeys], rebuild: bool
+        self, job: UpJob, keys_ready: asyncio.Future[ssh_keys.WorkspaceKeys], rebuild: bool
     ) -> Workspace:
         ws, report, docker = job.ws, job.report, job.host.docker
         container = await self._find_container(docker, ws.name)
@@ -391,12 +333,12 @@ class Engine:
             labels = container.get("Labels") or {}
             plan = await self._existing_plan(job, container, labels)
         else:
-            plan = await self._prepare_image(job)
+            plan = await images.prepare_image(job)
             for warning in plan.warnings:
                 report.warn(warning)
             _checkpoint("image")
             if job.compose is not None and plan.compose_service is not None:
-                container_id = await self._compose_up(job, plan.compose_service)
+                container_id = await images.compose_up(job, plan.compose_service)
             else:
                 report.step(f"creating the container from {plan.image}")
                 container_id = await asyncio.to_thread(docker.create, plan.create_args)
@@ -407,7 +349,7 @@ class Engine:
         if info is None:
             raise ProviderError("the container vanished while starting", "run podbay up again")
         if not info["State"].get("Running"):
-            await self._part_of(docker, info, "start", report)
+            await part_of(docker, info, "start", report)
             report.step("starting the container")
             await asyncio.to_thread(docker.start, container_id)
             info = await asyncio.to_thread(docker.inspect_container, container_id) or info
@@ -460,7 +402,7 @@ class Engine:
         return ws
 
     async def _existing_plan(
-        self, job: _UpJob, container: dict[str, Any], labels: dict[str, str]
+        self, job: UpJob, container: dict[str, Any], labels: dict[str, str]
     ) -> Plan:
         """Reuse the container; say what changed in the config since it was made."""
         try:
@@ -476,164 +418,6 @@ class Engine:
         inspect = await asyncio.to_thread(job.host.docker.inspect_container, container["Id"])
         user = str(((inspect or {}).get("Config") or {}).get("User") or "")
         return dcplan.plan_for_existing(job.resolved, labels, user, job.ctx)
-
-    async def _prepare_image(self, job: _UpJob) -> Plan:
-        """Pull or build the base image, fetch features, build the image on top if needed."""
-        ws, host, resolved, report = job.ws, job.host, job.resolved, job.report
-        docker = host.docker
-        if resolved.compose is not None:
-            base_name = await self._compose_base(job)
-        elif resolved.build is not None:
-            machine_dir = str(Path(ws.config_path).parent) if ws.config_path else ws.folder
-            await build.build_dockerfile(host, resolved.build, machine_dir, job.ctx.labels, report)
-            base_name = resolved.build.tag
-        else:
-            assert resolved.image is not None
-            await self._ensure_image(docker, resolved.image, report)
-            base_name = resolved.image
-        info = await asyncio.to_thread(docker.inspect_image, base_name)
-        if info is None:
-            raise ImageNotFound(f"image {base_name} vanished after it was made", "run up again")
-        config = info.get("Config") or {}
-        entries, warning = dcmetadata.parse_label((config.get("Labels") or {}).get(LABEL_METADATA))
-        if warning:
-            report.warn(warning)
-        base = BaseImage(
-            name=base_name,
-            user=str(config.get("User") or ""),
-            entrypoint=list(config.get("Entrypoint") or []),
-            cmd=list(config.get("Cmd") or []),
-            metadata=entries,
-        )
-        features = await self._features(job) if resolved.features else []
-        engine = await asyncio.to_thread(docker.info)
-        ctx = job.ctx.model_copy(
-            update={
-                "source_owner": await self._source_owner(ws, host),
-                "gpu_available": "nvidia" in (engine.get("Runtimes") or {}),
-            }
-        )
-        plan = dcplan.make_plan(resolved, base, features, ctx)
-        free = None
-        root = str(engine.get("DockerRootDir") or "")
-        if host.local and root and Path(root).is_dir():
-            free = (await asyncio.to_thread(shutil.disk_usage, root)).free
-        machine = dcplan.Machine(
-            cpus=int(engine.get("NCPU") or 0), memory=int(engine.get("MemTotal") or 0), free=free
-        )
-        plan.warnings += dcplan.host_shortfalls(plan.host_requirements, machine)
-        if plan.extension is not None:
-            folder = paths.builds_dir(self.store.root) / ws.name
-            await build.build_extension(docker, plan.extension, folder, report)
-        return plan
-
-    async def _compose_base(self, job: _UpJob) -> str:
-        """The dev service's image: built by compose (as podbay's tag) or pulled."""
-        assert job.resolved.compose is not None and job.ws.config_path is not None
-        compose = Compose(
-            job.host,
-            job.host.docker,
-            job.resolved.compose,
-            str(Path(job.ws.config_path).parent),
-            project_name(job.ctx.image_name),
-            job.report,
-        )
-        await compose.check()
-        service, job.compose_services = await compose.service()
-        job.compose = compose
-        if service.get("build"):
-            tag = f"{job.ctx.image_name}:build"
-            await compose.build(
-                tag, job.ctx.labels, paths.builds_dir(self.store.root) / job.ws.name
-            )
-            return tag
-        image = service.get("image")
-        if not isinstance(image, str) or not image:
-            raise ConfigError(
-                f"compose service {compose.ref.service!r} has neither image nor build",
-                "give the service an image: or a build: section",
-            )
-        await self._ensure_image(job.host.docker, image, job.report)
-        return image
-
-    async def _compose_up(self, job: _UpJob, dev_service: dict[str, Any]) -> str:
-        assert job.compose is not None
-        others = [s for s in job.compose_services if s != job.compose.ref.service]
-        dev_service["labels"][LABEL_PART_OF] = job.compose.project
-        folder = paths.builds_dir(self.store.root) / job.ws.name
-        await job.compose.up(dev_service, others, folder)
-        container = await self._find_container(job.host.docker, job.ws.name)
-        if container is None:
-            raise ProviderError(
-                f"docker compose did not create the container of service {job.compose.ref.service}",
-                f"see: podbay logs {job.ws.name}",
-            )
-        return str(container["Id"])
-
-    async def _part_of(
-        self, docker: DockerEndpoint, dev: dict[str, Any], action: str, report: Reporter
-    ) -> None:
-        """Start, stop or remove the other services of a compose workspace's project."""
-        labels = (dev.get("Config") or {}).get("Labels") or dev.get("Labels") or {}
-        project = labels.get(LABEL_PART_OF)
-        if not project:
-            return
-        others = await asyncio.to_thread(docker.list_containers, {LABEL_PART_OF: project})
-        others = [c for c in others if c["Id"] != dev.get("Id")]
-        for other in others:
-            name = ((other.get("Names") or ["?"])[0]).lstrip("/")
-            running = other.get("State") == "running"
-            if action == "start" and not running:
-                report.step(f"starting service container {name}")
-                await asyncio.to_thread(docker.start, other["Id"])
-            elif action == "stop" and running:
-                report.step(f"stopping service container {name}")
-                await asyncio.to_thread(docker.stop, other["Id"])
-            elif action == "remove":
-                report.step(f"removing service container {name}")
-                await asyncio.to_thread(docker.remove, other["Id"])
-
-    async def _features(self, job: _UpJob) -> list[Feature]:
-        """The config's features in install order; downloads are pinned in the lockfile."""
-        report = job.report
-        report.step("reading features")
-        lock_path = _lockfile(job)
-        locked = features_fetch.read_lockfile(lock_path) if lock_path else {}
-        downloads = features_fetch.Downloads(
-            paths.features_cache(self.store.root),
-            locked,
-            report.warn_threadsafe,
-            lambda: Registry(self.env),
-        )
-        source = FeatureSource(job.local_dir, job.config_root, report.warn_threadsafe, downloads)
-        features = await asyncio.to_thread(
-            features_fetch.resolve,
-            job.resolved.features,
-            job.resolved.config.overrideFeatureInstallOrder or [],
-            source,
-        )
-        # Written where the config is (not into podbay's copy of a VM's files), when it
-        # says something new; the reference CLI writes the same file.
-        text = features_fetch.render_lockfile(downloads.entries)
-        wanted = downloads.entries or (lock_path is not None and lock_path.exists())
-        if lock_path is not None and job.host.local and wanted:
-            if text != features_fetch.render_lockfile(locked) or not lock_path.exists():
-                await asyncio.to_thread(lock_path.write_text, text, "utf-8")
-                report.log(f"wrote {lock_path.name} (the features' exact versions)")
-            job.resolved.fingerprint[lock_path.name] = dcplan.file_hash(text.encode())
-        return features
-
-    @staticmethod
-    async def _source_owner(ws: Workspace, host: HostSession) -> tuple[int, int] | None:
-        """uid and gid owning the source where the container runs (Linux machines only)."""
-        if host.local:
-            if not sys.platform.startswith("linux"):
-                return None
-            stat = await asyncio.to_thread(os.stat, ws.folder)
-            return stat.st_uid, stat.st_gid
-        result = await host.run(["stat", "-c", "%u:%g", ws.folder])
-        uid, _, gid = result.stdout.strip().partition(":")
-        return (int(uid), int(gid)) if uid.isdigit() and gid.isdigit() else None
 
     async def _setup_ssh(
         self,
@@ -689,17 +473,6 @@ class Engine:
         found = [c for c in found if c.get("State") != "removing"]
         found.sort(key=lambda c: c.get("Created", 0), reverse=True)
         return found[0] if found else None
-
-    async def _ensure_image(self, docker: DockerEndpoint, image: str, report: Reporter) -> None:
-        if await asyncio.to_thread(docker.inspect_image, image) is not None:
-            return
-        report.step(f"pulling {image}")
-
-        def progress(done: int, total: int, status: str) -> None:
-            report.progress_threadsafe(f"pulling {image}: {status}", done, total)
-
-        report.bind_loop()
-        await asyncio.to_thread(docker.pull, image, progress)
 
     async def _run_hooks(
         self, ws: Workspace, plan: Plan, docker: DockerEndpoint, started_at: str, report: Reporter
@@ -778,7 +551,7 @@ class Engine:
                         job.report.step("stopping the container")
                         await asyncio.to_thread(host.docker.stop, container["Id"])
                     if container is not None:
-                        await self._part_of(host.docker, container, "stop", job.report)
+                        await part_of(host.docker, container, "stop", job.report)
             job.report.done(f"workspace {name} is stopped")
         return ws
 
@@ -794,7 +567,7 @@ class Engine:
                 async with self._host(provider, job) as host:
                     projects = set()
                     while (container := await self._find_container(host.docker, name)) is not None:
-                        await self._part_of(host.docker, container, "remove", report)
+                        await part_of(host.docker, container, "remove", report)
                         projects.add((container.get("Labels") or {}).get(LABEL_PART_OF))
                         report.step(f"removing container {container['Id'][:12]}")
                         await asyncio.to_thread(host.docker.remove, container["Id"])
@@ -939,7 +712,9 @@ class Engine:
         try:
             _, raw, _ = self._load_config(Path(ws.folder), ws.config_arg, ws.image)
             resolved = dcplan.resolve(raw, self._plan_context(ws))
-            resolved.fingerprint.update(_file_parts(resolved, config_dir, Path(ws.config_path)))
+            resolved.fingerprint.update(
+                images.file_parts(resolved, config_dir, Path(ws.config_path))
+            )
             changed = dcplan.changed_parts(json.loads(before), resolved.fingerprint)
         except (PodbayError, ValueError):
             changed = []

@@ -1,0 +1,230 @@
+"""The image a new container is made from: the base (pulled, built from the user's Dockerfile,
+or a compose service's), the features fetched and ordered, and podbay's image on top; plus the
+fingerprint of the files they came from."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core import build, features_fetch, paths
+from core.compose import LABEL_PART_OF, Compose, project_name
+from core.devcontainer import metadata as dcmetadata
+from core.devcontainer import plan as dcplan
+from core.devcontainer.metadata import LABEL as LABEL_METADATA
+from core.devcontainer.plan import BaseImage, Feature, Plan, PlanContext, Resolved
+from core.docker import DockerEndpoint
+from core.errors import ConfigError, ImageNotFound, ProviderError
+from core.features_fetch import FeatureSource, tree_digest
+from core.host import HostSession
+from core.model import Workspace
+from core.registry import Registry
+from core.reporter import Reporter
+
+
+def image_name(workspace: str, install_id: str) -> str:
+    """The repository of the images podbay builds for a workspace (tags: build, dev)."""
+    return f"podbay-{workspace}-{install_id[:6]}"
+
+
+@dataclass
+class UpJob:
+    """What `up` knows about one workspace once its config is read."""
+
+    ws: Workspace
+    host: HostSession
+    resolved: Resolved
+    ctx: PlanContext
+    config_root: Path  # the source folder, or podbay's copy of its devcontainer files
+    local_dir: Path  # the config's folder under config_root
+    report: Reporter
+    root: Path  # podbay's home: builds and the feature cache live there
+    env: dict[str, str]
+    compose: Compose | None = None  # for a Docker Compose config
+    compose_services: list[str] = field(default_factory=list)  # all services of its files
+
+
+def file_parts(resolved: Resolved, config_dir: Path, config_file: Path | None) -> dict[str, str]:
+    """Fingerprints of the files a container is made from: the Dockerfile, local features and
+    the feature lockfile (files the Dockerfile copies are not looked at; --rebuild takes them)."""
+    parts: dict[str, str] = {}
+    if resolved.build is not None:
+        dockerfile = config_dir / resolved.build.dockerfile
+        if dockerfile.is_file():
+            parts["Dockerfile"] = dcplan.file_hash(dockerfile.read_bytes())
+    for name in resolved.compose.files if resolved.compose else []:
+        compose_file = config_dir / name
+        if compose_file.is_file():
+            parts[f"compose {name}"] = dcplan.file_hash(compose_file.read_bytes())
+    for key in resolved.features:
+        folder = config_dir / key
+        if key.startswith(("./", "../")) and folder.is_dir():
+            parts[f"feature {key}"] = tree_digest(folder).removeprefix("sha256:")[:12]
+    if config_file is not None:
+        lockfile = features_fetch.lockfile_path(config_dir / config_file.name)
+        if lockfile.is_file():
+            parts[lockfile.name] = dcplan.file_hash(lockfile.read_bytes())
+    return parts
+
+
+def _lockfile(job: UpJob) -> Path | None:
+    """The config's lockfile as read here (podbay's copy for a VM's workspace)."""
+    if job.ws.config_path is None:
+        return None
+    return features_fetch.lockfile_path(job.local_dir / Path(job.ws.config_path).name)
+
+
+async def prepare_image(job: UpJob) -> Plan:
+    """Pull or build the base image, fetch features, build the image on top if needed."""
+    ws, host, resolved, report = job.ws, job.host, job.resolved, job.report
+    docker = host.docker
+    if resolved.compose is not None:
+        base_name = await _compose_base(job)
+    elif resolved.build is not None:
+        machine_dir = str(Path(ws.config_path).parent) if ws.config_path else ws.folder
+        await build.build_dockerfile(host, resolved.build, machine_dir, job.ctx.labels, report)
+        base_name = resolved.build.tag
+    else:
+        assert resolved.image is not None
+        await ensure_image(docker, resolved.image, report)
+        base_name = resolved.image
+    info = await asyncio.to_thread(docker.inspect_image, base_name)
+    if info is None:
+        raise ImageNotFound(f"image {base_name} vanished after it was made", "run up again")
+    config = info.get("Config") or {}
+    entries, warning = dcmetadata.parse_label((config.get("Labels") or {}).get(LABEL_METADATA))
+    if warning:
+        report.warn(warning)
+    base = BaseImage(
+        name=base_name,
+        user=str(config.get("User") or ""),
+        entrypoint=list(config.get("Entrypoint") or []),
+        cmd=list(config.get("Cmd") or []),
+        metadata=entries,
+    )
+    features = await _features(job) if resolved.features else []
+    engine = await asyncio.to_thread(docker.info)
+    ctx = job.ctx.model_copy(
+        update={
+            "source_owner": await _source_owner(ws, host),
+            "gpu_available": "nvidia" in (engine.get("Runtimes") or {}),
+        }
+    )
+    plan = dcplan.make_plan(resolved, base, features, ctx)
+    free = None
+    root = str(engine.get("DockerRootDir") or "")
+    if host.local and root and Path(root).is_dir():
+        free = (await asyncio.to_thread(shutil.disk_usage, root)).free
+    machine = dcplan.Machine(
+        cpus=int(engine.get("NCPU") or 0), memory=int(engine.get("MemTotal") or 0), free=free
+    )
+    plan.warnings += dcplan.host_shortfalls(plan.host_requirements, machine)
+    if plan.extension is not None:
+        folder = paths.builds_dir(job.root) / ws.name
+        await build.build_extension(docker, plan.extension, folder, report)
+    return plan
+
+
+async def _compose_base(job: UpJob) -> str:
+    """The dev service's image: built by compose (as podbay's tag) or pulled."""
+    assert job.resolved.compose is not None and job.ws.config_path is not None
+    compose = Compose(
+        job.host,
+        job.host.docker,
+        job.resolved.compose,
+        str(Path(job.ws.config_path).parent),
+        project_name(job.ctx.image_name),
+        job.report,
+    )
+    await compose.check()
+    service, job.compose_services = await compose.service()
+    job.compose = compose
+    if service.get("build"):
+        tag = f"{job.ctx.image_name}:build"
+        await compose.build(tag, job.ctx.labels, paths.builds_dir(job.root) / job.ws.name)
+        return tag
+    image = service.get("image")
+    if not isinstance(image, str) or not image:
+        raise ConfigError(
+            f"compose service {compose.ref.service!r} has neither image nor build",
+            "give the service an image: or a build: section",
+        )
+    await ensure_image(job.host.docker, image, job.report)
+    return image
+
+
+async def compose_up(job: UpJob, dev_service: dict[str, Any]) -> str:
+    """Create and start the compose project; the id of the dev service's container."""
+    assert job.compose is not None
+    others = [s for s in job.compose_services if s != job.compose.ref.service]
+    dev_service["labels"][LABEL_PART_OF] = job.compose.project
+    folder = paths.builds_dir(job.root) / job.ws.name
+    await job.compose.up(dev_service, others, folder)
+    found = await asyncio.to_thread(job.host.docker.list_containers, dict(job.ctx.labels))
+    container = found[0] if found else None
+    if container is None:
+        raise ProviderError(
+            f"docker compose did not create the container of service {job.compose.ref.service}",
+            f"see: podbay logs {job.ws.name}",
+        )
+    return str(container["Id"])
+
+
+async def _features(job: UpJob) -> list[Feature]:
+    """The config's features in install order; downloads are pinned in the lockfile."""
+    report = job.report
+    report.step("reading features")
+    lock_path = _lockfile(job)
+    locked = features_fetch.read_lockfile(lock_path) if lock_path else {}
+    downloads = features_fetch.Downloads(
+        paths.features_cache(job.root),
+        locked,
+        report.warn_threadsafe,
+        lambda: Registry(job.env),
+    )
+    source = FeatureSource(job.local_dir, job.config_root, report.warn_threadsafe, downloads)
+    features = await asyncio.to_thread(
+        features_fetch.resolve,
+        job.resolved.features,
+        job.resolved.config.overrideFeatureInstallOrder or [],
+        source,
+    )
+    # Written where the config is (not into podbay's copy of a VM's files), when it
+    # says something new; the reference CLI writes the same file.
+    text = features_fetch.render_lockfile(downloads.entries)
+    wanted = downloads.entries or (lock_path is not None and lock_path.exists())
+    if lock_path is not None and job.host.local and wanted:
+        if text != features_fetch.render_lockfile(locked) or not lock_path.exists():
+            await asyncio.to_thread(lock_path.write_text, text, "utf-8")
+            report.log(f"wrote {lock_path.name} (the features' exact versions)")
+        job.resolved.fingerprint[lock_path.name] = dcplan.file_hash(text.encode())
+    return features
+
+
+async def _source_owner(ws: Workspace, host: HostSession) -> tuple[int, int] | None:
+    """uid and gid owning the source where the container runs (Linux machines only)."""
+    if host.local:
+        if not sys.platform.startswith("linux"):
+            return None
+        stat = await asyncio.to_thread(os.stat, ws.folder)
+        return stat.st_uid, stat.st_gid
+    result = await host.run(["stat", "-c", "%u:%g", ws.folder])
+    uid, _, gid = result.stdout.strip().partition(":")
+    return (int(uid), int(gid)) if uid.isdigit() and gid.isdigit() else None
+
+
+async def ensure_image(docker: DockerEndpoint, image: str, report: Reporter) -> None:
+    if await asyncio.to_thread(docker.inspect_image, image) is not None:
+        return
+    report.step(f"pulling {image}")
+
+    def progress(done: int, total: int, status: str) -> None:
+        report.progress_threadsafe(f"pulling {image}: {status}", done, total)
+
+    report.bind_loop()
+    await asyncio.to_thread(docker.pull, image, progress)
