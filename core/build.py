@@ -26,7 +26,7 @@ from core.host import HostSession, LocalHost
 from core.reporter import Reporter
 
 
-class _Output:
+class Output:
     """Build output to the log; the last lines are kept to say why a build failed."""
 
     def __init__(self, report: Reporter, what: str) -> None:
@@ -40,7 +40,11 @@ class _Output:
 
     def failure(self, code: int, hint: str) -> DockerError:
         reason = next(
-            (t.strip() for t in reversed(self.tail) if re.search(r"error|failed|denied", t, re.I)),
+            (
+                t.strip()
+                for t in reversed(self.tail)
+                if re.search(r"error|fail|denied|no such", t, re.I)
+            ),
             self.tail[-1].strip() if self.tail else f"exit code {code}",
         )
         return DockerError(f"{self.what} failed: {reason[:300]}", hint)
@@ -59,7 +63,7 @@ async def build_dockerfile(
 ) -> None:
     """`docker build` of the user's Dockerfile, in the config's folder on the machine."""
     report.step(f"building the image from {build.dockerfile}")
-    output = _Output(report, "building the Dockerfile")
+    output = Output(report, "building the Dockerfile")
     if host.local:
         argv, env = [docker_cli(), *build.argv(labels)], _docker_env(host.docker)
     else:
@@ -124,7 +128,7 @@ async def build_extension(
     for key, value in extension.labels.items():
         argv += ["--label", f"{key}={value}"]
     argv.append(str(folder))
-    output = _Output(report, "installing features" if names else "updating the uid")
+    output = Output(report, "installing features" if names else "updating the uid")
     env = {**_docker_env(docker), "DOCKER_BUILDKIT": "1" if buildkit else "0"}
     code = await LocalHost(docker).run_stream(argv, output.line, env=env)
     if code != 0:

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from core.attach import docker_cli
+from core.build import Output
 from core.devcontainer.plan import ComposeRef
 from core.docker import DockerEndpoint
-from core.errors import ConfigError, DockerError, ProviderError
+from core.errors import ConfigError, ProviderError
 from core.host import HostSession
 from core.reporter import Reporter
 
@@ -79,21 +80,11 @@ class Compose:
             "docker-compose-v2 package), then run podbay up again",
         )
 
-    async def _run(self, argv: list[str], what: str, hint: str) -> list[str]:
-        lines: list[str] = []
-
-        def line(text: str) -> None:
-            lines.append(text)
-            self.report.log(text)
-
-        code = await self.host.run_stream(argv, line, cwd=str(self.config_dir), env=self.env)
+    async def _run(self, argv: list[str], what: str, hint: str) -> None:
+        output = Output(self.report, what)
+        code = await self.host.run_stream(argv, output.line, cwd=str(self.config_dir), env=self.env)
         if code != 0:
-            reason = next(
-                (t.strip() for t in reversed(lines) if re.search(r"error|fail|no such", t, re.I)),
-                lines[-1].strip() if lines else f"exit code {code}",
-            )
-            raise DockerError(f"{what} failed: {reason[:300]}", hint)
-        return lines
+            raise output.failure(code, hint)
 
     async def service(self) -> tuple[dict[str, Any], list[str]]:
         """The dev service as compose resolves it (files merged, variables filled in), and the

@@ -152,9 +152,10 @@ class Registry:
                 "check the network and the address; features already downloaded work offline",
             ) from None
 
-    def get(self, registry: str, path: str, accept: str, scope: str) -> requests.Response:
-        """GET /v2/PATH on a registry, answering its auth challenge once."""
-        url = f"{scheme_for(registry)}://{registry}/v2/{path}"
+    def get(self, registry: str, repo: str, rest: str, accept: str) -> requests.Response:
+        """GET /v2/REPO/REST on a registry (pull access), answering its auth challenge once."""
+        url = f"{scheme_for(registry)}://{registry}/v2/{repo}/{rest}"
+        scope = f"repository:{repo}:pull"
         headers = {"Accept": accept}
         cached = self._auth.get((registry, scope))
         if cached:
@@ -169,7 +170,7 @@ class Registry:
         if response.status_code in (401, 403):
             user = credentials(registry, self.env)
             raise FeatureFetchError(
-                f"{registry} refused access to {path.split('/manifests/')[0].split('/blobs/')[0]}"
+                f"{registry} refused access to {repo}"
                 + (f" for user {user[0]}" if user else " without credentials"),
                 f"log in with: docker login {registry} (or set DEVCONTAINERS_OCI_AUTH)",
             )
@@ -213,9 +214,7 @@ class Registry:
 
     def manifest(self, registry: str, path: str, reference: str) -> tuple[str, bytes]:
         """A feature's manifest by tag or digest: (its digest, its bytes as served)."""
-        response = self.get(
-            registry, f"{path}/manifests/{reference}", MANIFEST_TYPE, f"repository:{path}:pull"
-        )
+        response = self.get(registry, path, f"manifests/{reference}", MANIFEST_TYPE)
         where = f"{registry}/{path}:{reference}".replace(":sha256:", "@sha256:")
         if response.status_code == 404:
             raise FeatureFetchError(
@@ -236,8 +235,7 @@ class Registry:
         return digest, response.content
 
     def blob(self, registry: str, path: str, digest: str) -> bytes:
-        scope = f"repository:{path}:pull"
-        response = self.get(registry, f"{path}/blobs/{digest}", "application/octet-stream", scope)
+        response = self.get(registry, path, f"blobs/{digest}", "application/octet-stream")
         if response.status_code != 200:
             raise FeatureFetchError(
                 f"{registry} answered {response.status_code} for blob {digest[:19]} of {path}",
