@@ -112,8 +112,9 @@ def docker_base(record: dict[str, Any]) -> list[str]:
 
 def exec_argv(record: dict[str, Any], cmd: list[str], tty: bool) -> list[str]:
     argv = [*docker_base(record), "exec", "-i", *(["-t"] if tty else [])]
-    if record.get("remote_user"):
-        argv += ["-u", record["remote_user"]]
+    # root by id: works in images without /etc/passwd (the same rule as core.docker.exec_user).
+    user = record.get("remote_user")
+    argv += ["-u", "0" if user in (None, "", "root") else user]
     if record.get("workspace_folder"):
         argv += ["-w", record["workspace_folder"]]
     for key, value in (record.get("remote_env") or {}).items():
@@ -176,7 +177,7 @@ def sshd_argv(record: dict[str, Any]) -> list[str]:
         "exec",
         "-i",
         "-u",
-        "root",
+        "0",
         record["container_id"],
         "/bin/sh",
         "-c",

@@ -277,7 +277,7 @@ class DockerEndpoint:
             api.exec_create,
             container,
             argv,
-            user=user or "",
+            user=exec_user(user),
             workdir=workdir,
             environment=env,
             stdin=False,
@@ -301,6 +301,11 @@ class DockerEndpoint:
             "reading logs", self.api().logs, container, stream=True, follow=follow
         )
         return stream
+
+
+def exec_user(user: str | None) -> str:
+    """The user for `docker exec -u`: root by id, which works without /etc/passwd (busybox)."""
+    return "0" if user in (None, "", "root") else user
 
 
 def split_image(image: str) -> tuple[str, str]:

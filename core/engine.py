@@ -16,12 +16,13 @@ import os
 import shutil
 import signal
 from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 from pydantic import BaseModel
 
-from core import hooks, images, paths
+from core import hooks, images, paths, unsaved
 from core import source as sources
 from core.compose import LABEL_PART_OF, part_of
 from core.devcontainer import config as dcconfig
@@ -36,11 +37,13 @@ from core.devcontainer.plan import (
 )
 from core.docker import DockerEndpoint
 from core.errors import (
+    DockerUnreachable,
     NameTaken,
     PodbayError,
     ProviderError,
     SourceError,
     UnknownProvider,
+    WorkAtRisk,
 )
 from core.host import HostSession, MachineJob, MachineProvider, RemoteHost
 from core.images import UpJob
@@ -72,6 +75,14 @@ class UpRequest(BaseModel):
 
 
 HOOK_ORDER = (*ONCE_HOOKS, "postStartCommand", "postAttachCommand")
+
+
+@dataclass
+class _Attempt:
+    """What one `up` made, so that a failure undoes only that."""
+
+    created_record: bool
+    made_folder: bool = False
 
 
 def _checkpoint(step: str) -> None:
@@ -124,7 +135,10 @@ class Engine:
         )
         provider_name = self._provider_for(request, workspace)
         provider = self.provider(provider_name)
-        if workspace is None and source.kind == "folder":
+        known = workspace or self.store.find_workspace(name)
+        if known is not None and sources.same_source(known.source, source):
+            self._check_same_settings(known, request)
+        elif source.kind == "folder":
             # Fail on a bad config before anything is recorded or created.
             self._load_config(Path(source.value), request.config, request.image)
 
@@ -138,15 +152,36 @@ class Engine:
                     f"workspace {name!r} already exists with source {existing.source.display()}",
                     f"choose another name with --name, or remove it: podbay delete {name}",
                 )
-            created = existing is None
+            attempt = _Attempt(created_record=existing is None)
             target = existing or self._new_workspace(name, source, provider_name, request)
-            if created and not self.store.insert_workspace(target):
+            if attempt.created_record and not self.store.insert_workspace(target):
                 raise NameTaken(f"workspace {name!r} was just created by another command", "")
             try:
-                return await self._bring_up(target, provider, report, request.rebuild)
+                return await self._bring_up(target, provider, report, request.rebuild, attempt)
             except BaseException as exc:
-                await self._after_failure(target, created, exc)
+                await self._after_failure(target, attempt, exc)
                 raise
+
+    def _check_same_settings(self, ws: Workspace, request: UpRequest) -> None:
+        """An existing workspace keeps the --config/--image it was made with; another value is
+        an error naming both, never silently ignored."""
+        if request.image is not None and request.image != ws.image:
+            raise NameTaken(
+                f"workspace {ws.name!r} was made with "
+                + (f"image {ws.image}" if ws.image else "its devcontainer.json")
+                + f", not --image {request.image}",
+                f"use another --name for a second workspace, or podbay delete {ws.name} first",
+            )
+        if request.config is None or ws.source.kind != "folder":
+            return
+        wanted = dcfind.find(Path(ws.folder), request.config).resolve()
+        if ws.config_path is None or wanted != Path(ws.config_path).resolve():
+            raise NameTaken(
+                f"workspace {ws.name!r} was made with "
+                + (f"config {ws.config_path}" if ws.config_path else f"image {ws.image}")
+                + f", not --config {request.config}",
+                f"use another --name for a second workspace, or podbay delete {ws.name} first",
+            )
 
     def _target(self, request: UpRequest) -> tuple[Workspace | None, Source]:
         """The existing workspace (by name) or the parsed source of a new one."""
@@ -225,13 +260,18 @@ class Engine:
         )
 
     async def _bring_up(
-        self, ws: Workspace, provider: MachineProvider, report: Reporter, rebuild: bool
+        self,
+        ws: Workspace,
+        provider: MachineProvider,
+        report: Reporter,
+        rebuild: bool,
+        attempt: _Attempt,
     ) -> Workspace:
         job = self._job(ws, report)
         if provider.dedicated_machine:
             await provider.ensure_machine(job)
         async with self._host(provider, job) as host:
-            return await self._bring_up_on(ws, host, report, rebuild)
+            return await self._bring_up_on(ws, host, report, rebuild, attempt)
 
     def _plan_context(self, ws: Workspace) -> PlanContext:
         return PlanContext(
@@ -254,14 +294,19 @@ class Engine:
             await host.close()
 
     async def _bring_up_on(
-        self, ws: Workspace, host: HostSession, report: Reporter, rebuild: bool
+        self, ws: Workspace, host: HostSession, report: Reporter, rebuild: bool, attempt: _Attempt
     ) -> Workspace:
         _checkpoint("recorded")
         if host.local:
-            if ws.owned_folder and not Path(ws.folder).exists():
+            folder = Path(ws.folder)
+            if ws.owned_folder and not folder.exists():
                 report.step(f"getting the source: {self._source_text(ws)}")
-                await sources.materialize(ws.source, Path(ws.folder), host)
-            config_root = Path(ws.folder)
+                attempt.made_folder = await sources.materialize(ws.source, folder, host)
+            elif ws.owned_folder and attempt.created_record:
+                # Left by an earlier workspace of this name (its record lost): the work in it
+                # is the user's, so it is used as it is and never removed by this `up`.
+                report.warn(f"using the folder {folder} that was already there (kept as it is)")
+            config_root = folder
         else:
             config_root = await self._remote_source(ws, cast("RemoteHost", host), report)
         _checkpoint("source")
@@ -325,23 +370,32 @@ class Engine:
     ) -> Workspace:
         ws, report, docker = job.ws, job.report, job.host.docker
         container = await self._find_container(docker, ws.name)
-        if container is not None and rebuild:
-            report.step("removing the old container (--rebuild; the source and volumes stay)")
-            await asyncio.to_thread(docker.remove, container["Id"])
-            container = None
-        if container is not None:
+        if container is not None and not rebuild and await self._never_started(job, container):
+            # It failed to start (a port in use, a user that does not exist) and nothing ever
+            # ran in it: made again from today's config rather than failing the same way.
+            rebuild = True
+        if container is not None and not rebuild:
             labels = container.get("Labels") or {}
             plan = await self._existing_plan(job, container, labels)
         else:
+            # The new image first: if it cannot be made, the old container is still there.
             plan = await images.prepare_image(job)
             for warning in plan.warnings:
                 report.warn(warning)
             _checkpoint("image")
+            if container is not None:
+                report.step("removing the old container (the source and volumes stay)")
+                await asyncio.to_thread(docker.remove, container["Id"])
+                container = None
             if job.compose is not None and plan.compose_service is not None:
                 container_id = await images.compose_up(job, plan.compose_service)
             else:
                 report.step(f"creating the container from {plan.image}")
                 container_id = await asyncio.to_thread(docker.create, plan.create_args)
+            # Recorded before it starts: a container that cannot start is still podbay's to
+            # show (Error) and to delete.
+            ws.container_id = container_id
+            self.store.save_workspace(ws)
             _checkpoint("created")
         container_id = container["Id"] if container is not None else container_id
 
@@ -400,6 +454,21 @@ class Engine:
         self.store.save_workspace(ws)
         report.done(f"workspace {ws.name} is ready ({plan.workspace_folder})")
         return ws
+
+    async def _never_started(self, job: UpJob, container: dict[str, Any]) -> bool:
+        """True for a container that was created, never started, and whose config changed."""
+        if container.get("State") != "created":
+            return False
+        labels = container.get("Labels") or {}
+        try:
+            before = json.loads(labels.get(dcplan.LABEL_FINGERPRINT) or "{}")
+        except ValueError:
+            return False
+        if not before or not dcplan.changed_parts(before, job.resolved.fingerprint):
+            return False
+        info = await asyncio.to_thread(job.host.docker.inspect_container, container["Id"])
+        started = str(((info or {}).get("State") or {}).get("StartedAt") or "")
+        return started.startswith("0001-")
 
     async def _existing_plan(
         self, job: UpJob, container: dict[str, Any], labels: dict[str, str]
@@ -505,17 +574,18 @@ class Engine:
         self.store.save_workspace(ws)
         await run("postAttachCommand")
 
-    async def _after_failure(self, ws: Workspace, created: bool, exc: BaseException) -> None:
+    async def _after_failure(self, ws: Workspace, attempt: _Attempt, exc: BaseException) -> None:
         if not isinstance(exc, Exception):
             return  # interrupted (Ctrl-C, cancel): leave the record for the next `up` to repair
         container_made = ws.container_id is not None
         # A machine podbay may have asked for (a launch whose answer was lost included) keeps
         # the record: the next `up` finds it by its tags and ClientToken, `delete` removes it.
         machine_asked = bool(ws.machine)
-        if created and not container_made and not machine_asked:
-            # Nothing was built on the machine: forget the workspace so a fixed retry starts clean.
+        if attempt.created_record and not container_made and not machine_asked:
+            # Nothing was built on the machine: forget the workspace so a fixed retry starts
+            # clean. Only a folder this very `up` made goes with it; one that was there stays.
             self.store.remove_workspace(ws.name)
-            if ws.owned_folder:
+            if attempt.made_folder:
                 await asyncio.to_thread(shutil.rmtree, ws.folder, True)
             shutil.rmtree(ssh_keys.of(self.store.root, ws.name).folder, ignore_errors=True)
             return
@@ -534,9 +604,11 @@ class Engine:
         self, name: str, operation: str, on_event: EventSink | None
     ) -> AsyncIterator[tuple[Workspace, MachineProvider, MachineJob]]:
         """Lock the workspace for one operation."""
-        ws = self.store.workspace(name)
+        self.store.workspace(name)
         report = Reporter(self.store.root, name, on_event)
         async with self.store.lock(name, operation, lambda h: report.step(f"waiting for {h}")):
+            # Read under the lock: an operation that waited acts on what is there now.
+            ws = self.store.workspace(name)
             yield ws, self.provider(ws.provider), self._job(ws, report)
 
     async def stop(self, name: str, on_event: EventSink | None = None) -> Workspace:
@@ -555,26 +627,42 @@ class Engine:
             job.report.done(f"workspace {name} is stopped")
         return ws
 
-    async def delete(self, name: str, on_event: EventSink | None = None) -> Workspace:
+    async def work_at_risk(self, name: str) -> list[str]:
+        """What `delete` would lose (uncommitted or unpushed work in podbay's copy of the
+        source); [] when nothing. Checked where the folder is."""
+        ws = self.store.workspace(name)
+        if not ws.owned_folder:
+            return []
+        provider = self.provider(ws.provider)
+        if provider.dedicated_machine or not Path(ws.folder).exists():
+            return []  # a machine of its own: its files go with it (see docs/decisions.md)
+        job = self._job(ws, Reporter(self.store.root, name, None))
+        async with self._host(provider, job) as host:
+            return await unsaved.work_at_risk(ws, host)
+
+    async def delete(
+        self, name: str, on_event: EventSink | None = None, force: bool = False
+    ) -> Workspace:
         """Remove the container (or the workspace's whole machine), podbay's own copy of the
         source, keys and state. A folder the user gave as SOURCE is never touched.
+
+        Work that would be lost with podbay's copy of the source (uncommitted changes,
+        untracked files, commits on no remote, stashes) stops the delete unless `force`. With
+        `force`, a provider that cannot be reached does not stop it either: the records and
+        local files go, and what may be left on the provider is named.
         """
         async with self._operation(name, "delete", on_event) as (ws, provider, job):
             report = job.report
-            if provider.dedicated_machine:
-                await provider.delete_machine(job)  # its containers and files go with it
-            else:
-                async with self._host(provider, job) as host:
-                    projects = set()
-                    while (container := await self._find_container(host.docker, name)) is not None:
-                        await part_of(host.docker, container, "remove", report)
-                        projects.add((container.get("Labels") or {}).get(LABEL_PART_OF))
-                        report.step(f"removing container {container['Id'][:12]}")
-                        await asyncio.to_thread(host.docker.remove, container["Id"])
-                    for project in projects - {None}:  # compose's network, now unused
-                        labels = {"com.docker.compose.project": str(project)}
-                        await asyncio.to_thread(host.docker.prune_networks, labels)
-                    await self._remove_images(host.docker, name, report)
+            try:
+                await self._delete_on_provider(ws, provider, job, force)
+            except (DockerUnreachable, ProviderError) as exc:
+                if not force:
+                    raise
+                report.warn(
+                    f"{exc.message}; its container or machine may be left on provider "
+                    f"{ws.provider} (named {ws.container_name}, labelled "
+                    f"{LABEL_WORKSPACE}={ws.name})"
+                )
             if ws.owned_folder and Path(ws.folder).is_relative_to(self.store.root):
                 report.step(f"removing podbay's copy of the source ({ws.folder})")
                 await asyncio.to_thread(shutil.rmtree, ws.folder, True)
@@ -584,9 +672,33 @@ class Engine:
             self.store.remove_workspace(name)
             self.write_ssh_config()
             report.done(f"workspace {name} is deleted")
+        # The lock file stays: a process waiting on it holds it open, and a new file would let
+        # a newcomer take a second lock beside it.
         (paths.logs_dir(self.store.root) / f"{name}.log").unlink(missing_ok=True)
-        self.store.lock_path(name).unlink(missing_ok=True)
         return ws
+
+    async def _delete_on_provider(
+        self, ws: Workspace, provider: MachineProvider, job: MachineJob, force: bool
+    ) -> None:
+        name, report = ws.name, job.report
+        if provider.dedicated_machine:
+            await provider.delete_machine(job)  # its containers and files go with it
+            return
+        async with self._host(provider, job) as host:
+            if not force:
+                lost = await unsaved.work_at_risk(ws, host)
+                if lost:
+                    raise WorkAtRisk(ws, lost)
+            projects = set()
+            while (container := await self._find_container(host.docker, name)) is not None:
+                await part_of(host.docker, container, "remove", report)
+                projects.add((container.get("Labels") or {}).get(LABEL_PART_OF))
+                report.step(f"removing container {container['Id'][:12]}")
+                await asyncio.to_thread(host.docker.remove, container["Id"])
+            for project in projects - {None}:  # compose's network, now unused
+                labels = {"com.docker.compose.project": str(project)}
+                await asyncio.to_thread(host.docker.prune_networks, labels)
+            await self._remove_images(host.docker, name, report)
 
     async def _remove_images(self, docker: DockerEndpoint, name: str, report: Reporter) -> None:
         """The images podbay built for the workspace (its Dockerfile, features, UID update)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class PodbayError(Exception):
     """A failure the user can act on: `message` says what happened, `hint` what to do next."""
@@ -71,3 +73,16 @@ class HookFailed(PodbayError):
 
 class Cancelled(PodbayError):
     kind = "cancelled"
+
+
+class WorkAtRisk(PodbayError):
+    """`delete` would lose work that exists only in podbay's copy of the source."""
+
+    kind = "work-at-risk"
+
+    def __init__(self, workspace: Any, lost: list[str]) -> None:
+        super().__init__(
+            f"deleting {workspace.name} would lose work in {workspace.folder}: " + "; ".join(lost),
+            f"push or copy it first, or delete anyway: podbay delete {workspace.name} --force",
+        )
+        self.lost = lost

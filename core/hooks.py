@@ -151,14 +151,18 @@ async def probe_user_env(
     if patch_profile and as_root:
         script = f"{_PATCH_PROFILE}; {script}"
     argv = ["/bin/sh", "-c", script, inner]
+    # A daemon thread: if the exec never ends, it must not hold podbay open at exit either.
+    probe = _in_daemon_thread(_exec_output, docker, container_id, argv, plan.remote_user)
     try:
-        output = await asyncio.wait_for(
-            asyncio.to_thread(_exec_output, docker, container_id, argv, plan.remote_user), 10
-        )
+        output = await asyncio.wait_for(asyncio.shield(probe), PROBE_SECONDS)
     except TimeoutError:
+        # Killed, not abandoned: an rc file that waits (a prompt, `sleep`) must not keep a
+        # shell and its children running in the container.
+        kill = ["/bin/sh", "-c", _KILL_PROBE]
+        await asyncio.to_thread(_exec_output, docker, container_id, kill, "root", {"M": marker})
         report.warn(
-            f"userEnvProbe ({plan.user_env_probe}) took over 10 s and was skipped; "
-            "check the shell's rc files, or set userEnvProbe to none"
+            f"userEnvProbe ({plan.user_env_probe}) took over {PROBE_SECONDS} s and was "
+            "stopped; check the shell's rc files, or set userEnvProbe to none"
         )
         return {}
     parts = output.split(marker.encode())
@@ -172,8 +176,57 @@ async def probe_user_env(
     return env
 
 
-def _exec_output(docker: DockerEndpoint, container_id: str, argv: list[str], user: str) -> bytes:
-    output, exit_code = docker.exec_stream(container_id, argv, user, None, {})
+PROBE_SECONDS = 10
+
+# Kills every process whose command line holds the probe's marker ($M, given in the environment
+# so that this script's own command line does not), and their children, depth first.
+_KILL_PROBE = r"""
+tree() {
+  for child in $(grep -l "^PPid:[[:space:]]*$1\$" /proc/[0-9]*/status 2>/dev/null | cut -d/ -f3)
+  do tree "$child"; done
+  kill -9 "$1" 2>/dev/null
+}
+for p in /proc/[0-9]*; do
+  case "$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null)" in *"$M"*) tree "${p#/proc/}" ;; esac
+done
+true
+"""
+
+
+def _in_daemon_thread(fn: Any, *args: Any) -> asyncio.Future[Any]:
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def work() -> None:
+        try:
+            result = fn(*args)
+        except BaseException as exc:
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
+                loop.call_soon_threadsafe(settle, None, exc)
+            return
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, result, None)
+
+    threading.Thread(target=work, daemon=True, name="podbay-probe").start()
+    return future
+
+
+def _exec_output(
+    docker: DockerEndpoint,
+    container_id: str,
+    argv: list[str],
+    user: str,
+    env: dict[str, str] | None = None,
+) -> bytes:
+    output, exit_code = docker.exec_stream(container_id, argv, user, None, env or {})
     data = b"".join(output)
     exit_code()
     return data

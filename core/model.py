@@ -29,13 +29,35 @@ class Source(BaseModel):
     ref: str | None = None  # git branch or commit
 
     def display(self) -> str:
+        """How the source is shown (list, status, logs, --json): credentials redacted."""
         if self.kind == "git":
-            return self.value + (f"@{self.ref}" if self.ref else "")
+            return redact_url(self.value) + (f"@{self.ref}" if self.ref else "")
         if self.kind == "template":
             return f"template:{self.value}"
         if self.kind == "image":
             return f"image:{self.value}"
         return self.value
+
+
+def redact_url(url: str) -> str:
+    """`https://alice:s3cret@host/x.git` -> `https://alice:***@host/x.git`.
+
+    A password is always hidden. On http(s) a user name alone is hidden too, since tokens are
+    commonly passed that way; `ssh://git@host` keeps its user.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, path = rest.partition("/")
+    userinfo, at, host = authority.rpartition("@")
+    if not at:
+        return url
+    user, colon, _ = userinfo.partition(":")
+    if colon:
+        userinfo = f"{user}:***"
+    elif scheme.lower() in ("http", "https"):
+        userinfo = "***"
+    return f"{scheme}://{userinfo}@{host}{slash}{path}"
 
 
 Phase = Literal["creating", "ready", "failed"]

@@ -20,6 +20,7 @@ import hashlib
 import json
 import re
 import subprocess
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -33,7 +34,9 @@ MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
 FEATURE_CONFIG_TYPE = "application/vnd.devcontainers"
 FEATURE_LAYER_TYPE = "application/vnd.devcontainers.layer.v1+tar"
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
-_TIMEOUT = 30
+_TIMEOUT = 30  # seconds without a byte (connect, then each read)
+DEADLINE = 180  # seconds for one whole download, however slowly the bytes come
+MAX_BYTES = 100 * 2**20  # features are small; a larger answer is not a feature
 
 
 class FeatureFetchError(PodbayError):
@@ -132,21 +135,45 @@ def parse_manifest(data: bytes, where: str) -> dict[str, Any]:
 class Registry:
     """One HTTP session for all registries of an `up`; tokens kept per registry and scope."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(
+        self, env: dict[str, str], deadline: float = DEADLINE, max_bytes: int = MAX_BYTES
+    ) -> None:
         import requests  # ~50 ms; only when a feature is downloaded
 
         self.env = env
+        self.deadline = deadline
+        self.max_bytes = max_bytes
         self.session = requests.Session()
         self.session.headers["User-Agent"] = "podbay"
         self._auth: dict[tuple[str, str], str] = {}
 
     def _get(self, url: str, headers: dict[str, str]) -> requests.Response:
         import requests
+        import urllib3
 
+        host = urlsplit(url).netloc
+        deadline = time.monotonic() + self.deadline
         try:
-            return self.session.get(url, headers=headers, timeout=_TIMEOUT)
-        except requests.RequestException as exc:
-            host = urlsplit(url).netloc
+            response = self.session.get(url, headers=headers, timeout=_TIMEOUT, stream=True)
+            body = bytearray()
+            # read1 returns what has arrived, so a server that trickles is checked every read.
+            while chunk := response.raw.read1(1 << 16, decode_content=True):
+                body += chunk
+                if len(body) > self.max_bytes:
+                    response.close()
+                    raise FeatureFetchError(
+                        f"{host} sent more than {self.max_bytes // 2**20} MiB for {url}",
+                        "a feature is far smaller; check the address",
+                    )
+                if time.monotonic() > deadline:
+                    response.close()
+                    raise Unreachable(
+                        f"downloading from {host} took over {self.deadline:.0f} s; given up",
+                        "the server is too slow or stalled; try again later",
+                    )
+            response._content = bytes(body)
+            return response
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise Unreachable(
                 f"cannot reach {host}: {type(exc).__name__}",
                 "check the network and the address; features already downloaded work offline",

@@ -14,13 +14,14 @@ import uuid
 from pathlib import Path
 
 from core import templates
+from core.devcontainer.values import WORKSPACE_NAME, printable
 from core.errors import GitCloneFailed, SourceError
 from core.host import HostSession, RemoteHost
-from core.model import Source
+from core.model import Source, redact_url
 
 _SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:")
+_REMOTE_HELPER = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*::")  # git's <transport>::<address>
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
-_NAME_OK = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 def parse(text: str, *, image: str | None = None, cwd: Path | None = None) -> Source:
@@ -28,15 +29,24 @@ def parse(text: str, *, image: str | None = None, cwd: Path | None = None) -> So
     if image is not None and not text:
         return Source(kind="image", value=image)
     cwd = cwd or Path.cwd()
-    if "://" in text or _SCP_LIKE.match(text):
+    if len(text) > 4096 or any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise SourceError(
+            f"SOURCE {printable(text)} is too long or holds a control character",
+            "give a folder, a git URL, an image or a template name",
+        )
+    if "://" in text or _REMOTE_HELPER.match(text) or _SCP_LIKE.match(text):
         url, ref = split_git_ref(text)
-        return Source(kind="git", value=url, ref=ref)
+        return Source(kind="git", value=check_git_url(url), ref=ref)
     if text.startswith("template:"):
         name = text.removeprefix("template:")
         if templates.get(name) is None:
             raise SourceError(f"no template named {name!r}", "list them with: podbay templates")
         return Source(kind="template", value=name)
     path = (cwd / text).expanduser()
+    try:
+        path.is_dir()
+    except OSError as exc:  # a name longer than the file system takes, and the like
+        raise SourceError(f"SOURCE {printable(text)}: {exc.strerror}", "check the SOURCE") from None
     if path.is_dir():
         return Source(kind="folder", value=str(path.resolve()))
     if path.exists():
@@ -46,12 +56,33 @@ def parse(text: str, *, image: str | None = None, cwd: Path | None = None) -> So
         )
     if text.removesuffix("/").split("@")[0].endswith(".git"):
         url, ref = split_git_ref(text)
-        return Source(kind="git", value=url, ref=ref)
+        return Source(kind="git", value=check_git_url(url), ref=ref)
     if _looks_like_path(text):
         raise SourceError(f"folder {text} does not exist", "check the path, or clone it first")
     if templates.get(text) is not None:
         return Source(kind="template", value=text)
     return Source(kind="image", value=text)
+
+
+# git's own transports that podbay clones with; `ext::`, `fd::` and other remote helpers run
+# programs or wait on file descriptors, so they are refused before git sees them.
+GIT_PROTOCOLS = ("https", "http", "ssh", "git", "file")
+
+
+def check_git_url(url: str) -> str:
+    """`url` when git can clone it over one of GIT_PROTOCOLS (or scp-like user@host:path)."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else None
+    if (scheme is None and _SCP_LIKE.match(url)) or scheme in GIT_PROTOCOLS:
+        if url.startswith("-") or "://-" in url:
+            raise SourceError(
+                f"git URL {printable(redact_url(url))} starts with '-'",
+                "give the repository's address as git prints it",
+            )
+        return url
+    raise SourceError(
+        f"{printable(redact_url(url))} is not a git URL podbay clones",
+        "use https://, http://, ssh://, git://, file:// or user@host:path",
+    )
 
 
 def _looks_like_path(text: str) -> bool:
@@ -90,7 +121,7 @@ def default_name(source: Source) -> str:
 
 
 def check_name(name: str) -> str:
-    if not _NAME_OK.match(name):
+    if not WORKSPACE_NAME.fullmatch(name):
         raise SourceError(
             f"invalid workspace name {name!r}",
             "use lower-case letters, digits and '-' (it becomes the host name NAME.podbay)",
@@ -102,14 +133,15 @@ def same_source(a: Source, b: Source) -> bool:
     return a.kind == b.kind and a.value == b.value and a.ref == b.ref
 
 
-async def materialize(source: Source, dest: Path, host: HostSession) -> None:
-    """Bring the source to `dest` on the machine (clone, copy a template, or an empty folder).
+async def materialize(source: Source, dest: Path, host: HostSession) -> bool:
+    """Bring the source to `dest` on the machine (clone, copy a template, or an empty folder);
+    True when this call made `dest`, False when it was there already (and is left as it is).
 
     Work happens in a temporary sibling that is renamed at the end, so `dest` exists only when
     complete: an interrupted clone leaves nothing that looks finished.
     """
-    if dest.exists():
-        return
+    if dest.exists() or dest.is_symlink():
+        return False
     dest.parent.mkdir(parents=True, exist_ok=True)
     for stale in dest.parent.glob(f".{dest.name}.partial-*"):
         shutil.rmtree(stale, ignore_errors=True)
@@ -125,6 +157,7 @@ async def materialize(source: Source, dest: Path, host: HostSession) -> None:
         else:
             partial.mkdir(mode=0o755)
         partial.rename(dest)
+        return True
     finally:
         if partial.exists():
             shutil.rmtree(partial, ignore_errors=True)
@@ -169,10 +202,10 @@ async def _clone(source: Source, dest: Path | str, host: HostSession) -> None:
     if ref and not by_commit:
         argv += ["--branch", ref, "--single-branch"]
     argv += ["--", source.value, str(dest)]
-    result = await host.run(argv, env={"GIT_TERMINAL_PROMPT": "0"})
+    result = await host.run(argv, env=GIT_ENV)
     if result.returncode != 0:
         raise GitCloneFailed(
-            f"git clone of {source.display()} failed: {_last_line(result.stderr)}",
+            f"git clone of {source.display()} failed: {_git_reason(result.stderr, source)}",
             "check the URL and branch; git's own credentials (ssh keys, credential helper) apply",
         )
     if by_commit:
@@ -180,11 +213,27 @@ async def _clone(source: Source, dest: Path | str, host: HostSession) -> None:
         result = await host.run(["git", "-C", str(dest), "checkout", "--quiet", ref])
         if result.returncode != 0:
             raise GitCloneFailed(
-                f"commit {ref} not found in {source.value}: {_last_line(result.stderr)}",
+                f"commit {ref} not found in {source.display()}: "
+                f"{_git_reason(result.stderr, source)}",
                 "check the commit id; it must be reachable from a branch of the repository",
             )
 
 
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1].removeprefix("fatal: ") if lines else "no output"
+# No prompts (there is no terminal to answer them), only podbay's transports (submodules too),
+# and an HTTP transfer slower than 1 KB/s for a minute is given up instead of waited on forever.
+GIT_ENV = {
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_ALLOW_PROTOCOL": ":".join(GIT_PROTOCOLS),
+    "GIT_HTTP_LOW_SPEED_LIMIT": "1000",
+    "GIT_HTTP_LOW_SPEED_TIME": "60",
+}
+
+
+def _git_reason(stderr: str, source: Source) -> str:
+    """git's own reason: its first `fatal:`/`error:` line (later lines are advice), with any
+    credentials in the URL hidden."""
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    first = next((x for x in lines if x.startswith(("fatal:", "error:"))), None)
+    text = first or (lines[-1] if lines else "no output")
+    text = text.removeprefix("fatal: ").removeprefix("error: ")
+    return text.replace(source.value, redact_url(source.value))

@@ -37,7 +37,13 @@ from core.errors import PodbayError
 from core.model import Event, Status, WorkspaceStatus, age_text, cost_cell, machine_text
 from tui import actions
 from tui.commands import ActionCommands
-from tui.messages import OperationEvent, OperationFinished, PortsForwarded, StatusPolled
+from tui.messages import (
+    DeleteChecked,
+    OperationEvent,
+    OperationFinished,
+    PortsForwarded,
+    StatusPolled,
+)
 from tui.widgets.workspace_table import WorkspaceTable
 
 if TYPE_CHECKING:
@@ -70,6 +76,8 @@ class PodbayApp(App[int]):
         self.clock = clock  # for ages; tests fix it
         self.statuses: dict[str, WorkspaceStatus] = {}  # from the last poll
         self.operations: dict[str, str] = {}  # running operation's verb, by workspace
+        # Deletes the user confirmed after being shown the work they would lose.
+        self.force_delete: set[str] = set()
         self.logs: dict[str, deque[str]] = defaultdict(lambda: deque(maxlen=LOG_LINES))
         self.forwards: dict[str, list[Forward]] = defaultdict(list)
         self.provider_errors: dict[str, str | None] = {}
@@ -352,7 +360,7 @@ class PodbayApp(App[int]):
             elif verb == "stopping":
                 await self.engine.stop(name, forward)
             elif verb == "deleting":
-                await self.engine.delete(name, forward)
+                await self.engine.delete(name, forward, force=name in self.force_delete)
         except PodbayError as exc:
             self.post_message(OperationFinished(name, verb, exc.message, exc.hint))
             return
@@ -444,27 +452,50 @@ class PodbayApp(App[int]):
         )
 
     def action_delete(self) -> None:
-        from tui.screens.confirm import Confirm
-
         if (selected := self._selected()) is None:
             return
-        name, status = selected
-        ws = status.workspace
+        name = selected[0]
+        if name in self.operations:
+            self.notify(f"{name} is busy: {self.operations[name]}")
+            return
+        self.run_worker(self._check_delete(name), group=f"check-{name}", exit_on_error=False)
+
+    async def _check_delete(self, name: str) -> None:
+        try:
+            lost = await self.engine.work_at_risk(name)
+        except PodbayError as exc:
+            lost = [f"not checked ({exc.message})"]
+        self.post_message(DeleteChecked(name, lost))
+
+    def on_delete_checked(self, message: DeleteChecked) -> None:
+        from tui.screens.confirm import Confirm
+
+        name, lost = message.name, message.lost
+        ws = self.engine.store.find_workspace(name)
+        if ws is None:
+            return
         kept = (
-            "podbay's copy of the source is removed too."
+            f"podbay's copy of the source ({ws.folder}) is removed too."
             if ws.owned_folder
             else f"Your folder {ws.folder} is kept."
         )
+        detail = f"Its container, keys and state are removed. {kept}"
+        if lost:
+            detail += "\n\nThis work would be lost:\n" + "\n".join(f"  • {item}" for item in lost)
 
         def answered(yes: bool | None) -> None:
             if yes:
+                if lost:
+                    self.force_delete.add(name)
+                else:
+                    self.force_delete.discard(name)
                 self.start_operation(name, "deleting")
 
         self.push_screen(
             Confirm(
                 f"Delete workspace {name} ({ws.provider})?",
-                f"Its container, keys and state are removed. {kept}",
-                "Delete",
+                detail,
+                "Delete anyway" if lost else "Delete",
             ),
             answered,
         )

@@ -119,6 +119,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("name")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="delete even when work in podbay's copy of the source would be lost, or the "
+        "provider cannot be reached",
+    )
     p = verb("logs", cmd_logs, "show a workspace's log (podbay's operations and hooks)")
     p.add_argument("name")
     p.add_argument("--follow", "-f", action="store_true", help="keep printing new lines")
@@ -400,7 +406,7 @@ def cmd_stop(ns: argparse.Namespace) -> int:
 def cmd_delete(ns: argparse.Namespace) -> int:
     import asyncio
 
-    from core.errors import PodbayError
+    from core.errors import PodbayError, WorkAtRisk
 
     engine = open_engine()
     ws = engine.store.workspace(ns.name)
@@ -410,13 +416,31 @@ def cmd_delete(ns: argparse.Namespace) -> int:
                 f"refusing to delete {ns.name} without confirmation",
                 f"pass --yes: podbay delete {ns.name} --yes",
             )
-        kept = "" if ws.owned_folder else f" (your folder {ws.folder} is kept)"
-        answer = input(f"Delete workspace {ws.name} and its container{kept}? [y/N] ")
+        # What would be lost is checked (again) by the delete itself; here it is shown first.
+        lost = asyncio.run(_lost_or_unknown(engine, ns.name))
+        if lost and not ns.force:
+            raise WorkAtRisk(ws, lost)
+        for item in lost:
+            print(f"  would be lost: {item}", file=sys.stderr)
+        if ws.owned_folder:
+            what = f"its container and podbay's copy of the source ({ws.folder})"
+        else:
+            what = f"its container (your folder {ws.folder} is kept)"
+        answer = input(f"Delete workspace {ws.name}, {what}? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             print("Nothing deleted.", file=sys.stderr)
             return 1
-    asyncio.run(engine.delete(ns.name, _printer(ns.json)))
+    asyncio.run(engine.delete(ns.name, _printer(ns.json), force=ns.force))
     return _done(ns, {"name": ns.name})
+
+
+async def _lost_or_unknown(engine: Engine, name: str) -> list[str]:
+    from core.errors import PodbayError
+
+    try:
+        return await engine.work_at_risk(name)
+    except PodbayError as exc:
+        return [f"not checked ({exc.message})"]
 
 
 def cmd_logs(ns: argparse.Namespace) -> int:

@@ -42,3 +42,12 @@ class PortsForwarded(Message):
         super().__init__()
         self.name = name
         self.forwards = forwards
+
+
+class DeleteChecked(Message):
+    """What deleting a workspace would lose, checked before the dialog asks."""
+
+    def __init__(self, name: str, lost: list[str]) -> None:
+        super().__init__()
+        self.name = name
+        self.lost = lost

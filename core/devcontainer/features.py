@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from core.errors import ConfigError
 
@@ -48,9 +48,22 @@ class FeatureRef(BaseModel):
         return PurePosixPath(self.resource).name
 
 
+# Docker's reference grammar (distribution/reference): a registry host with an optional port,
+# path components of lower-case alphanumerics joined by separators, a tag of word characters.
+_OCI_HOST = r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::\d+)?"
+_OCI_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_OCI_REPOSITORY = re.compile(rf"{_OCI_HOST}(?:/{_OCI_COMPONENT})+")
+_OCI_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+
+
 def parse_ref(written: str) -> FeatureRef:
     """Parse a feature key: a local path, a tarball URL or an OCI reference."""
     text = written.strip()
+    if not text or any(ord(c) < 32 or ord(c) == 127 or c.isspace() for c in text):
+        raise ConfigError(
+            f"feature {written!r} contains a space or a control character",
+            "a feature key is a path (./NAME), a tarball URL or REGISTRY/NAMESPACE/ID[:VERSION]",
+        )
     if text.startswith(("./", "../")):
         return FeatureRef(written=written, kind="local", resource=text)
     if text.startswith("/"):
@@ -94,6 +107,12 @@ def parse_ref(written: str) -> FeatureRef:
             f"feature {written!r} does not name a registry",
             "write it as REGISTRY/NAMESPACE/ID[:VERSION] (the registry has a dot or a port)",
         )
+    if not _OCI_REPOSITORY.fullmatch(resource) or (tag and not _OCI_TAG.fullmatch(tag)):
+        raise ConfigError(
+            f"feature {written!r} is not a valid OCI reference",
+            "registry and path are lower-case letters, digits and . _ -; a tag is letters, "
+            "digits and . _ - (e.g. registry.example/features/go:1)",
+        )
     resource = resource.replace("/devcontainers-contrib/", "/devcontainers-extra/")
     return FeatureRef(
         written=written,
@@ -126,6 +145,15 @@ class FeatureJson(BaseModel):
     installsAfter: list[str] = []
     legacyIds: list[str] = []
     entrypoint: str | None = None
+
+    @field_validator("containerEnv")
+    @classmethod
+    def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
+        # They become `ENV NAME=...` lines of a Dockerfile podbay writes.
+        for key, text in value.items():
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) or "\x00" in text:
+                raise ValueError(f"containerEnv name {key!r} is not a variable name")
+        return value
 
 
 def parse_feature_json(data: Any, where: str) -> FeatureJson:

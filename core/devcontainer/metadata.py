@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from core.devcontainer.values import check_env, check_user
+
 LABEL = "devcontainer.metadata"
 
 CONFIG = "devcontainer.json"  # the origin of the config's own entry
@@ -121,9 +123,25 @@ def label_value(entries: list[dict[str, Any]]) -> str:
     return json.dumps([e for e in entries if e], separators=(",", ":"))
 
 
+def origin_of(entry: Mapping[str, Any]) -> str:
+    """Where a metadata entry came from: "the image", a feature id, or devcontainer.json."""
+    return str(entry.get(ORIGIN) or entry.get("id") or CONFIG)
+
+
 def merge(entries: list[dict[str, Any]]) -> Merged:
-    """Merge entries in order (base image first, devcontainer.json last)."""
+    """Merge entries in order (base image first, devcontainer.json last).
+
+    The values that reach ssh_config, shells and argv (users, environment) are checked here,
+    whichever entry they come from; a bad one is a ConfigError naming its origin.
+    """
     entries = [e for e in entries if e]
+    for entry in entries:
+        for key in ("remoteUser", "containerUser"):
+            if isinstance(entry.get(key), str) and entry[key] != "":
+                check_user(entry[key], key, origin_of(entry))
+        for key in ("remoteEnv", "containerEnv"):
+            if isinstance(entry.get(key), dict):
+                check_env(entry[key], key, origin_of(entry))
     last = list(reversed(entries))
 
     def last_defined(key: str, kind: type | tuple[type, ...] = object) -> Any:
@@ -147,9 +165,7 @@ def merge(entries: list[dict[str, Any]]) -> Merged:
     hooks: dict[str, list[HookCommand]] = {}
     for hook in LIFECYCLE_HOOKS:
         commands = [
-            HookCommand(origin=str(e.get(ORIGIN) or e.get("id") or CONFIG), command=e[hook])
-            for e in entries
-            if e.get(hook)
+            HookCommand(origin=origin_of(e), command=e[hook]) for e in entries if e.get(hook)
         ]
         if commands:
             hooks[hook] = commands

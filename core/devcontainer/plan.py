@@ -35,6 +35,7 @@ from core.devcontainer.substitute import (
     local_resolver,
     substitute,
 )
+from core.devcontainer.values import check_user
 from core.errors import ConfigError
 
 ONCE_HOOKS = ("onCreateCommand", "updateContentCommand", "postCreateCommand")
@@ -288,7 +289,7 @@ def make_plan(
     from_image = [{metadata.ORIGIN: "the image", **e} for e in base.metadata]
     entries = [*from_image, *raw_entries[len(base.metadata) :]]
     merged = metadata.merge([_entry_resolver(resolved, ctx)(e) for e in entries])
-    image_user = base.user or "root"
+    image_user = check_user(base.user, "the image's user", base.name) if base.user else "root"
     container_user = merged.containerUser or image_user
     remote_user = merged.remoteUser or container_user
 
@@ -322,6 +323,8 @@ def plan_for_existing(
     entries, _ = metadata.parse_label(labels.get(metadata.LABEL))
     fresh = metadata.pick(resolved.raw, ("remoteUser", "remoteEnv", "userEnvProbe"))
     merged = metadata.merge([_entry_resolver(resolved, ctx)(e) for e in [*entries, fresh]])
+    if image_user:
+        check_user(image_user, "the container's user", ctx.container_name)
     container_user = merged.containerUser or image_user or "root"
     remote_user = merged.remoteUser or container_user
     base = BaseImage(name=labels.get("dev.podbay.image", ""))

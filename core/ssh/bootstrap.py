@@ -8,6 +8,7 @@ and an sshd_config under /etc/podbay/ssh, leaving the image's own sshd setup alo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -29,8 +30,10 @@ mkdir -p @DIR@
 (umask 077 && printf '%s' "$PODBAY_SSH_HOST_KEY" > @DIR@/host_key)
 chmod 600 @DIR@/host_key
 printf '%s' "$PODBAY_SSH_AUTHORIZED_KEYS" > @DIR@/authorized_keys
-printf '%s' "$PODBAY_SSH_CONFIG" > @CONFIG@
-printf '%s' "$PODBAY_SSH_CONFIG_MIN" > @CONFIG@.min
+# The config carries the remote environment (SetEnv), which may hold tokens: root's only.
+(umask 077 && printf '%s' "$PODBAY_SSH_CONFIG" > @CONFIG@)
+(umask 077 && printf '%s' "$PODBAY_SSH_CONFIG_MIN" > @CONFIG@.min)
+chmod 600 @CONFIG@ @CONFIG@.min
 find_sshd() { command -v sshd || { test -x /usr/sbin/sshd && echo /usr/sbin/sshd; }; }
 sshd=$(find_sshd)
 if [ -z "$sshd" ]; then
@@ -109,9 +112,10 @@ def sshd_config(container_env: Mapping[str, str], with_setenv: bool = True) -> s
             f'"{key}={value}"'
             for key, value in sorted(container_env.items())
             if key not in ("HOME", "HOSTNAME", "USER", "SHELL", "TERM")
+            and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key)
             and '"' not in value
             and "\\" not in value
-            and "\n" not in value
+            and not any(ord(c) < 32 or ord(c) == 127 for c in value)
         ]
         if pairs:
             lines.append("SetEnv " + " ".join(pairs))

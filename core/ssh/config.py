@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.devcontainer.values import USER_NAME, WORKSPACE_NAME
+
 SUFFIX = ".podbay"
 
 
@@ -45,15 +47,49 @@ def proxy_command(name: str) -> str:
     return " ".join(shlex.quote(part) for part in (sys.executable, "-S", "-E", "-c", code, name))
 
 
-def _quote(path: str) -> str:
-    # ssh_config takes double quotes around words with spaces.
-    return f'"{path}"' if any(c.isspace() for c in path) else path
+def _unsafe(value: str) -> bool:
+    """ssh_config has no escape for a line break: a value holding a control character could
+    start a new directive, so it is never written."""
+    return any(ord(c) < 32 or ord(c) == 127 for c in value)
+
+
+def quote_word(value: str) -> str:
+    """A path as one ssh_config word: in double quotes, with `\\`, `"` escaped, and `%` doubled
+    (IdentityFile and UserKnownHostsFile expand %-tokens)."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
+    return f'"{escaped}"'
+
+
+def entry_lines(root: Path, entry: HostEntry) -> list[str] | None:
+    """The Host block of one workspace, or None when a value cannot be written safely."""
+    known = str(known_hosts_path(root))
+    values = (str(root), str(entry.identity_file), known, sys.executable)
+    if not WORKSPACE_NAME.fullmatch(entry.name) or not USER_NAME.fullmatch(entry.user):
+        return None
+    if any(_unsafe(v) for v in values):
+        return None
+    host = f"{entry.name}{SUFFIX}"
+    home_env = f"PODBAY_HOME={shlex.quote(str(root))} "
+    # ProxyCommand is the rest of the line, handed to a shell after %-token expansion.
+    proxy = f"env {home_env}{proxy_command(entry.name)}".replace("%", "%%")
+    return [
+        f"Host {host}",
+        f"  HostName {host}",
+        f"  User {entry.user}",
+        f"  ProxyCommand {proxy}",
+        f"  IdentityFile {quote_word(str(entry.identity_file))}",
+        "  IdentitiesOnly yes",
+        f"  UserKnownHostsFile {quote_word(known)}",
+        "  StrictHostKeyChecking yes",
+        "  HostKeyAlias " + host,
+        "  LogLevel ERROR",
+        "",
+    ]
 
 
 def render(root: Path, entries: Iterable[HostEntry]) -> tuple[str, str]:
-    """(ssh_config text, known_hosts text) for these hosts."""
-    known = known_hosts_path(root)
-    home_env = f"PODBAY_HOME={shlex.quote(str(root))} "
+    """(ssh_config text, known_hosts text) for these hosts. An entry with a value that cannot
+    be written safely is left out (podbay ssh still reaches it; `ssh NAME.podbay` does not)."""
     config = [
         "# Written by podbay; changes are overwritten. Include it from ~/.ssh/config:",
         "#   podbay ssh-config install",
@@ -61,22 +97,12 @@ def render(root: Path, entries: Iterable[HostEntry]) -> tuple[str, str]:
     ]
     hosts = []
     for entry in sorted(entries, key=lambda e: e.name):
-        host = f"{entry.name}{SUFFIX}"
-        config += [
-            f"Host {host}",
-            f"  HostName {host}",
-            f"  User {entry.user}",
-            f"  ProxyCommand env {home_env}{proxy_command(entry.name)}",
-            f"  IdentityFile {_quote(str(entry.identity_file))}",
-            "  IdentitiesOnly yes",
-            f"  UserKnownHostsFile {_quote(str(known))}",
-            "  StrictHostKeyChecking yes",
-            "  HostKeyAlias " + host,
-            "  LogLevel ERROR",
-            "",
-        ]
-        key_type, key_data = entry.host_public_key.split()[:2]
-        hosts.append(f"{host} {key_type} {key_data}")
+        lines = entry_lines(root, entry)
+        key = entry.host_public_key.split()[:2]
+        if lines is None or len(key) != 2 or any(_unsafe(part) for part in key):
+            continue
+        config += lines
+        hosts.append(f"{entry.name}{SUFFIX} {key[0]} {key[1]}")
     return "\n".join(config), "\n".join(hosts) + ("\n" if hosts else "")
 
 

@@ -182,7 +182,7 @@ def test_delete_asks_naming_the_workspace_with_focus_on_cancel(tmp_path: Path) -
 
     async def scenario(app: PodbayApp, pilot: Any) -> None:
         await pilot.press("d")
-        assert isinstance(app.screen, Confirm)
+        await until(lambda: isinstance(app.screen, Confirm))
         question = str(app.screen.query_one("#question", Static).render())
         assert question == "Delete workspace api (docker)?"
         assert "Your folder /src/api is kept." in str(

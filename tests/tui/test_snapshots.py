@@ -14,6 +14,7 @@ from textual.widgets import DataTable
 from core.model import Source, Workspace
 from tests.tui.test_app import make_engine
 from tui.app import PodbayApp
+from tui.screens.confirm import Confirm
 
 NOW = 1_800_000_000.0
 
@@ -58,6 +59,9 @@ def test_delete_confirmation(snap_compare: Any, tmp_path: Path) -> None:
     async def before(pilot: Any) -> None:
         await loaded(pilot)
         await pilot.press("down", "d")
+        async with asyncio.timeout(5):
+            while not isinstance(pilot.app.screen, Confirm):
+                await asyncio.sleep(0.02)
         await pilot.pause()
 
     assert snap_compare(app_at(tmp_path), terminal_size=(100, 30), run_before=before)

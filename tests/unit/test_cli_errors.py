@@ -104,3 +104,11 @@ def test_providers_default_and_management(podbay: Podbay, tmp_path: Path) -> Non
     assert listed["other"]["default"] and listed["other"]["options"] == {"host": "unix:///x.sock"}
     podbay.ok("provider", "remove", "other")
     assert [p["name"] for p in podbay.json("provider", "list")] == ["docker"]
+
+
+def test_git_transports_that_run_programs_or_wait_are_refused(podbay: Podbay) -> None:
+    # fd:: made git wait forever on one of its own pipes (the review's H4); ext:: runs programs.
+    for url in ("fd::3/x.git", "ext::sh -c touch% /tmp/x", "foo::bar/x.git"):
+        result = podbay("up", url, timeout=20)
+        assert_clean_error(result, "is not a git URL podbay clones")
+    assert podbay.json("list") == []

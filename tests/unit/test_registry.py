@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import base64
+import functools
+import http.server
 import json
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from core import features_fetch
 from core.errors import ConfigError
-from core.registry import FeatureFetchError, Registry, credentials, parse_challenge, scheme_for
+from core.registry import (
+    FeatureFetchError,
+    Registry,
+    Unreachable,
+    credentials,
+    parse_challenge,
+    scheme_for,
+)
 
 
 def test_plain_http_only_for_this_computer() -> None:
@@ -87,3 +98,54 @@ def test_lockfile_is_written_as_the_reference_cli_writes_it(tmp_path: Path) -> N
     path.write_text("{not json")
     with pytest.raises(ConfigError, match="not a feature lockfile"):
         features_fetch.read_lockfile(path)
+
+
+class _Trickle(http.server.BaseHTTPRequestHandler):
+    """Sends a large Content-Length, then one byte a second (the review's H2)."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(100 * 2**20))
+        self.end_headers()
+        try:
+            for _ in range(60):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                self.server.stopping.wait(1)  # type: ignore[attr-defined]
+                if self.server.stopping.is_set():  # type: ignore[attr-defined]
+                    return
+        except OSError:
+            return
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_server_that_trickles_is_given_up_at_the_deadline() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
+    server.stopping = threading.Event()  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/devcontainer-feature-slow.tgz"
+    started = time.monotonic()
+    try:
+        with pytest.raises(Unreachable) as info:
+            Registry({}, deadline=2).tarball(url)
+    finally:
+        server.stopping.set()  # type: ignore[attr-defined]
+        server.shutdown()
+    assert "took over 2 s" in info.value.message
+    assert time.monotonic() - started < 10
+
+
+def test_an_answer_larger_than_a_feature_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "devcontainer-feature-big.tgz").write_bytes(b"\0" * 3000)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/devcontainer-feature-big.tgz"
+    try:
+        with pytest.raises(FeatureFetchError) as info:
+            Registry({}, max_bytes=1000).tarball(url)
+    finally:
+        server.shutdown()
+    assert "sent more than" in info.value.message

@@ -27,8 +27,9 @@ class Confirm(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(self.title_text, id="question")
-            yield Static(self.detail, id="detail")
+            # Names and paths are shown as they are, never read as markup.
+            yield Static(self.title_text, id="question", markup=False)
+            yield Static(self.detail, id="detail", markup=False)
             with Horizontal(id="buttons"):
                 yield Button("Cancel [n]", id="cancel")
                 yield Button(f"{self.confirm_label} [y]", id="confirm", variant="error")

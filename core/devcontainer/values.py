@@ -1,0 +1,54 @@
+"""PURE: checks on values a config, an image label or a feature hands podbay.
+
+These values are untrusted (a third-party image is enough to supply them) and end up in
+ssh_config, shell scripts and docker arguments. Each is checked here once, when the merged
+settings are made, so later code can use it as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from core.errors import ConfigError
+
+# A POSIX user name (as useradd accepts it, up to 32 characters, a trailing $ for machine
+# accounts) or a numeric id, optionally with `:group` as `docker run -u` takes it.
+_USER_PART = r"[A-Za-z0-9_][A-Za-z0-9._-]{0,31}\$?"
+USER_NAME = re.compile(rf"{_USER_PART}(:{_USER_PART})?")
+# A workspace name: it becomes the host name NAME.podbay, a container name part and a file name.
+WORKSPACE_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+_ENV_NAME = re.compile(r"[^=\x00]+")
+
+
+def check_user(value: str, what: str, origin: str) -> str:
+    """`value` when it is a user name or id; else a ConfigError naming where it came from."""
+    if USER_NAME.fullmatch(value):
+        return value
+    raise ConfigError(
+        f"{what} {printable(value)} (from {origin}) is not a user name",
+        "a user name is letters, digits, '.', '_' and '-' (or a numeric id); "
+        "podbay does not run images whose metadata says otherwise",
+    )
+
+
+def check_env(env: Mapping[str, object], what: str, origin: str) -> None:
+    """Names without '=' or NUL, values without NUL: what a process environment can hold."""
+    for key, value in env.items():
+        if not _ENV_NAME.fullmatch(key):
+            raise ConfigError(
+                f"{what} has an invalid variable name {printable(key)} (from {origin})",
+                "a name is not empty and holds no '=' or NUL character",
+            )
+        if isinstance(value, str) and "\x00" in value:
+            raise ConfigError(
+                f"{what}.{key} contains a NUL character (from {origin})",
+                "an environment variable cannot hold NUL; remove it",
+            )
+
+
+def printable(value: str, limit: int = 60) -> str:
+    """A value as it is safe to show in one line on a terminal: quoted, control characters
+    escaped, cut to `limit` characters."""
+    shown = value if len(value) <= limit else value[:limit] + "…"
+    return repr(shown)

@@ -1,0 +1,118 @@
+"""What deleting a workspace would lose: work in the copy of the source that podbay owns.
+
+A git clone is checked as `git worktree remove` would (changes, untracked files) and more:
+commits that are on no remote, commits only reachable from a detached HEAD, stashes. A folder
+that is not a git repository (a template copy, an image's empty folder) is checked for files
+that podbay did not put there. The checks run where the folder is, through the host session.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import re
+from pathlib import Path
+
+from core import templates
+from core.host import HostSession
+from core.model import Workspace
+
+_SHOWN = 3  # names listed per item
+
+
+def _names(items: list[str]) -> str:
+    shown = ", ".join(items[:_SHOWN])
+    return shown + (f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+async def work_at_risk(ws: Workspace, host: HostSession) -> list[str]:
+    """One line per kind of work that `delete` would remove; [] when nothing would be lost."""
+    if not ws.owned_folder:
+        return []  # the user's own folder is never deleted
+    folder = ws.folder
+    # The folder may belong to the container's user (updateRemoteUserUID): say it is safe.
+    owned = ["git", "-c", f"safe.directory={folder}", "-C", folder]
+    top = await host.run([*owned, "rev-parse", "--show-toplevel"])
+    if top.returncode == 0 and top.stdout.strip() == folder.rstrip("/"):
+        return await _git_work(folder, owned, host)
+    if not host.local:
+        listed = await host.run(["find", folder, "-type", "f", "-not", "-path", "*/.git/*"])
+        files = [line for line in listed.stdout.splitlines() if line]
+        return [f"{_count(len(files), 'file', 'files')} in {folder}"] if files else []
+    return _extra_files(ws, Path(folder))
+
+
+async def _git_work(folder: str, owned: list[str], host: HostSession) -> list[str]:
+    # The folder is shared with the container, so its .git/config is as untrusted as the image:
+    # every setting that makes `git status` run a program is switched off for these calls.
+    names = await host.run([*owned, "config", "--local", "--name-only", "--list"])
+    safe = ["-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null"]
+    for name in names.stdout.splitlines():
+        if re.fullmatch(r"filter\..+\.(clean|smudge|process)", name, re.IGNORECASE):
+            safe += ["-c", f"{name}="]
+    failed: list[str] = []
+
+    async def git(*args: str) -> list[str]:
+        result = await host.run([*owned[:3], *safe, *owned[3:], "--no-optional-locks", *args])
+        if result.returncode != 0:
+            failed.append(f"git {args[0]} could not check it: {result.stderr.strip()[:200]}")
+        return [line for line in result.stdout.splitlines() if line]
+
+    found: list[str] = []
+    status = await git("status", "--porcelain=v1", "--untracked-files=all")
+    changed = [line[3:] for line in status if not line.startswith("??")]
+    untracked = [line[3:] for line in status if line.startswith("??")]
+    if changed:
+        what = _count(len(changed), "uncommitted change", "uncommitted changes")
+        found.append(f"{what} ({_names(changed)})")
+    if untracked:
+        what = _count(len(untracked), "untracked file", "untracked files")
+        found.append(f"{what} ({_names(untracked)})")
+    unpushed = await git("log", "--branches", "--not", "--remotes", "--format=%h %s")
+    if unpushed:
+        found.append(
+            f"{_count(len(unpushed), 'commit', 'commits')} on no remote ({_names(unpushed)})"
+        )
+    on_branch = await host.run([*owned, "symbolic-ref", "-q", "HEAD"])
+    detached = (
+        []
+        if on_branch.returncode == 0
+        else await git("log", "HEAD", "--not", "--branches", "--remotes", "--format=%h %s")
+    )
+    if detached:
+        found.append(
+            f"{_count(len(detached), 'commit', 'commits')} on a detached HEAD, on no branch "
+            f"({_names(detached)})"
+        )
+    stashes = await git("stash", "list")
+    if stashes:
+        found.append(_count(len(stashes), "stash", "stashes"))
+    return found + failed
+
+
+def _extra_files(ws: Workspace, folder: Path) -> list[str]:
+    """Files in a non-git folder that are not the template's own, unchanged."""
+    template = templates.get(ws.source.value) if ws.source.kind == "template" else None
+    extra: list[str] = []
+    if not folder.is_dir() or folder.is_symlink():
+        return []
+    for path in sorted(folder.rglob("*")):
+        if path.is_dir() and not path.is_symlink():
+            continue
+        relative = path.relative_to(folder)
+        original = template.path / relative if template else None
+        unchanged = (
+            original is not None
+            and original.is_file()
+            and not path.is_symlink()
+            and filecmp.cmp(original, path, shallow=False)
+        )
+        if not unchanged:
+            extra.append(str(relative))
+    if not extra:
+        return []
+    what = "new or changed file" if template else "file"
+    return [f"{_count(len(extra), what, what + 's')} ({_names(extra)})"]

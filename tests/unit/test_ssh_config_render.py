@@ -1,0 +1,118 @@
+"""podbay's ssh_config against OpenSSH itself (`ssh -G` as the oracle): whatever a config, an
+image label or a path holds, the file says exactly what podbay means and nothing more.
+
+The review's S1: a `remoteUser` with a newline added `Host *` with a ProxyCommand, so every ssh
+on the machine ran an attacker's command once the file was included from ~/.ssh/config.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from core.ssh import config as ssh_config
+
+SSH = shutil.which("ssh")
+pytestmark = pytest.mark.skipif(
+    SSH is None and not os.environ.get("PODBAY_REQUIRE_DOCKER"),
+    reason="needs OpenSSH's ssh client (make test installs it)",
+)
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyDataForTestsOnly podbay"
+
+
+def ssh_g(config: Path, host: str) -> dict[str, str]:
+    """The settings OpenSSH takes from `config` for `host` (first word -> rest of the line)."""
+    result = subprocess.run(
+        [SSH or "ssh", "-G", "-F", str(config), host],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "HOME": str(config.parent)},
+    )
+    assert result.returncode == 0, result.stderr
+    settings_: dict[str, str] = {}
+    for line in result.stdout.split("\n"):
+        key, _, value = line.partition(" ")
+        settings_.setdefault(key, value)
+    return settings_
+
+
+def defaults(root: Path) -> dict[str, str]:
+    empty = root / "empty_config"
+    empty.write_text("")
+    return ssh_g(empty, "github.com")
+
+
+def write(root: Path, entries: list[ssh_config.HostEntry]) -> Path:
+    ssh_config.write(root, entries)
+    return ssh_config.ssh_config_path(root)
+
+
+hostile = st.text(
+    alphabet=st.sampled_from(list(" \t\n\r\"'\\%#=*?!$;`&|<>(){}~") + list("aZ09.-_@:/")),
+    min_size=1,
+    max_size=20,
+)
+
+
+@given(user=hostile, name=hostile)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_hostile_user_and_name_never_add_a_directive(user: str, name: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        entry = ssh_config.HostEntry(name, user, root / "keys" / "id", HOST_KEY)
+        path = write(root, [entry])
+        # Any other host sees what it sees without podbay's file: nothing leaked out.
+        assert ssh_g(path, "github.com") == defaults(root)
+        text = path.read_text()
+        if f"Host {name}.podbay" in text:
+            # Written only when valid, and then read back exactly.
+            got = ssh_g(path, f"{name}.podbay")
+            assert got["user"] == user
+            assert got["stricthostkeychecking"] == "true"
+
+
+@given(home=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_paths_with_any_characters_parse_back_to_the_same_paths(home: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder) / home.replace("/", "_").replace("\x00", "_")
+        entry = ssh_config.HostEntry("web", "vscode", root / "keys" / "web" / "id", HOST_KEY)
+        try:
+            root.mkdir()
+        except (OSError, ValueError):
+            return  # not a file name this file system takes
+        path = write(root, [entry])
+        if "Host web.podbay" not in path.read_text():
+            # Left out only for a control character, which ssh_config cannot hold.
+            assert any(ord(c) < 32 or ord(c) == 127 for c in str(root))
+            return
+        got = ssh_g(path, "web.podbay")
+        # IdentityFile is shown as written; OpenSSH expands its %-tokens when it connects.
+        assert got["identityfile"].replace("%%", "%") == str(entry.identity_file)
+        assert got["userknownhostsfile"] == str(ssh_config.known_hosts_path(root))
+        # ProxyCommand: OpenSSH expands %% at connect time, then hands the line to a shell.
+        argv = shlex.split(got["proxycommand"].replace("%%", "%"))
+        assert argv[:2] == ["env", f"PODBAY_HOME={root}"]
+        assert argv[-1] == "web"
+        assert ssh_g(path, "github.com") == defaults(root)
+
+
+def test_the_reviews_injection_is_not_written(tmp_path: Path) -> None:
+    user = "root\nHost *\n  ProxyCommand sh -c 'touch $HOME/PWNED; exec nc %h %p'"
+    good = ssh_config.HostEntry("good", "vscode", tmp_path / "id", HOST_KEY)
+    evil = ssh_config.HostEntry("evil", user, tmp_path / "id", HOST_KEY)
+    path = write(tmp_path, [good, evil])
+    text = path.read_text()
+    assert "PWNED" not in text and "evil.podbay" not in text
+    assert ssh_g(path, "good.podbay")["user"] == "vscode"
+    assert ssh_g(path, "github.com") == defaults(tmp_path)
+    assert "evil.podbay" not in ssh_config.known_hosts_path(tmp_path).read_text()
