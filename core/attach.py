@@ -12,6 +12,7 @@ import os
 import shlex
 import sqlite3
 import sys
+import urllib.parse
 from typing import TYPE_CHECKING
 
 from core.errors import DockerError, PodbayError
@@ -35,7 +36,9 @@ def _home() -> str:
 
 def _read(table: str, name: str) -> dict[str, Any] | None:
     try:
-        db = sqlite3.connect(f"file:{_home()}/podbay.db?mode=ro", uri=True)
+        # Quoted: a '#' or '?' in the path would end the file name of a URI.
+        uri = "file:" + urllib.parse.quote(f"{_home()}/podbay.db") + "?mode=ro"
+        db = sqlite3.connect(uri, uri=True)
     except sqlite3.OperationalError:
         return None
     try:

@@ -132,9 +132,10 @@ class DockerEndpoint:
         result: dict[str, Any] = self.call("reading engine info", self.api().info)
         return result
 
-    def list_containers(self, labels: dict[str, str]) -> list[dict[str, Any]]:
-        """All containers carrying these labels, in ONE API call (no per-container inspect)."""
-        filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
+    def list_containers(self, labels: dict[str, str | None]) -> list[dict[str, Any]]:
+        """All containers carrying these labels (a None value: with any value), in ONE API call
+        (no per-container inspect)."""
+        filters = {"label": [k if v is None else f"{k}={v}" for k, v in labels.items()]}
         result: list[dict[str, Any]] = self.call(
             "listing containers", self.api().containers, all=True, filters=filters
         )

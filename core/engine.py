@@ -47,7 +47,7 @@ from core.errors import (
 )
 from core.host import HostSession, MachineJob, MachineProvider, RemoteHost
 from core.images import UpJob
-from core.model import ProviderConfig, Source, Status, Workspace, WorkspaceStatus
+from core.model import ProviderConfig, Source, Status, Workspace, WorkspaceStatus, redact_url
 from core.reporter import EventSink, Reporter
 from core.ssh import bootstrap as ssh_bootstrap
 from core.ssh import config as ssh_config
@@ -58,6 +58,16 @@ ProviderFactory = Callable[[ProviderConfig], MachineProvider]
 
 LABEL_HOME = "dev.podbay.home"
 LABEL_WORKSPACE = "dev.podbay.workspace"
+# What `podbay doctor --rebuild-state` needs to make the record again (credentials redacted).
+LABEL_RECORD = "dev.podbay.record"
+
+
+def record_label(ws: Workspace) -> str:
+    source = {"kind": ws.source.kind, "value": ws.source.value, "ref": ws.source.ref}
+    if ws.source.kind == "git":
+        source["value"] = redact_url(ws.source.value)
+    data = {"source": source, "config": ws.config_arg, "image": ws.image, "provider": ws.provider}
+    return json.dumps(data, separators=(",", ":"))
 
 
 class PollResult(BaseModel):
@@ -279,7 +289,11 @@ class Engine:
             local_folder=ws.folder,
             config_file=ws.config_path,
             container_name=ws.container_name,
-            labels={LABEL_HOME: self.store.install_id(), LABEL_WORKSPACE: ws.name},
+            labels={
+                LABEL_HOME: self.store.install_id(),
+                LABEL_WORKSPACE: ws.name,
+                LABEL_RECORD: record_label(ws),
+            },
             env=self.env,
             image_name=images.image_name(ws.name, self.store.install_id()),
         )

@@ -23,6 +23,11 @@ def db_file(root: Path) -> Path:
     return root / "podbay.db"
 
 
+def crash_log(root: Path) -> Path:
+    """Tracebacks of podbay's own bugs; `_` keeps it apart from every workspace's NAME.log."""
+    return logs_dir(root) / "_crash.log"
+
+
 def locks_dir(root: Path) -> Path:
     return _sub(root, "locks")
 

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 from core import paths
+from core.environment import REBUILD_HINT, StateDamaged
 from core.errors import UnknownProvider, UnknownWorkspace
 from core.model import ProviderConfig, Workspace
 
@@ -30,27 +31,84 @@ CREATE TABLE IF NOT EXISTS workspaces (
 """
 
 
+_VERSION = 1  # PRAGMA user_version; a change of schema bumps it (a backup is taken first)
+
+# What a home that has been used holds besides the database.
+_USED = ("sources", "keys", "known_hosts")
+
+
+def _holds_something(path: Path) -> bool:
+    if path.is_dir():
+        return any(path.iterdir())
+    return path.exists() and path.stat().st_size > 0
+
+
+def _refuse_lost_state(root: Path) -> None:
+    """A database that is empty although the home has been used was cut short (a crash or a
+    full disk during a write): recreating it silently would forget every workspace."""
+    db_file = paths.db_file(root)
+    try:
+        empty = db_file.stat().st_size == 0
+    except FileNotFoundError:
+        return
+    used = [name for name in _USED if _holds_something(root / name)]
+    if empty and used:
+        raise StateDamaged(
+            f"podbay's state file {db_file} is empty, although {root} holds " + ", ".join(used),
+            REBUILD_HINT,
+        )
+
+
 class Store:
     """podbay's state: providers, workspaces, settings. One short transaction per call."""
 
     def __init__(self, root: Path | None = None) -> None:
         self.root = root or paths.home()
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        db_file = paths.db_file(self.root)
+        _refuse_lost_state(self.root)
+        # Created private before SQLite opens it (and its -wal and -shm files after it).
+        os.close(os.open(db_file, os.O_RDWR | os.O_CREAT, 0o600))
         self._db = sqlite3.connect(
-            paths.db_file(self.root), timeout=30, isolation_level=None, check_same_thread=False
+            db_file, timeout=30, isolation_level=None, check_same_thread=False
         )
         self._db.execute("PRAGMA synchronous=NORMAL")
-        if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal" or not self._has_schema():
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal" or version < _VERSION:
             # First use: switching to WAL needs the database to itself, which the busy timeout
             # does not wait for; two first commands at once take turns on a file lock instead.
             fd = os.open(self.root / ".init.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            old_umask = os.umask(0o077)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
+                if self._has_schema() and version < _VERSION:
+                    self.backup()  # before the schema changes
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.executescript(_SCHEMA)
+                self._db.execute(f"PRAGMA user_version={_VERSION}")
             finally:
+                os.umask(old_umask)
                 os.close(fd)
-            os.chmod(paths.db_file(self.root), 0o600)
+
+    def check(self) -> str | None:
+        """SQLite's own consistency check; None when the file is sound."""
+        rows = self._db.execute("PRAGMA quick_check").fetchall()
+        found = [str(r[0]) for r in rows if r[0] != "ok"]
+        return "; ".join(found[:3]) or None
+
+    def backup(self) -> Path:
+        """A consistent copy of the state (SQLite's online backup), kept as podbay.db.backup."""
+        target = paths.db_file(self.root).with_name("podbay.db.backup")
+        partial = target.with_name(target.name + ".partial")
+        partial.unlink(missing_ok=True)
+        os.close(os.open(partial, os.O_RDWR | os.O_CREAT, 0o600))
+        copy = sqlite3.connect(partial)
+        try:
+            self._db.backup(copy)
+        finally:
+            copy.close()
+        partial.replace(target)
+        return target
 
     def _has_schema(self) -> bool:
         row = self._db.execute(

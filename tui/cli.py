@@ -44,10 +44,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\npodbay: interrupted; run the same command again to finish", file=sys.stderr)
         return 130
-    except Exception as exc:  # a bug: say so in one line, keep the traceback in a file
+    except Exception as exc:
+        from core.environment import explain
+
+        known = explain(exc)  # a full disk, a damaged state file, permissions: not bugs
+        if known is not None:
+            return _fail(known.message, known.hint, json_mode, known.kind)
+        # A bug: say so in one line, keep the traceback in a private file.
         where = _save_traceback()
+        first = str(exc).splitlines()[0] if str(exc) else ""
         return _fail(
-            f"internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+            f"internal error: {type(exc).__name__}: {first}",
             f"this is a bug in podbay; the details are in {where}",
             json_mode,
             "internal",
@@ -55,20 +62,31 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _save_traceback() -> str:
-    import tempfile
+    """Append the traceback to $PODBAY_HOME/logs/_crash.log (0600, never through a symlink);
+    where that cannot be written, print it instead."""
+    import os
     import traceback
 
+    from core.model import redact_url
+
+    text = (
+        f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} podbay "
+        + " ".join(redact_url(arg) for arg in sys.argv[1:])
+        + "\n"
+        + traceback.format_exc()
+    )
     try:
         from core import paths
 
-        folder = paths.logs_dir(paths.home())
+        path = paths.crash_log(paths.home())
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
+        fd = os.open(path, flags, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as log:
+            log.write(text)
+        return str(path)
     except Exception:
-        folder = __import__("pathlib").Path(tempfile.gettempdir())
-    path = folder / "podbay-crash.log"
-    with open(path, "a", encoding="utf-8") as log:
-        log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} podbay {' '.join(sys.argv[1:])}\n")
-        log.write(traceback.format_exc())
-    return str(path)
+        sys.stderr.write(text)
+        return "the traceback above"
 
 
 def _fail(message: str, hint: str, json_mode: bool, kind: str = "error") -> int:
@@ -147,6 +165,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["install", "uninstall", "show"])
     p = verb("code", cmd_code, "open VS Code on a workspace (Remote-SSH)")
     p.add_argument("name")
+    p = verb("doctor", cmd_doctor, "check podbay's state; repair it from containers and sources")
+    p.add_argument(
+        "--rebuild-state",
+        action="store_true",
+        help="set podbay.db aside (kept) and make the records again from the containers' "
+        "labels, the sources folder and the keys; nothing is deleted",
+    )
 
     from tui.cli_provider import (
         cmd_provider_add,
@@ -606,6 +631,57 @@ def cmd_code(ns: argparse.Namespace) -> int:
     hint = "No `code` command here. Open this URL (needs `podbay ssh-config install`):"
     text = f"{hint}\n{result['url']}"
     return _done(ns, result, text)
+
+
+def cmd_doctor(ns: argparse.Namespace) -> int:
+    from core import doctor, paths
+    from core.docker import DockerEndpoint
+    from core.environment import REBUILD_HINT, StateDamaged
+    from core.errors import PodbayError
+
+    root = paths.home()
+    if not ns.rebuild_state:
+        store = open_store()  # a damaged state file says so here, with the way out
+        problem = store.check()
+        if problem:
+            raise StateDamaged(f"podbay's state file is damaged: {problem}", REBUILD_HINT)
+        return _done(ns, {"home": str(root)}, f"podbay's state in {root} is fine")
+    import providers
+    from core.model import ProviderConfig
+
+    docker: DockerEndpoint | None = providers.load(
+        ProviderConfig(name="docker", type="docker")
+    ).endpoint()
+    try:
+        assert docker is not None
+        docker.ping()
+    except PodbayError as exc:
+        print(f"podbay: {exc.message}; only the sources folder is read", file=sys.stderr)
+        docker = None
+    result = doctor.rebuild_state(root, docker)
+    open_store().close()  # the local Docker provider again, as on a first run
+    lines = []
+    if result.kept_as:
+        lines.append(f"the previous state file is kept as {result.kept_as}")
+    for name in result.from_containers:
+        lines.append(f"{name}: rebuilt from its container; finish with: podbay up {name}")
+    for name in result.from_folders:
+        lines.append(f"{name}: rebuilt from sources/{name} (no container); podbay up {name}")
+    if result.other_homes:
+        lines.append(
+            "containers of other podbay homes were left alone (ids "
+            + ", ".join(result.other_homes)
+            + ")"
+        )
+    if not result.from_containers and not result.from_folders:
+        lines.append("no workspace was found to rebuild")
+    data = {
+        "keptAs": str(result.kept_as) if result.kept_as else None,
+        "fromContainers": result.from_containers,
+        "fromFolders": result.from_folders,
+        "otherHomes": result.other_homes,
+    }
+    return _done(ns, data, "\n".join(lines))
 
 
 def cmd_templates(ns: argparse.Namespace) -> int:

@@ -1,0 +1,97 @@
+"""A damaged, lost or unwritable state file: said plainly, never silently recreated, and
+repaired from what outlives it (the reliability probe's U1, X1, D1's trigger)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import IMAGE, Podbay, write_config
+from tests.docker.test_sources import make_repo
+from tests.unit.test_cli_errors import assert_clean_error
+
+
+@pytest.fixture
+def two_workspaces(podbay: Podbay, tmp_path: Path) -> Podbay:
+    write_config(
+        podbay.cwd / "mine",
+        {"image": IMAGE, "userEnvProbe": "none", "onCreateCommand": "echo x >> /tmp/oncreate"},
+    )
+    podbay.ok("up", "mine")
+    make_repo(tmp_path / "repo")
+    podbay.ok("up", f"file://{tmp_path}/repo")
+    return podbay
+
+
+def damage(home: Path, how: str) -> None:
+    db = home / "podbay.db"
+    for extra in ("podbay.db-wal", "podbay.db-shm"):
+        (home / extra).unlink(missing_ok=True)
+    if how == "garbage":
+        db.write_bytes(b"this is not a database" * 100)
+    elif how == "empty":
+        db.write_bytes(b"")
+    else:
+        with open(db, "r+b") as handle:
+            handle.truncate(5000)
+
+
+@pytest.mark.parametrize("how", ["garbage", "empty", "truncated"])
+def test_a_damaged_state_file_is_named_and_rebuilt(two_workspaces: Podbay, how: str) -> None:
+    podbay = two_workspaces
+    damage(podbay.home, how)
+    before = (podbay.home / "podbay.db").read_bytes()
+
+    result = podbay("list")
+    assert_clean_error(result, "podbay's state file")
+    assert "internal error" not in result.stderr
+    assert "podbay doctor --rebuild-state" in result.stderr
+    # Nothing was recreated over it.
+    assert (podbay.home / "podbay.db").read_bytes() == before
+
+    rebuilt = podbay.json("doctor", "--rebuild-state")
+    assert sorted(rebuilt["fromContainers"]) == ["mine", "repo"]
+    assert Path(rebuilt["keptAs"]).read_bytes() == before
+    rows = {row["name"]: row for row in podbay.json("list")}
+    assert rows["repo"]["sourceKind"] == "git" and rows["repo"]["source"].startswith("file://")
+    assert "rebuilt by podbay doctor" in rows["mine"]["detail"]
+
+    podbay.ok("up", "mine")
+    assert podbay.status("mine")["status"] == "Running"
+    # The container's once-hooks are not run again.
+    assert podbay.ok("exec", "mine", "--", "cat", "/tmp/oncreate").stdout == "x\n"
+    podbay.ok("ssh", "repo", "--", "true")
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)])
+    if done.returncode != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_is_one_line_not_a_traceback(podbay: Podbay, tiny_disk: Path) -> None:
+    home = tiny_disk / "home"
+    fd = os.open(tiny_disk / "filler", os.O_WRONLY | os.O_CREAT)
+    try:
+        while os.write(fd, b"\0" * 4096):
+            pass
+    except OSError:
+        pass  # full
+    finally:
+        os.close(fd)
+    write_config(podbay.cwd / "full", {"image": IMAGE})
+    result = podbay("up", "full", env={"PODBAY_HOME": str(home)})
+    assert_clean_error(result)
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+    assert "space" in result.stderr or "full" in result.stderr
