@@ -173,6 +173,22 @@ def run_post_attach(record: dict[str, Any], name: str) -> None:
         print(f"podbay: postAttachCommand could not start: {reason}", file=sys.stderr)
 
 
+def stopped_error(record: dict[str, Any]) -> PodbayError | None:
+    """A clear error when the workspace's container is not running (asked of its engine);
+    None when it runs or the engine cannot say."""
+    import subprocess
+
+    argv = [*docker_base(record), "inspect", "-f", "{{.State.Running}}", record["container_id"]]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=15, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode == 0 and done.stdout.strip() == "false":
+        name = record.get("name", "")
+        return PodbayError(f"workspace {name} is stopped", f"start it: podbay start {name}")
+    return None
+
+
 def sshd_argv(record: dict[str, Any]) -> list[str]:
     """The exec channel to the container's `sshd -i` (what OpenSSH's ProxyCommand runs)."""
     return [

@@ -526,6 +526,9 @@ class Engine:
         )
         ws.ssh_container, ws.ssh_ready, ws.ssh_note = ws.container_id, result.ready, result.note
         self.store.save_workspace(ws)
+        # Pinned now, not at the end of `up`: attaching works from waitFor on, and a failing
+        # later hook must not leave the workspace without its key (a false mismatch alarm).
+        self.write_ssh_config()
         if not result.ready:
             report.warn(
                 f"no SSH for {ws.name}: {result.note}; `podbay ssh {ws.name}` uses docker exec"

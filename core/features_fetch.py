@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import tarfile
 import tempfile
@@ -23,6 +24,7 @@ from typing import Any
 
 from core.devcontainer import features as feat
 from core.devcontainer.plan import Feature
+from core.devcontainer.values import printable
 from core.errors import ConfigError
 from core.registry import (
     FEATURE_LAYER_TYPE,
@@ -168,7 +170,16 @@ class Downloads:
         entry = self.locked.get(ref.written) or {}
         resolved, integrity = str(entry.get("resolved", "")), str(entry.get("integrity", ""))
         same = resolved == ref.resource or resolved.startswith(f"{ref.resource}@")
-        return integrity if same and integrity.startswith("sha256:") else ""
+        if not same or not integrity:
+            return ""
+        if not re.fullmatch(r"sha256:[0-9a-f]{64}", integrity):
+            # A pin podbay cannot check is not dropped without a word.
+            raise FeatureFetchError(
+                f"devcontainer-lock.json pins {ref.written} with integrity "
+                f"{printable(integrity)}, which podbay cannot check",
+                "only sha256 pins are checked; delete that entry to lock the feature again",
+            )
+        return integrity
 
     def _oci(self, ref: feat.FeatureRef) -> tuple[Path, str]:
         digest = ref.digest or self._pinned(ref)

@@ -528,13 +528,10 @@ def cmd_ssh(ns: argparse.Namespace) -> int:
         replace_process(exec_argv(record, cmd or shell, interactive))
     import asyncio
 
-    from core import paths
     from core.ssh import client
 
     async def session() -> int:
-        conn = await client.connect(
-            paths.home(), ns.name, record.get("remote_user") or "root", sshd_argv(record)
-        )
+        conn = await _connect(record, ns.name)
         async with conn:
             # forwardPorts stay forwarded while the session is open.
             forwards = await client.open_forwards(conn, record.get("forward_ports") or [])
@@ -547,10 +544,30 @@ def cmd_ssh(ns: argparse.Namespace) -> int:
     return asyncio.run(session())
 
 
+async def _connect(record: dict[str, Any], name: str) -> Any:
+    """podbay's SSH connection to the workspace; a stopped one says so instead of a lost
+    connection."""
+    from core import paths
+    from core.attach import stopped_error
+    from core.errors import PodbayError
+    from core.ssh import client
+
+    try:
+        return await client.connect(
+            paths.home(), name, record.get("remote_user") or "root", sshd_argv(record)
+        )
+    except client.HostKeyMismatch:
+        raise
+    except PodbayError:
+        stopped = stopped_error(record)
+        if stopped is not None:
+            raise stopped from None
+        raise
+
+
 def cmd_forward(ns: argparse.Namespace) -> int:
     import asyncio
 
-    from core import paths
     from core.errors import PodbayError
     from core.ssh import client
 
@@ -570,9 +587,7 @@ def cmd_forward(ns: argparse.Namespace) -> int:
         )
 
     async def serve() -> int:
-        conn = await client.connect(
-            paths.home(), ns.name, record.get("remote_user") or "root", sshd_argv(record)
-        )
+        conn = await _connect(record, ns.name)
         async with conn:
             forwards = await client.open_forwards(conn, specs)
             if ns.json:

@@ -50,9 +50,16 @@ async def connect(
             config=[],
         )
     except asyncssh.HostKeyNotVerifiable:
+        if not _pinned(root, name):
+            raise PodbayError(
+                f"the SSH host key of workspace {name} is not pinned yet",
+                f"its `podbay up` has not set up SSH so far; let it finish: podbay up {name}",
+            ) from None
         raise HostKeyMismatch(
-            f"the SSH host key of workspace {name} does not match the one podbay pinned",
-            f"if you recreated its container outside podbay, reset it: podbay up {name} --rebuild",
+            f"the SSH host key of workspace {name} does not match the one podbay pinned; "
+            "something else may be answering for it",
+            f"if you recreated its container outside podbay, podbay up {name} pins its key "
+            "again; otherwise do not connect",
         ) from None
     except asyncssh.PermissionDenied:
         raise PodbayError(
@@ -64,6 +71,15 @@ async def connect(
             f"cannot open an SSH session to workspace {name}: {exc}",
             f"is it running? podbay status {name}",
         ) from None
+
+
+def _pinned(root: Path, name: str) -> bool:
+    """Whether podbay's known_hosts has a key for the workspace at all."""
+    try:
+        lines = ssh_config.known_hosts_path(root).read_text().splitlines()
+    except OSError:
+        return False
+    return any(line.split(" ", 1)[0] == f"{name}{ssh_config.SUFFIX}" for line in lines)
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,23 @@ def test_a_changed_tarball_is_refused_against_the_lockfile(podbay: Podbay, tmp_p
     assert "delete its entry" in refused.stderr
 
 
+def test_a_pin_podbay_cannot_check_is_refused_not_replaced(podbay: Podbay, tmp_path: Path) -> None:
+    served = tmp_path / "served"
+    served.mkdir()
+    tgz = served / "devcontainer-feature-evil.tgz"
+    tgz.write_bytes(feature_tgz(write_feature(tmp_path / "a", {"id": "evil"}, "echo a > /t\n")))
+    with serve_folder(served) as url:
+        key = f"{url}/{tgz.name}"
+        config = write_config(podbay.cwd / "md5", {"image": IMAGE, "features": {key: {}}})
+        lock = config.with_name("devcontainer-lock.json")
+        text = json.dumps({"features": {key: {"resolved": key, "integrity": "md5:abc"}}})
+        lock.write_text(text)
+        result = podbay("up", "md5")
+    assert result.returncode == 1
+    assert "integrity 'md5:abc', which podbay cannot check" in result.stderr
+    assert lock.read_text() == text  # the pin is still there
+
+
 def test_a_private_registry_takes_the_docker_login(podbay: Podbay, tmp_path: Path) -> None:
     docker_config = tmp_path / "docker-config"
     docker_config.mkdir()

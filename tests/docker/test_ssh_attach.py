@@ -145,10 +145,22 @@ def test_a_changed_host_key_is_refused_and_recreate_resets_it(
     result = podbay("ssh", "box", "--", "true")
     assert result.returncode == 1
     assert "host key of workspace box does not match" in result.stderr
-    assert "podbay up box --rebuild" in result.stderr
+    assert "podbay up box pins its key again" in result.stderr
     assert b"IDENTIFICATION HAS CHANGED" in ssh(podbay, "box.podbay", "true").stderr
     podbay.ok("up", "box", "--rebuild")
     assert podbay("ssh", "box", "--", "true").returncode == 0
+
+
+def test_attach_works_after_wait_for_even_when_a_later_hook_fails(podbay: Podbay) -> None:
+    # The review's S7: the key was pinned only at the end of a successful `up`, so after a
+    # failing postCreateCommand podbay reported a host key *mismatch*.
+    write_config(
+        podbay.cwd / "fr",
+        {"image": IMAGE, "userEnvProbe": "none", "postCreateCommand": "exit 3"},
+    )
+    assert podbay("up", "fr").returncode == 1
+    assert podbay.ok("ssh", "fr", "--", "echo", "in").stdout == "in\n"
+    assert ssh(podbay, "fr.podbay", "echo in").stdout == b"in\n"
 
 
 def test_delete_removes_keys_and_the_host_entry(podbay: Podbay, workspace: str) -> None:
@@ -207,7 +219,9 @@ def test_ssh_of_unknown_or_stopped_workspace(podbay: Podbay, workspace: str) -> 
     podbay.ok("stop", "box")
     result = podbay("ssh", "box", "--", "true")
     assert result.returncode == 1
-    assert "Traceback" not in result.stderr and "podbay: error:" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "podbay: error: workspace box is stopped" in result.stderr
+    assert "podbay start box" in result.stderr
 
 
 def test_code_opens_vscode_or_prints_the_url(
