@@ -12,14 +12,16 @@ import contextlib
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from core.attach import current_context_host, docker_cli
-from core.errors import DockerError, DockerUnreachable, ImageNotFound
+from core.errors import ConfigError, DockerError, DockerUnreachable, ImageNotFound
 
 __all__ = ["DockerEndpoint", "current_context_host", "docker_cli", "import_sdk", "split_image"]
 
@@ -213,21 +215,24 @@ class DockerEndpoint:
         env = dict(os.environ)
         if self.host:
             env["DOCKER_HOST"] = self.host
-        result = subprocess.run(
-            [docker_cli(), "create", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
+        check_argv(args)
+        with tempfile.TemporaryDirectory(prefix="podbay-create-") as folder:
+            result = subprocess.run(
+                [docker_cli(), "create", *_large_labels_to_file(args, Path(folder))],
+                capture_output=True,
+                text=True,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                check=False,
+            )
         if result.returncode != 0:
-            message = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
-            if "Cannot connect to the Docker daemon" in message:
+            message = cli_reason(result.stderr)
+            if "Cannot connect to the Docker daemon" in result.stderr:
                 raise DockerUnreachable(f"cannot reach Docker at {self.label}", START_HINT)
             raise DockerError(
-                f"creating the container failed: {message.removeprefix('Error: ')[:300]}",
-                "check runArgs, mounts and workspaceMount in devcontainer.json",
+                f"creating the container failed: {message[:300]}",
+                "check runArgs, mounts, appPort, containerEnv and workspaceMount "
+                "in devcontainer.json",
             )
         return result.stdout.strip().splitlines()[-1]
 
@@ -302,6 +307,52 @@ class DockerEndpoint:
             "reading logs", self.api().logs, container, stream=True, follow=follow
         )
         return stream
+
+
+# Linux refuses a single argument over 128 KiB; labels that large go through a file.
+_LARGE_ARGUMENT = 32 * 1024
+
+
+def check_argv(argv: list[str]) -> None:
+    """A NUL cannot be passed to a program; say which value holds one."""
+    for arg in argv:
+        if "\x00" in arg:
+            raise ConfigError(
+                f"a value podbay passes to docker contains a NUL character: {arg[:60]!r}",
+                "remove the NUL (\\u0000) from devcontainer.json",
+            )
+
+
+def _large_labels_to_file(args: list[str], folder: Path) -> list[str]:
+    out: list[str] = []
+    large: list[str] = []
+    i = 0
+    while i < len(args):
+        if args[i] == "--label" and i + 1 < len(args) and len(args[i + 1]) > _LARGE_ARGUMENT:
+            large.append(args[i + 1])
+            i += 2
+            continue
+        out.append(args[i])
+        i += 1
+    if large:
+        label_file = folder / "labels"
+        label_file.write_text("".join(f"{item}\n" for item in large), encoding="utf-8")
+        out = ["--label-file", str(label_file), *out]
+    return out
+
+
+def cli_reason(stderr: str) -> str:
+    """The docker CLI's reason: its first error line (the last is often only a usage hint)."""
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    for line in lines:
+        lowered = line.lower()
+        if lowered.startswith(("error", "docker: error")) or "invalid" in lowered:
+            return (
+                line.removeprefix("docker: ")
+                .removeprefix("Error: ")
+                .removeprefix("Error response from daemon: ")
+            )
+    return lines[-1] if lines else "no output"
 
 
 def exec_user(user: str | None) -> str:

@@ -137,6 +137,8 @@ class Engine:
 
     async def up(self, request: UpRequest, on_event: EventSink | None = None) -> Workspace:
         """Create or resume a workspace and bring it to ready; returns the saved record."""
+        if request.name is not None:
+            sources.check_name(request.name)  # "" too: never silently replaced by a default
         workspace, source = self._target(request)
         name = (
             workspace.name
@@ -335,16 +337,22 @@ class Engine:
             report.warn(warning)
         if config_path is not None and config_root != Path(ws.folder):
             # Read from podbay's copy; the file itself lives in the folder on the machine.
+            if not config_path.is_relative_to(config_root):
+                raise SourceError(
+                    f"--config {ws.config_arg} is outside {ws.folder}, which is on the machine",
+                    "a workspace on its own machine reads its config from its source folder",
+                )
             config_path = Path(ws.folder) / config_path.relative_to(config_root)
         if ws.config_path != (str(config_path) if config_path else None):
             ws.config_path = str(config_path) if config_path else None
             self.store.save_workspace(ws)
         # The config's folder: read here (podbay's copy for another machine), used there.
-        local_dir = (
-            config_root / Path(ws.config_path).parent.relative_to(ws.folder)
-            if ws.config_path
-            else config_root
-        )
+        if not ws.config_path:
+            local_dir = config_root
+        elif config_root == Path(ws.folder):
+            local_dir = Path(ws.config_path).parent  # anywhere, as the reference CLI allows
+        else:
+            local_dir = config_root / Path(ws.config_path).parent.relative_to(ws.folder)
         ctx = self._plan_context(ws)
         resolved = dcplan.resolve(raw, ctx)
         parts = await asyncio.to_thread(images.file_parts, resolved, local_dir, config_path)

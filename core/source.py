@@ -14,18 +14,20 @@ import uuid
 from pathlib import Path
 
 from core import templates
-from core.devcontainer.values import WORKSPACE_NAME, printable
+from core.devcontainer.values import IMAGE_REFERENCE, WORKSPACE_NAME, check_image, printable
 from core.errors import GitCloneFailed, SourceError
 from core.host import HostSession, RemoteHost
 from core.model import Source, redact_url
 
-_SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:")
+_SCP_LIKE = re.compile(r"^[\w.-]+@(?!sha\d+:)[\w.-]+:")  # user@host:path, not IMAGE@sha256:
 _REMOTE_HELPER = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*::")  # git's <transport>::<address>
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
 
 
 def parse(text: str, *, image: str | None = None, cwd: Path | None = None) -> Source:
     """Interpret SOURCE (and --image); raises SourceError when it names nothing usable."""
+    if image is not None:
+        check_image(image, "--image")
     if image is not None and not text:
         return Source(kind="image", value=image)
     cwd = cwd or Path.cwd()
@@ -61,6 +63,12 @@ def parse(text: str, *, image: str | None = None, cwd: Path | None = None) -> So
         raise SourceError(f"folder {text} does not exist", "check the path, or clone it first")
     if templates.get(text) is not None:
         return Source(kind="template", value=text)
+    if not IMAGE_REFERENCE.fullmatch(text):
+        raise SourceError(
+            f"{printable(text)} is not a folder, a git URL, a template or an image reference",
+            "folders: ./NAME; git: https://HOST/REPO.git; images: NAME[:TAG] (lower-case), "
+            "e.g. debian:bookworm; templates: podbay templates",
+        )
     return Source(kind="image", value=text)
 
 

@@ -65,11 +65,17 @@ def cmd_provider_add(ns: argparse.Namespace) -> int:
     import asyncio
 
     import providers
+    from core.devcontainer.values import WORKSPACE_NAME, printable
     from core.errors import PodbayError
     from core.model import ProviderConfig
 
     store = open_store()
     name = ns.name or ns.type
+    if not WORKSPACE_NAME.fullmatch(name):
+        raise PodbayError(
+            f"invalid provider name {printable(name)}",
+            "use lower-case letters, digits and '-', e.g. --name build-box",
+        )
     if store.provider(name) is not None:
         raise PodbayError(
             f"a provider named {name!r} exists",

@@ -31,8 +31,9 @@ def find(folder: Path, explicit: str | None = None) -> Path:
             in_folder = folder / path
             path = in_folder if in_folder.exists() or not path.exists() else path.resolve()
         if not path.is_file():
+            odd = _odd(path)
             raise ConfigNotFound(
-                f"config file {explicit} not found",
+                f"config file {explicit} {odd or 'not found'}",
                 f"give a path relative to {folder} or an absolute path",
             )
         if path.name not in ("devcontainer.json", ".devcontainer.json"):
@@ -42,6 +43,12 @@ def find(folder: Path, explicit: str | None = None) -> Path:
             )
         return path
     found = candidates(folder)
+    for path in (folder / ".devcontainer" / "devcontainer.json", folder / ".devcontainer.json"):
+        odd = _odd(path)
+        if not found and odd:
+            raise ConfigNotFound(
+                f"{path} {odd}", "devcontainer.json must be a file (a link to a file is fine)"
+            )
     if not found:
         raise ConfigNotFound(
             f"no devcontainer.json in {folder}",
@@ -54,3 +61,14 @@ def find(folder: Path, explicit: str | None = None) -> Path:
             f"choose one with --config, e.g. --config {found[0].relative_to(folder)}",
         )
     return found[0]
+
+
+def _odd(path: Path) -> str:
+    """Why a config path that is not a readable file is not one ("" when it is simply absent)."""
+    if path.is_symlink() and not path.exists():
+        return f"is a broken symbolic link (to {path.readlink()})"
+    if path.is_dir():
+        return "is a directory"
+    if path.exists() and not path.is_file():
+        return "is not a regular file"
+    return ""

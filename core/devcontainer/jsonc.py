@@ -41,6 +41,9 @@ class Document:
         return f"{self.filename}:{line}:{col}"
 
 
+MAX_DEPTH = 100  # far beyond any real config; deeper is refused, not a RecursionError
+
+
 def line_col(text: str, offset: int) -> tuple[int, int]:
     starts = [0] + [m.end() for m in re.finditer("\n", text)]
     line = bisect.bisect_right(starts, offset) - 1
@@ -102,6 +105,8 @@ class _Parser:
         if self.pos >= len(self.text):
             self.fail("unexpected end of file; expected a value")
         ch = self.text[self.pos]
+        if ch in "{[" and len(path) >= MAX_DEPTH:
+            self.fail(f"objects and arrays are nested more than {MAX_DEPTH} levels deep here")
         if ch == "{":
             return self.obj(path)
         if ch == "[":

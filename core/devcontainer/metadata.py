@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from core.devcontainer.values import check_env, check_user
+from core.devcontainer.jsonc import MAX_DEPTH
+from core.devcontainer.values import check_env, check_user, port_spec
 
 LABEL = "devcontainer.metadata"
 
@@ -108,11 +109,28 @@ def parse_label(value: str | None) -> tuple[list[dict[str, Any]], str | None]:
         data = json.loads(value)
     except json.JSONDecodeError as exc:
         return [], f"the image's {LABEL} label is not valid JSON ({exc.msg}); it is ignored"
+    except RecursionError:
+        return [], f"the image's {LABEL} label is nested too deeply; it is ignored"
+    if _depth(data) > MAX_DEPTH:
+        return [], f"the image's {LABEL} label is nested too deeply; it is ignored"
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list) or not all(isinstance(entry, dict) for entry in data):
         return [], f"the image's {LABEL} label is not a list of objects; it is ignored"
     return data, None
+
+
+def _depth(value: Any) -> int:
+    """How deeply objects and arrays nest in `value` (without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            stack.extend(
+                (child, level + 1) for child in (node.values() if isinstance(node, dict) else node)
+            )
+    return deepest
 
 
 def pick(source: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
@@ -234,6 +252,7 @@ def _forward_ports(entries: list[dict[str, Any]]) -> list[int | str]:
             if isinstance(port, str) and re.fullmatch(r"localhost:\d+", port):
                 port = int(port.removeprefix("localhost:"))
             if isinstance(port, int | str) and port not in result:
+                port_spec(port)  # checked here, where it enters, not when a session starts
                 result.append(port)
     return result
 

@@ -35,7 +35,7 @@ from core.devcontainer.substitute import (
     local_resolver,
     substitute,
 )
-from core.devcontainer.values import check_user
+from core.devcontainer.values import check_image, check_user
 from core.errors import ConfigError
 
 ONCE_HOOKS = ("onCreateCommand", "updateContentCommand", "postCreateCommand")
@@ -227,6 +227,8 @@ def resolve(raw: Mapping[str, Any], ctx: PlanContext) -> Resolved:
             f"{ctx.config_file or 'the config'} names no image and no Dockerfile",
             'add "image": "NAME:TAG", or "build": {"dockerfile": "Dockerfile"}',
         )
+    else:
+        check_image(config.image, "image")
     return Resolved(
         raw=dict(raw),
         config=config,

@@ -18,6 +18,17 @@ _USER_PART = r"[A-Za-z0-9_][A-Za-z0-9._-]{0,31}\$?"
 USER_NAME = re.compile(rf"{_USER_PART}(:{_USER_PART})?")
 # A workspace name: it becomes the host name NAME.podbay, a container name part and a file name.
 WORKSPACE_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+# Docker's image reference grammar (distribution/reference): [host[:port]/]path[:tag][@digest].
+_DOMAIN = (
+    r"(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+    r"|\[[0-9A-Fa-f:]+\])(?::[0-9]+)?"
+)
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+IMAGE_REFERENCE = re.compile(
+    rf"(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?"
+)
 _ENV_NAME = re.compile(r"[^=\x00]+")
 
 
@@ -52,3 +63,46 @@ def printable(value: str, limit: int = 60) -> str:
     escaped, cut to `limit` characters."""
     shown = value if len(value) <= limit else value[:limit] + "…"
     return repr(shown)
+
+
+def port_spec(spec: str | int) -> tuple[int, str, int]:
+    """`PORT`, `PORT:LOCAL` (the CLI), or forwardPorts' `N` / `"host:port"` ->
+    (local port, host, port); a port outside 1-65535 (a local 0: any free one) is an error."""
+    bad = ConfigError(
+        f"bad port {spec!r}",
+        "write PORT or PORT:LOCAL_PORT with ports from 1 to 65535 (LOCAL_PORT 0: any free one), "
+        'e.g. 8000 or 8000:9000; forwardPorts also take "host:port"',
+    )
+
+    def number(text: str) -> int:
+        if not re.fullmatch(r"\d{1,5}", text):
+            raise bad
+        return int(text)
+
+    if isinstance(spec, bool):
+        raise bad
+    if isinstance(spec, int):
+        local, host, port = spec, "localhost", spec
+    else:
+        head, sep, tail = spec.partition(":")
+        if not sep:
+            local, host, port = number(head), "localhost", number(head)
+        elif head.isdigit():
+            local, host, port = number(tail), "localhost", number(head)  # PORT:LOCAL
+        elif re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?", head):
+            local, host, port = number(tail), head, number(tail)  # host:port from forwardPorts
+        else:
+            raise bad
+    if not 1 <= port <= 65535 or not 0 <= local <= 65535:
+        raise bad
+    return local, host, port
+
+
+def check_image(value: str, what: str) -> str:
+    """`value` when it is an image reference docker accepts; a ConfigError otherwise."""
+    if len(value) <= 512 and IMAGE_REFERENCE.fullmatch(value):
+        return value
+    raise ConfigError(
+        f"{what} {printable(value)} is not a valid image reference",
+        "write NAME[:TAG] or REGISTRY/NAME[:TAG][@sha256:DIGEST], lower-case, e.g. debian:bookworm",
+    )

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.devcontainer.values import port_spec
 from core.errors import PodbayError
 from core.ssh import config as ssh_config
 
@@ -102,23 +103,9 @@ class Forward:
         return f"{self.url} -> {target}" + (f" ({self.note})" if self.note else "")
 
 
-def parse_forward(spec: str | int) -> tuple[int | None, str, int]:
+def parse_forward(spec: str | int) -> tuple[int, str, int]:
     """`PORT`, `PORT:LOCAL` (CLI), or forwardPorts' `N` / `"host:port"` -> (local, host, port)."""
-    from core.errors import PodbayError
-
-    if isinstance(spec, int):
-        return spec, "localhost", spec
-    head, sep, tail = spec.partition(":")
-    try:
-        if not sep:
-            return int(head), "localhost", int(head)
-        if head.isdigit():
-            return int(tail), "localhost", int(head)  # PORT:LOCAL
-        return int(tail), head, int(tail)  # host:port from forwardPorts
-    except ValueError:
-        raise PodbayError(
-            f"bad port {spec!r}", "write PORT or PORT:LOCAL_PORT, e.g. 8000 or 8000:9000"
-        ) from None
+    return port_spec(spec)
 
 
 async def open_forwards(
@@ -141,7 +128,11 @@ async def open_forwards(
 def remote_command(folder: str | None, argv: list[str] | None) -> str:
     """What sshd runs (through the user's shell): start in the workspace folder."""
     cd = f"cd {shlex.quote(folder)} 2>/dev/null; " if folder else ""
+    if argv and len(argv) == 1:
+        # One argument is a command line for the user's shell, as `ssh host 'a; b'` has it.
+        return cd + argv[0]
     if argv:
+        # Several are the words of one command (`podbay ssh NAME -- sh -c 'a; b'`), kept apart.
         return cd + "exec " + shlex.join(argv)
     return cd + 'exec "${SHELL:-/bin/sh}" -l'
 

@@ -7,7 +7,6 @@ Every host is pinned: StrictHostKeyChecking stays on and the only known_hosts is
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -44,7 +43,17 @@ def proxy_command(name: str) -> str:
     code = (
         f"import sys; sys.path.insert(0, {source_root!r}); import core.attach as a; a.stdio_main()"
     )
-    return " ".join(shlex.quote(part) for part in (sys.executable, "-S", "-E", "-c", code, name))
+    return " ".join(sh_word(part) for part in (sys.executable, "-S", "-E", "-c", code, name))
+
+
+def sh_word(value: str) -> str:
+    """One shell word that OpenSSH's config reader also takes: double quotes with `\\`, `"`,
+    `$` and backquote escaped (a single-quoted word ending in a backslash is read by OpenSSH as
+    an unterminated quote)."""
+    if value and all(c.isalnum() or c in "-_./=:,+@" for c in value):
+        return value
+    escaped = "".join("\\" + c if c in '\\"$`' else c for c in value)
+    return f'"{escaped}"'
 
 
 def _unsafe(value: str) -> bool:
@@ -69,7 +78,7 @@ def entry_lines(root: Path, entry: HostEntry) -> list[str] | None:
     if any(_unsafe(v) for v in values):
         return None
     host = f"{entry.name}{SUFFIX}"
-    home_env = f"PODBAY_HOME={shlex.quote(str(root))} "
+    home_env = f"PODBAY_HOME={sh_word(str(root))} "
     # ProxyCommand is the rest of the line, handed to a shell after %-token expansion.
     proxy = f"env {home_env}{proxy_command(entry.name)}".replace("%", "%%")
     return [

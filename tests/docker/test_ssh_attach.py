@@ -383,3 +383,24 @@ def test_post_attach_command_runs_on_each_attach(podbay: Podbay) -> None:
     podbay.ok("code", "att", env={"PATH": "/usr/bin:/bin"})
     assert attached(3) == ["attached in /workspaces/att"] * 3
     assert attached(3, "/tmp/also") == ["second"] * 3  # the object form's other part
+
+
+def test_a_podbay_home_with_quotes_hashes_and_percents_still_attaches(
+    podbay: Podbay, tmp_path: Path
+) -> None:
+    # The review's U8: '#' or '?' broke exec and the ProxyCommand; '"' broke ~/.ssh/config.
+    home = tmp_path / 'odd "home" #1 %d \\ x?'
+    env = {"PODBAY_HOME": str(home)}
+    write_config(podbay.cwd / "odd", {"image": IMAGE, "userEnvProbe": "none"})
+    podbay.ok("up", "odd", env=env)
+    assert podbay.ok("exec", "odd", "--", "echo", "hi", env=env).stdout == "hi\n"
+    done = subprocess.run(
+        ["ssh", "-F", str(home / "ssh_config"), "odd.podbay", "echo via-openssh"],
+        capture_output=True,
+        env={**podbay.env, **env},
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == b"via-openssh\n"
+    podbay.ok("delete", "odd", "--yes", env=env)

@@ -8,7 +8,6 @@ on the machine ran an attacker's command once the file was included from ~/.ssh/
 from __future__ import annotations
 
 import os
-import shlex
 import shutil
 import subprocess
 import tempfile
@@ -43,6 +42,14 @@ def ssh_g(config: Path, host: str) -> dict[str, str]:
         key, _, value = line.partition(" ")
         settings_.setdefault(key, value)
     return settings_
+
+
+def shell_words(line: str) -> list[str]:
+    """The words a real shell makes of a command line."""
+    done = subprocess.run(
+        ["sh", "-c", "printf '%s\\0' " + line], capture_output=True, check=True, env={}
+    )
+    return done.stdout.decode("utf-8", "surrogateescape").split("\0")[:-1]
 
 
 def defaults(root: Path) -> dict[str, str]:
@@ -100,7 +107,7 @@ def test_paths_with_any_characters_parse_back_to_the_same_paths(home: str) -> No
         assert got["identityfile"].replace("%%", "%") == str(entry.identity_file)
         assert got["userknownhostsfile"] == str(ssh_config.known_hosts_path(root))
         # ProxyCommand: OpenSSH expands %% at connect time, then hands the line to a shell.
-        argv = shlex.split(got["proxycommand"].replace("%%", "%"))
+        argv = shell_words(got["proxycommand"].replace("%%", "%"))
         assert argv[:2] == ["env", f"PODBAY_HOME={root}"]
         assert argv[-1] == "web"
         assert ssh_g(path, "github.com") == defaults(root)

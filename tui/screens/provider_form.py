@@ -23,6 +23,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, Switch
 
 import providers
+from core.devcontainer.values import WORKSPACE_NAME
 from core.errors import PodbayError
 from core.model import ProviderConfig
 
@@ -173,6 +174,8 @@ class ProviderForm(ModalScreen[ProviderConfig | None]):
         message = ""
         if not name:
             message = "a name is needed"
+        elif not WORKSPACE_NAME.fullmatch(name):
+            message = "lower-case letters, digits and '-'"
         elif name in self.taken_names:
             message = f"a provider named {name} exists"
         self.query_one("#error-name", Static).update(message)
