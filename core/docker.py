@@ -70,6 +70,7 @@ class DockerEndpoint:
     def __init__(self, host: str | None = None) -> None:
         self.host = host or os.environ.get("DOCKER_HOST") or None
         self._client: docker.DockerClient | None = None
+        self._quick: docker.DockerClient | None = None
         self._lock = threading.Lock()
 
     @property
@@ -77,21 +78,40 @@ class DockerEndpoint:
         return self.host or "unix:///var/run/docker.sock"
 
     def client(self) -> docker.DockerClient:
+        """The client for everything, streams included (a long read timeout)."""
+        return self._make(quick=False)
+
+    def _make(self, quick: bool) -> docker.DockerClient:
+        ssh = bool(self.host and self.host.startswith("ssh://"))
         with self._lock:
-            if self._client is None:
-                docker = import_sdk(ssh=bool(self.host and self.host.startswith("ssh://")))
-                try:
-                    self._client = docker.DockerClient(
-                        base_url=self.host or "unix:///var/run/docker.sock",
-                        use_ssh_client=bool(self.host and self.host.startswith("ssh://")),
-                        timeout=120,
-                    )
-                except docker.errors.DockerException as exc:
-                    raise self.unreachable(exc) from None
-            return self._client
+            made = self._quick if quick else self._client
+            if made is not None:
+                return made
+            sdk = import_sdk(ssh=ssh)
+            try:
+                # The engine's API version is asked once, with the short timeout.
+                version = self._quick.api.api_version if self._quick is not None else None
+                new: docker.DockerClient = sdk.DockerClient(
+                    base_url=self.host or "unix:///var/run/docker.sock",
+                    use_ssh_client=ssh,
+                    timeout=QUICK_SECONDS if quick else 120,
+                    version=version,
+                )
+            except sdk.errors.DockerException as exc:
+                raise self.unreachable(exc) from None
+            if quick:
+                self._quick = new
+            else:
+                self._client = new
+            return new
 
     def unreachable(self, exc: BaseException) -> DockerUnreachable:
         reason = str(exc).split("\n")[0]
+        if "timed out" in reason.lower():
+            return DockerUnreachable(
+                f"Docker at {self.label} did not answer in time",
+                "is dockerd stuck? check it with: docker info (restart it if it hangs)",
+            )
         if "FileNotFoundError" in reason or "No such file" in reason:
             reason = "no socket there"
         elif "Connection refused" in reason or "ConnectionRefused" in reason:
@@ -106,29 +126,43 @@ class DockerEndpoint:
         )
 
     def api(self) -> Any:
+        self._make(quick=True)  # the API version, asked with the short timeout
         return self.client().api
 
-    def call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def quick(self) -> Any:
+        """The API with a short read timeout, for queries that answer at once (list, inspect,
+        ping): an engine that accepts and never answers is reported in seconds, not minutes.
+        Streams (pull, exec, logs) keep the long timeout, as a quiet hook is not a hang."""
+        return self._make(quick=True).api
+
+    def call(
+        self,
+        what: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        hint: str = "see `docker info`",
+        **kwargs: Any,
+    ) -> Any:
         """Run one SDK call, turning transport failures into DockerUnreachable."""
         import docker
         import requests
 
         try:
             return fn(*args, **kwargs)
-        except requests.exceptions.ConnectionError as exc:
+        except (requests.exceptions.Timeout, requests.exceptions.ConnectionError) as exc:
             raise self.unreachable(exc) from None
         except docker.errors.APIError as exc:
             if exc.response is not None and exc.response.status_code == 404:
                 raise
             message = (exc.explanation or str(exc)).split("\n")[0]
-            raise DockerError(f"{what} failed: {message}", "see `docker info`") from None
+            raise DockerError(f"{what} failed: {message}", hint) from None
         except docker.errors.DockerException as exc:
             raise self.unreachable(exc) from None
 
     # queries -------------------------------------------------------------------------------
 
     def ping(self) -> None:
-        self.call("ping", self.api().ping)
+        self.call("ping", self.quick().ping)
 
     def info(self) -> dict[str, Any]:
         result: dict[str, Any] = self.call("reading engine info", self.api().info)
@@ -139,7 +173,7 @@ class DockerEndpoint:
         (no per-container inspect)."""
         filters = {"label": [k if v is None else f"{k}={v}" for k, v in labels.items()]}
         result: list[dict[str, Any]] = self.call(
-            "listing containers", self.api().containers, all=True, filters=filters
+            "listing containers", self.quick().containers, all=True, filters=filters
         )
         return result
 
@@ -148,7 +182,7 @@ class DockerEndpoint:
 
         try:
             result: dict[str, Any] = self.call(
-                "inspecting a container", self.api().inspect_container, container
+                "inspecting a container", self.quick().inspect_container, container
             )
         except docker.errors.NotFound:
             return None
@@ -159,7 +193,7 @@ class DockerEndpoint:
 
         try:
             result: dict[str, Any] = self.call(
-                "inspecting an image", self.api().inspect_image, image
+                "inspecting an image", self.quick().inspect_image, image
             )
         except docker.errors.NotFound:
             return None
@@ -237,7 +271,13 @@ class DockerEndpoint:
         return result.stdout.strip().splitlines()[-1]
 
     def start(self, container: str) -> None:
-        self.call("starting the container", self.api().start, container)
+        self.call(
+            "starting the container",
+            self.api().start,
+            container,
+            hint="check appPort, containerUser, runArgs and mounts in devcontainer.json; once "
+            "fixed, podbay up makes the container again",
+        )
 
     def stop(self, container: str, timeout: int = 10) -> None:
         self.call("stopping the container", self.api().stop, container, timeout=timeout)
@@ -245,7 +285,7 @@ class DockerEndpoint:
     def list_images(self, labels: dict[str, str]) -> list[dict[str, Any]]:
         filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
         result: list[dict[str, Any]] = self.call(
-            "listing images", self.api().images, all=False, filters=filters
+            "listing images", self.quick().images, all=False, filters=filters
         )
         return result
 
@@ -308,6 +348,8 @@ class DockerEndpoint:
         )
         return stream
 
+
+QUICK_SECONDS = 20
 
 # Linux refuses a single argument over 128 KiB; labels that large go through a file.
 _LARGE_ARGUMENT = 32 * 1024

@@ -22,7 +22,7 @@ from typing import Any, cast
 
 from pydantic import BaseModel
 
-from core import hooks, images, paths, unsaved
+from core import consent, hooks, images, paths, unsaved
 from core import source as sources
 from core.compose import LABEL_PART_OF, part_of
 from core.devcontainer import config as dcconfig
@@ -35,6 +35,7 @@ from core.devcontainer.plan import (
     container_name,
     resolve_container_env,
 )
+from core.devcontainer.values import printable
 from core.docker import DockerEndpoint
 from core.errors import (
     DockerUnreachable,
@@ -82,6 +83,7 @@ class UpRequest(BaseModel):
     config: str | None = None
     image: str | None = None
     rebuild: bool = False
+    yes: bool = False  # allow what a cloned repository or an image asks for (see core.consent)
 
 
 HOOK_ORDER = (*ONCE_HOOKS, "postStartCommand", "postAttachCommand")
@@ -93,6 +95,8 @@ class _Attempt:
 
     created_record: bool
     made_folder: bool = False
+    yes: bool = False
+    confirm: consent.Confirm | None = None
 
 
 def _checkpoint(step: str) -> None:
@@ -135,8 +139,17 @@ class Engine:
 
     # up ------------------------------------------------------------------------------------
 
-    async def up(self, request: UpRequest, on_event: EventSink | None = None) -> Workspace:
-        """Create or resume a workspace and bring it to ready; returns the saved record."""
+    async def up(
+        self,
+        request: UpRequest,
+        on_event: EventSink | None = None,
+        confirm: consent.Confirm | None = None,
+    ) -> Workspace:
+        """Create or resume a workspace and bring it to ready; returns the saved record.
+
+        `confirm` is asked before anything a cloned repository or an image's metadata wants
+        beyond its container runs (see core.consent); without it, `request.yes` decides.
+        """
         if request.name is not None:
             sources.check_name(request.name)  # "" too: never silently replaced by a default
         workspace, source = self._target(request)
@@ -164,7 +177,7 @@ class Engine:
                     f"workspace {name!r} already exists with source {existing.source.display()}",
                     f"choose another name with --name, or remove it: podbay delete {name}",
                 )
-            attempt = _Attempt(created_record=existing is None)
+            attempt = _Attempt(existing is None, yes=request.yes, confirm=confirm)
             target = existing or self._new_workspace(name, source, provider_name, request)
             if attempt.created_record and not self.store.insert_workspace(target):
                 raise NameTaken(f"workspace {name!r} was just created by another command", "")
@@ -358,7 +371,15 @@ class Engine:
         parts = await asyncio.to_thread(images.file_parts, resolved, local_dir, config_path)
         resolved.fingerprint.update(parts)
         if resolved.config.initializeCommand:
-            await hooks.run_initialize(resolved.config.initializeCommand, ws, host, report)
+            command = resolved.config.initializeCommand
+            shown = command if isinstance(command, str) else json.dumps(command)
+            await self._consent(
+                ws,
+                attempt,
+                "its initializeCommand runs on this computer",
+                [f"runs on this computer: {printable(shown, 300)}"],
+            )
+            await hooks.run_initialize(command, ws, host, report)
 
         # Keys take ~20 ms to make; make them while Docker works.
         keys_ready = asyncio.create_task(
@@ -368,7 +389,7 @@ class Engine:
             ws, host, resolved, ctx, config_root, local_dir, report, self.store.root, self.env
         )
         try:
-            return await self._container_up(job, keys_ready, rebuild)
+            return await self._container_up(job, keys_ready, rebuild, attempt)
         except BaseException:
             await asyncio.wait([keys_ready])  # never leave the key writer behind
             raise
@@ -388,7 +409,11 @@ class Engine:
         return mirror
 
     async def _container_up(
-        self, job: UpJob, keys_ready: asyncio.Future[ssh_keys.WorkspaceKeys], rebuild: bool
+        self,
+        job: UpJob,
+        keys_ready: asyncio.Future[ssh_keys.WorkspaceKeys],
+        rebuild: bool,
+        attempt: _Attempt,
     ) -> Workspace:
         ws, report, docker = job.ws, job.report, job.host.docker
         container = await self._find_container(docker, ws.name)
@@ -405,6 +430,12 @@ class Engine:
             for warning in plan.warnings:
                 report.warn(warning)
             _checkpoint("image")
+            await self._consent(
+                ws,
+                attempt,
+                "its container would reach beyond itself",
+                consent.risky_args(plan.create_args, ws.folder),
+            )
             if container is not None:
                 report.step("removing the old container (the source and volumes stay)")
                 await asyncio.to_thread(docker.remove, container["Id"])
@@ -476,6 +507,25 @@ class Engine:
         self.store.save_workspace(ws)
         report.done(f"workspace {ws.name} is ready ({plan.workspace_folder})")
         return ws
+
+    async def _consent(
+        self, ws: Workspace, attempt: _Attempt, title: str, items: list[str]
+    ) -> None:
+        """Go on only with the user's consent for what a source from elsewhere (a cloned
+        repository, an image) asks beyond its container; remembered per source and request."""
+        if not items or ws.source.kind not in ("git", "image"):
+            return
+        remembered = consent.key(ws.source.value, items)
+        if self.store.get_meta(remembered):
+            return
+        where = "the repository" if ws.source.kind == "git" else "the image"
+        title = f"{ws.name}: {where} {ws.source.display()} says {title}"
+        allowed = attempt.yes or (
+            attempt.confirm is not None and await attempt.confirm(title, items)
+        )
+        if not allowed:
+            raise consent.refusal(title, items, ws.name)
+        self.store.set_meta(remembered, "allowed")
 
     async def _never_started(self, job: UpJob, container: dict[str, Any]) -> bool:
         """True for a container that was created, never started, and whose config changed."""
@@ -613,6 +663,7 @@ class Engine:
             if attempt.made_folder:
                 await asyncio.to_thread(shutil.rmtree, ws.folder, True)
             shutil.rmtree(ssh_keys.of(self.store.root, ws.name).folder, ignore_errors=True)
+            (paths.logs_dir(self.store.root) / f"{ws.name}.log").unlink(missing_ok=True)
             return
         ws.phase = "failed"
         ws.error = exc.message if isinstance(exc, PodbayError) else str(exc).splitlines()[0]
@@ -659,9 +710,11 @@ class Engine:
         if not ws.owned_folder:
             return []
         provider = self.provider(ws.provider)
-        if provider.dedicated_machine or not Path(ws.folder).exists():
-            return []  # a machine of its own: its files go with it (see docs/decisions.md)
         job = self._job(ws, Reporter(self.store.root, name, None))
+        if provider.dedicated_machine:
+            return await self._work_on_machine(ws, provider, job)
+        if not Path(ws.folder).exists():
+            return []
         async with self._host(provider, job) as host:
             return await unsaved.work_at_risk(ws, host)
 
@@ -688,9 +741,13 @@ class Engine:
                     f"{ws.provider} (named {ws.container_name}, labelled "
                     f"{LABEL_WORKSPACE}={ws.name})"
                 )
-            if ws.owned_folder and Path(ws.folder).is_relative_to(self.store.root):
+            folder = Path(ws.folder)
+            if ws.owned_folder and folder.is_relative_to(self.store.root):
                 report.step(f"removing podbay's copy of the source ({ws.folder})")
-                await asyncio.to_thread(shutil.rmtree, ws.folder, True)
+                if folder.is_symlink():
+                    folder.unlink()  # the link only, never what it points at
+                else:
+                    await asyncio.to_thread(shutil.rmtree, ws.folder, True)
             shutil.rmtree(paths.mirrors_dir(self.store.root) / name, ignore_errors=True)
             shutil.rmtree(paths.builds_dir(self.store.root) / name, ignore_errors=True)
             shutil.rmtree(ssh_keys.of(self.store.root, name).folder, ignore_errors=True)
@@ -702,11 +759,31 @@ class Engine:
         (paths.logs_dir(self.store.root) / f"{name}.log").unlink(missing_ok=True)
         return ws
 
+    async def _work_on_machine(
+        self, ws: Workspace, provider: MachineProvider, job: MachineJob
+    ) -> list[str]:
+        """What terminating the workspace's own machine would lose, checked on the machine;
+        a machine that does not answer cannot be checked, which is said as such."""
+        if not ws.machine:
+            return []  # never launched: nothing there
+        try:
+            async with self._host(provider, job) as host:
+                return await unsaved.work_at_risk(ws, host)
+        except PodbayError as exc:
+            return [
+                f"its files on the machine were not checked ({exc.message}); start it to "
+                f"check them: podbay start {ws.name}"
+            ]
+
     async def _delete_on_provider(
         self, ws: Workspace, provider: MachineProvider, job: MachineJob, force: bool
     ) -> None:
         name, report = ws.name, job.report
         if provider.dedicated_machine:
+            if not force and ws.owned_folder:
+                lost = await self._work_on_machine(ws, provider, job)
+                if lost:
+                    raise WorkAtRisk(ws, lost)
             await provider.delete_machine(job)  # its containers and files go with it
             return
         async with self._host(provider, job) as host:

@@ -275,6 +275,11 @@ class Downloads:
             try:
                 with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
                     archive.extractall(temp, filter="data")
+            except tarfile.FilterError as exc:
+                raise FeatureFetchError(
+                    f"feature {where!r}: the download was refused: {exc}",
+                    "a feature's files all stay inside its own folder; do not use this one",
+                ) from None
             except (tarfile.TarError, OSError, EOFError) as exc:
                 raise FeatureFetchError(
                     f"feature {where!r}: the download is not a readable tar ({exc})",

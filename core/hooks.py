@@ -70,6 +70,8 @@ async def _run_parts(
     streams: list[Any] = []
     stopped = threading.Event()
 
+    last_lines: list[bytes] = []  # the end of the output, to explain a failure
+
     def run_one(label: str | None, argv: list[str]) -> int:
         output, exit_code = docker.exec_stream(
             container_id, argv, ws.remote_user, folder, ws.remote_env
@@ -83,8 +85,10 @@ async def _run_parts(
             *lines, pending = pending.split(b"\n")
             for line in lines:
                 report.log_threadsafe(prefixed(label, line))
+            last_lines[:] = [*last_lines, *lines][-5:]
         if pending:
             report.log_threadsafe(prefixed(label, pending))
+            last_lines[:] = [*last_lines, pending][-5:]
         return exit_code()
 
     try:
@@ -101,6 +105,19 @@ async def _run_parts(
     if failed:
         label, code = failed[0]
         which = f"{hook}{where}" + (f" ({label})" if label else "")
+        tail = b"\n".join(last_lines).decode("utf-8", "replace")
+        if code == 126 and "unable to find user" in tail:
+            # The command is fine; the user it runs as is not in the image.
+            raise HookFailed(
+                f"{which} could not run: user {ws.remote_user} does not exist in the container",
+                "set remoteUser (or containerUser) to a user of the image, then run: "
+                f"podbay up {ws.name} --rebuild",
+            )
+        if await asyncio.to_thread(docker.inspect_container, container_id) is None:
+            raise HookFailed(
+                f"{which} was stopped: the container was removed while it ran",
+                f"podbay up {ws.name} makes the container again",
+            )
         raise HookFailed(
             f"{which} failed with exit code {code}",
             f"the workspace is kept; fix the command, then run: podbay up {ws.name}",

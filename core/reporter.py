@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,7 +32,9 @@ class Reporter:
 
     def emit(self, event: Event) -> None:
         if event.kind != "progress":
-            with self.path.open("a", encoding="utf-8") as log:
+            # Private: hook output can hold whatever the user's commands print.
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as log:
                 log.write(event.line() + "\n")
         if self.sink is not None:
             self.sink(event)

@@ -15,11 +15,13 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.css.query import NoMatches
+from textual.notifications import SeverityLevel
 from textual.timer import Timer
 from textual.widgets import (
     DataTable,
@@ -85,14 +87,15 @@ class PodbayApp(App[int]):
         self._frame = 0
         self._shown_log: str | None = None
         self._poll_timer: Timer | None = None
+        self._poll_failures = 0  # in a row; the retry waits longer each time (up to 60 s)
         self.source_width = 20
-        self._rendered: dict[str, tuple[str, ...]] = {}  # cells as last shown, by workspace
+        self._rendered: dict[str, tuple[str | Text, ...]] = {}  # cells as last shown, by workspace
 
     # layout --------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("", id="banner")
+        yield Static("", id="banner", markup=False)
         with Vertical():
             yield Static("Providers", classes="pane-title")
             yield DataTable(id="providers", cursor_type="row")
@@ -101,7 +104,7 @@ class PodbayApp(App[int]):
             yield WorkspaceTable(id="workspaces", cursor_type="row")
             with TabbedContent(id="details-pane"):
                 with TabPane("Details", id="tab-details"):
-                    yield Static("", id="details-text")
+                    yield Static("", id="details-text", markup=False)
                 with TabPane("Logs", id="tab-logs"):
                     yield Log(id="log", max_lines=LOG_LINES)
                 with TabPane("Ports", id="tab-ports"):
@@ -140,13 +143,35 @@ class PodbayApp(App[int]):
         self.run_worker(self._poll, exclusive=True, group="poll", exit_on_error=False)
 
     async def _poll(self) -> None:
+        delay = self.poll_seconds
         try:
             result = await self.engine.poll(drift=True)
             self.post_message(StatusPolled(result))
-        except PodbayError as exc:
-            self.post_message(StatusPolled(None, f"{exc.message} ({exc.hint})"))
-        if self.poll_seconds is not None:
-            self._poll_timer = self.set_timer(self.poll_seconds, self.poll_status)
+            self._poll_failures = 0
+        except Exception as exc:  # any failure is shown and retried; the poll never stops
+            self._poll_failures += 1
+            if isinstance(exc, PodbayError):
+                text = f"{exc.message} ({exc.hint})" if exc.hint else exc.message
+            else:
+                text = f"internal error while polling: {type(exc).__name__}: {exc}"
+            if delay is not None:
+                delay = min(delay * 2**self._poll_failures, 60)
+                text += f"; trying again in {delay:.0f} s"
+            self.post_message(StatusPolled(None, text))
+        if delay is not None:
+            self._poll_timer = self.set_timer(delay, self.poll_status)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Notifications carry names, paths and messages from elsewhere: plain text."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def on_status_polled(self, message: StatusPolled) -> None:
         banner = self.query_one("#banner", Static)
@@ -189,13 +214,13 @@ class PodbayApp(App[int]):
         status = self.statuses[name]
         return f"{status.status} *" if status.changed else str(status.status)
 
-    def _row(self, name: str) -> tuple[str, ...]:
+    def _row(self, name: str) -> tuple[str | Text, ...]:
         ws = self.statuses[name].workspace
         return (
             ws.name,
             ws.provider,
             self._status_text(name),
-            _fit(ws.source.display(), self.source_width),
+            Text(_fit(ws.source.display(), self.source_width)),  # never read as markup
             "vscode",
             age_text(ws.created_at, self.clock()),
             cost_cell(self.statuses[name].machine),
@@ -355,7 +380,7 @@ class PodbayApp(App[int]):
                 from core.engine import UpRequest as Up
 
                 await self.engine.up(
-                    request or Up(name=name, rebuild=verb == "rebuilding"), forward
+                    request or Up(name=name, rebuild=verb == "rebuilding"), forward, self._consent
                 )
             elif verb == "stopping":
                 await self.engine.stop(name, forward)
@@ -365,6 +390,14 @@ class PodbayApp(App[int]):
             self.post_message(OperationFinished(name, verb, exc.message, exc.hint))
             return
         self.post_message(OperationFinished(name, verb))
+
+    async def _consent(self, title: str, items: list[str]) -> bool:
+        """Asked from an operation's worker: a source from elsewhere wants more (core.consent)."""
+        from tui.screens.confirm import Confirm
+
+        detail = "\n".join(f"  • {item}" for item in items) + "\n\nAllowed once, it is remembered."
+        answer = await self.push_screen_wait(Confirm(title, detail, "Allow"))
+        return bool(answer)
 
     def on_operation_event(self, message: OperationEvent) -> None:
         if message.event.kind == "progress":

@@ -124,6 +124,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="rebuild the image and recreate the container (the source and named volumes stay)",
     )
+    p.add_argument(
+        "--yes",
+        "-y",
+        action="store_true",
+        help="allow what a cloned repository or an image asks beyond its container "
+        "(initializeCommand on this computer, privileges, host paths); remembered",
+    )
 
     verb("list", cmd_list, "list workspaces with live status", aliases=["ls"])
     p = verb("status", cmd_status, "show one workspace")
@@ -325,8 +332,10 @@ def cmd_up(ns: argparse.Namespace) -> int:
         config=ns.config,
         image=ns.image,
         rebuild=ns.rebuild,
+        yes=ns.yes,
     )
-    ws = asyncio.run(engine.up(request, _printer(ns.json)))
+    ask = _ask_consent if sys.stdin.isatty() and not ns.json else None
+    ws = asyncio.run(engine.up(request, _printer(ns.json), ask))
     if ns.json:
         print(
             json.dumps(
@@ -342,6 +351,17 @@ def cmd_up(ns: argparse.Namespace) -> int:
     else:
         print(f"{ws.name} is running. Try: podbay exec {ws.name} -- bash")
     return 0
+
+
+async def _ask_consent(title: str, items: list[str]) -> bool:
+    """The terminal's answer to what a source from elsewhere asks (core.consent)."""
+    import asyncio
+
+    print(f"podbay: {title}:", file=sys.stderr)
+    for item in items:
+        print(f"  - {item}", file=sys.stderr)
+    answer = await asyncio.to_thread(input, "Allow this (remembered for this source)? [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
 
 
 def cmd_list(ns: argparse.Namespace) -> int:

@@ -191,3 +191,51 @@ def test_a_rebuild_that_cannot_make_its_image_keeps_the_old_container(podbay: Po
     assert "removing the old container" not in result.stderr
     assert containers_of("rmimg") == ["running"]
     assert podbay.ok("exec", "rmimg", "--", "true").returncode == 0
+
+
+def test_a_cloned_repositorys_initialize_command_runs_only_with_consent(
+    podbay: Podbay, tmp_path: Path
+) -> None:
+    # The review's S2: a cloned repository's initializeCommand ran on the host without a word.
+    repo = tmp_path / "initrepo"
+    make_repo(repo)
+    marker = tmp_path / "init-ran"
+    write_config(repo, {"image": IMAGE, "initializeCommand": f"touch {marker}"})
+    subprocess.run([*GIT, "-C", str(repo), "commit", "-qam", "init"], check=True)
+    url = f"file://{repo}"
+
+    refused = podbay("up", url)
+    assert_clean_error(refused, "initializeCommand runs on this computer", f"touch {marker}")
+    assert "--yes" in refused.stderr
+    assert not marker.exists()
+    assert podbay.json("list") == []
+
+    podbay.ok("up", url, "--yes")
+    assert marker.exists()
+    marker.unlink()
+    podbay.ok("stop", "initrepo")
+    podbay.ok("up", "initrepo")  # remembered for this repository and command
+    assert marker.exists()
+
+
+def test_an_images_request_for_the_host_is_named_before_it_runs(
+    podbay: Podbay, tmp_path: Path
+) -> None:
+    # (--privileged is refused the same way, tests/unit; it cannot start in this sandbox)
+    meta = [{"mounts": ["type=bind,source=/etc,target=/host-etc"]}]
+    context = tmp_path / "greedy"
+    context.mkdir()
+    label = json.dumps(json.dumps(meta))
+    (context / "Dockerfile").write_text(f"FROM {IMAGE}\nLABEL devcontainer.metadata={label}\n")
+    tag = "podbay-test/greedy-metadata:1"
+    subprocess.run(
+        ["docker", "build", "-q", "-t", tag, str(context)], check=True, capture_output=True
+    )
+    try:
+        refused = podbay("up", tag, "--name", "greedy")
+        assert_clean_error(refused, "mounts this computer's /etc")
+        assert containers_of("greedy") == []
+        podbay.ok("up", tag, "--name", "greedy", "--yes")
+        assert containers_of("greedy") == ["running"]
+    finally:
+        subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, check=False)

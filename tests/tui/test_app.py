@@ -358,3 +358,42 @@ def test_provider_suggestions_complete_the_field(tmp_path: Path) -> None:
         assert host.value == "ssh://USER@HOST"
 
     run(engine, scenario)
+
+
+def test_the_poll_survives_an_unexpected_error_and_tries_again(tmp_path: Path) -> None:
+    # The review's H3: one exception other than PodbayError stopped polling for good.
+    engine, _ = make_engine(tmp_path)
+    real_poll = engine.poll
+    calls = {"n": 0}
+
+    async def flaky_poll(drift: bool = False) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RecursionError("maximum recursion depth exceeded")
+        return await real_poll(drift=drift)
+
+    engine.poll = flaky_poll  # type: ignore[method-assign]
+
+    async def main() -> None:
+        app = PodbayApp(engine, poll_seconds=0.05)
+        async with app.run_test(size=(100, 30)):
+            banner = app.query_one("#banner", Static)
+            await until(lambda: "internal error while polling" in str(banner.render()))
+            assert "trying again in" in str(banner.render())
+            await until(lambda: app.query_one("#workspaces", DataTable).row_count == 2)
+            await until(lambda: "internal error" not in str(banner.render()))
+
+    asyncio.run(main())
+
+
+def test_names_and_paths_are_never_read_as_markup(tmp_path: Path) -> None:
+    engine, _ = make_engine(tmp_path, names=("web",))
+    ws = engine.store.workspace("web")
+    ws.source = Source(kind="folder", value="/src/[bold]x[/bold]")
+    engine.store.save_workspace(ws)
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        assert "[bold]x[/bold]" in rows(app, "#workspaces")[0][3]
+        assert "/src/[bold]x[/bold]" in str(app.query_one("#details-text", Static).render())
+
+    run(engine, scenario)

@@ -198,3 +198,48 @@ def test_a_provider_name_with_spaces_is_refused(tmp_path: Path) -> None:
 def test_a_json_error_keeps_podbay_errors_one_line() -> None:
     error = PodbayError(f"x {json.dumps('a')}")
     assert "\n" not in str(error)
+
+
+def test_what_reaches_beyond_the_container_is_named() -> None:
+    from core.consent import risky_args
+
+    folder = "/home/me/.local/share/podbay/sources/app"
+    args = [
+        "--name",
+        "x",
+        "--mount",
+        f"type=bind,source={folder},target=/workspaces/app",
+        "--mount",
+        "type=volume,source=cache,target=/cache",
+        "--privileged",
+        "--pid=host",
+        "--network",
+        "host",
+        "--cap-add",
+        "SYS_ADMIN",
+        "--security-opt",
+        "seccomp=unconfined",
+        "--device",
+        "/dev/kvm",
+        "-v",
+        "/var/run/docker.sock:/var/run/docker.sock",
+        "--mount",
+        "type=bind,src=/,dst=/host",
+        "-e",
+        "A=--privileged",
+        "image",
+    ]
+    assert risky_args(args, folder) == [
+        "runs privileged: full access to this computer's devices and kernel",
+        "shares this computer's pid namespace",
+        "shares this computer's network namespace",
+        "adds the capability SYS_ADMIN",
+        "turns off a security profile (seccomp=unconfined)",
+        "gets this computer's device /dev/kvm",
+        "mounts this computer's /var/run/docker.sock",
+        "mounts this computer's /",
+    ]
+    assert (
+        risky_args(["--name", "x", "--mount", f"type=bind,source={folder}/sub,target=/s"], folder)
+        == []
+    )
