@@ -109,20 +109,7 @@ def write_context(extension: Extension, folder: Path) -> None:
     if extension.updates_uid:
         script = resources.files("assets").joinpath("update-uid.sh").read_bytes()
         (folder / UID_SCRIPT).write_bytes(script)
-    # A label too large for one argument (Linux's 128 KiB) is set by the Dockerfile instead.
-    large = "".join(
-        f'LABEL {key}="{_dockerfile_quote(value)}"\n'
-        for key, value in extension.labels.items()
-        if len(value) > LARGE_LABEL
-    )
-    (folder / "Dockerfile").write_text(extension.dockerfile + large, encoding="utf-8")
-
-
-LARGE_LABEL = 32 * 1024
-
-
-def _dockerfile_quote(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+    (folder / "Dockerfile").write_text(extension.dockerfile, encoding="utf-8")
 
 
 async def build_extension(
@@ -139,8 +126,7 @@ async def build_extension(
     if buildkit:
         argv.append("--progress=plain")
     for key, value in extension.labels.items():
-        if len(value) <= LARGE_LABEL:
-            argv += ["--label", f"{key}={value}"]
+        argv += ["--label", f"{key}={value}"]
     argv.append(str(folder))
     output = Output(report, "installing features" if names else "updating the uid")
     env = {**_docker_env(docker), "DOCKER_BUILDKIT": "1" if buildkit else "0"}

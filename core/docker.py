@@ -12,11 +12,9 @@ import contextlib
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -250,15 +248,14 @@ class DockerEndpoint:
         if self.host:
             env["DOCKER_HOST"] = self.host
         check_argv(args)
-        with tempfile.TemporaryDirectory(prefix="podbay-create-") as folder:
-            result = subprocess.run(
-                [docker_cli(), "create", *_large_labels_to_file(args, Path(folder))],
-                capture_output=True,
-                text=True,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                check=False,
-            )
+        result = subprocess.run(
+            [docker_cli(), "create", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
         if result.returncode != 0:
             message = cli_reason(result.stderr)
             if "Cannot connect to the Docker daemon" in result.stderr:
@@ -351,36 +348,24 @@ class DockerEndpoint:
 
 QUICK_SECONDS = 20
 
-# Linux refuses a single argument over 128 KiB; labels that large go through a file.
-_LARGE_ARGUMENT = 32 * 1024
+# Linux refuses a single argument over 128 KiB (MAX_ARG_STRLEN).
+_MAX_ARGUMENT = 128 * 1024 - 1
 
 
 def check_argv(argv: list[str]) -> None:
-    """A NUL cannot be passed to a program; say which value holds one."""
+    """Values a program cannot be given: a NUL, or one argument over Linux's limit."""
     for arg in argv:
         if "\x00" in arg:
             raise ConfigError(
                 f"a value podbay passes to docker contains a NUL character: {arg[:60]!r}",
                 "remove the NUL (\\u0000) from devcontainer.json",
             )
-
-
-def _large_labels_to_file(args: list[str], folder: Path) -> list[str]:
-    out: list[str] = []
-    large: list[str] = []
-    i = 0
-    while i < len(args):
-        if args[i] == "--label" and i + 1 < len(args) and len(args[i + 1]) > _LARGE_ARGUMENT:
-            large.append(args[i + 1])
-            i += 2
-            continue
-        out.append(args[i])
-        i += 1
-    if large:
-        label_file = folder / "labels"
-        label_file.write_text("".join(f"{item}\n" for item in large), encoding="utf-8")
-        out = ["--label-file", str(label_file), *out]
-    return out
+        if len(arg.encode()) > _MAX_ARGUMENT:
+            raise ConfigError(
+                f"a value podbay passes to docker is {len(arg.encode()) // 1024} KiB, over "
+                f"Linux's limit of 128 KiB for one argument: {arg[:40]!r}...",
+                "shorten it in devcontainer.json",
+            )
 
 
 def cli_reason(stderr: str) -> str:

@@ -330,7 +330,7 @@ class Engine:
             folder = Path(ws.folder)
             if ws.owned_folder and not folder.exists():
                 report.step(f"getting the source: {self._source_text(ws)}")
-                attempt.made_folder = await sources.materialize(ws.source, folder, host)
+                attempt.made_folder = await sources.materialize(ws.source, folder, host, report.log)
             elif ws.owned_folder and attempt.created_record:
                 # Left by an earlier workspace of this name (its record lost): the work in it
                 # is the user's, so it is used as it is and never removed by this `up`.
@@ -403,7 +403,7 @@ class Engine:
         devcontainer files to read the config from."""
         if not await host.exists(ws.folder):
             report.step(f"getting the source onto the machine: {self._source_text(ws)}")
-            await sources.materialize_remote(ws.source, ws.folder, host)
+            await sources.materialize_remote(ws.source, ws.folder, host, report.log)
         mirror = paths.mirrors_dir(self.store.root) / ws.name
         await host.fetch_tree(ws.folder, list(dcfind.CONFIG_ENTRIES), mirror)
         return mirror

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from core import templates
@@ -141,7 +142,9 @@ def same_source(a: Source, b: Source) -> bool:
     return a.kind == b.kind and a.value == b.value and a.ref == b.ref
 
 
-async def materialize(source: Source, dest: Path, host: HostSession) -> bool:
+async def materialize(
+    source: Source, dest: Path, host: HostSession, on_line: Callable[[str], None] | None = None
+) -> bool:
     """Bring the source to `dest` on the machine (clone, copy a template, or an empty folder);
     True when this call made `dest`, False when it was there already (and is left as it is).
 
@@ -156,7 +159,7 @@ async def materialize(source: Source, dest: Path, host: HostSession) -> bool:
     partial = dest.parent / f".{dest.name}.partial-{uuid.uuid4().hex[:8]}"
     try:
         if source.kind == "git":
-            await _clone(source, partial, host)
+            await _clone(source, partial, host, on_line)
         elif source.kind == "template":
             template = templates.get(source.value)
             if template is None:
@@ -171,7 +174,9 @@ async def materialize(source: Source, dest: Path, host: HostSession) -> bool:
             shutil.rmtree(partial, ignore_errors=True)
 
 
-async def materialize_remote(source: Source, dest: str, host: RemoteHost) -> None:
+async def materialize_remote(
+    source: Source, dest: str, host: RemoteHost, on_line: Callable[[str], None] | None = None
+) -> None:
     """The same on a machine of its own: clone there, or upload a folder or template.
 
     Also atomic: the work happens in a hidden sibling renamed at the end.
@@ -184,7 +189,7 @@ async def materialize_remote(source: Source, dest: str, host: RemoteHost) -> Non
     if clean.returncode != 0:
         raise SourceError(f"cannot create {parent} on the machine: {clean.stderr.strip()}", "")
     if source.kind == "git":
-        await _clone(source, partial, host)
+        await _clone(source, partial, host, on_line)
     elif source.kind == "template":
         template = templates.get(source.value)
         if template is None:
@@ -203,17 +208,29 @@ async def materialize_remote(source: Source, dest: str, host: RemoteHost) -> Non
         raise SourceError(f"cannot create {dest} on the machine: {moved.stderr.strip()}", "")
 
 
-async def _clone(source: Source, dest: Path | str, host: HostSession) -> None:
+async def _clone(
+    source: Source, dest: Path | str, host: HostSession, on_line: Callable[[str], None] | None
+) -> None:
     ref = source.ref
     by_commit = ref is not None and bool(_SHA.match(ref))
-    argv = ["git", "clone", "--quiet"]
+    argv = ["git", "clone", "--progress"]
     if ref and not by_commit:
         argv += ["--branch", ref, "--single-branch"]
     argv += ["--", source.value, str(dest)]
-    result = await host.run(argv, env=GIT_ENV)
-    if result.returncode != 0:
+    output: list[str] = []
+
+    def line(text: str) -> None:
+        # Progress redraws with \r; each phase ends with a line of its own ("..., done.").
+        text = text.rsplit("\r", 1)[-1].replace(source.value, source.display())
+        output.append(text)
+        if on_line is not None and text.strip():
+            on_line(f"  {text}")
+
+    code = await host.run_stream(argv, line, env=GIT_ENV)
+    if code != 0:
+        reason = _git_reason("\n".join(output), source)
         raise GitCloneFailed(
-            f"git clone of {source.display()} failed: {_git_reason(result.stderr, source)}",
+            f"git clone of {source.display()} failed: {reason}",
             "check the URL and branch; git's own credentials (ssh keys, credential helper) apply",
         )
     if by_commit:

@@ -38,6 +38,8 @@ from core.devcontainer.substitute import (
 from core.devcontainer.values import check_image, check_user
 from core.errors import ConfigError
 
+LARGE_LABEL = 32 * 1024  # larger labels are set by a Dockerfile, not an argument
+
 ONCE_HOOKS = ("onCreateCommand", "updateContentCommand", "postCreateCommand")
 IN_CONTAINER_HOOKS = (*ONCE_HOOKS, "postStartCommand", "postAttachCommand")
 
@@ -301,6 +303,24 @@ def make_plan(
         **ctx.labels,
         metadata.LABEL: metadata.label_value(raw_entries),
     }
+    warnings: list[str] = []
+    if len(labels[metadata.LABEL]) > LARGE_LABEL:
+        # One argument holds at most 128 KiB (Linux), a Dockerfile line or a label file line
+        # 64 KiB: a config this large keeps its customizations out of the label. VS Code reads
+        # them from there when it attaches; podbay has them from the config itself.
+        raw_entries[-1] = {k: v for k, v in raw_entries[-1].items() if k != "customizations"}
+        labels[metadata.LABEL] = metadata.label_value(raw_entries)
+        if len(labels[metadata.LABEL]) > LARGE_LABEL:
+            raise ConfigError(
+                f"devcontainer.json is too large to label its container "
+                f"({len(labels[metadata.LABEL]) // 1024} KiB without its customizations)",
+                "make it smaller; labels hold at most 32 KiB here",
+            )
+        warnings.append(
+            "devcontainer.json's customizations are too large for the container's "
+            f"{metadata.LABEL} label and were left out of it (tools that read the label, "
+            "like VS Code when it attaches, do not see them)"
+        )
     extension = None
     if stages or uid_step:
         extension = Extension(
@@ -314,7 +334,7 @@ def make_plan(
     # Nothing built: the metadata goes on the container itself.
     extra = {} if extension else {metadata.LABEL: labels[metadata.LABEL]}
     plan = _container(resolved, merged, ctx, image, base, remote_user, extra)
-    return plan.model_copy(update={"extension": extension})
+    return plan.model_copy(update={"extension": extension, "warnings": warnings + plan.warnings})
 
 
 def plan_for_existing(

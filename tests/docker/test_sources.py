@@ -57,12 +57,26 @@ def test_git_clone_failure(podbay: Podbay, tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "podbay: error: git clone of" in result.stderr and "hint:" in result.stderr
     assert "Traceback" not in result.stderr
+    # git's own first reason, not the tail of its advice (the review's U3).
+    assert "does not appear to be a git repository" in result.stderr
     make_repo(tmp_path / "repo")
     result = podbay("up", f"file://{tmp_path}/repo@no-such-branch")
     assert result.returncode == 1 and "git clone of" in result.stderr
     # Nothing half-made is left behind: a corrected retry works under the same name.
     assert podbay.json("list") == []
-    podbay.ok("up", f"file://{tmp_path}/repo@feature")
+    done = podbay.ok("up", f"file://{tmp_path}/repo@feature")
+    assert "Receiving objects" in done.stderr or "done." in done.stderr  # git's progress
+
+
+def test_credentials_in_a_git_url_are_not_shown(podbay: Podbay, tmp_path: Path) -> None:
+    make_repo(tmp_path / "repo")
+    url = f"file://alice:s3cretPW@{tmp_path}/repo"  # file:// ignores the user part
+    result = podbay("up", url)
+    shown = result.stderr + result.stdout + podbay("list").stdout
+    shown += json.dumps(podbay.json("list"))
+    for log in (podbay.home / "logs").glob("*.log"):
+        shown += log.read_text()
+    assert "s3cretPW" not in shown
 
 
 def test_image_source_gets_an_empty_workspace_folder(podbay: Podbay) -> None:
