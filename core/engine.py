@@ -787,10 +787,21 @@ class Engine:
             await provider.delete_machine(job)  # its containers and files go with it
             return
         async with self._host(provider, job) as host:
+            found = await self._find_container(host.docker, name)
+            info = (
+                await asyncio.to_thread(host.docker.inspect_container, found["Id"])
+                if found is not None
+                else None
+            ) or {}
             if not force:
-                lost = await unsaved.work_at_risk(ws, host)
+                lost = await unsaved.work_at_risk(ws, host) + unsaved.volumes_at_risk(info)
                 if lost:
                     raise WorkAtRisk(ws, lost)
+            for volume, where in unsaved.named_volumes(info):
+                report.warn(
+                    f"the named volume {volume} (at {where}) is kept; "
+                    f"remove it with: docker volume rm {volume}"
+                )
             projects = set()
             while (container := await self._find_container(host.docker, name)) is not None:
                 await part_of(host.docker, container, "remove", report)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import filecmp
 import re
 from pathlib import Path
+from typing import Any
 
 from core import templates
 from core.host import HostSession
@@ -116,3 +117,25 @@ def _extra_files(ws: Workspace, folder: Path) -> list[str]:
         return []
     what = "new or changed file" if template else "file"
     return [f"{_count(len(extra), what, what + 's')} ({_names(extra)})"]
+
+
+def _anonymous(name: str) -> bool:
+    return bool(re.fullmatch(r"[0-9a-f]{64}", name))
+
+
+def volumes_at_risk(container: dict[str, Any]) -> list[str]:
+    """Anonymous volumes of a container: `delete` removes them with it (named ones stay)."""
+    return [
+        f"the anonymous volume at {mount.get('Destination')} (removed with the container)"
+        for mount in container.get("Mounts") or []
+        if mount.get("Type") == "volume" and _anonymous(str(mount.get("Name") or ""))
+    ]
+
+
+def named_volumes(container: dict[str, Any]) -> list[tuple[str, str]]:
+    """Named volumes of a container, which `delete` keeps: (name, where it is mounted)."""
+    return [
+        (str(mount.get("Name")), str(mount.get("Destination")))
+        for mount in container.get("Mounts") or []
+        if mount.get("Type") == "volume" and not _anonymous(str(mount.get("Name") or ""))
+    ]

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     import asyncssh
 
 
+CONNECT_SECONDS = 60
+
+
 class HostKeyMismatch(PodbayError):
     kind = "host-key-mismatch"
 
@@ -49,6 +52,7 @@ async def connect(
             agent_path=os.environ.get("SSH_AUTH_SOCK") or None,
             agent_forwarding=bool(os.environ.get("SSH_AUTH_SOCK")),
             config=[],
+            connect_timeout=CONNECT_SECONDS,  # an engine that hangs is not waited on forever
         )
     except asyncssh.HostKeyNotVerifiable:
         if not _pinned(root, name):
@@ -68,6 +72,8 @@ async def connect(
             f"re-place the keys: podbay up {name} --rebuild",
         ) from None
     except (OSError, asyncssh.Error) as exc:
+        if isinstance(exc, TimeoutError):
+            exc = TimeoutError(f"no answer within {CONNECT_SECONDS} s")
         raise PodbayError(
             f"cannot open an SSH session to workspace {name}: {exc}",
             f"is it running? podbay status {name}",

@@ -239,3 +239,24 @@ def test_an_images_request_for_the_host_is_named_before_it_runs(
         assert containers_of("greedy") == ["running"]
     finally:
         subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, check=False)
+
+
+def test_delete_names_an_anonymous_volume_and_keeps_named_ones(podbay: Podbay) -> None:
+    write_config(
+        podbay.cwd / "vols",
+        {
+            "image": IMAGE,
+            "userEnvProbe": "none",
+            "mounts": [
+                "type=volume,target=/scratch",
+                "type=volume,source=podbay-test-keep,target=/keep",
+            ],
+        },
+    )
+    podbay.ok("up", "vols")
+    refused = podbay("delete", "vols", "--yes")
+    assert_clean_error(refused, "the anonymous volume at /scratch")
+    done = podbay.ok("delete", "vols", "--yes", "--force")
+    assert "named volume podbay-test-keep (at /keep) is kept" in done.stderr
+    assert "docker volume rm podbay-test-keep" in done.stderr
+    docker.from_env().volumes.get("podbay-test-keep").remove()
