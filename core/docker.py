@@ -92,7 +92,7 @@ class DockerEndpoint:
                 new: docker.DockerClient = sdk.DockerClient(
                     base_url=self.host or "unix:///var/run/docker.sock",
                     use_ssh_client=ssh,
-                    timeout=QUICK_SECONDS if quick else 120,
+                    timeout=QUICK_SECONDS if quick else STREAM_SECONDS,
                     version=version,
                 )
             except sdk.errors.DockerException as exc:
@@ -232,7 +232,12 @@ class DockerEndpoint:
                         sum(t for _, t in layers.values()),
                         str(event.get("status", "")),
                     )
-        except requests.exceptions.ConnectionError as exc:
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            if "timed out" in str(exc).lower():
+                raise ImageNotFound(
+                    f"pulling {image} stalled: nothing came for {STREAM_SECONDS} s",
+                    "check the network or the registry, then run podbay up again",
+                ) from None
             raise self.unreachable(exc) from None
         except docker.errors.APIError as exc:
             text = exc.explanation or str(exc)
@@ -346,7 +351,8 @@ class DockerEndpoint:
         return stream
 
 
-QUICK_SECONDS = 20
+QUICK_SECONDS = 20  # queries that answer at once: list, inspect, ping
+STREAM_SECONDS = 120  # the longest silence of a pull or a call (exec and attach streams have none)
 
 # Linux refuses a single argument over 128 KiB (MAX_ARG_STRLEN).
 _MAX_ARGUMENT = 128 * 1024 - 1

@@ -193,16 +193,20 @@ def test_a_rebuild_that_cannot_make_its_image_keeps_the_old_container(podbay: Po
     assert podbay.ok("exec", "rmimg", "--", "true").returncode == 0
 
 
+def repo_with_initialize_command(repo: Path) -> tuple[str, Path]:
+    """A repository whose initializeCommand touches a file on this computer: (url, file)."""
+    make_repo(repo)
+    marker = repo.parent / f"{repo.name}-init-ran"
+    write_config(repo, {"image": IMAGE, "initializeCommand": f"touch {marker}"})
+    subprocess.run([*GIT, "-C", str(repo), "commit", "-qam", "init"], check=True)
+    return f"file://{repo}", marker
+
+
 def test_a_cloned_repositorys_initialize_command_runs_only_with_consent(
     podbay: Podbay, tmp_path: Path
 ) -> None:
     # The review's S2: a cloned repository's initializeCommand ran on the host without a word.
-    repo = tmp_path / "initrepo"
-    make_repo(repo)
-    marker = tmp_path / "init-ran"
-    write_config(repo, {"image": IMAGE, "initializeCommand": f"touch {marker}"})
-    subprocess.run([*GIT, "-C", str(repo), "commit", "-qam", "init"], check=True)
-    url = f"file://{repo}"
+    url, marker = repo_with_initialize_command(tmp_path / "initrepo")
 
     refused = podbay("up", url)
     assert_clean_error(refused, "initializeCommand runs on this computer", f"touch {marker}")

@@ -3,6 +3,7 @@ repaired from what outlives it (the reliability probe's U1, X1, D1's trigger).""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from collections.abc import Iterator
@@ -67,17 +68,28 @@ def test_a_damaged_state_file_is_named_and_rebuilt(two_workspaces: Podbay, how: 
     podbay.ok("ssh", "repo", "--", "true")
 
 
-@pytest.fixture
-def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    mount = tmp_path / "tiny"
+@contextlib.contextmanager
+def tmpfs(mount: Path, size: str) -> Iterator[Path]:
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)])
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)])
     if done.returncode != 0:
         pytest.skip("mounting a tmpfs needs root")
     try:
         yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    with tmpfs(tmp_path / "tiny", "64k") as mount:
+        yield mount
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    with tmpfs(tmp_path / "small", "8m") as mount:
+        yield mount
 
 
 def test_a_full_disk_is_one_line_not_a_traceback(podbay: Podbay, tiny_disk: Path) -> None:
@@ -95,3 +107,16 @@ def test_a_full_disk_is_one_line_not_a_traceback(podbay: Podbay, tiny_disk: Path
     assert_clean_error(result)
     assert "internal error" not in result.stderr and "Traceback" not in result.stderr
     assert "space" in result.stderr or "full" in result.stderr
+
+
+def test_a_read_only_home_is_one_line_not_a_traceback(podbay: Podbay, small_disk: Path) -> None:
+    home = small_disk / "home"
+    env = {"PODBAY_HOME": str(home)}
+    podbay.ok("list", env=env)
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    write_config(podbay.cwd / "ro", {"image": IMAGE})
+    for args in (["list"], ["up", "ro"]):
+        result = podbay(*args, env=env)
+        assert_clean_error(result)
+        assert "internal error" not in result.stderr
+        assert "read-only" in result.stderr or "writable" in result.stderr

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+from textual.widgets import Button, Static
 
 import providers
 from core.engine import Engine, UpRequest
 from core.store import Store
 from tests.conftest import IMAGE, Podbay, write_config
+from tests.docker.test_data_safety import repo_with_initialize_command
+from tests.docker.test_sources import make_repo
 from tui.app import PodbayApp
 from tui.screens.confirm import Confirm
 
@@ -58,8 +63,7 @@ def test_stop_up_rebuild_delete_with_keys(podbay: Podbay) -> None:
         assert Store(podbay.home).workspace("keys").container_id != first_container
         app.query_one("#workspaces").focus()
         await pilot.press("d")
-        await pilot.pause()
-        assert isinstance(app.screen, Confirm)
+        await until(lambda: isinstance(app.screen, Confirm))
         await pilot.press("y")
         await until(lambda: "keys" not in app.statuses)
         assert any("keys is deleted" in n.message for n in app._notifications)
@@ -175,5 +179,45 @@ def test_forward_a_port_shows_it_in_the_ports_tab(podbay: Podbay) -> None:
 
         url = f"http://127.0.0.1:{local}/hostname"
         assert (await asyncio.to_thread(fetch, url)).strip() == container[:12]
+
+    run(podbay, scenario)
+
+
+def test_the_delete_dialog_lists_the_work_that_would_be_lost(
+    podbay: Podbay, tmp_path: Path
+) -> None:
+    make_repo(tmp_path / "repo")
+    podbay.ok("up", f"file://{tmp_path}/repo")
+    clone = podbay.home / "sources" / "repo"
+    (clone / "notes.txt").write_text("mine\n")
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        await pilot.press("d")
+        await until(lambda: isinstance(app.screen, Confirm))
+        detail = str(app.screen.query_one("#detail", Static).render())
+        assert "This work would be lost" in detail and "1 untracked file (notes.txt)" in detail
+        assert "Delete anyway" in str(app.screen.query_one("#confirm", Button).label)
+        assert app.screen.focused is not None and app.screen.focused.id == "cancel"
+        await pilot.press("y")
+        await until(lambda: "repo" not in app.statuses)
+
+    run(podbay, scenario)
+    assert not clone.exists()
+
+
+def test_a_cloned_repositorys_initialize_command_is_asked_about_in_a_dialog(
+    podbay: Podbay, tmp_path: Path
+) -> None:
+    url, marker = repo_with_initialize_command(tmp_path / "asked")
+    podbay.ok("list")  # a first run: the local Docker provider
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        app.start_operation("asked", "creating", UpRequest(source=url))
+        await until(lambda: isinstance(app.screen, Confirm))
+        assert f"touch {marker}" in str(app.screen.query_one("#detail", Static).render())
+        assert not marker.exists()
+        await pilot.press("y")
+        await until(lambda: status_of(app, "asked") == "Running" and not app.operations)
+        assert marker.exists()
 
     run(podbay, scenario)

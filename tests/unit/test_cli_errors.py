@@ -112,3 +112,29 @@ def test_git_transports_that_run_programs_or_wait_are_refused(podbay: Podbay) ->
         result = podbay("up", url, timeout=20)
         assert_clean_error(result, "is not a git URL podbay clones")
     assert podbay.json("list") == []
+
+
+def test_a_bug_is_logged_privately_under_podbay_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The review's S5: the crash log went to a fixed name in the shared temp folder, 0644,
+    # following symlinks, with tokens from the command line in it.
+    import os
+    import stat
+    import sys
+
+    from tui import cli
+
+    def broken(ns: object) -> int:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setenv("PODBAY_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(cli, "cmd_templates", broken)
+    monkeypatch.setattr(sys, "argv", ["podbay", "templates", "https://bob:hunter2@host/x.git"])
+    assert cli.main(["templates"]) == 1
+    err = capsys.readouterr().err
+    log = tmp_path / "home" / "logs" / "_crash.log"
+    assert "internal error: RuntimeError: a bug" in err and str(log) in err
+    assert stat.S_IMODE(os.stat(log).st_mode) == 0o600
+    text = log.read_text()
+    assert "RuntimeError: a bug" in text and "hunter2" not in text and "bob:***@host" in text
