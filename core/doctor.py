@@ -7,10 +7,13 @@ clones, `keys/` the SSH keys. Nothing is deleted: the damaged file is kept besid
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sqlite3
 import subprocess
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +23,7 @@ from core.devcontainer.plan import ONCE_HOOKS, container_name
 from core.devcontainer.values import WORKSPACE_NAME
 from core.docker import DockerEndpoint
 from core.engine import LABEL_HOME, LABEL_RECORD, LABEL_WORKSPACE
-from core.model import Source, Workspace
+from core.model import ProviderConfig, Source, Workspace
 from core.store import Store
 
 REBUILT = "its record was rebuilt by podbay doctor"
@@ -29,6 +32,7 @@ REBUILT = "its record was rebuilt by podbay doctor"
 @dataclass
 class Rebuilt:
     kept_as: Path | None  # where the damaged state file was moved
+    from_old_file: list[str] = field(default_factory=list)  # records still readable in it
     from_containers: list[str] = field(default_factory=list)
     from_folders: list[str] = field(default_factory=list)
     other_homes: list[str] = field(default_factory=list)  # install ids seen but not ours
@@ -48,34 +52,83 @@ def set_aside(root: Path) -> Path | None:
     return kept
 
 
-def rebuild_state(root: Path, docker: DockerEndpoint | None) -> Rebuilt:
-    """Set the state file aside and make the records again (local Docker workspaces)."""
+def rebuild_state(root: Path, docker: DockerEndpoint) -> Rebuilt:
+    """Set the state file aside and make the records again: whatever of the old file can still
+    be read (settings, providers, records), then the local engine's containers and `sources/`.
+    The engine must answer (the caller checks): without it every container would look foreign.
+    """
+    containers = docker.list_containers({LABEL_WORKSPACE: None})
     result = Rebuilt(kept_as=set_aside(root))
-    store = Store(root)
-    containers = docker.list_containers({LABEL_WORKSPACE: None}) if docker else []
-    mine = _our_install_id(root, containers, result)
+    old = _readable(result.kept_as) if result.kept_as else _Old()
+    store = Store(root, new_state=True)
+    for key, value in old.meta.items():
+        store.set_meta(key, value)
+    for provider in old.providers:
+        store.save_provider(provider)
+    mine = old.meta.get("install_id") or _our_install_id(root, containers, result)
     if mine is not None:
         store.set_meta("install_id", mine)
+        result.other_homes = sorted(
+            {str((c.get("Labels") or {}).get(LABEL_HOME)) for c in containers} - {mine}
+        )
     newest: dict[str, dict[str, Any]] = {}
     for item in sorted(containers, key=lambda c: c.get("Created", 0)):
         labels = item.get("Labels") or {}
-        if labels.get(LABEL_HOME) == mine and WORKSPACE_NAME.fullmatch(
-            labels.get(LABEL_WORKSPACE, "")
-        ):
-            newest[labels[LABEL_WORKSPACE]] = item
+        name = labels.get(LABEL_WORKSPACE, "")
+        if mine is not None and labels.get(LABEL_HOME) == mine and WORKSPACE_NAME.fullmatch(name):
+            newest[name] = item
+    for ws in old.workspaces:  # a record that could still be read is kept as it was
+        store.insert_workspace(ws)
+        result.from_old_file.append(ws.name)
     for name, item in sorted(newest.items()):
-        info = docker.inspect_container(item["Id"]) if docker else None
+        if name in result.from_old_file:
+            continue
+        info = docker.inspect_container(item["Id"])
         store.insert_workspace(_from_container(root, name, item, info or {}))
         result.from_containers.append(name)
     sources = paths.sources_dir(root)
     for folder in sorted(sources.iterdir()):
         name = folder.name
-        if name in newest or not WORKSPACE_NAME.fullmatch(name) or not folder.is_dir():
+        known = name in newest or name in result.from_old_file
+        if known or not WORKSPACE_NAME.fullmatch(name) or not folder.is_dir():
             continue
         store.insert_workspace(_from_folder(folder, container_name(name, store.install_id())))
         result.from_folders.append(name)
     store.close()
     return result
+
+
+@dataclass
+class _Old:
+    meta: dict[str, str] = field(default_factory=dict)
+    providers: list[ProviderConfig] = field(default_factory=list)
+    workspaces: list[Workspace] = field(default_factory=list)
+
+
+def _readable(path: Path) -> _Old:
+    """What can still be read from a damaged state file, row by row; the rest is skipped."""
+    old = _Old()
+    try:
+        db = sqlite3.connect(f"file:{urllib.parse.quote(str(path))}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return old
+    with contextlib.closing(db):
+        for key, value in _rows(db, "SELECT key, value FROM meta"):
+            old.meta[str(key)] = str(value)
+        for _, data in _rows(db, "SELECT name, data FROM providers"):
+            with contextlib.suppress(ValueError):
+                old.providers.append(ProviderConfig.model_validate_json(data))
+        for _, data in _rows(db, "SELECT name, data FROM workspaces"):
+            with contextlib.suppress(ValueError):
+                old.workspaces.append(Workspace.model_validate_json(data))
+    return old
+
+
+def _rows(db: sqlite3.Connection, query: str) -> list[tuple[Any, Any]]:
+    try:
+        return [(row[0], row[1]) for row in db.execute(query).fetchall()]
+    except sqlite3.Error:
+        return []
 
 
 def _our_install_id(root: Path, containers: list[dict[str, Any]], result: Rebuilt) -> str | None:

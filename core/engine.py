@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import signal
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -35,7 +36,7 @@ from core.devcontainer.plan import (
     container_name,
     resolve_container_env,
 )
-from core.devcontainer.values import printable
+from core.devcontainer.values import WORKSPACE_NAME, printable
 from core.docker import DockerEndpoint
 from core.errors import (
     DockerUnreachable,
@@ -377,7 +378,7 @@ class Engine:
                 ws,
                 attempt,
                 "its initializeCommand runs on this computer",
-                [f"runs on this computer: {printable(shown, 300)}"],
+                [f"runs on this computer: {printable(shown, 100_000)}"],
             )
             await hooks.run_initialize(command, ws, host, report)
 
@@ -425,6 +426,13 @@ class Engine:
             labels = container.get("Labels") or {}
             plan = await self._existing_plan(job, container, labels)
         else:
+            # A build that reaches beyond the source is asked about before it runs.
+            config_dir = str(Path(ws.config_path).parent) if ws.config_path else ws.folder
+            asked = consent.build_access(job.resolved.build, config_dir, ws.folder)
+            if job.resolved.compose is not None:
+                files = ", ".join(job.resolved.compose.files)
+                asked.append(f"runs its Docker Compose file(s) as they are ({files})")
+            await self._consent(ws, attempt, "its build reaches beyond its source", asked)
             # The new image first: if it cannot be made, the old container is still there.
             plan = await images.prepare_image(job)
             for warning in plan.warnings:
@@ -434,7 +442,7 @@ class Engine:
                 ws,
                 attempt,
                 "its container would reach beyond itself",
-                consent.risky_args(plan.create_args, ws.folder),
+                consent.container_access(plan.requests, ws.folder),
             )
             if container is not None:
                 report.step("removing the old container (the source and volumes stay)")
@@ -518,14 +526,30 @@ class Engine:
         remembered = consent.key(ws.source.value, items)
         if self.store.get_meta(remembered):
             return
-        where = "the repository" if ws.source.kind == "git" else "the image"
-        title = f"{ws.name}: {where} {ws.source.display()} says {title}"
+        if ws.source.kind == "git":
+            title = f"{ws.name}: the repository {ws.source.display()} says {title}"
+        else:
+            title = f"{ws.name}: the image {ws.source.value} says {title}"
         allowed = attempt.yes or (
             attempt.confirm is not None and await attempt.confirm(title, items)
         )
         if not allowed:
-            raise consent.refusal(title, items, ws.name)
+            again = (
+                f"podbay up {self._source_arg(ws)} --name {ws.name}"
+                if attempt.created_record
+                else f"podbay up {ws.name}"
+            )
+            raise consent.refusal(title, items, again)
         self.store.set_meta(remembered, "allowed")
+
+    @staticmethod
+    def _source_arg(ws: Workspace) -> str:
+        """SOURCE as `podbay up` takes it (credentials in a URL stay hidden)."""
+        if ws.source.kind == "git":
+            return shlex.quote(ws.source.display())
+        if ws.source.kind == "template":
+            return f"template:{ws.source.value}"
+        return shlex.quote(ws.source.value)
 
     async def _never_started(self, job: UpJob, container: dict[str, Any]) -> bool:
         """True for a container that was created, never started, and whose config changed."""
@@ -663,8 +687,7 @@ class Engine:
             if attempt.made_folder:
                 await asyncio.to_thread(shutil.rmtree, ws.folder, True)
             shutil.rmtree(ssh_keys.of(self.store.root, ws.name).folder, ignore_errors=True)
-            (paths.logs_dir(self.store.root) / f"{ws.name}.log").unlink(missing_ok=True)
-            return
+            return  # its log stays: `podbay logs NAME` still shows why it failed
         ws.phase = "failed"
         ws.error = exc.message if isinstance(exc, PodbayError) else str(exc).splitlines()[0]
         self.store.save_workspace(ws)
@@ -703,20 +726,32 @@ class Engine:
             job.report.done(f"workspace {name} is stopped")
         return ws
 
-    async def work_at_risk(self, name: str) -> list[str]:
-        """What `delete` would lose (uncommitted or unpushed work in podbay's copy of the
-        source); [] when nothing. Checked where the folder is."""
+    async def work_at_risk(self, name: str) -> tuple[list[str], list[str]]:
+        """What `delete` would lose: (work in podbay's copy of the source: uncommitted,
+        untracked, unpushed, stashed; other things: the container's anonymous volumes)."""
         ws = self.store.workspace(name)
-        if not ws.owned_folder:
-            return []
         provider = self.provider(ws.provider)
         job = self._job(ws, Reporter(self.store.root, name, None))
         if provider.dedicated_machine:
-            return await self._work_on_machine(ws, provider, job)
-        if not Path(ws.folder).exists():
-            return []
+            work = await self._work_on_machine(ws, provider, job) if ws.owned_folder else []
+            return work, []
         async with self._host(provider, job) as host:
-            return await unsaved.work_at_risk(ws, host)
+            return await self._at_risk_here(ws, host)
+
+    async def _at_risk_here(self, ws: Workspace, host: HostSession) -> tuple[list[str], list[str]]:
+        """(work in the folder, other things) `delete` would lose on this engine. The folder is
+        checked first: it needs no Docker, so an engine that is down still shows the work."""
+        work = await unsaved.work_at_risk(ws, host) if Path(ws.folder).exists() else []
+        try:
+            found = await self._find_container(host.docker, ws.name)
+            info = (
+                await asyncio.to_thread(host.docker.inspect_container, found["Id"])
+                if found is not None
+                else None
+            )
+        except PodbayError as exc:
+            return work, [f"its container's volumes, which were not checked ({exc.message})"]
+        return work, unsaved.volumes_at_risk(info or {})
 
     async def delete(
         self, name: str, on_event: EventSink | None = None, force: bool = False
@@ -781,22 +816,22 @@ class Engine:
         name, report = ws.name, job.report
         if provider.dedicated_machine:
             if not force and ws.owned_folder:
-                lost = await self._work_on_machine(ws, provider, job)
-                if lost:
-                    raise WorkAtRisk(ws, lost)
+                work = await self._work_on_machine(ws, provider, job)
+                if work:
+                    raise WorkAtRisk(ws.name, ws.folder, work, [])
             await provider.delete_machine(job)  # its containers and files go with it
             return
         async with self._host(provider, job) as host:
+            if not force:
+                work, other = await self._at_risk_here(ws, host)
+                if work or other:
+                    raise WorkAtRisk(ws.name, ws.folder, work, other)
             found = await self._find_container(host.docker, name)
             info = (
                 await asyncio.to_thread(host.docker.inspect_container, found["Id"])
                 if found is not None
                 else None
             ) or {}
-            if not force:
-                lost = await unsaved.work_at_risk(ws, host) + unsaved.volumes_at_risk(info)
-                if lost:
-                    raise WorkAtRisk(ws, lost)
             for volume, where in unsaved.named_volumes(info):
                 report.warn(
                     f"the named volume {volume} (at {where}) is kept; "
@@ -949,5 +984,10 @@ class Engine:
     # logs ----------------------------------------------------------------------------------
 
     def log_file(self, name: str) -> Path:
-        self.store.workspace(name)
-        return paths.logs_dir(self.store.root) / f"{name}.log"
+        """The workspace's log; also that of a first `up` that failed (its record is gone)."""
+        path = paths.logs_dir(self.store.root) / f"{name}.log"
+        if self.store.find_workspace(name) is None and not (
+            WORKSPACE_NAME.fullmatch(name) and path.is_file()
+        ):
+            self.store.workspace(name)  # the usual "no workspace named" error
+        return path

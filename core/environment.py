@@ -54,22 +54,27 @@ def explain(exc: BaseException) -> PodbayError | None:
     return None
 
 
-def _sqlite(exc: sqlite3.Error) -> PodbayError:
-    text = str(exc).lower()
+def _sqlite(exc: sqlite3.Error) -> PodbayError | None:
+    """By SQLite's own error code; anything not about the file or the disk stays a bug."""
+    name = str(getattr(exc, "sqlite_errorname", "") or "")
+    base = name.split("_")[0:2]
+    kind = "_".join(base)  # SQLITE_IOERR_WRITE -> SQLITE_IOERR
     state = _state_file()
-    if "locked" in text or "busy" in text:
+    if kind in ("SQLITE_BUSY", "SQLITE_LOCKED"):
         return EnvironmentProblem(
             f"podbay's state file {state} stayed locked by another process for 30 s",
             "wait for the other podbay command to finish (see: podbay list), then try again",
         )
-    if "disk is full" in text or "disk i/o" in text:
+    if kind in ("SQLITE_FULL", "SQLITE_IOERR"):
         return EnvironmentProblem(
             f"podbay's state file {state} could not be written: {exc}",
-            "free some space on that disk, then run the command again",
+            "free some space on that disk (or check it), then run the command again",
         )
-    if "readonly" in text or "read-only" in text or "unable to open" in text:
+    if kind in ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH"):
         return EnvironmentProblem(
             f"podbay's state file {state} cannot be opened for writing ({exc})",
             "check that its folder is writable, or point PODBAY_HOME at one that is",
         )
-    return StateDamaged(f"podbay's state file {state} is damaged ({exc})", REBUILD_HINT)
+    if kind in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
+        return StateDamaged(f"podbay's state file {state} is damaged ({exc})", REBUILD_HINT)
+    return None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 
 class PodbayError(Exception):
     """A failure the user can act on: `message` says what happened, `hint` what to do next."""
@@ -76,13 +74,15 @@ class Cancelled(PodbayError):
 
 
 class WorkAtRisk(PodbayError):
-    """`delete` would lose work that exists only in podbay's copy of the source."""
+    """`delete` would lose work that exists only in podbay's copy of the source, or in the
+    container's anonymous volumes."""
 
     kind = "work-at-risk"
 
-    def __init__(self, workspace: Any, lost: list[str]) -> None:
+    def __init__(self, name: str, folder: str, work: list[str], other: list[str]) -> None:
+        parts = ([f"work in {folder}: " + "; ".join(work)] if work else []) + other
         super().__init__(
-            f"deleting {workspace.name} would lose work in {workspace.folder}: " + "; ".join(lost),
-            f"push or copy it first, or delete anyway: podbay delete {workspace.name} --force",
+            f"deleting {name} would lose " + "; ".join(parts),
+            f"push or copy it first, or delete anyway: podbay delete {name} --force",
         )
-        self.lost = lost
+        self.lost = work + other

@@ -122,6 +122,7 @@ class LocalHost:
                     env={**os.environ, **(env or {})},
                     capture_output=True,
                     text=True,
+                    errors="replace",  # file names and output need not be UTF-8
                     stdin=subprocess.DEVNULL,
                     check=False,
                 )

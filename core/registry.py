@@ -23,7 +23,7 @@ import subprocess
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from core.errors import PodbayError
 
@@ -147,37 +147,72 @@ class Registry:
         self.session.headers["User-Agent"] = "podbay"
         self._auth: dict[tuple[str, str], str] = {}
 
-    def _get(self, url: str, headers: dict[str, str]) -> requests.Response:
+    def _get(
+        self,
+        url: str,
+        headers: dict[str, str],
+        params: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+    ) -> requests.Response:
+        """One GET, redirects followed here (at most 5; credentials never to another host, no
+        plain HTTP to another machine), the body read with a deadline and a size cap."""
         import requests
         import urllib3
 
         host = urlsplit(url).netloc
         deadline = time.monotonic() + self.deadline
         try:
-            response = self.session.get(url, headers=headers, timeout=_TIMEOUT, stream=True)
-            body = bytearray()
-            # read1 returns what has arrived, so a server that trickles is checked every read.
-            while chunk := response.raw.read1(1 << 16, decode_content=True):
-                body += chunk
-                if len(body) > self.max_bytes:
-                    response.close()
+            for _ in range(6):
+                response = self.session.get(
+                    url,
+                    headers=headers,
+                    params=params,
+                    auth=auth,
+                    timeout=_TIMEOUT,
+                    stream=True,
+                    allow_redirects=False,
+                )
+                if not response.is_redirect:
+                    response._content = self._body(response, url, deadline)
+                    return response
+                target = urljoin(url, response.headers.get("Location", ""))
+                response.close()
+                parts = urlsplit(target)
+                if parts.scheme != "https" and not is_loopback(parts.hostname or ""):
                     raise FeatureFetchError(
-                        f"{host} sent more than {self.max_bytes // 2**20} MiB for {url}",
-                        "a feature is far smaller; check the address",
+                        f"{host} redirected {url} to plain HTTP on another machine ({target})",
+                        "downloads from other machines go over https",
                     )
-                if time.monotonic() > deadline:
-                    response.close()
-                    raise Unreachable(
-                        f"downloading from {host} took over {self.deadline:.0f} s; given up",
-                        "the server is too slow or stalled; try again later",
-                    )
-            response._content = bytes(body)
-            return response
+                if parts.netloc != urlsplit(url).netloc:
+                    headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+                    auth = None
+                url, params = target, None
+            raise FeatureFetchError(f"{host} redirected more than 5 times", "check the address")
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise Unreachable(
                 f"cannot reach {host}: {type(exc).__name__}",
                 "check the network and the address; features already downloaded work offline",
             ) from None
+
+    def _body(self, response: requests.Response, url: str, deadline: float) -> bytes:
+        host = urlsplit(url).netloc
+        body = bytearray()
+        # read1 returns what has arrived, so a server that trickles is checked every read.
+        while chunk := response.raw.read1(1 << 16, decode_content=True):
+            body += chunk
+            if len(body) > self.max_bytes:
+                response.close()
+                raise FeatureFetchError(
+                    f"{host} sent more than {self.max_bytes // 2**20} MiB for {url}",
+                    "a feature is far smaller; check the address",
+                )
+            if time.monotonic() > deadline:
+                response.close()
+                raise Unreachable(
+                    f"downloading from {host} took over {self.deadline:.0f} s; given up",
+                    "the server is too slow or stalled; try again later",
+                )
+        return bytes(body)
 
     def get(self, registry: str, repo: str, rest: str, accept: str) -> requests.Response:
         """GET /v2/REPO/REST on a registry (pull access), answering its auth challenge once."""
@@ -220,14 +255,11 @@ class Registry:
         # Credentials go to the realm only over HTTPS, or when it is on this computer.
         safe = parts.scheme == "https" or is_loopback(parts.hostname or "")
         auth = user if user is not None and safe else None
-        import requests
-
         try:
-            response = self.session.get(realm, params=query, auth=auth, timeout=_TIMEOUT)
-        except requests.RequestException as exc:
+            response = self._get(realm, {}, params=query, auth=auth)
+        except Unreachable as exc:
             raise Unreachable(
-                f"cannot reach the token service of {registry} ({parts.netloc}): "
-                f"{type(exc).__name__}",
+                f"the token service of {registry} ({parts.netloc}): {exc.message}",
                 "check the network",
             ) from None
         if response.status_code != 200:

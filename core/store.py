@@ -44,17 +44,18 @@ def _holds_something(path: Path) -> bool:
 
 
 def _refuse_lost_state(root: Path) -> None:
-    """A database that is empty although the home has been used was cut short (a crash or a
-    full disk during a write): recreating it silently would forget every workspace."""
+    """A database that is missing or empty although the home has been used was deleted or cut
+    short (a crash or a full disk during a write): making a new one silently would forget
+    every workspace while their containers and folders live on."""
     db_file = paths.db_file(root)
     try:
-        empty = db_file.stat().st_size == 0
+        state = "is empty" if db_file.stat().st_size == 0 else ""
     except FileNotFoundError:
-        return
-    used = [name for name in _USED if _holds_something(root / name)]
-    if empty and used:
+        state = "is missing"
+    used = [name for name in _USED if _holds_something(root / name)] if state else []
+    if used:
         raise StateDamaged(
-            f"podbay's state file {db_file} is empty, although {root} holds " + ", ".join(used),
+            f"podbay's state file {db_file} {state}, although {root} holds " + ", ".join(used),
             REBUILD_HINT,
         )
 
@@ -62,33 +63,40 @@ def _refuse_lost_state(root: Path) -> None:
 class Store:
     """podbay's state: providers, workspaces, settings. One short transaction per call."""
 
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self, root: Path | None = None, new_state: bool = False) -> None:
+        """Open the state under `root`; `new_state` allows a new database in a used home (for
+        podbay doctor, which sets the damaged one aside first)."""
         self.root = root or paths.home()
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         db_file = paths.db_file(self.root)
-        _refuse_lost_state(self.root)
-        # Created private before SQLite opens it (and its -wal and -shm files after it).
-        os.close(os.open(db_file, os.O_RDWR | os.O_CREAT, 0o600))
-        self._db = sqlite3.connect(
-            db_file, timeout=30, isolation_level=None, check_same_thread=False
-        )
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal" or version < _VERSION:
-            # First use: switching to WAL needs the database to itself, which the busy timeout
-            # does not wait for; two first commands at once take turns on a file lock instead.
-            fd = os.open(self.root / ".init.lock", os.O_RDWR | os.O_CREAT, 0o600)
-            old_umask = os.umask(0o077)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                if self._has_schema() and version < _VERSION:
-                    self.backup()  # before the schema changes
-                self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.executescript(_SCHEMA)
-                self._db.execute(f"PRAGMA user_version={_VERSION}")
-            finally:
-                os.umask(old_umask)
-                os.close(fd)
+        # Opening takes turns on a file lock: switching a first database to WAL needs it to
+        # itself (the busy timeout does not wait for that), and a command that finds the file
+        # empty must not meet another that has only just created it.
+        fd = os.open(self.root / ".init.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if not new_state:
+                _refuse_lost_state(self.root)
+            # Created private before SQLite opens it (and its -wal and -shm files after it).
+            os.close(os.open(db_file, os.O_RDWR | os.O_CREAT, 0o600))
+            self._db = sqlite3.connect(
+                db_file, timeout=30, isolation_level=None, check_same_thread=False
+            )
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            wal = self._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            if not wal or version < _VERSION:
+                old_umask = os.umask(0o077)
+                try:
+                    if self._has_schema() and version < _VERSION:
+                        self.backup()  # before the schema changes
+                    self._db.execute("PRAGMA journal_mode=WAL")
+                    self._db.executescript(_SCHEMA)
+                    self._db.execute(f"PRAGMA user_version={_VERSION}")
+                finally:
+                    os.umask(old_umask)
+        finally:
+            os.close(fd)
 
     def check(self) -> str | None:
         """SQLite's own consistency check; None when the file is sound."""

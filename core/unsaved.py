@@ -8,8 +8,12 @@ that podbay did not put there. The checks run where the folder is, through the h
 
 from __future__ import annotations
 
+import contextlib
 import filecmp
 import re
+import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,36 +38,97 @@ async def work_at_risk(ws: Workspace, host: HostSession) -> list[str]:
     if not ws.owned_folder:
         return []  # the user's own folder is never deleted
     folder = ws.folder
-    # The folder may belong to the container's user (updateRemoteUserUID): say it is safe.
+    if host.local:
+        git_dir = Path(folder) / ".git"
+        if git_dir.is_dir() and not git_dir.is_symlink():
+            with _shadow_git_dir(git_dir) as shadow:
+                return await _git_work(
+                    ["git", f"--git-dir={shadow}", f"--work-tree={folder}"], host
+                )
+        return _extra_files(ws, Path(folder))
+    # On a machine of its own (a VM), which the container can reach anyway: git as it is there,
+    # with the settings that run programs switched off.
     owned = ["git", "-c", f"safe.directory={folder}", "-C", folder]
     top = await host.run([*owned, "rev-parse", "--show-toplevel"])
     if top.returncode == 0 and top.stdout.strip() == folder.rstrip("/"):
-        return await _git_work(folder, owned, host)
-    if not host.local:
-        listed = await host.run(["find", folder, "-type", "f", "-not", "-path", "*/.git/*"])
-        files = [line for line in listed.stdout.splitlines() if line]
-        return [f"{_count(len(files), 'file', 'files')} in {folder}"] if files else []
-    return _extra_files(ws, Path(folder))
+        names = await host.run([*owned, "config", "--includes", "--name-only", "--list"])
+        for name in names.stdout.splitlines():
+            if re.fullmatch(r"filter\..+\.(clean|smudge|process)", name, re.IGNORECASE):
+                owned[1:1] = ["-c", f"{name}="]
+        return await _git_work(owned, host)
+    listed = await host.run(["find", folder, "-type", "f", "-not", "-path", "*/.git/*"])
+    files = [line for line in listed.stdout.splitlines() if line]
+    return [f"{_count(len(files), 'file', 'files')} in {folder}"] if files else []
 
 
-async def _git_work(folder: str, owned: list[str], host: HostSession) -> list[str]:
-    # The folder is shared with the container, so its .git/config is as untrusted as the image:
-    # every setting that makes `git status` run a program is switched off for these calls.
-    names = await host.run([*owned, "config", "--local", "--name-only", "--list"])
-    safe = ["-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null"]
-    for name in names.stdout.splitlines():
-        if re.fullmatch(r"filter\..+\.(clean|smudge|process)", name, re.IGNORECASE):
-            safe += ["-c", f"{name}="]
+# A git directory with podbay's own config beside the clone's refs, objects and index. The
+# clone is shared with the container, so its .git/config is as untrusted as the image: with it,
+# `git status` could run a program on this computer (core.fsmonitor, a clean filter, an include
+# of either, gpg for a signed commit). Read through this, git sees none of it.
+_SHARED = ("objects", "refs", "packed-refs", "index", "logs", "shallow")
+
+
+@contextlib.contextmanager
+def _shadow_git_dir(git_dir: Path) -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="podbay-git-") as folder:
+        shadow = Path(folder)
+        for name in _SHARED:
+            if (git_dir / name).exists():
+                (shadow / name).symlink_to(git_dir / name)
+        with contextlib.suppress(OSError):
+            (shadow / "HEAD").write_bytes((git_dir / "HEAD").read_bytes()[:4096])
+        # Only what says how to read the repository (e.g. sha256 objects) is carried over;
+        # reading a config file with --file runs nothing.
+        kept = subprocess.run(
+            [
+                "git",
+                "config",
+                "--file",
+                str(git_dir / "config"),
+                "--get-regexp",
+                r"^(core\.repositoryformatversion|extensions\..*)$",
+            ],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            check=False,
+        ).stdout
+        lines = ["[core]", "\tbare = false"]
+        for line in kept.splitlines():
+            key, _, value = line.partition(" ")
+            section, _, name = key.rpartition(".")
+            if re.fullmatch(r"[A-Za-z0-9.]+", key) and re.fullmatch(r"[A-Za-z0-9._-]*", value):
+                lines += [f"[{section}]", f"\t{name} = {value}"]
+        (shadow / "config").write_text("\n".join(lines) + "\n")
+        yield shadow
+
+
+_SAFE_GIT = [
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "log.showSignature=false",
+    "-c",
+    "core.quotePath=true",
+]
+
+
+async def _git_work(base: list[str], host: HostSession) -> list[str]:
     failed: list[str] = []
+    command = [base[0], *_SAFE_GIT, *base[1:], "--no-optional-locks"]
 
     async def git(*args: str) -> list[str]:
-        result = await host.run([*owned[:3], *safe, *owned[3:], "--no-optional-locks", *args])
+        result = await host.run([*command, *args])
         if result.returncode != 0:
             failed.append(f"git {args[0]} could not check it: {result.stderr.strip()[:200]}")
         return [line for line in result.stdout.splitlines() if line]
 
     found: list[str] = []
-    status = await git("status", "--porcelain=v1", "--untracked-files=all")
+    status = await git(
+        "status", "--porcelain=v1", "--untracked-files=all", "--ignore-submodules=all"
+    )
     changed = [line[3:] for line in status if not line.startswith("??")]
     untracked = [line[3:] for line in status if line.startswith("??")]
     if changed:
@@ -72,23 +137,24 @@ async def _git_work(folder: str, owned: list[str], host: HostSession) -> list[st
     if untracked:
         what = _count(len(untracked), "untracked file", "untracked files")
         found.append(f"{what} ({_names(untracked)})")
-    unpushed = await git("log", "--branches", "--not", "--remotes", "--format=%h %s")
+    log = ("log", "--no-show-signature", "--format=%h %s")
+    unpushed = await git(*log, "--branches", "--not", "--remotes")
     if unpushed:
         found.append(
             f"{_count(len(unpushed), 'commit', 'commits')} on no remote ({_names(unpushed)})"
         )
-    on_branch = await host.run([*owned, "symbolic-ref", "-q", "HEAD"])
+    on_branch = await host.run([*command, "symbolic-ref", "-q", "HEAD"])
     detached = (
         []
         if on_branch.returncode == 0
-        else await git("log", "HEAD", "--not", "--branches", "--remotes", "--format=%h %s")
+        else await git(*log, "HEAD", "--not", "--branches", "--remotes")
     )
     if detached:
         found.append(
             f"{_count(len(detached), 'commit', 'commits')} on a detached HEAD, on no branch "
             f"({_names(detached)})"
         )
-    stashes = await git("stash", "list")
+    stashes = await git("stash", "list", "--no-show-signature")
     if stashes:
         found.append(_count(len(stashes), "stash", "stashes"))
     return found + failed
@@ -101,7 +167,7 @@ def _extra_files(ws: Workspace, folder: Path) -> list[str]:
     if not folder.is_dir() or folder.is_symlink():
         return []
     for path in sorted(folder.rglob("*")):
-        if path.is_dir() and not path.is_symlink():
+        if (path.is_dir() and not path.is_symlink()) or ".git" in path.relative_to(folder).parts:
             continue
         relative = path.relative_to(folder)
         original = template.path / relative if template else None

@@ -36,7 +36,15 @@ from textual.widgets import (
 from textual.worker import Worker, WorkerState
 
 from core.errors import PodbayError
-from core.model import Event, Status, WorkspaceStatus, age_text, cost_cell, machine_text
+from core.model import (
+    Event,
+    Status,
+    WorkspaceStatus,
+    age_text,
+    cost_cell,
+    machine_text,
+    redact_url,
+)
 from tui import actions
 from tui.commands import ActionCommands
 from tui.messages import (
@@ -449,7 +457,7 @@ class PodbayApp(App[int]):
         def chosen(request: UpRequest | None) -> None:
             if request is None:
                 return
-            self.notify(f"creating a workspace from {request.source}")
+            self.notify(f"creating a workspace from {redact_url(request.source or '')}")
             name = request.name or _guess_name(request.source or "")
             self.start_operation(name, "creating", request)
 
@@ -495,9 +503,11 @@ class PodbayApp(App[int]):
 
     async def _check_delete(self, name: str) -> None:
         try:
-            lost = await self.engine.work_at_risk(name)
-        except PodbayError as exc:
-            lost = [f"not checked ({exc.message})"]
+            work, other = await self.engine.work_at_risk(name)
+            lost = work + other
+        except Exception as exc:  # the dialog still opens, saying what could not be checked
+            text = exc.message if isinstance(exc, PodbayError) else f"{type(exc).__name__}: {exc}"
+            lost = [f"not checked ({text})"]
         self.post_message(DeleteChecked(name, lost))
 
     def on_delete_checked(self, message: DeleteChecked) -> None:

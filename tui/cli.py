@@ -462,10 +462,10 @@ def cmd_delete(ns: argparse.Namespace) -> int:
                 f"pass --yes: podbay delete {ns.name} --yes",
             )
         # What would be lost is checked (again) by the delete itself; here it is shown first.
-        lost = asyncio.run(_lost_or_unknown(engine, ns.name))
-        if lost and not ns.force:
-            raise WorkAtRisk(ws, lost)
-        for item in lost:
+        work, other = asyncio.run(_lost_or_unknown(engine, ns.name))
+        if (work or other) and not ns.force:
+            raise WorkAtRisk(ws.name, ws.folder, work, other)
+        for item in work + other:
             print(f"  would be lost: {item}", file=sys.stderr)
         if ws.owned_folder:
             what = f"its container and podbay's copy of the source ({ws.folder})"
@@ -479,13 +479,13 @@ def cmd_delete(ns: argparse.Namespace) -> int:
     return _done(ns, {"name": ns.name})
 
 
-async def _lost_or_unknown(engine: Engine, name: str) -> list[str]:
+async def _lost_or_unknown(engine: Engine, name: str) -> tuple[list[str], list[str]]:
     from core.errors import PodbayError
 
     try:
         return await engine.work_at_risk(name)
     except PodbayError as exc:
-        return [f"not checked ({exc.message})"]
+        return [], [f"not checked ({exc.message})"]
 
 
 def cmd_logs(ns: argparse.Namespace) -> int:
@@ -545,7 +545,9 @@ def cmd_ssh(ns: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         shell = ["/bin/sh", "-c", 'exec "${SHELL:-/bin/sh}" -l']
-        replace_process(exec_argv(record, cmd or shell, interactive))
+        # One argument is a shell command line here too, as over SSH.
+        command = ["/bin/sh", "-c", cmd[0]] if len(cmd) == 1 else cmd
+        replace_process(exec_argv(record, command or shell, interactive))
     import asyncio
 
     from core.ssh import client
@@ -670,34 +672,42 @@ def cmd_code(ns: argparse.Namespace) -> int:
 
 def cmd_doctor(ns: argparse.Namespace) -> int:
     from core import doctor, paths
-    from core.docker import DockerEndpoint
-    from core.environment import REBUILD_HINT, StateDamaged
+    from core.environment import REBUILD_HINT, StateDamaged, explain
     from core.errors import PodbayError
 
     root = paths.home()
-    if not ns.rebuild_state:
-        store = open_store()  # a damaged state file says so here, with the way out
+    try:
+        store = open_store()  # a damaged state file says so here
         problem = store.check()
+        store.close()
+    except Exception as exc:
+        known = exc if isinstance(exc, PodbayError) else explain(exc)
+        if known is None:
+            raise
+        problem = known.message
+        if not isinstance(known, StateDamaged):
+            raise known from None  # a full disk or a read-only folder is not repaired here
+    if not ns.rebuild_state:
         if problem:
-            raise StateDamaged(f"podbay's state file is damaged: {problem}", REBUILD_HINT)
-        return _done(ns, {"home": str(root)}, f"podbay's state in {root} is fine")
+            raise StateDamaged(problem, REBUILD_HINT)
+        return _done(ns, {"home": str(root)}, f"podbay's state in {root} is sound")
+    if not problem:
+        raise PodbayError(
+            f"podbay's state in {root} is sound; there is nothing to rebuild",
+            "--rebuild-state is for a damaged or emptied podbay.db",
+        )
     import providers
     from core.model import ProviderConfig
 
-    docker: DockerEndpoint | None = providers.load(
-        ProviderConfig(name="docker", type="docker")
-    ).endpoint()
-    try:
-        assert docker is not None
-        docker.ping()
-    except PodbayError as exc:
-        print(f"podbay: {exc.message}; only the sources folder is read", file=sys.stderr)
-        docker = None
+    docker = providers.load(ProviderConfig(name="docker", type="docker")).endpoint()
+    docker.ping()  # the records are made from its containers: it must answer first
     result = doctor.rebuild_state(root, docker)
     open_store().close()  # the local Docker provider again, as on a first run
     lines = []
     if result.kept_as:
         lines.append(f"the previous state file is kept as {result.kept_as}")
+    for name in result.from_old_file:
+        lines.append(f"{name}: its record could still be read and is kept as it was")
     for name in result.from_containers:
         lines.append(f"{name}: rebuilt from its container; finish with: podbay up {name}")
     for name in result.from_folders:
@@ -708,10 +718,11 @@ def cmd_doctor(ns: argparse.Namespace) -> int:
             + ", ".join(result.other_homes)
             + ")"
         )
-    if not result.from_containers and not result.from_folders:
+    if not (result.from_old_file or result.from_containers or result.from_folders):
         lines.append("no workspace was found to rebuild")
     data = {
         "keptAs": str(result.kept_as) if result.kept_as else None,
+        "fromOldFile": result.from_old_file,
         "fromContainers": result.from_containers,
         "fromFolders": result.from_folders,
         "otherHomes": result.other_homes,

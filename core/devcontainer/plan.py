@@ -152,6 +152,16 @@ class Extension(BaseModel):
     updates_uid: bool = False
 
 
+class HostRequests(BaseModel):
+    """What the container asks of the host, as written (core.consent judges it)."""
+
+    run_args: list[str] = []
+    mounts: list[str] = []  # every --mount spec, the workspace's own included
+    privileged: bool = False
+    cap_add: list[str] = []
+    security_opt: list[str] = []
+
+
 class Plan(BaseModel):
     image: str  # the image the container is created from
     base: str  # the pulled or built base image
@@ -173,6 +183,7 @@ class Plan(BaseModel):
     vscode_extensions: list[str]
     host_requirements: dict[str, Any] | None
     warnings: list[str] = []
+    requests: HostRequests = HostRequests()
 
 
 # Step 1 ----------------------------------------------------------------------------------------
@@ -383,13 +394,14 @@ def _container(
     mount = config.workspaceMount
     if mount is None:
         mount = _mount_spec("bind", ctx.local_folder, f"/workspaces/{ctx.name}")
-    if mount:
-        args += ["--mount", mount]
+    mounts = [mount] if mount else []
     for item in merged.mounts:
         if isinstance(item, str):
-            args += ["--mount", item]
+            mounts.append(item)
         else:
-            args += ["--mount", _mount_object(MountObject.model_validate(item))]
+            mounts.append(_mount_object(MountObject.model_validate(item)))
+    for spec in mounts:
+        args += ["--mount", spec]
     for key, value in merged.containerEnv.items():
         args += ["-e", f"{key}={value}"]
     if merged.containerUser:
@@ -452,6 +464,13 @@ def _container(
         vscode_extensions=_vscode_extensions(merged.customizations.get("vscode", [])),
         host_requirements=merged.hostRequirements,
         warnings=warnings,
+        requests=HostRequests(
+            run_args=list(config.runArgs or []),
+            mounts=mounts,
+            privileged=merged.privileged,
+            cap_add=list(merged.capAdd),
+            security_opt=list(merged.securityOpt),
+        ),
     )
 
 

@@ -57,9 +57,10 @@ def sh_word(value: str) -> str:
 
 
 def _unsafe(value: str) -> bool:
-    """ssh_config has no escape for a line break: a value holding a control character could
-    start a new directive, so it is never written."""
-    return any(ord(c) < 32 or ord(c) == 127 for c in value)
+    """ssh_config has no escape for a line break (a value holding a control character could
+    start a new directive) nor for `${` (IdentityFile and UserKnownHostsFile expand `${VAR}`):
+    such a value is never written."""
+    return "${" in value or any(ord(c) < 32 or ord(c) == 127 for c in value)
 
 
 def quote_word(value: str) -> str:
@@ -106,12 +107,16 @@ def render(root: Path, entries: Iterable[HostEntry]) -> tuple[str, str]:
     ]
     hosts = []
     for entry in sorted(entries, key=lambda e: e.name):
-        lines = entry_lines(root, entry)
         key = entry.host_public_key.split()[:2]
-        if lines is None or len(key) != 2 or any(_unsafe(part) for part in key):
+        if len(key) != 2 or any(_unsafe(part) or " " in part for part in key):
             continue
-        config += lines
+        if not WORKSPACE_NAME.fullmatch(entry.name):
+            continue
+        # The key is pinned whatever happens to the Host block: podbay's own client uses it.
         hosts.append(f"{entry.name}{SUFFIX} {key[0]} {key[1]}")
+        lines = entry_lines(root, entry)
+        if lines is not None:
+            config += lines
     return "\n".join(config), "\n".join(hosts) + ("\n" if hosts else "")
 
 

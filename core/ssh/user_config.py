@@ -28,7 +28,10 @@ def backup_path(target: Path) -> Path:
 
 
 def include_line(include: Path) -> str:
-    escaped = str(include).replace("\\", "\\\\").replace('"', '\\"')
+    """The Include line for `include`: OpenSSH globs the path (so `*?[]\\` are escaped for
+    glob) after reading the quoted word (so `\\` and `"` are escaped again for that)."""
+    globbed = "".join("\\" + c if c in "*?[]\\" else c for c in str(include))
+    escaped = globbed.replace("\\", "\\\\").replace('"', '\\"')
     return f'Include "{escaped}"'
 
 

@@ -3,8 +3,10 @@ probe's S1, S3, D1, D2, W2, W3, W6), against the real engine, git and Docker."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
+import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,8 +33,11 @@ def test_a_failed_up_keeps_a_sources_folder_it_did_not_make(podbay: Podbay, tmp_
     clone = podbay.home / "sources" / "repo2"
     (clone / "MY-WORK.txt").write_text("precious uncommitted work\n")
     podbay.ok("exec", "repo2", "--", "sh", "-c", "echo from-container > inside.txt")
-    for db in podbay.home.glob("podbay.db*"):
-        db.unlink()  # the record is lost; the folder and the container stay
+    # The record is lost (podbay refuses to carry on over a missing or damaged state file,
+    # so here only the row goes); the folder and the container stay.
+    with contextlib.closing(sqlite3.connect(podbay.home / "podbay.db")) as db:
+        db.execute("DELETE FROM workspaces WHERE name='repo2'")
+        db.commit()
 
     result = podbay("up", url, env={"DOCKER_HOST": f"unix://{tmp_path}/dead.sock"})
     assert_clean_error(result, "cannot reach Docker")
@@ -86,15 +91,29 @@ def test_git_settings_written_from_the_container_never_run_on_the_host(
     make_repo(tmp_path / "repo3")
     podbay.ok("up", f"file://{tmp_path}/repo3")
     marker = tmp_path / "ran-on-host"
-    script = (
-        f"git config core.fsmonitor 'touch {marker}; false' && "
-        f"git config filter.evil.clean 'touch {marker}; cat' && "
-        "echo '* filter=evil' > .gitattributes && echo changed >> README"
-    )
-    podbay.ok("exec", "repo3", "--", "sh", "-c", script)
+    # Everything git would run a program for: fsmonitor, a clean filter (also one defined in
+    # an included file), gpg for a signed commit shown by `log`.
+    script = f"""
+        git config core.fsmonitor 'touch {marker}.fsmonitor; false'
+        git config filter.evil.clean 'touch {marker}.filter; cat'
+        printf '[filter "hidden"]\\n\\tclean = touch {marker}.include; cat\\n' > .git/extra
+        git config include.path extra
+        printf '* filter=evil\\nREADME filter=hidden\\n' > .gitattributes
+        # Same size, other time: git must read the content, through the clean filter.
+        printf 'MAIN\\n' > README; touch -d 2002-01-01 README
+        git config log.showSignature true
+        git config gpg.program 'sh -c "touch {marker}.gpg"'
+        tree=$(git write-tree)
+        head='tree %s\\nparent %s\\nauthor a <a@b> 1 +0000\\ncommitter a <a@b> 1 +0000\\n'
+        sig='gpgsig -----BEGIN PGP SIGNATURE-----\\n x\\n -----END PGP SIGNATURE-----\\n'
+        commit=$(printf "$head$sig\\nsigned\\n" "$tree" "$(git rev-parse HEAD)" |
+                 git hash-object -w -t commit --stdin)
+        git update-ref refs/heads/main "$commit"
+    """
+    podbay.ok("exec", "repo3", "--", "sh", "-ec", script)
     result = podbay("delete", "repo3", "--yes")
-    assert_clean_error(result, "would lose work")
-    assert not marker.exists()
+    assert_clean_error(result, "would lose", "commit on no remote", "signed")
+    assert sorted(p.name for p in tmp_path.glob("ran-on-host*")) == []
 
 
 def test_a_crafted_image_cannot_write_ssh_config(podbay: Podbay, tmp_path: Path) -> None:
@@ -237,7 +256,7 @@ def test_an_images_request_for_the_host_is_named_before_it_runs(
     )
     try:
         refused = podbay("up", tag, "--name", "greedy")
-        assert_clean_error(refused, "mounts this computer's /etc")
+        assert_clean_error(refused, "mounts this computer's '/etc'")
         assert containers_of("greedy") == []
         podbay.ok("up", tag, "--name", "greedy", "--yes")
         assert containers_of("greedy") == ["running"]

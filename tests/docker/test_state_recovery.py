@@ -32,7 +32,9 @@ def damage(home: Path, how: str) -> None:
     db = home / "podbay.db"
     for extra in ("podbay.db-wal", "podbay.db-shm"):
         (home / extra).unlink(missing_ok=True)
-    if how == "garbage":
+    if how == "missing":
+        db.unlink()
+    elif how == "garbage":
         db.write_bytes(b"this is not a database" * 100)
     elif how == "empty":
         db.write_bytes(b"")
@@ -41,25 +43,31 @@ def damage(home: Path, how: str) -> None:
             handle.truncate(5000)
 
 
-@pytest.mark.parametrize("how", ["garbage", "empty", "truncated"])
+@pytest.mark.parametrize("how", ["garbage", "empty", "truncated", "missing"])
 def test_a_damaged_state_file_is_named_and_rebuilt(two_workspaces: Podbay, how: str) -> None:
     podbay = two_workspaces
     damage(podbay.home, how)
-    before = (podbay.home / "podbay.db").read_bytes()
+    db = podbay.home / "podbay.db"
+    before = db.read_bytes() if db.exists() else None
 
     result = podbay("list")
     assert_clean_error(result, "podbay's state file")
     assert "internal error" not in result.stderr
     assert "podbay doctor --rebuild-state" in result.stderr
     # Nothing was recreated over it.
-    assert (podbay.home / "podbay.db").read_bytes() == before
+    assert (db.read_bytes() if db.exists() else None) == before
 
     rebuilt = podbay.json("doctor", "--rebuild-state")
-    assert sorted(rebuilt["fromContainers"]) == ["mine", "repo"]
-    assert Path(rebuilt["keptAs"]).read_bytes() == before
+    from_old = rebuilt["fromOldFile"]
+    assert sorted(rebuilt["fromContainers"] + from_old) == ["mine", "repo"]
+    if before is not None:
+        assert Path(rebuilt["keptAs"]).read_bytes() == before
     rows = {row["name"]: row for row in podbay.json("list")}
     assert rows["repo"]["sourceKind"] == "git" and rows["repo"]["source"].startswith("file://")
-    assert "rebuilt by podbay doctor" in rows["mine"]["detail"]
+    if "mine" not in from_old:
+        assert "rebuilt by podbay doctor" in rows["mine"]["detail"]
+    # A sound state file is not rebuilt again.
+    assert_clean_error(podbay("doctor", "--rebuild-state"), "nothing to rebuild")
 
     podbay.ok("up", "mine")
     assert podbay.status("mine")["status"] == "Running"

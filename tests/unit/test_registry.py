@@ -149,3 +149,52 @@ def test_an_answer_larger_than_a_feature_is_refused(tmp_path: Path) -> None:
     finally:
         server.shutdown()
     assert "sent more than" in info.value.message
+
+
+def _serve(handler: type[http.server.BaseHTTPRequestHandler]) -> http.server.ThreadingHTTPServer:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_redirects_are_bounded_and_credentials_stay_with_their_host() -> None:
+    seen: list[str | None] = []
+
+    class Target(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    target = _serve(Target)
+
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(307)
+            where = (
+                self.path  # to itself: a loop
+                if self.path.startswith("/loop")
+                else f"http://127.0.0.1:{target.server_address[1]}/blob"
+            )
+            self.send_header("Location", where)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    source = _serve(Redirect)
+    base = f"http://127.0.0.1:{source.server_address[1]}"
+    try:
+        answer = Registry({})._get(f"{base}/blob", {"Authorization": "Bearer secret"})
+        assert answer.content == b"ok" and seen == [None]
+        with pytest.raises(FeatureFetchError, match="redirected more than 5 times"):
+            Registry({})._get(f"{base}/loop", {})
+    finally:
+        source.shutdown()
+        target.shutdown()

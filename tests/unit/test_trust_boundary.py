@@ -181,7 +181,9 @@ def test_a_command_given_as_words_reaches_the_shell_as_those_words(
 
     folder = folder.replace("\0", "")
     line = remote_command(folder or None, ["printf", "%s\\0", *argv])
-    assert shlex.split(line.split("; ", 1)[-1])[1:] == ["printf", "%s\\0", *argv]
+    prefix = f"cd {shlex.quote(folder)} 2>/dev/null; " if folder else ""
+    assert line.startswith(prefix)
+    assert shlex.split(line.removeprefix(prefix))[1:] == ["printf", "%s\\0", *argv]
 
 
 def test_a_provider_name_with_spaces_is_refused(tmp_path: Path) -> None:
@@ -202,46 +204,77 @@ def test_a_json_error_keeps_podbay_errors_one_line() -> None:
     assert "\n" not in str(error)
 
 
-def test_what_reaches_beyond_the_container_is_named() -> None:
-    from core.consent import risky_args
+def test_what_reaches_beyond_the_container_is_named(tmp_path: Path) -> None:
+    from core.consent import container_access
+    from core.devcontainer.plan import HostRequests
 
-    folder = "/home/me/.local/share/podbay/sources/app"
-    args = [
-        "--name",
-        "x",
-        "--mount",
-        f"type=bind,source={folder},target=/workspaces/app",
-        "--mount",
-        "type=volume,source=cache,target=/cache",
-        "--privileged",
-        "--pid=host",
-        "--network",
-        "host",
-        "--cap-add",
-        "SYS_ADMIN",
-        "--security-opt",
-        "seccomp=unconfined",
-        "--device",
-        "/dev/kvm",
-        "-v",
-        "/var/run/docker.sock:/var/run/docker.sock",
-        "--mount",
-        "type=bind,src=/,dst=/host",
-        "-e",
-        "A=--privileged",
-        "image",
-    ]
-    assert risky_args(args, folder) == [
+    folder = tmp_path / "sources" / "app"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "root-link").symlink_to("/")
+    mine = f"type=bind,source={folder},target=/workspaces/app"
+    requests = HostRequests(
+        mounts=[
+            mine,
+            "type=volume,source=cache,target=/cache",
+            f"type=bind,source={folder}/sub,target=/s",
+            f"type=bind,source={folder}/../../..,target=/up",  # `..` resolved
+            f"type=bind,source={folder}/root-link,target=/l",  # a symlink in the repo
+            "Type=bind,Source=/,Target=/host",  # docker's keys are case-insensitive
+            '"source=/etc",type=bind,target=/e',  # and CSV
+        ],
+        privileged=True,
+        cap_add=["SYS_ADMIN"],
+        security_opt=["seccomp=unconfined"],
+        run_args=[
+            "--init", "-e", "A=--privileged", "--shm-size=1g", "-p", "8000:8000",
+            "--privileged=true", "--pid=host", "--network", "host", "--net=container:x",
+            "-tv", "/:/h", "--device-cgroup-rule", "b *:* rwm", "--volumes-from", "other",
+            "--env-file", "/home/me/.aws/credentials", "--network=mynet",
+            "--security-opt", "label=disable",
+        ],
+    )  # fmt: skip
+    found = container_access(requests, str(folder))
+    outside = str(tmp_path.parent)
+    assert found == [
         "runs privileged: full access to this computer's devices and kernel",
-        "shares this computer's pid namespace",
-        "shares this computer's network namespace",
-        "adds the capability SYS_ADMIN",
-        "turns off a security profile (seccomp=unconfined)",
-        "gets this computer's device /dev/kvm",
-        "mounts this computer's /var/run/docker.sock",
-        "mounts this computer's /",
+        "adds the capability 'SYS_ADMIN'",
+        "sets the security option 'seccomp=unconfined'",
+        f"mounts this computer's '{folder}/../../..'",
+        f"mounts this computer's '{folder}/root-link'",
+        "mounts this computer's '/'",
+        "mounts this computer's '/etc'",
+        "shares the pid namespace of host",
+        "shares the network namespace of host",
+        "shares the net namespace of container:x",
+        "passes docker '--device-cgroup-rule b *:* rwm', which podbay does not know to be safe",
+        "passes docker '--volumes-from other', which podbay does not know to be safe",
+        "passes docker '--env-file /home/me/.aws/credentials', which podbay does not know to be "
+        "safe",
+        "passes docker '--security-opt label=disable', which podbay does not know to be safe",
     ]
-    assert (
-        risky_args(["--name", "x", "--mount", f"type=bind,source={folder}/sub,target=/s"], folder)
-        == []
-    )
+    assert outside  # the folder's parents are what `..` reaches
+    assert container_access(HostRequests(mounts=[mine], run_args=["--init"]), str(folder)) == []
+
+
+def test_a_build_that_reaches_beyond_the_source_is_named(tmp_path: Path) -> None:
+    from core.consent import build_access
+    from core.devcontainer.plan import DockerfileBuild
+
+    folder = tmp_path / "src"
+    (folder / ".devcontainer").mkdir(parents=True)
+    config_dir = str(folder / ".devcontainer")
+    build = DockerfileBuild(
+        dockerfile="Dockerfile",
+        context="../../..",
+        options=["--build-arg", "A=1", "--secret", "id=a,src=/root/.aws/credentials", "--ssh",
+                 "default", "-o", "type=local,dest=/root", "--network=host", "--pull"],
+        tag="t",
+    )  # fmt: skip
+    found = build_access(build, config_dir, str(folder))
+    assert found[0] == "builds with this computer's '../../..' as its build context"
+    assert any("--secret" in item for item in found)
+    assert any("--ssh" in item for item in found)
+    assert any("-o type=local,dest=/root" in item for item in found)
+    assert any("--network host" in item for item in found)
+    safe = DockerfileBuild(dockerfile="Dockerfile", context="..", options=["--pull"], tag="t")
+    assert build_access(safe, config_dir, str(folder)) == []
