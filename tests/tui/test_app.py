@@ -13,6 +13,7 @@ from typing import Any
 from textual.widgets import DataTable, Input, Select, Static, Switch
 
 from core.engine import Engine, UpRequest
+from core.host import LocalHost
 from core.model import ProviderConfig, Source, Workspace
 from core.store import Store
 from providers.base import Provider
@@ -35,6 +36,9 @@ class FakeEndpoint:
         self.calls += 1
         return self.containers
 
+    def inspect_container(self, container: str) -> dict[str, Any] | None:
+        return next((c for c in self.containers if c["Id"] == container), None)
+
 
 class FakeProvider:
     dedicated_machine = False
@@ -46,6 +50,9 @@ class FakeProvider:
 
     def endpoint(self) -> FakeEndpoint:
         return self._endpoint
+
+    async def open_host(self, job: Any) -> LocalHost:
+        return LocalHost(self._endpoint)  # type: ignore[arg-type]
 
 
 def make_engine(
