@@ -15,11 +15,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import shlex
 from collections.abc import Awaitable, Callable, Iterator
 
 from core.devcontainer.plan import DockerfileBuild, HostRequests
 from core.devcontainer.values import printable
 from core.errors import PodbayError
+from core.model import Workspace
+from core.store import Store
 
 # Asked of the user: (title, items) -> allowed?
 Confirm = Callable[[str, list[str]], Awaitable[bool]]
@@ -188,14 +191,48 @@ def build_access(build: DockerfileBuild | None, config_dir: str, folder: str) ->
     return found
 
 
-def key(source: str, items: list[str], full: str = "") -> str:
-    """What a consent is remembered by: the source, what was shown and the full request."""
-    text = "\0".join([source, full, *items])
+def key(source: str, items: list[str]) -> str:
+    """What a consent is remembered by: the source and exactly what was shown."""
+    text = "\0".join([source, *items])
     return "consent:" + hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def refusal(title: str, items: list[str], again: str) -> ConsentNeeded:
-    return ConsentNeeded(
-        f"{title}: " + "; ".join(items),
-        f"read it, then allow it once for this source with: {again} --yes",
-    )
+async def ask(
+    store: Store,
+    ws: Workspace,
+    title: str,
+    items: list[str],
+    yes: bool,
+    confirm: Confirm | None,
+    new_workspace: bool,
+) -> None:
+    """Go on only with the user's consent for what a source from elsewhere (a cloned
+    repository, an image) asks beyond its container; remembered per source and request."""
+    if not items or ws.source.kind not in ("git", "image"):
+        return
+    remembered = key(ws.source.value, items)
+    if store.get_meta(remembered):
+        return
+    if ws.source.kind == "git":
+        title = f"{ws.name}: the repository {ws.source.display()} says {title}"
+    else:
+        title = f"{ws.name}: the image {ws.source.value} says {title}"
+    if not (yes or (confirm is not None and await confirm(title, items))):
+        # A new workspace is forgotten after this refusal: run again from its SOURCE.
+        again = (
+            f"podbay up {_source_arg(ws)} --name {ws.name}"
+            if new_workspace
+            else (f"podbay up {ws.name}")
+        )
+        raise ConsentNeeded(
+            f"{title}: " + "; ".join(items),
+            f"read it, then allow it once for this source with: {again} --yes",
+        )
+    store.set_meta(remembered, "allowed")
+
+
+def _source_arg(ws: Workspace) -> str:
+    """SOURCE as `podbay up` takes it (credentials in a URL stay hidden)."""
+    if ws.source.kind == "git":
+        return shlex.quote(ws.source.display())
+    return shlex.quote(ws.source.value)

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 import os
-import shlex
 import shutil
 import signal
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -49,11 +48,12 @@ from core.errors import (
 )
 from core.host import HostSession, MachineJob, MachineProvider, RemoteHost
 from core.images import UpJob
-from core.model import ProviderConfig, Source, Status, Workspace, WorkspaceStatus, redact_url
+from core.model import ProviderConfig, Source, Workspace, WorkspaceStatus, redact_url
 from core.reporter import EventSink, Reporter
 from core.ssh import bootstrap as ssh_bootstrap
 from core.ssh import config as ssh_config
 from core.ssh import keys as ssh_keys
+from core.status import Drift, PollResult, status_of
 from core.store import Store
 
 ProviderFactory = Callable[[ProviderConfig], MachineProvider]
@@ -70,11 +70,6 @@ def record_label(ws: Workspace) -> str:
         source["value"] = redact_url(ws.source.value)
     data = {"source": source, "config": ws.config_arg, "image": ws.image, "provider": ws.provider}
     return json.dumps(data, separators=(",", ":"))
-
-
-class PollResult(BaseModel):
-    statuses: list[WorkspaceStatus]
-    provider_errors: dict[str, str | None]  # None: the provider answered
 
 
 class UpRequest(BaseModel):
@@ -121,7 +116,7 @@ class Engine:
         self.env = dict(os.environ if env is None else env)
         self.cwd = cwd
         self._providers: dict[str, MachineProvider] = {}
-        self._drift_cache: dict[str, tuple[Any, list[str]]] = {}
+        self._drift = Drift()
 
     # providers -----------------------------------------------------------------------------
 
@@ -519,37 +514,9 @@ class Engine:
     async def _consent(
         self, ws: Workspace, attempt: _Attempt, title: str, items: list[str]
     ) -> None:
-        """Go on only with the user's consent for what a source from elsewhere (a cloned
-        repository, an image) asks beyond its container; remembered per source and request."""
-        if not items or ws.source.kind not in ("git", "image"):
-            return
-        remembered = consent.key(ws.source.value, items)
-        if self.store.get_meta(remembered):
-            return
-        if ws.source.kind == "git":
-            title = f"{ws.name}: the repository {ws.source.display()} says {title}"
-        else:
-            title = f"{ws.name}: the image {ws.source.value} says {title}"
-        allowed = attempt.yes or (
-            attempt.confirm is not None and await attempt.confirm(title, items)
+        await consent.ask(
+            self.store, ws, title, items, attempt.yes, attempt.confirm, attempt.created_record
         )
-        if not allowed:
-            again = (
-                f"podbay up {self._source_arg(ws)} --name {ws.name}"
-                if attempt.created_record
-                else f"podbay up {ws.name}"
-            )
-            raise consent.refusal(title, items, again)
-        self.store.set_meta(remembered, "allowed")
-
-    @staticmethod
-    def _source_arg(ws: Workspace) -> str:
-        """SOURCE as `podbay up` takes it (credentials in a URL stay hidden)."""
-        if ws.source.kind == "git":
-            return shlex.quote(ws.source.display())
-        if ws.source.kind == "template":
-            return f"template:{ws.source.value}"
-        return shlex.quote(ws.source.value)
 
     async def _never_started(self, job: UpJob, container: dict[str, Any]) -> bool:
         """True for a container that was created, never started, and whose config changed."""
@@ -888,9 +855,14 @@ class Engine:
                 return provider_name, exc.message
 
         polled = dict(await asyncio.gather(*(poll_one(p) for p in sorted(names))))
-        statuses = await asyncio.to_thread(
-            lambda: [self._status_of(ws, polled[ws.provider], drift) for ws in workspaces]
-        )
+
+        def one(ws: Workspace) -> WorkspaceStatus:
+            found = polled[ws.provider]
+            container = found.get(ws.name) if isinstance(found, dict) else None
+            changed = self._drift.changed(ws, container, self._resolve) if drift else []
+            return status_of(ws, found, self.store.lock_holder(ws.name), changed)
+
+        statuses = await asyncio.to_thread(lambda: [one(ws) for ws in workspaces])
         return PollResult(
             statuses=statuses,
             provider_errors={
@@ -898,88 +870,18 @@ class Engine:
             },
         )
 
+    def _resolve(self, ws: Workspace) -> dcplan.Resolved:
+        """The workspace's config as it is now (for drift), its files' fingerprint included."""
+        _, raw, _ = self._load_config(Path(ws.folder), ws.config_arg, ws.image)
+        resolved = dcplan.resolve(raw, self._plan_context(ws))
+        assert ws.config_path is not None
+        config_path = Path(ws.config_path)
+        resolved.fingerprint.update(images.file_parts(resolved, config_path.parent, config_path))
+        return resolved
+
     async def status(self, name: str) -> WorkspaceStatus:
         ws = self.store.workspace(name)
         return next(s for s in await self.status_all() if s.workspace.name == ws.name)
-
-    def _status_of(
-        self, ws: Workspace, containers: dict[str, dict[str, Any]] | str, drift: bool = False
-    ) -> WorkspaceStatus:
-        holder = self.store.lock_holder(ws.name)
-        if holder is not None:
-            return WorkspaceStatus(workspace=ws, status=Status.BUSY, detail=holder)
-        if isinstance(containers, str):
-            return WorkspaceStatus(workspace=ws, status=Status.ERROR, detail=containers)
-        container = containers.get(ws.name)
-        state = container.get("State") if container else None
-        image = container.get("Image") if container else None
-        machine = container.get("Machine") if container else None
-        if ws.phase == "failed":
-            detail = f"{ws.error}; run: podbay up {ws.name}"
-            return WorkspaceStatus(
-                workspace=ws, status=Status.ERROR, detail=detail, container_state=state, image=image
-            )
-        if ws.phase == "creating":
-            return WorkspaceStatus(
-                workspace=ws,
-                status=Status.ERROR,
-                detail=f"`up` was interrupted; finish it with: podbay up {ws.name}",
-                container_state=state,
-                image=image,
-            )
-        if container is None:
-            what = "machine" if ws.machine else "container"
-            return WorkspaceStatus(
-                workspace=ws,
-                status=Status.NOT_FOUND,
-                detail=f"its {what} is gone; recreate it with: podbay up {ws.name}",
-            )
-        status = {
-            "running": Status.RUNNING,
-            "paused": Status.RUNNING,
-            "restarting": Status.BUSY,
-            "removing": Status.BUSY,
-        }.get(str(state), Status.STOPPED)
-        return WorkspaceStatus(
-            workspace=ws,
-            status=status,
-            container_state=state,
-            image=image,
-            detail=str(container.get("Status", "")),
-            machine=machine,
-            changed=self._drift(ws, container) if drift else [],
-        )
-
-    def _drift(self, ws: Workspace, container: dict[str, Any]) -> list[str]:
-        """The parts of the config that changed since the container was made ([] when unknown:
-        no fingerprint, the config is on another machine or cannot be read)."""
-        before = (container.get("Labels") or {}).get(dcplan.LABEL_FINGERPRINT)
-        if not before or not ws.config_path or ws.machine:
-            return []
-        config_dir = Path(ws.config_path).parent
-        try:
-            signature = tuple(
-                (str(p), p.stat().st_mtime_ns, p.stat().st_size)
-                for p in sorted(config_dir.rglob("*"))
-                if p.is_file()
-            )
-        except OSError:
-            return []
-        key = (before, signature)
-        cached = self._drift_cache.get(ws.name)
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        try:
-            _, raw, _ = self._load_config(Path(ws.folder), ws.config_arg, ws.image)
-            resolved = dcplan.resolve(raw, self._plan_context(ws))
-            resolved.fingerprint.update(
-                images.file_parts(resolved, config_dir, Path(ws.config_path))
-            )
-            changed = dcplan.changed_parts(json.loads(before), resolved.fingerprint)
-        except (PodbayError, ValueError):
-            changed = []
-        self._drift_cache[ws.name] = (key, changed)
-        return changed
 
     # logs ----------------------------------------------------------------------------------
 

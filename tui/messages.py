@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from core.engine import PollResult
+    from core.status import PollResult
     from core.model import Event
     from core.ssh.client import Forward
 
