@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from core.status import PollResult
     from core.model import Event
     from core.ssh.client import Forward
+    from core.status import PollResult
 
 
 class StatusPolled(Message):
