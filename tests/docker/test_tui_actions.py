@@ -63,7 +63,7 @@ def test_stop_up_rebuild_delete_with_keys(podbay: Podbay) -> None:
         assert Store(podbay.home).workspace("keys").container_id != first_container
         app.query_one("#workspaces").focus()
         await pilot.press("d")
-        await until(lambda: isinstance(app.screen, Confirm))
+        await until(lambda: isinstance(app.screen, Confirm) and bool(app.screen.query("#detail")))
         await pilot.press("y")
         await until(lambda: "keys" not in app.statuses)
         assert any("keys is deleted" in n.message for n in app._notifications)
@@ -193,7 +193,7 @@ def test_the_delete_dialog_lists_the_work_that_would_be_lost(
 
     async def scenario(app: PodbayApp, pilot: Any) -> None:
         await pilot.press("d")
-        await until(lambda: isinstance(app.screen, Confirm))
+        await until(lambda: isinstance(app.screen, Confirm) and bool(app.screen.query("#detail")))
         detail = str(app.screen.query_one("#detail", Static).render())
         assert "This work would be lost" in detail and "1 untracked file (notes.txt)" in detail
         assert "Delete anyway" in str(app.screen.query_one("#confirm", Button).label)
@@ -213,7 +213,7 @@ def test_a_cloned_repositorys_initialize_command_is_asked_about_in_a_dialog(
 
     async def scenario(app: PodbayApp, pilot: Any) -> None:
         app.start_operation("asked", "creating", UpRequest(source=url))
-        await until(lambda: isinstance(app.screen, Confirm))
+        await until(lambda: isinstance(app.screen, Confirm) and bool(app.screen.query("#detail")))
         assert f"touch {marker}" in str(app.screen.query_one("#detail", Static).render())
         assert not marker.exists()
         await pilot.press("y")

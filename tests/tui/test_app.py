@@ -189,7 +189,7 @@ def test_delete_asks_naming_the_workspace_with_focus_on_cancel(tmp_path: Path) -
 
     async def scenario(app: PodbayApp, pilot: Any) -> None:
         await pilot.press("d")
-        await until(lambda: isinstance(app.screen, Confirm))
+        await until(lambda: isinstance(app.screen, Confirm) and bool(app.screen.query("#detail")))
         question = str(app.screen.query_one("#question", Static).render())
         assert question == "Delete workspace api (docker)?"
         assert "Your folder /src/api is kept." in str(
