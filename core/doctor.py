@@ -22,8 +22,7 @@ from core import paths
 from core.devcontainer.plan import ONCE_HOOKS, container_name
 from core.devcontainer.values import WORKSPACE_NAME
 from core.docker import DockerEndpoint
-from core.engine import LABEL_HOME, LABEL_RECORD, LABEL_WORKSPACE
-from core.model import ProviderConfig, Source, Workspace
+from core.model import LABEL_HOME, LABEL_RECORD, LABEL_WORKSPACE, ProviderConfig, Source, Workspace
 from core.store import Store
 
 REBUILT = "its record was rebuilt by podbay doctor"

@@ -48,7 +48,16 @@ from core.errors import (
 )
 from core.host import HostSession, MachineJob, MachineProvider, RemoteHost
 from core.images import UpJob
-from core.model import ProviderConfig, Source, Workspace, WorkspaceStatus, redact_url
+from core.model import (
+    LABEL_HOME,
+    LABEL_RECORD,
+    LABEL_WORKSPACE,
+    ProviderConfig,
+    Source,
+    Workspace,
+    WorkspaceStatus,
+    record_label,
+)
 from core.reporter import EventSink, Reporter
 from core.ssh import bootstrap as ssh_bootstrap
 from core.ssh import config as ssh_config
@@ -57,19 +66,6 @@ from core.status import Drift, PollResult, status_of
 from core.store import Store
 
 ProviderFactory = Callable[[ProviderConfig], MachineProvider]
-
-LABEL_HOME = "dev.podbay.home"
-LABEL_WORKSPACE = "dev.podbay.workspace"
-# What `podbay doctor --rebuild-state` needs to make the record again (credentials redacted).
-LABEL_RECORD = "dev.podbay.record"
-
-
-def record_label(ws: Workspace) -> str:
-    source = {"kind": ws.source.kind, "value": ws.source.value, "ref": ws.source.ref}
-    if ws.source.kind == "git":
-        source["value"] = redact_url(ws.source.value)
-    data = {"source": source, "config": ws.config_arg, "image": ws.image, "provider": ws.provider}
-    return json.dumps(data, separators=(",", ":"))
 
 
 class UpRequest(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 import time
 from typing import Any, Literal
 
@@ -16,6 +17,13 @@ class ProviderConfig(BaseModel):
     type: str
     options: dict[str, Any] = {}
     created_at: float = Field(default_factory=time.time)
+
+
+# Labels on everything podbay makes in Docker: which podbay home, which workspace.
+LABEL_HOME = "dev.podbay.home"
+LABEL_WORKSPACE = "dev.podbay.workspace"
+# What `podbay doctor --rebuild-state` needs to make the record again (credentials redacted).
+LABEL_RECORD = "dev.podbay.record"
 
 
 SourceKind = Literal["folder", "git", "image", "template"]
@@ -98,6 +106,15 @@ class Workspace(BaseModel):
     machine: dict[str, Any] = {}
     created_at: float = Field(default_factory=time.time)
     updated_at: float = Field(default_factory=time.time)
+
+
+def record_label(ws: Workspace) -> str:
+    """The LABEL_RECORD value for a workspace's containers."""
+    source = {"kind": ws.source.kind, "value": ws.source.value, "ref": ws.source.ref}
+    if ws.source.kind == "git":
+        source["value"] = redact_url(ws.source.value)
+    data = {"source": source, "config": ws.config_arg, "image": ws.image, "provider": ws.provider}
+    return json.dumps(data, separators=(",", ":"))
 
 
 class Status(enum.StrEnum):

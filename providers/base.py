@@ -8,10 +8,9 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from core.docker import DockerEndpoint
-from core.engine import LABEL_HOME, LABEL_WORKSPACE
 from core.errors import ProviderError
 from core.host import HostSession, MachineJob
-from core.model import ProviderConfig, Workspace
+from core.model import LABEL_HOME, LABEL_WORKSPACE, ProviderConfig, Workspace
 
 
 class ProviderOptions(BaseModel):
