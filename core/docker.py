@@ -344,12 +344,6 @@ class DockerEndpoint:
         """Extract a tar archive into the container at `path`."""
         self.call("copying files into the container", self.api().put_archive, container, path, data)
 
-    def logs(self, container: str, follow: bool) -> Iterator[bytes]:
-        stream: Iterator[bytes] = self.call(
-            "reading logs", self.api().logs, container, stream=True, follow=follow
-        )
-        return stream
-
 
 QUICK_SECONDS = 20  # queries that answer at once: list, inspect, ping
 STREAM_SECONDS = 120  # the longest silence of a pull or a call (exec and attach streams have none)

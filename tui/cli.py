@@ -489,14 +489,15 @@ async def _lost_or_unknown(engine: Engine, name: str) -> tuple[list[str], list[s
 
 
 def cmd_logs(ns: argparse.Namespace) -> int:
-    engine = open_engine()
     if ns.container:
-        ws = engine.store.workspace(ns.name)
-        docker = engine.provider(ws.provider).endpoint()
-        for chunk in docker.logs(ws.container_name, ns.follow):
-            sys.stdout.buffer.write(chunk)
-            sys.stdout.flush()
-        return 0
+        # The docker CLI where the container is: here, or on the workspace's own machine
+        # through podbay's relay (the same path as `podbay exec`), for every provider.
+        from core.attach import docker_base
+
+        record = ready_record(ns.name)
+        follow = ["--follow"] if ns.follow else []
+        replace_process([*docker_base(record), "logs", *follow, record["container_id"]])
+    engine = open_engine()
     path = engine.log_file(ns.name)
     with open(path, "a+", encoding="utf-8") as log:
         log.seek(0)

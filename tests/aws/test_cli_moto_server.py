@@ -88,6 +88,8 @@ def test_cli_on_moto_server(
         assert podbay.ok("ssh", "repo", "--", "cat", "README").stdout == "cloned on the machine\n"
         logs = podbay.ok("logs", "repo")
         assert "waiting for SSH on 127.0.0.1:" in logs.stdout
+        # The container's own output through the relay (this crashed with NotImplementedError).
+        assert "Container started" in podbay.ok("logs", "repo", "--container").stdout
 
         # No cloud credentials reach the machine: not in user-data, not in its files or env.
         [instance_id] = standin.standins(home)

@@ -191,3 +191,12 @@ def test_host_requirements_larger_than_the_machine_warn_and_go_on(podbay: Podbay
     assert "hostRequirements asks for 4096 CPUs; this machine has" in up.stderr
     assert "hostRequirements asks for 65536 GB of memory" in up.stderr
     assert podbay.status("big")["status"] == "Running"
+
+
+def test_logs_show_podbays_operations_and_the_containers_own_output(podbay: Podbay) -> None:
+    write_config(podbay.cwd / "talk", {"image": IMAGE, "userEnvProbe": "none"})
+    podbay.ok("up", "talk")
+    assert "==> workspace talk is ready" in podbay.ok("logs", "talk").stdout
+    # The container's own output, through the docker CLI where the container is (also the
+    # path a VM workspace takes, through podbay's relay).
+    assert "Container started" in podbay.ok("logs", "talk", "--container").stdout
