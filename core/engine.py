@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any, cast
 
 from pydantic import BaseModel
 
-from core import consent, hooks, images, paths, unsaved
+from core import consent, hooks, images, paths, testseam, unsaved
 from core import source as sources
 from core.compose import LABEL_PART_OF, part_of
 from core.devcontainer import config as dcconfig
@@ -91,10 +90,7 @@ class _Attempt:
     confirm: consent.Confirm | None = None
 
 
-def _checkpoint(step: str) -> None:
-    """Test seam: PODBAY_TEST_KILL_AT=<step> makes this process kill -9 itself here."""
-    if os.environ.get("PODBAY_TEST_KILL_AT") == step:
-        os.kill(os.getpid(), signal.SIGKILL)
+_checkpoint = testseam.checkpoint  # crash tests kill `up` at each of these steps
 
 
 class Engine:

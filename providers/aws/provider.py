@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import importlib
 import os
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from core import testseam
 from core.errors import ProviderError
 from core.host import HostSession, MachineJob
 from core.model import ProviderConfig, Workspace
@@ -356,13 +356,12 @@ class AwsProvider(Provider):
     def _resolve(self, instance: dict[str, Any]) -> tuple[str, int]:
         """Where SSH of a running instance answers: its public address, port 22.
 
-        PODBAY_TEST_AWS_RESOLVER=module:function replaces this (tests point the moto
-        instance's address at a local container that ran the real user-data).
+        The tests replace this through core.testseam (their moto instance's address is a
+        local container that ran the real user-data).
         """
-        hook = os.environ.get("PODBAY_TEST_AWS_RESOLVER")
-        if hook:
-            module, _, function = hook.partition(":")
-            host, port = getattr(importlib.import_module(module), function)(instance, self)
+        resolver = testseam.aws_resolver()
+        if resolver is not None:
+            host, port = resolver(instance, self)
             return str(host), int(port)
         address = instance.get("PublicIpAddress") or instance.get("PrivateIpAddress")
         if not address:

@@ -114,3 +114,15 @@ def test_the_proxy_command_path_imports_only_the_standard_library_it_needs() -> 
         [sys.executable, "-S", "-E", "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == ""
+
+
+def test_test_knobs_are_read_in_one_documented_place() -> None:
+    # Production code reads PODBAY_TEST_* only in core/testseam.py (issue 13's hygiene item).
+    root = Path(__file__).resolve().parents[2]
+    readers = sorted(
+        str(path.relative_to(root))
+        for folder in ("core", "providers", "tui")
+        for path in (root / folder).rglob("*.py")
+        if "PODBAY_TEST_" in path.read_text()
+    )
+    assert readers == ["core/testseam.py"]

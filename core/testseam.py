@@ -1,0 +1,36 @@
+"""The one place production code reads test knobs (environment variables named PODBAY_TEST_*).
+
+Tests drive the real `podbay` command in a subprocess, so a knob has to travel in the
+environment; keeping every reader here makes the whole seam visible in one page:
+
+- PODBAY_TEST_KILL_AT=STEP: `up` kills itself with SIGKILL at that checkpoint (crash tests).
+- PODBAY_TEST_AWS_RESOLVER=tests.MODULE:FUNCTION: where SSH of an EC2 instance answers, for the
+  tests' stand-in instance (a local container that ran podbay's real user-data). Only modules
+  under `tests.` are accepted.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+from collections.abc import Callable
+from typing import Any
+
+
+def checkpoint(step: str) -> None:
+    """Kill this process here when PODBAY_TEST_KILL_AT names this step."""
+    if os.environ.get("PODBAY_TEST_KILL_AT") == step:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def aws_resolver() -> Callable[..., tuple[str, int]] | None:
+    """The tests' replacement for an instance's SSH address, when one is set."""
+    hook = os.environ.get("PODBAY_TEST_AWS_RESOLVER")
+    if not hook:
+        return None
+    module, _, function = hook.partition(":")
+    if not module.startswith("tests."):
+        raise ValueError(f"PODBAY_TEST_AWS_RESOLVER must name a module under tests.: {hook}")
+    found: Any = getattr(importlib.import_module(module), function)
+    return found  # type: ignore[no-any-return]
