@@ -25,10 +25,12 @@ run: setup docker
 	$(BIN)/podbay
 
 lint: setup
+	bash scripts/lint-tools.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	shellcheck assets/*.sh assets/aws/*.sh scripts/*.sh bench/run.sh .ci/run
 
 unit: setup
 	$(BIN)/pytest tests/unit -q

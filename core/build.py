@@ -18,8 +18,9 @@ from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
+from core import scripts
 from core.attach import docker_cli
-from core.devcontainer.plan import FEATURE_WRAPPER, UID_SCRIPT, DockerfileBuild, Extension
+from core.devcontainer.plan import UID_SCRIPT, DockerfileBuild, Extension
 from core.docker import DockerEndpoint
 from core.errors import DockerError
 from core.host import HostSession, LocalHost
@@ -105,7 +106,7 @@ def write_context(extension: Extension, folder: Path) -> None:
         shutil.copytree(stage.source, target, symlinks=True)
         (target / "devcontainer-features.env").write_text(stage.env, encoding="utf-8")
         (target / "podbay-builtin.env").write_text(stage.builtin, encoding="utf-8")
-        (target / "podbay-install.sh").write_text(FEATURE_WRAPPER, encoding="utf-8")
+        (target / "podbay-install.sh").write_text(scripts.text("feature-install.sh"))
     if extension.updates_uid:
         script = resources.files("assets").joinpath("update-uid.sh").read_bytes()
         (folder / UID_SCRIPT).write_bytes(script)

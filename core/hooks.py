@@ -9,6 +9,7 @@ import secrets
 import threading
 from typing import Any
 
+from core import scripts
 from core.devcontainer.config import Command
 from core.devcontainer.metadata import CONFIG, HookCommand
 from core.devcontainer.plan import Plan, hook_argvs
@@ -129,13 +130,8 @@ _PROBE_FLAGS = {"loginInteractiveShell": "-lic", "loginShell": "-lc", "interacti
 # Variables that describe the probe's own shell, not the user's environment.
 _VOLATILE = {"PWD", "OLDPWD", "SHLVL", "_", "HOSTNAME"}
 
-# Login shells on Debian and others reset PATH in /etc/profile, losing what the image and
-# features put there; keep an inherited PATH (the reference CLI makes the same change).
-_PATCH_PROFILE = (
-    "f=/etc/profile; m=/var/lib/podbay-profile-patched; "
-    '[ -e "$m" ] || { [ -f "$f" ] && sed -i -E '
-    '\'s/((^|\\s)PATH=)([^\\$]*)$/\\1${PATH:-\\3}/g\' "$f"; touch "$m"; } 2>/dev/null; true'
-)
+# Once per container: keep an inherited PATH in /etc/profile (assets/patch-profile.sh).
+_PATCH_PROFILE = scripts.command("patch-profile.sh")
 
 
 async def probe_user_env(
@@ -195,19 +191,8 @@ async def probe_user_env(
 
 PROBE_SECONDS = 10
 
-# Kills every process whose command line holds the probe's marker ($M, given in the environment
-# so that this script's own command line does not), and their children, depth first.
-_KILL_PROBE = r"""
-tree() {
-  for child in $(grep -l "^PPid:[[:space:]]*$1\$" /proc/[0-9]*/status 2>/dev/null | cut -d/ -f3)
-  do tree "$child"; done
-  kill -9 "$1" 2>/dev/null
-}
-for p in /proc/[0-9]*; do
-  case "$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null)" in *"$M"*) tree "${p#/proc/}" ;; esac
-done
-true
-"""
+# Kills the probe's process tree at its timeout (assets/kill-probe.sh).
+_KILL_PROBE = scripts.command("kill-probe.sh")
 
 
 def _in_daemon_thread(fn: Any, *args: Any) -> asyncio.Future[Any]:

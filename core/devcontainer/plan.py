@@ -587,22 +587,6 @@ def _keepalive(entrypoints: list[str], run_image_command: bool) -> str:
 
 # The generated image ---------------------------------------------------------------------------
 
-# Runs each feature's install.sh as the spec says: as root, in the feature's folder, with the
-# builtin variables and the options exported.
-FEATURE_WRAPPER = """#!/bin/sh
-set -e
-cd "$(dirname "$0")"
-home_of() { sed -n "s/^$1:[^:]*:[^:]*:[^:]*:[^:]*:\\([^:]*\\):.*/\\1/p" /etc/passwd | head -n 1; }
-set -a
-. ./podbay-builtin.env
-_REMOTE_USER_HOME="$(home_of "$_REMOTE_USER")"
-_CONTAINER_USER_HOME="$(home_of "$_CONTAINER_USER")"
-. ./devcontainer-features.env
-set +a
-chmod +x ./install.sh
-./install.sh
-"""
-
 
 def _uid_step(merged: Merged, remote_user: str, ctx: PlanContext) -> str | None:
     """The RUN line of updateRemoteUserUID (assets/update-uid.sh), when it applies: a named,

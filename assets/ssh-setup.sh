@@ -1,0 +1,62 @@
+#!/bin/sh
+# podbay's SSH setup in a container, one exec (core/ssh/bootstrap.py): find or install sshd,
+# place the host key, authorized key and sshd_config under @DIR@ (filled in by podbay).
+# Arguments: the login user. The files come in this exec's environment.
+user="$1"
+# The files come in this exec's environment (readable by root only), written before anything else.
+umask 022
+mkdir -p @DIR@
+(umask 077 && printf '%s' "$PODBAY_SSH_HOST_KEY" > @DIR@/host_key)
+chmod 600 @DIR@/host_key
+printf '%s' "$PODBAY_SSH_AUTHORIZED_KEYS" > @DIR@/authorized_keys
+# The config carries the remote environment (SetEnv), which may hold tokens: root's only.
+(umask 077 && printf '%s' "$PODBAY_SSH_CONFIG" > @CONFIG@)
+(umask 077 && printf '%s' "$PODBAY_SSH_CONFIG_MIN" > @CONFIG@.min)
+chmod 600 @CONFIG@ @CONFIG@.min
+find_sshd() { command -v sshd || { test -x /usr/sbin/sshd && echo /usr/sbin/sshd; }; }
+sshd=$(find_sshd)
+if [ -z "$sshd" ]; then
+  echo "sshd is not in the image; installing openssh-server"
+  (
+    set -e
+    created_policy=
+    if [ ! -e /usr/sbin/policy-rc.d ] && [ -d /usr/sbin ]; then
+      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+      created_policy=1
+    fi
+    trap '[ -z "$created_policy" ] || rm -f /usr/sbin/policy-rc.d' EXIT
+    if command -v apt-get >/dev/null 2>&1; then
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get -o DPkg::Lock::Timeout=300 update -qq
+      apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends \
+        openssh-server >/dev/null
+    elif command -v apk >/dev/null 2>&1; then
+      apk add --no-cache -q openssh-server
+    elif command -v dnf >/dev/null 2>&1; then
+      dnf install -y -q openssh-server
+    elif command -v microdnf >/dev/null 2>&1; then
+      microdnf install -y openssh-server
+    elif command -v yum >/dev/null 2>&1; then
+      yum install -y -q openssh-server
+    elif command -v zypper >/dev/null 2>&1; then
+      zypper -n -q install openssh
+    else
+      echo "no package manager (apt, apk, dnf, microdnf, yum, zypper) to install openssh-server"
+      exit 42
+    fi
+  ) || exit $?
+  sshd=$(find_sshd)
+  [ -n "$sshd" ] || { echo "openssh-server installed no sshd"; exit 42; }
+  echo "@installed"
+fi
+mkdir -p /run/sshd
+if ! "$sshd" -t -f @CONFIG@ >/dev/null 2>&1; then
+  cp @CONFIG@.min @CONFIG@
+  "$sshd" -t -f @CONFIG@ 2>&1 || exit 43
+fi
+if [ -w /etc/shadow ]; then
+  field=$(awk -F: -v u="$user" '$1 == u { print $2 }' /etc/shadow)
+  case "$field" in
+    '!'|'!!'|'!*') sed -i "s/^$user:[^:]*:/$user:*:/" /etc/shadow ;;
+  esac
+fi
