@@ -147,6 +147,16 @@ class Store:
 
     # providers -----------------------------------------------------------------------------
 
+    def ensure_defaults(self) -> None:
+        """On a first run: the local Docker provider, as the default (only once, so a user
+        who removes it is not given it back)."""
+        if self.get_meta("initialised") is not None:
+            return
+        self.add_provider_if_missing(ProviderConfig(name="docker", type="docker"))
+        if self.get_meta("default_provider") is None:
+            self.set_meta("default_provider", "docker")
+        self.set_meta("initialised", "1")
+
     def providers(self) -> list[ProviderConfig]:
         rows = self._db.execute("SELECT data FROM providers ORDER BY name").fetchall()
         return [ProviderConfig.model_validate_json(r[0]) for r in rows]

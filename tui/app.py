@@ -709,7 +709,7 @@ def _guess_name(source: str) -> str:
 
 
 def run_tui(**kwargs: Any) -> int:
-    from tui.cli import open_engine
+    from tui.wiring import open_engine
 
     PodbayApp(open_engine()).run(**kwargs)
     return 0

@@ -15,11 +15,12 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from core.attach import exec_argv, ready_record, replace_process, run_post_attach, sshd_argv
+from tui.output import done, fail, printer, table
+from tui.wiring import open_engine, open_store
 
 if TYPE_CHECKING:
     from core.engine import Engine
-    from core.model import Event, WorkspaceStatus
-    from core.store import Store
+    from core.model import WorkspaceStatus
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(ns.func(ns) or 0)
     except PodbayError as exc:
-        return _fail(exc.message, exc.hint, json_mode, exc.kind)
+        return fail(exc.message, exc.hint, json_mode, exc.kind)
     except KeyboardInterrupt:
         print("\npodbay: interrupted; run the same command again to finish", file=sys.stderr)
         return 130
@@ -49,11 +50,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         known = explain(exc)  # a full disk, a damaged state file, permissions: not bugs
         if known is not None:
-            return _fail(known.message, known.hint, json_mode, known.kind)
+            return fail(known.message, known.hint, json_mode, known.kind)
         # A bug: say so in one line, keep the traceback in a private file.
         where = _save_traceback()
         first = str(exc).splitlines()[0] if str(exc) else ""
-        return _fail(
+        return fail(
             f"internal error: {type(exc).__name__}: {first}",
             f"this is a bug in podbay; the details are in {where}",
             json_mode,
@@ -87,15 +88,6 @@ def _save_traceback() -> str:
     except Exception:
         sys.stderr.write(text)
         return "the traceback above"
-
-
-def _fail(message: str, hint: str, json_mode: bool, kind: str = "error") -> int:
-    if json_mode:
-        print(json.dumps({"outcome": "error", "kind": kind, "message": message, "hint": hint}))
-    print(f"podbay: error: {message}", file=sys.stderr)
-    if hint:
-        print(f"hint: {hint}", file=sys.stderr)
-    return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -224,55 +216,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-# wiring -------------------------------------------------------------------------------------
-
-
-def open_store() -> Store:
-    from core.model import ProviderConfig
-    from core.store import Store
-
-    store = Store()
-    if store.get_meta("initialised") is None:
-        # First run: the local Docker provider, as the default.
-        store.add_provider_if_missing(ProviderConfig(name="docker", type="docker"))
-        if store.get_meta("default_provider") is None:
-            store.set_meta("default_provider", "docker")
-        store.set_meta("initialised", "1")
-    return store
-
-
-def open_engine() -> Engine:
-    import providers
-    from core.engine import Engine
-
-    return Engine(open_store(), providers.load)
-
-
-def _printer(json_mode: bool) -> Callable[[Event], None]:
-    tty = sys.stderr.isatty()
-    state = {"progress": False, "quarter": -1}
-
-    def show(event: Event) -> None:
-        if event.kind == "progress":
-            if not event.total:
-                return
-            pct = 100 * (event.current or 0) // max(event.total, 1)
-            text = f"    {pct:3d}% of {event.total / 1048576:.1f} MiB"
-            if tty:
-                sys.stderr.write(f"\r{text}  ")
-                sys.stderr.flush()
-                state["progress"] = True
-            elif pct // 25 > state["quarter"]:
-                # Not a terminal (a log, CI): a line per quarter instead of a live counter.
-                state["quarter"] = pct // 25
-                print(text, file=sys.stderr, flush=True)
-            return
-        if state["progress"]:
-            sys.stderr.write("\n")
-            state["progress"] = False
-        print(event.line(), file=sys.stderr, flush=True)
-
-    return show
+# output -------------------------------------------------------------------------------------
 
 
 def _status_json(item: WorkspaceStatus) -> dict[str, Any]:
@@ -299,23 +243,6 @@ def _status_json(item: WorkspaceStatus) -> dict[str, Any]:
     }
 
 
-def _done(ns: argparse.Namespace, data: dict[str, Any], text: str = "") -> int:
-    """A verb's result: one JSON object with --json, else a line of text (if any)."""
-    if ns.json:
-        print(json.dumps({"outcome": "success", **data}))
-    elif text:
-        print(text)
-    return 0
-
-
-def _table(rows: list[list[str]], headers: list[str]) -> str:
-    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    for row in rows:
-        lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-    return "\n".join(lines)
-
-
 # verbs --------------------------------------------------------------------------------------
 
 
@@ -335,7 +262,7 @@ def cmd_up(ns: argparse.Namespace) -> int:
         yes=ns.yes,
     )
     ask = _ask_consent if sys.stdin.isatty() and not ns.json else None
-    ws = asyncio.run(engine.up(request, _printer(ns.json), ask))
+    ws = asyncio.run(engine.up(request, printer(ns.json), ask))
     if ns.json:
         print(
             json.dumps(
@@ -388,7 +315,7 @@ def cmd_list(ns: argparse.Namespace) -> int:
         ]
         for s in statuses
     ]
-    print(_table(rows, ["NAME", "PROVIDER", "STATUS", "SOURCE", "AGE", "$/H"]))
+    print(table(rows, ["NAME", "PROVIDER", "STATUS", "SOURCE", "AGE", "$/H"]))
     for s in statuses:
         if s.machine:
             print(f"  {s.workspace.name}: {machine_text(s.machine)}")
@@ -436,16 +363,16 @@ def cmd_start(ns: argparse.Namespace) -> int:
     import asyncio
 
     engine = open_engine()
-    ws = asyncio.run(engine.start(ns.name, _printer(ns.json)))
-    return _done(ns, {"name": ws.name, "containerId": ws.container_id})
+    ws = asyncio.run(engine.start(ns.name, printer(ns.json)))
+    return done(ns, {"name": ws.name, "containerId": ws.container_id})
 
 
 def cmd_stop(ns: argparse.Namespace) -> int:
     import asyncio
 
     engine = open_engine()
-    ws = asyncio.run(engine.stop(ns.name, _printer(ns.json)))
-    return _done(ns, {"name": ws.name})
+    ws = asyncio.run(engine.stop(ns.name, printer(ns.json)))
+    return done(ns, {"name": ws.name})
 
 
 def cmd_delete(ns: argparse.Namespace) -> int:
@@ -475,8 +402,8 @@ def cmd_delete(ns: argparse.Namespace) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             print("Nothing deleted.", file=sys.stderr)
             return 1
-    asyncio.run(engine.delete(ns.name, _printer(ns.json), force=ns.force))
-    return _done(ns, {"name": ns.name})
+    asyncio.run(engine.delete(ns.name, printer(ns.json), force=ns.force))
+    return done(ns, {"name": ns.name})
 
 
 async def _lost_or_unknown(engine: Engine, name: str) -> tuple[list[str], list[str]]:
@@ -652,10 +579,10 @@ def cmd_ssh_config(ns: argparse.Namespace) -> int:
     if ns.action == "install":
         changed = user_config.install(target, include)
         text = f"{target} includes {include}" + ("" if changed else " (already)")
-        return _done(ns, {"file": str(target), "include": str(include), "changed": changed}, text)
+        return done(ns, {"file": str(target), "include": str(include), "changed": changed}, text)
     changed = user_config.uninstall(target)
     text = f"removed podbay's block from {target}" if changed else f"no podbay block in {target}"
-    return _done(ns, {"file": str(target), "changed": changed}, text)
+    return done(ns, {"file": str(target), "changed": changed}, text)
 
 
 def cmd_code(ns: argparse.Namespace) -> int:
@@ -665,10 +592,10 @@ def cmd_code(ns: argparse.Namespace) -> int:
     run_post_attach(record, ns.name)
     result = open_vscode(record)
     if result["opened"]:
-        return _done(ns, result, f"Opened VS Code on {result['folderUri']}")
+        return done(ns, result, f"Opened VS Code on {result['folderUri']}")
     hint = "No `code` command here. Open this URL (needs `podbay ssh-config install`):"
     text = f"{hint}\n{result['url']}"
-    return _done(ns, result, text)
+    return done(ns, result, text)
 
 
 def cmd_doctor(ns: argparse.Namespace) -> int:
@@ -691,7 +618,7 @@ def cmd_doctor(ns: argparse.Namespace) -> int:
     if not ns.rebuild_state:
         if problem:
             raise StateDamaged(problem, REBUILD_HINT)
-        return _done(ns, {"home": str(root)}, f"podbay's state in {root} is sound")
+        return done(ns, {"home": str(root)}, f"podbay's state in {root} is sound")
     if not problem:
         raise PodbayError(
             f"podbay's state in {root} is sound; there is nothing to rebuild",
@@ -728,7 +655,7 @@ def cmd_doctor(ns: argparse.Namespace) -> int:
         "fromFolders": result.from_folders,
         "otherHomes": result.other_homes,
     }
-    return _done(ns, data, "\n".join(lines))
+    return done(ns, data, "\n".join(lines))
 
 
 def cmd_templates(ns: argparse.Namespace) -> int:
@@ -738,7 +665,7 @@ def cmd_templates(ns: argparse.Namespace) -> int:
     if ns.json:
         print(json.dumps([{"name": t.name, "title": t.title, "image": t.image} for t in found]))
         return 0
-    print(_table([[t.name, t.title, t.image] for t in found], ["NAME", "DESCRIPTION", "IMAGE"]))
+    print(table([[t.name, t.title, t.image] for t in found], ["NAME", "DESCRIPTION", "IMAGE"]))
     print("\nUse one: podbay up TEMPLATE (or template:TEMPLATE)", file=sys.stderr)
     return 0
 

@@ -6,7 +6,8 @@ import argparse
 import json
 from typing import Any
 
-from tui.cli import _done, _table, open_store
+from tui.output import done, table
+from tui.wiring import open_store
 
 
 def cmd_provider_list(ns: argparse.Namespace) -> int:
@@ -33,7 +34,7 @@ def cmd_provider_list(ns: argparse.Namespace) -> int:
         [("* " if p.name == default else "  ") + p.name, p.type, _options_text(p.options)]
         for p in items
     ]
-    print(_table(rows, ["  NAME", "TYPE", "OPTIONS"]))
+    print(table(rows, ["  NAME", "TYPE", "OPTIONS"]))
     return 0
 
 
@@ -88,7 +89,7 @@ def cmd_provider_add(ns: argparse.Namespace) -> int:
     if ns.use or store.get_meta("default_provider") is None:
         store.set_meta("default_provider", name)
     added = f"Added provider {name}" + (f": {checked}" if checked else "")
-    return _done(ns, {"name": name, "check": checked}, added)
+    return done(ns, {"name": name, "check": checked}, added)
 
 
 def cmd_provider_set(ns: argparse.Namespace) -> int:
@@ -101,7 +102,7 @@ def cmd_provider_set(ns: argparse.Namespace) -> int:
     updated = config.model_copy(update={"options": options})
     providers.load(updated)  # validates
     store.save_provider(updated)
-    return _done(
+    return done(
         ns,
         {"name": ns.name, "options": options},
         f"Updated provider {ns.name}: {_options_text(options)}",
@@ -123,14 +124,14 @@ def cmd_provider_remove(ns: argparse.Namespace) -> int:
     if store.get_meta("default_provider") == ns.name:
         rest = store.providers()
         store.set_meta("default_provider", rest[0].name if rest else "")
-    return _done(ns, {"name": ns.name}, f"Removed provider {ns.name}")
+    return done(ns, {"name": ns.name}, f"Removed provider {ns.name}")
 
 
 def cmd_provider_use(ns: argparse.Namespace) -> int:
     store = open_store()
     store.require_provider(ns.name)
     store.set_meta("default_provider", ns.name)
-    return _done(ns, {"default": ns.name}, f"New workspaces go to provider {ns.name}")
+    return done(ns, {"default": ns.name}, f"New workspaces go to provider {ns.name}")
 
 
 def cmd_provider_policy(ns: argparse.Namespace) -> int:
@@ -179,7 +180,7 @@ def cmd_provider_gc(ns: argparse.Namespace) -> int:
         print(f"Nothing left behind in {provider.options.region}.")
         return 0
     rows = [[i["kind"], i["id"], i["workspace"], i["home"], i["state"]] for i in items]
-    print(_table(rows, ["KIND", "ID", "WORKSPACE", "HOME", "STATE"]))
+    print(table(rows, ["KIND", "ID", "WORKSPACE", "HOME", "STATE"]))
     if ns.yes:
         print(f"Removed {len(items)} leftover resource(s).")
     else:

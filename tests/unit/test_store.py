@@ -110,3 +110,13 @@ def test_many_first_commands_at_once_share_a_new_database(tmp_path: Path) -> Non
         errors = [p.communicate()[1].decode() for p in procs]
         assert [p.returncode for p in procs] == [0] * 6, errors
         assert Store(root).workspaces() == []
+
+
+def test_a_first_run_gets_the_local_docker_provider_once(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.ensure_defaults()
+    assert [p.name for p in store.providers()] == ["docker"]
+    assert store.get_meta("default_provider") == "docker"
+    store.remove_provider("docker")  # the user's choice stands
+    store.ensure_defaults()
+    assert store.providers() == []

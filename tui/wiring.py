@@ -1,0 +1,25 @@
+"""Where the fronts get podbay's state and engine: the one place they are put together."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.engine import Engine
+    from core.store import Store
+
+
+def open_store() -> Store:
+    """The state in PODBAY_HOME, with the local Docker provider on a first run."""
+    from core.store import Store
+
+    store = Store()
+    store.ensure_defaults()
+    return store
+
+
+def open_engine() -> Engine:
+    import providers
+    from core.engine import Engine
+
+    return Engine(open_store(), providers.load)
