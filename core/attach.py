@@ -99,6 +99,16 @@ def ready_record(name: str) -> dict[str, Any]:
     return record
 
 
+def record_with_container(name: str) -> dict[str, Any]:
+    """The workspace's stored record, which must name a container (finished or not)."""
+    record = _read("workspaces", name)
+    if record is None:
+        raise PodbayError(f"no workspace named {name!r}", "see: podbay list")
+    if not record.get("container_id"):
+        raise PodbayError(f"workspace {name} has no container yet", f"run: podbay up {name}")
+    return record
+
+
 def docker_base(record: dict[str, Any]) -> list[str]:
     """How to run the docker CLI against the workspace's engine: here, or on its own machine
     through podbay's SSH relay (core.ssh.relay), which runs the rest of the line there."""

@@ -80,21 +80,32 @@ def _mount(spec: str, folder: str) -> list[str]:
         fields = next(csv.reader([spec]))
     except (csv.Error, StopIteration):
         return [f"mounts {printable(spec)}, which podbay cannot read"]
-    pairs = {k.strip().lower(): v for k, _, v in (f.partition("=") for f in fields)}
-    source = pairs.get("source") or pairs.get("src") or ""
-    kind = pairs.get("type", "volume").lower()
+    pairs = [(k.strip().lower(), v) for k, _, v in (f.partition("=") for f in fields)]
+    # Docker takes the last of `source`/`src`, and of `type`.
+    source = next((v for k, v in reversed(pairs) if k in ("source", "src")), "")
+    kind = next((v for k, v in reversed(pairs) if k == "type"), "volume").lower()
     if kind == "bind" and _outside(source, folder):
         return [f"mounts this computer's {printable(source, 300)}"]
+    if any(k in ("volume-opt", "volume-driver") for k, _ in pairs):
+        # The local driver's options bind any host path (device=/, o=bind).
+        return [f"mounts a volume with driver options ({printable(spec, 300)})"]
     if kind not in ("bind", "volume", "tmpfs"):
         return [f"mounts {printable(spec)}"]
     return []
 
 
 def _volume(value: str, folder: str) -> list[str]:
+    if ":" not in value:
+        return []  # `-v /path`: an anonymous volume at /path, nothing of this computer's
     source = value.split(":", 1)[0]
     if _host_path(source) and _outside(source, folder):
         return [f"mounts this computer's {printable(source, 300)}"]
     return []
+
+
+def _safe_security_option(value: str) -> bool:
+    """Options that only take privileges away."""
+    return value.replace("=", ":") in ("no-new-privileges", "no-new-privileges:true")
 
 
 def _options(
@@ -143,7 +154,17 @@ def _run_args(args: list[str], folder: str) -> list[str]:
             found += _mount(value or "", folder)
         elif name in ("-v", "--volume"):
             found += _volume(value or "", folder)
-        elif (name in _SAFE_FLAGS and value is None) or name in _SAFE_WITH_VALUE:
+        elif name == "--env-file":
+            # Read on this computer: fine from the source's own folder, asked about elsewhere.
+            path = os.path.join(folder, value or "")
+            if _outside(path, folder):
+                found.append(f"reads this computer's file {printable(value or '', 300)}")
+        elif (
+            name == "--cap-drop"
+            or (name == "--security-opt" and _safe_security_option(value or ""))
+            or (name in _SAFE_FLAGS and value is None)
+            or name in _SAFE_WITH_VALUE
+        ):
             continue
         else:
             shown = name if value is None else f"{name} {value}"
@@ -159,7 +180,11 @@ def container_access(requests: HostRequests, folder: str) -> list[str]:
     profiles, host folders outside `folder`, and any `runArgs` option not known to be safe."""
     found: list[str] = [_PRIVILEGED] if requests.privileged else []
     found += [f"adds the capability {printable(cap)}" for cap in requests.cap_add]
-    found += [f"sets the security option {printable(opt)}" for opt in requests.security_opt]
+    found += [
+        f"sets the security option {printable(opt)}"
+        for opt in requests.security_opt
+        if not _safe_security_option(opt)
+    ]
     for spec in requests.mounts:
         found += _mount(spec, folder)
     found += _run_args(requests.run_args, folder)

@@ -851,8 +851,11 @@ class Engine:
         def one(ws: Workspace) -> WorkspaceStatus:
             found = polled[ws.provider]
             container = found.get(ws.name) if isinstance(found, dict) else None
-            changed = self._drift.changed(ws, container, self._resolve) if drift else []
-            return status_of(ws, found, self.store.lock_holder(ws.name), changed)
+            holder = self.store.lock_holder(ws.name)
+            # Drift is shown for a finished workspace with its container; not worked out else.
+            shown = drift and holder is None and ws.phase == "ready" and container is not None
+            changed = self._drift.changed(ws, container, self._resolve) if shown else []
+            return status_of(ws, found, holder, changed)
 
         statuses = await asyncio.to_thread(lambda: [one(ws) for ws in workspaces])
         return PollResult(

@@ -419,9 +419,9 @@ def cmd_logs(ns: argparse.Namespace) -> int:
     if ns.container:
         # The docker CLI where the container is: here, or on the workspace's own machine
         # through podbay's relay (the same path as `podbay exec`), for every provider.
-        from core.attach import docker_base
+        from core.attach import docker_base, record_with_container
 
-        record = ready_record(ns.name)
+        record = record_with_container(ns.name)  # also while its first `up` still runs
         follow = ["--follow"] if ns.follow else []
         replace_process([*docker_base(record), "logs", *follow, record["container_id"]])
     engine = open_engine()

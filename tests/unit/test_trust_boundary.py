@@ -248,12 +248,32 @@ def test_what_reaches_beyond_the_container_is_named(tmp_path: Path) -> None:
         "shares the net namespace of container:x",
         "passes docker '--device-cgroup-rule b *:* rwm', which podbay does not know to be safe",
         "passes docker '--volumes-from other', which podbay does not know to be safe",
-        "passes docker '--env-file /home/me/.aws/credentials', which podbay does not know to be "
-        "safe",
+        "reads this computer's file '/home/me/.aws/credentials'",
         "passes docker '--security-opt label=disable', which podbay does not know to be safe",
     ]
     assert outside  # the folder's parents are what `..` reaches
     assert container_access(HostRequests(mounts=[mine], run_args=["--init"]), str(folder)) == []
+    # What common configs pass, and must keep passing without a question.
+    harmless = HostRequests(
+        mounts=[mine],
+        run_args=[
+            "-v", "/workspaces/app/node_modules",  # an anonymous volume
+            "--cap-drop=ALL", "--security-opt", "no-new-privileges",
+            "--env-file", ".devcontainer/devcontainer.env",
+        ],
+        security_opt=["no-new-privileges:true"],
+    )  # fmt: skip
+    assert container_access(harmless, str(folder)) == []
+    # Ways around a simple reading of --mount (docker's last source wins; driver options).
+    sneaky = HostRequests(
+        mounts=[
+            f"type=bind,source={folder},src=/etc,target=/x",
+            "type=volume,dst=/host,volume-opt=type=none,volume-opt=o=bind,volume-opt=device=/",
+        ]
+    )
+    found = container_access(sneaky, str(folder))
+    assert found[0] == "mounts this computer's '/etc'"
+    assert found[1].startswith("mounts a volume with driver options")
 
 
 def test_a_build_that_reaches_beyond_the_source_is_named(tmp_path: Path) -> None:
