@@ -13,7 +13,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from core.docker import DockerEndpoint
 from core.model import Workspace
@@ -81,7 +81,7 @@ class MachineProvider(Protocol):
     name: str
     # True: one machine per workspace (EC2); stop and delete act on the machine, status comes
     # from the machine, not from its containers.
-    dedicated_machine: bool
+    dedicated_machine: ClassVar[bool]
 
     def folder_for(self, workspace: str) -> str | None:
         """Where a new workspace's files live on its machine; None: this computer's rules."""

@@ -148,7 +148,7 @@ class PodbayApp(App[int]):
         if self._poll_timer is not None:
             self._poll_timer.stop()
             self._poll_timer = None
-        self.run_worker(self._poll, exclusive=True, group="poll", exit_on_error=False)
+        self.run_worker(self._poll(), exclusive=True, group="poll", exit_on_error=False)
 
     async def _poll(self) -> None:
         delay = self.poll_seconds
@@ -243,7 +243,7 @@ class PodbayApp(App[int]):
         wanted = self.visible_names()
         with self.batch_update():
             for key in [k.value for k in list(table.rows)]:
-                if key not in wanted:
+                if key is not None and key not in wanted:
                     table.remove_row(key)
                     self._rendered.pop(str(key), None)
             added = False

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from core.ssh import bootstrap
@@ -47,6 +47,7 @@ SSHD = shutil.which("sshd") or ("/usr/sbin/sshd" if os.path.exists("/usr/sbin/ss
         max_size=4,
     )
 )
+@example({"A": "\x85", "B": "x\u2028y"})  # Unicode line breaks inside a value
 @settings(max_examples=40, deadline=None)
 def test_sshd_reads_back_exactly_the_environment_podbay_means(env: dict[str, str]) -> None:
     # sshd itself is the oracle: whatever a config or image puts in containerEnv, the file adds
@@ -62,7 +63,7 @@ def test_sshd_reads_back_exactly_the_environment_podbay_means(env: dict[str, str
             [SSHD or "sshd", "-T", "-f", str(config)], capture_output=True, text=True, check=False
         )
     assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
+    lines = done.stdout.split("\n")  # not splitlines: values may hold \x85 or \u2028
     got = [line.removeprefix("setenv ") for line in lines if line.startswith("setenv ")]
     kept = [
         f"{k}={v}"

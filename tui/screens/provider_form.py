@@ -46,7 +46,9 @@ def field_widget(name: str, field: FieldInfo, value: Any) -> Widget:
         choices = [(str(c), c) for c in get_args(kind)]
         current = value if value is not None else field.default
         return Select(choices, value=current if current is not None else Select.BLANK, id=widget_id)
-    input_type = "integer" if kind is int else "number" if kind is float else "text"
+    input_type: Literal["integer", "number", "text"] = (
+        "integer" if kind is int else "number" if kind is float else "text"
+    )
     if get_origin(kind) is dict:
         # Mappings (e.g. tags) are typed as JSON.
         text = json.dumps(value) if value else ""
