@@ -103,7 +103,9 @@ def _remove_containers(home: Path) -> None:
         for container in [*sidecars, *mine]:
             client.api.remove_container(container["Id"], force=True, v=True)
         for project in {c["Labels"]["dev.podbay.compose-of"] for c in sidecars}:
-            client.api.prune_networks(filters={"label": [f"com.docker.compose.project={project}"]})
+            client.api.prune_networks(  # type: ignore[no-untyped-call]
+                filters={"label": [f"com.docker.compose.project={project}"]}
+            )
         images = client.api.images(filters={"label": [f"dev.podbay.home={row[0]}"]})
         for image in sorted(images, key=lambda i: i.get("Created", 0), reverse=True):
             client.api.remove_image(image["Id"], force=True)

@@ -43,7 +43,7 @@ def client_answering(answers: list[tuple[int, bytes]], attempts: int = 3) -> tup
     def answer(request: Any, **_: Any) -> AWSResponse:
         status, body = answers[min(len(sent), len(answers) - 1)]
         sent.append(status)
-        return AWSResponse(request.url, status, {}, RawBody(body))  # type: ignore[arg-type]
+        return AWSResponse(request.url, status, {}, RawBody(body))
 
     client.meta.events.register("before-send.ec2.*", answer)
     return client, sent

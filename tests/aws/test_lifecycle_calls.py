@@ -49,7 +49,7 @@ class Calls:
         self.sent.append((f"{action}@wire", wire))
         if action in self.fail:
             status, body = self.fail[action]
-            return AWSResponse(request.url, status, {}, RawBody(body))  # type: ignore[arg-type]
+            return AWSResponse(request.url, status, {}, RawBody(body))
         return None
 
     def names(self) -> list[str]:

@@ -30,10 +30,11 @@ STEPS = [
 
 def containers_of(podbay: Podbay, name: str) -> list[dict[str, object]]:
     install_id = Store(podbay.home).install_id()
-    return docker.from_env().api.containers(
+    found: list[dict[str, object]] = docker.from_env().api.containers(
         all=True,
         filters={"label": [f"dev.podbay.home={install_id}", f"dev.podbay.workspace={name}"]},
     )
+    return found
 
 
 @pytest.mark.parametrize("step", STEPS)

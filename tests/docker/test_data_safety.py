@@ -151,7 +151,7 @@ def test_remote_env_secrets_are_readable_by_root_only(podbay: Podbay) -> None:
     container = podbay.status("secret")["containerId"]
     box = docker.from_env().containers.get(container)
     mode = box.exec_run(["stat", "-c", "%a", "/etc/podbay/ssh/sshd_config"], user="root")
-    assert mode.output.decode().strip() == "600"
+    assert isinstance(mode.output, bytes) and mode.output.decode().strip() == "600"
     as_nobody = box.exec_run(["cat", "/etc/podbay/ssh/sshd_config"], user="nobody")
     assert as_nobody.exit_code != 0 and b"hunter2" not in as_nobody.output
     # The session still gets it.

@@ -8,6 +8,7 @@ import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
@@ -56,7 +57,12 @@ def test_scp_both_ways(podbay: Podbay, workspace: str, tmp_path: Path) -> None:
     payload = os.urandom(1 << 20)
     (tmp_path / "up.bin").write_bytes(payload)
     cfg = ["-F", str(podbay.home / "ssh_config")]
-    run = {"env": podbay.env, "capture_output": True, "timeout": 120, "check": False}
+    run: dict[str, Any] = {
+        "env": podbay.env,
+        "capture_output": True,
+        "timeout": 120,
+        "check": False,
+    }
     sent = subprocess.run(["scp", *cfg, str(tmp_path / "up.bin"), "box.podbay:/tmp/up.bin"], **run)
     assert sent.returncode == 0, sent.stderr
     back = subprocess.run(

@@ -78,7 +78,7 @@ def test_env_file_keeps_values_as_written() -> None:
 
 
 def node(key: str, **kw: object) -> feat.OrderNode:
-    return feat.OrderNode(key=key, resource=key, sort_key=key, **kw)  # type: ignore[arg-type]
+    return feat.OrderNode(key=key, resource=key, sort_key=key, **kw)
 
 
 def test_depends_on_and_installs_after_order_features() -> None:

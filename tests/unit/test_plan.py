@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from core.devcontainer import plan as dcplan
+from core.devcontainer.features import FeatureJson
 from core.devcontainer.plan import BaseImage, Plan, PlanContext, hook_argvs, resolve_container_env
 from core.errors import ConfigError
 
@@ -175,7 +176,7 @@ def feature(key: str, **manifest: Any) -> dcplan.Feature:
     return dcplan.Feature(
         key=key,
         folder=f"/src/proj/.devcontainer/{key}",
-        manifest=dcplan.FeatureJson.model_validate({"id": key.strip("./"), **manifest}),
+        manifest=FeatureJson.model_validate({"id": key.strip("./"), **manifest}),
         options={},
         digest="sha256:0",
     )

@@ -12,6 +12,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from core.ssh import bootstrap
+from core.ssh.sshd import DIR
 
 
 def test_setup_script_is_valid_shell_with_its_inputs_intact() -> None:
@@ -41,7 +42,7 @@ SSHD = shutil.which("sshd") or ("/usr/sbin/sshd" if os.path.exists("/usr/sbin/ss
     st.dictionaries(
         st.text(alphabet=st.sampled_from(list('ABZ_az09 =\n"')), min_size=1, max_size=6),
         st.text(
-            alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"),
+            alphabet=st.characters(codec="utf-8", exclude_characters="\0"),
             max_size=12,
         ),
         max_size=4,
@@ -55,7 +56,7 @@ def test_sshd_reads_back_exactly_the_environment_podbay_means(env: dict[str, str
     with tempfile.TemporaryDirectory() as folder:
         key = Path(folder) / "host_key"
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-        text = bootstrap.sshd_config(env).replace(f"{bootstrap.DIR}/host_key", str(key))
+        text = bootstrap.sshd_config(env).replace(f"{DIR}/host_key", str(key))
         config = Path(folder) / "sshd_config"
         config.write_text(text)
         Path("/run/sshd").mkdir(exist_ok=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -76,10 +77,11 @@ def test_unbalanced_markers_leave_the_users_hosts_alone(tmp_path: Path, markers:
     target = tmp_path / "config"
     text = markers + "\nHost work\n  HostName work.example.com\n  User me\n"
     target.write_text(text)
-    for action in (
+    actions: list[Callable[[], bool]] = [
         lambda: user_config.install(target, INCLUDE),
         lambda: user_config.uninstall(target),
-    ):
+    ]
+    for action in actions:
         with pytest.raises(PodbayError) as info:
             action()
         assert "line " in info.value.message and "leaves it alone" in info.value.message

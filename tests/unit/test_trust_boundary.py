@@ -24,8 +24,7 @@ from core.errors import ConfigError, ConfigNotFound, PodbayError, SourceError
 from core.model import Source, redact_url
 
 hostile = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",))
-    | st.sampled_from(list("\n\r\t\0 \"'$`\\;")),
+    alphabet=st.characters(codec="utf-8") | st.sampled_from(list("\n\r\t\0 \"'$`\\;")),
     max_size=40,
 )
 
