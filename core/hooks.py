@@ -107,7 +107,13 @@ async def _run_parts(
         label, code = failed[0]
         which = f"{hook}{where}" + (f" ({label})" if label else "")
         tail = b"\n".join(last_lines).decode("utf-8", "replace")
-        if code == 126 and "unable to find user" in tail:
+        # Docker's "unable to find user" does not always reach the output; ask the container.
+        user = ws.remote_user or "root"
+        missing = code == 126 and (
+            "unable to find user" in tail
+            or not await asyncio.to_thread(_user_exists, docker, container_id, user)
+        )
+        if missing:
             # The command is fine; the user it runs as is not in the image.
             raise HookFailed(
                 f"{which} could not run: user {ws.remote_user} does not exist in the container",
@@ -219,6 +225,23 @@ def _in_daemon_thread(fn: Any, *args: Any) -> asyncio.Future[Any]:
 
     threading.Thread(target=work, daemon=True, name="podbay-probe").start()
     return future
+
+
+def _user_exists(docker: DockerEndpoint, container_id: str, user: str) -> bool:
+    """Whether `user` (a checked name, or a numeric id that needs no entry) is in the
+    container's /etc/passwd; True when that cannot be told."""
+    name = user.split(":", 1)[0]
+    if name.isdigit():
+        return True
+    script = ["awk", "-F:", "-v", f"u={name}", "$1 == u { found = 1 } END { exit !found }"]
+    try:
+        output, exit_code = docker.exec_stream(
+            container_id, [*script, "/etc/passwd"], "0", None, {}
+        )
+        b"".join(output)
+        return exit_code() != 1
+    except Exception:
+        return True
 
 
 def _exec_output(
