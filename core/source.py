@@ -15,7 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from core import templates
-from core.devcontainer.values import IMAGE_REFERENCE, WORKSPACE_NAME, check_image, printable
+from core.devcontainer.values import (
+    IMAGE_REFERENCE,
+    WORKSPACE_NAME,
+    check_image,
+    has_control,
+    printable,
+)
 from core.errors import GitCloneFailed, SourceError
 from core.host import HostSession, RemoteHost
 from core.model import Source, redact_url
@@ -32,7 +38,7 @@ def parse(text: str, *, image: str | None = None, cwd: Path | None = None) -> So
     if image is not None and not text:
         return Source(kind="image", value=image)
     cwd = cwd or Path.cwd()
-    if len(text) > 4096 or any(ord(c) < 32 or ord(c) == 127 for c in text):
+    if len(text) > 4096 or has_control(text):
         raise SourceError(
             f"SOURCE {printable(text)} is too long or holds a control character",
             "give a folder, a git URL, an image or a template name",

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from core.devcontainer.values import has_control
 from core.errors import ConfigError
 
 
@@ -59,7 +60,7 @@ _OCI_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 def parse_ref(written: str) -> FeatureRef:
     """Parse a feature key: a local path, a tarball URL or an OCI reference."""
     text = written.strip()
-    if not text or any(ord(c) < 32 or ord(c) == 127 or c.isspace() for c in text):
+    if not text or has_control(text) or any(c.isspace() for c in text):
         raise ConfigError(
             f"feature {written!r} contains a space or a control character",
             "a feature key is a path (./NAME), a tarball URL or REGISTRY/NAMESPACE/ID[:VERSION]",

@@ -58,6 +58,11 @@ def check_env(env: Mapping[str, object], what: str, origin: str) -> None:
             )
 
 
+def has_control(text: str) -> bool:
+    """Whether `text` holds an ASCII control character (a line break, NUL, DEL, ...)."""
+    return any(ord(c) < 32 or ord(c) == 127 for c in text)
+
+
 def printable(value: str, limit: int = 60) -> str:
     """A value as it is safe to show in one line on a terminal: quoted, control characters
     escaped, cut to `limit` characters."""

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from core import scripts
+from core.devcontainer.values import has_control
 from core.docker import DockerEndpoint
 from core.ssh.keys import WorkspaceKeys
 from core.ssh.sshd import CONFIG, DIR
@@ -52,7 +53,7 @@ def sshd_config(container_env: Mapping[str, str], with_setenv: bool = True) -> s
             and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key)
             and '"' not in value
             and "\\" not in value
-            and not any(ord(c) < 32 or ord(c) == 127 for c in value)
+            and not has_control(value)
         ]
         if pairs:
             lines.append("SetEnv " + " ".join(pairs))

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.devcontainer.values import USER_NAME, WORKSPACE_NAME
+from core.devcontainer.values import USER_NAME, WORKSPACE_NAME, has_control
 
 SUFFIX = ".podbay"
 
@@ -60,7 +60,7 @@ def _unsafe(value: str) -> bool:
     """ssh_config has no escape for a line break (a value holding a control character could
     start a new directive) nor for `${` (IdentityFile and UserKnownHostsFile expand `${VAR}`):
     such a value is never written."""
-    return "${" in value or any(ord(c) < 32 or ord(c) == 127 for c in value)
+    return "${" in value or has_control(value)
 
 
 def quote_word(value: str) -> str:
