@@ -13,13 +13,13 @@ import shlex
 import sqlite3
 import sys
 import urllib.parse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from core.errors import DockerError, PodbayError
 from core.ssh.sshd import SSHD_SCRIPT
 
 if TYPE_CHECKING:
-    from typing import Any, NoReturn
+    from typing import NoReturn
 
 
 _SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -88,9 +88,37 @@ def current_context_host() -> str | None:
     return str(host) if host else None
 
 
-def ready_record(name: str) -> dict[str, Any]:
+class AttachRecord(TypedDict, total=False):
+    """The fields of a stored Workspace the fast path reads, as JSON (no pydantic here)."""
+
+    name: str
+    provider: str
+    phase: str
+    usable: bool
+    container_id: str  # the functions below are given records that have one
+    machine: dict[str, Any]  # a MachineRecord: {"ssh": {...} | None, "extra": {...}}
+    remote_user: str | None
+    workspace_folder: str | None
+    remote_env: dict[str, str]
+    attach_hooks: list[dict[str, Any]]
+    forward_ports: list[int | str]
+    vscode_extensions: list[str]
+    ssh_ready: bool
+    ssh_note: str
+
+
+def machine_ssh(record: AttachRecord) -> dict[str, Any] | None:
+    """The SSH address of the workspace's own machine (None on a shared engine)."""
+    machine = record.get("machine") or {}
+    if "ssh" in machine or "extra" in machine:
+        ssh = machine.get("ssh")
+        return ssh if isinstance(ssh, dict) else None
+    return machine if machine.get("host") else None  # a record written before 0.2: flat
+
+
+def ready_record(name: str) -> AttachRecord:
     """The workspace's stored record, read without pydantic; it must have a finished container."""
-    record = _read("workspaces", name)
+    record = cast("AttachRecord | None", _read("workspaces", name))
     if record is None:
         raise PodbayError(f"no workspace named {name!r}", "see: podbay list")
     unfinished = record.get("phase") == "creating" and not record.get("usable")
@@ -99,9 +127,9 @@ def ready_record(name: str) -> dict[str, Any]:
     return record
 
 
-def record_with_container(name: str) -> dict[str, Any]:
+def record_with_container(name: str) -> AttachRecord:
     """The workspace's stored record, which must name a container (finished or not)."""
-    record = _read("workspaces", name)
+    record = cast("AttachRecord | None", _read("workspaces", name))
     if record is None:
         raise PodbayError(f"no workspace named {name!r}", "see: podbay list")
     if not record.get("container_id"):
@@ -109,10 +137,10 @@ def record_with_container(name: str) -> dict[str, Any]:
     return record
 
 
-def docker_base(record: dict[str, Any]) -> list[str]:
+def docker_base(record: AttachRecord) -> list[str]:
     """How to run the docker CLI against the workspace's engine: here, or on its own machine
     through podbay's SSH relay (core.ssh.relay), which runs the rest of the line there."""
-    if record.get("machine"):
+    if machine_ssh(record) is not None:
         code = (
             f"import sys; sys.path.insert(0, {_SOURCE_ROOT!r}); "
             "from core.ssh import relay; relay.main()"
@@ -123,13 +151,13 @@ def docker_base(record: dict[str, Any]) -> list[str]:
     return [docker_cli(), *(["-H", str(host)] if host else [])]
 
 
-def exec_argv(record: dict[str, Any], cmd: list[str], tty: bool) -> list[str]:
+def exec_argv(record: AttachRecord, cmd: list[str], tty: bool) -> list[str]:
     argv = [*docker_base(record), "exec", "-i", *(["-t"] if tty else [])]
     # root by id: works in images without /etc/passwd (the same rule as core.docker.exec_user).
     user = record.get("remote_user")
     argv += ["-u", "0" if user in (None, "", "root") else user]
-    if record.get("workspace_folder"):
-        argv += ["-w", record["workspace_folder"]]
+    if folder := record.get("workspace_folder"):
+        argv += ["-w", folder]
     for key, value in (record.get("remote_env") or {}).items():
         argv += ["-e", f"{key}={value}"]
     return [*argv, record["container_id"], *cmd]
@@ -151,7 +179,7 @@ def _shell_command(command: Any) -> str:
     return ":"
 
 
-def post_attach_argv(record: dict[str, Any]) -> list[str] | None:
+def post_attach_argv(record: AttachRecord) -> list[str] | None:
     """postAttachCommand, run detached in the container (each contribution in order, image and
     features first), its output in POST_ATTACH_LOG; None when there is none."""
     hooks = [h.get("command") for h in record.get("attach_hooks") or [] if isinstance(h, dict)]
@@ -164,7 +192,7 @@ def post_attach_argv(record: dict[str, Any]) -> list[str] | None:
     return argv
 
 
-def run_post_attach(record: dict[str, Any], name: str) -> None:
+def run_post_attach(record: AttachRecord, name: str) -> None:
     """Start postAttachCommand for an attach (podbay ssh, podbay code); says where its output
     goes. Failing to start it is reported, never fatal: the user still gets their shell."""
     argv = post_attach_argv(record)
@@ -183,7 +211,7 @@ def run_post_attach(record: dict[str, Any], name: str) -> None:
         print(f"podbay: postAttachCommand could not start: {reason}", file=sys.stderr)
 
 
-def stopped_error(record: dict[str, Any]) -> PodbayError | None:
+def stopped_error(record: AttachRecord) -> PodbayError | None:
     """A clear error when the workspace's container is not running (asked of its engine);
     None when it runs or the engine cannot say."""
     import subprocess
@@ -199,7 +227,7 @@ def stopped_error(record: dict[str, Any]) -> PodbayError | None:
     return None
 
 
-def sshd_argv(record: dict[str, Any]) -> list[str]:
+def sshd_argv(record: AttachRecord) -> list[str]:
     """The exec channel to the container's `sshd -i` (what OpenSSH's ProxyCommand runs)."""
     return [
         *docker_base(record),

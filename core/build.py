@@ -20,7 +20,8 @@ from pathlib import Path
 
 from core import scripts
 from core.attach import docker_cli
-from core.devcontainer.plan import UID_SCRIPT, DockerfileBuild, Extension
+from core.devcontainer.feature_image import UID_SCRIPT, Extension
+from core.devcontainer.plan import DockerfileBuild
 from core.docker import DockerEndpoint
 from core.errors import DockerError
 from core.host import HostSession, LocalHost

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import shutil
-from collections.abc import AsyncIterator, Callable, Mapping
+import tempfile
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -25,6 +27,7 @@ from core import consent, hooks, images, paths, testseam, unsaved
 from core import source as sources
 from core.compose import LABEL_PART_OF, part_of
 from core.devcontainer import config as dcconfig
+from core.devcontainer import files as dcfiles
 from core.devcontainer import find as dcfind
 from core.devcontainer import plan as dcplan
 from core.devcontainer.plan import (
@@ -45,26 +48,26 @@ from core.errors import (
     UnknownProvider,
     WorkAtRisk,
 )
-from core.host import HostSession, MachineJob, MachineProvider, RemoteHost
+from core.host import HostSession, MachineJob
 from core.images import UpJob
 from core.model import (
     LABEL_HOME,
     LABEL_RECORD,
     LABEL_WORKSPACE,
-    ProviderConfig,
     Source,
+    Status,
     Workspace,
     WorkspaceStatus,
     record_label,
 )
+from core.provider import MachineState, Provider
+from core.provider_admin import ProviderAdmin, ProviderFactory
 from core.reporter import EventSink, Reporter
 from core.ssh import bootstrap as ssh_bootstrap
 from core.ssh import config as ssh_config
 from core.ssh import keys as ssh_keys
 from core.status import Drift, PollResult, status_of
 from core.store import Store
-
-ProviderFactory = Callable[[ProviderConfig], MachineProvider]
 
 
 class UpRequest(BaseModel):
@@ -104,26 +107,18 @@ class Engine:
         cwd: Path | None = None,
     ) -> None:
         self.store = store
-        self.provider_factory = provider_factory
+        self.providers = ProviderAdmin(store, provider_factory)
         self.env = dict(os.environ if env is None else env)
         self.cwd = cwd
-        self._providers: dict[str, MachineProvider] = {}
         self._drift = Drift()
 
     # providers -----------------------------------------------------------------------------
 
     def default_provider_name(self) -> str | None:
-        return self.store.get_meta("default_provider")
+        return self.providers.default()
 
-    def save_provider(self, config: ProviderConfig) -> None:
-        """Store a provider's (new) options; the next use builds it from them."""
-        self.store.save_provider(config)
-        self._providers.pop(config.name, None)
-
-    def provider(self, name: str) -> MachineProvider:
-        if name not in self._providers:
-            self._providers[name] = self.provider_factory(self.store.require_provider(name))
-        return self._providers[name]
+    def provider(self, name: str) -> Provider:
+        return self.providers.get(name)
 
     # up ------------------------------------------------------------------------------------
 
@@ -250,17 +245,18 @@ class Engine:
             container_name=container_name(name, self.store.install_id()),
         )
 
+    @staticmethod
     def _load_config(
-        self, folder: Path, explicit: str | None, image: str | None
+        folder: Path, explicit: str | None, image: str | None, files: dcfiles.Files = dcfiles.LOCAL
     ) -> tuple[Path | None, dict[str, Any], list[str]]:
-        if not folder.is_dir():
+        if not files.is_dir(folder):
             raise SourceError(
                 f"folder {folder} does not exist", "was it moved? podbay delete NAME, then up again"
             )
         if image is not None:
             return None, {"image": image}, []
-        path = dcfind.find(folder, explicit)
-        loaded = dcconfig.load(path)
+        path = dcfind.find(folder, explicit, files)
+        loaded = dcconfig.load(path, files)
         return path, loaded.raw, loaded.warnings
 
     def _job(self, ws: Workspace, report: Reporter) -> MachineJob:
@@ -275,7 +271,7 @@ class Engine:
     async def _bring_up(
         self,
         ws: Workspace,
-        provider: MachineProvider,
+        provider: Provider,
         report: Reporter,
         rebuild: bool,
         attempt: _Attempt,
@@ -303,7 +299,7 @@ class Engine:
 
     @staticmethod
     @contextlib.asynccontextmanager
-    async def _host(provider: MachineProvider, job: MachineJob) -> AsyncIterator[HostSession]:
+    async def _host(provider: Provider, job: MachineJob) -> AsyncIterator[HostSession]:
         host = await provider.open_host(job)
         try:
             yield host
@@ -314,46 +310,55 @@ class Engine:
         self, ws: Workspace, host: HostSession, report: Reporter, rebuild: bool, attempt: _Attempt
     ) -> Workspace:
         _checkpoint("recorded")
-        if host.local:
-            folder = Path(ws.folder)
-            if ws.owned_folder and not folder.exists():
-                report.step(f"getting the source: {self._source_text(ws)}")
-                attempt.made_folder = await sources.materialize(ws.source, folder, host, report.log)
-            elif ws.owned_folder and attempt.created_record:
+        if ws.source.kind != "folder" or ws.folder != ws.source.value:
+            made = False
+            if not await host.exists(ws.folder):
+                where = "" if host.local else " onto the machine"
+                report.step(f"getting the source{where}: {self._source_text(ws)}")
+                made = await sources.materialize(ws.source, ws.folder, host, report.log)
+            attempt.made_folder = made
+            if not made and ws.owned_folder and attempt.created_record:
                 # Left by an earlier workspace of this name (its record lost): the work in it
                 # is the user's, so it is used as it is and never removed by this `up`.
-                report.warn(f"using the folder {folder} that was already there (kept as it is)")
-            config_root = folder
-        else:
-            config_root = await self._remote_source(ws, cast("RemoteHost", host), report)
+                report.warn(f"using the folder {ws.folder} that was already there (kept as it is)")
         _checkpoint("source")
+        async with self._config_files(ws, host) as (files, copy):
+            return await self._plan_and_make(ws, host, report, rebuild, attempt, files, copy)
 
-        try:
-            config_path, raw, warnings = self._load_config(config_root, ws.config_arg, ws.image)
-        except PodbayError as exc:
-            if config_root != Path(ws.folder):
-                exc.message = exc.message.replace(str(config_root), f"{ws.folder} (on the machine)")
-            raise
+    @staticmethod
+    @contextlib.asynccontextmanager
+    async def _config_files(
+        ws: Workspace, host: HostSession
+    ) -> AsyncIterator[tuple[dcfiles.Files, Path]]:
+        """The config's files as this computer reads them: in place, or (for a folder on
+        another machine) a copy of its devcontainer files that lives for this operation."""
+        if host.local:
+            yield dcfiles.LOCAL, Path(ws.folder)
+            return
+        with tempfile.TemporaryDirectory(prefix="podbay-config-") as tmp:
+            copy = Path(tmp) / "source"
+            await host.copy_out(ws.folder, list(dcfind.CONFIG_ENTRIES), copy)
+            yield dcfiles.Files.copy_of(ws.folder, copy), copy
+
+    async def _plan_and_make(
+        self,
+        ws: Workspace,
+        host: HostSession,
+        report: Reporter,
+        rebuild: bool,
+        attempt: _Attempt,
+        files: dcfiles.Files,
+        copy: Path,
+    ) -> Workspace:
+        config_path, raw, warnings = self._load_config(
+            Path(ws.folder), ws.config_arg, ws.image, files
+        )
         for warning in warnings:
             report.warn(warning)
-        if config_path is not None and config_root != Path(ws.folder):
-            # Read from podbay's copy; the file itself lives in the folder on the machine.
-            if not config_path.is_relative_to(config_root):
-                raise SourceError(
-                    f"--config {ws.config_arg} is outside {ws.folder}, which is on the machine",
-                    "a workspace on its own machine reads its config from its source folder",
-                )
-            config_path = Path(ws.folder) / config_path.relative_to(config_root)
         if ws.config_path != (str(config_path) if config_path else None):
             ws.config_path = str(config_path) if config_path else None
             self.store.save_workspace(ws)
-        # The config's folder: read here (podbay's copy for another machine), used there.
-        if not ws.config_path:
-            local_dir = config_root
-        elif config_root == Path(ws.folder):
-            local_dir = Path(ws.config_path).parent  # anywhere, as the reference CLI allows
-        else:
-            local_dir = config_root / Path(ws.config_path).parent.relative_to(ws.folder)
+        local_dir = self._read_dir(ws, files, copy)
         ctx = self._plan_context(ws)
         resolved = dcplan.resolve(raw, ctx)
         parts = await asyncio.to_thread(images.file_parts, resolved, local_dir, config_path)
@@ -373,9 +378,7 @@ class Engine:
         keys_ready = asyncio.create_task(
             asyncio.to_thread(ssh_keys.ensure, self.store.root, ws.name)
         )
-        job = UpJob(
-            ws, host, resolved, ctx, config_root, local_dir, report, self.store.root, self.env
-        )
+        job = UpJob(ws, host, resolved, ctx, copy, local_dir, report, self.store.root, self.env)
         try:
             return await self._container_up(job, keys_ready, rebuild, attempt)
         except BaseException:
@@ -385,16 +388,6 @@ class Engine:
     @staticmethod
     def _source_text(ws: Workspace) -> str:
         return "an empty folder" if ws.source.kind == "image" else ws.source.display()
-
-    async def _remote_source(self, ws: Workspace, host: RemoteHost, report: Reporter) -> Path:
-        """The source on the machine (cloned there, or uploaded); returns a local copy of its
-        devcontainer files to read the config from."""
-        if not await host.exists(ws.folder):
-            report.step(f"getting the source onto the machine: {self._source_text(ws)}")
-            await sources.materialize_remote(ws.source, ws.folder, host, report.log)
-        mirror = paths.mirrors_dir(self.store.root) / ws.name
-        await host.fetch_tree(ws.folder, list(dcfind.CONFIG_ENTRIES), mirror)
-        return mirror
 
     async def _container_up(
         self,
@@ -660,7 +653,7 @@ class Engine:
     @contextlib.asynccontextmanager
     async def _operation(
         self, name: str, operation: str, on_event: EventSink | None
-    ) -> AsyncIterator[tuple[Workspace, MachineProvider, MachineJob]]:
+    ) -> AsyncIterator[tuple[Workspace, Provider, MachineJob]]:
         """Lock the workspace for one operation."""
         self.store.workspace(name)
         report = Reporter(self.store.root, name, on_event)
@@ -742,7 +735,6 @@ class Engine:
                     folder.unlink()  # the link only, never what it points at
                 else:
                     await asyncio.to_thread(shutil.rmtree, ws.folder, True)
-            shutil.rmtree(paths.mirrors_dir(self.store.root) / name, ignore_errors=True)
             shutil.rmtree(paths.builds_dir(self.store.root) / name, ignore_errors=True)
             shutil.rmtree(ssh_keys.of(self.store.root, name).folder, ignore_errors=True)
             self.store.remove_workspace(name)
@@ -754,7 +746,7 @@ class Engine:
         return ws
 
     async def _work_on_machine(
-        self, ws: Workspace, provider: MachineProvider, job: MachineJob
+        self, ws: Workspace, provider: Provider, job: MachineJob
     ) -> list[str]:
         """What terminating the workspace's own machine would lose, checked on the machine;
         a machine that does not answer cannot be checked, which is said as such."""
@@ -770,7 +762,7 @@ class Engine:
             ]
 
     async def _delete_on_provider(
-        self, ws: Workspace, provider: MachineProvider, job: MachineJob, force: bool
+        self, ws: Workspace, provider: Provider, job: MachineJob, force: bool
     ) -> None:
         name, report = ws.name, job.report
         if provider.dedicated_machine:
@@ -839,7 +831,7 @@ class Engine:
 
         install_id = self.store.install_id()
 
-        async def poll_one(provider_name: str) -> tuple[str, dict[str, dict[str, Any]] | str]:
+        async def poll_one(provider_name: str) -> tuple[str, dict[str, MachineState] | str]:
             mine = [ws for ws in workspaces if ws.provider == provider_name]
             try:
                 return provider_name, await self.provider(provider_name).poll(install_id, mine)
@@ -848,13 +840,24 @@ class Engine:
 
         polled = dict(await asyncio.gather(*(poll_one(p) for p in sorted(names))))
 
+        on_machines = {
+            ws.name: self._drift.on_machine(ws, functools.partial(self._machine_drift, ws))
+            for ws in workspaces
+            if drift and ws.machine and ws.phase == "ready" and self._running(polled, ws)
+        }
+
         def one(ws: Workspace) -> WorkspaceStatus:
             found = polled[ws.provider]
-            container = found.get(ws.name) if isinstance(found, dict) else None
+            state = found.get(ws.name) if isinstance(found, dict) else None
             holder = self.store.lock_holder(ws.name)
             # Drift is shown for a finished workspace with its container; not worked out else.
-            shown = drift and holder is None and ws.phase == "ready" and container is not None
-            changed = self._drift.changed(ws, container, self._resolve) if shown else []
+            shown = drift and holder is None and ws.phase == "ready" and state is not None
+            if ws.name in on_machines:
+                changed = on_machines[ws.name] if shown else []
+            elif shown and state is not None:
+                changed = self._drift.changed(ws, state.fingerprint, self._resolve)
+            else:
+                changed = []
             return status_of(ws, found, holder, changed)
 
         statuses = await asyncio.to_thread(lambda: [one(ws) for ws in workspaces])
@@ -865,14 +868,51 @@ class Engine:
             },
         )
 
-    def _resolve(self, ws: Workspace) -> dcplan.Resolved:
+    @staticmethod
+    def _running(polled: dict[str, dict[str, MachineState] | str], ws: Workspace) -> bool:
+        found = polled.get(ws.provider)
+        state = found.get(ws.name) if isinstance(found, dict) else None
+        return state is not None and state.status == Status.RUNNING
+
+    def _resolve(
+        self, ws: Workspace, files: dcfiles.Files = dcfiles.LOCAL, copy: Path | None = None
+    ) -> dcplan.Resolved:
         """The workspace's config as it is now (for drift), its files' fingerprint included."""
-        _, raw, _ = self._load_config(Path(ws.folder), ws.config_arg, ws.image)
+        _, raw, _ = self._load_config(Path(ws.folder), ws.config_arg, ws.image, files)
         resolved = dcplan.resolve(raw, self._plan_context(ws))
         assert ws.config_path is not None
-        config_path = Path(ws.config_path)
-        resolved.fingerprint.update(images.file_parts(resolved, config_path.parent, config_path))
+        config_file = Path(ws.config_path)
+        local_dir = self._read_dir(ws, files, copy or Path(ws.folder))
+        resolved.fingerprint.update(images.file_parts(resolved, local_dir, config_file))
         return resolved
+
+    @staticmethod
+    def _read_dir(ws: Workspace, files: dcfiles.Files, copy: Path) -> Path:
+        """The config's folder as read here: itself, or its place in the copy of another
+        machine's files."""
+        if not ws.config_path:
+            return copy
+        if files.local:
+            return Path(ws.config_path).parent  # anywhere, as the reference CLI allows
+        return copy / Path(ws.config_path).parent.relative_to(ws.folder)
+
+    async def _machine_drift(self, ws: Workspace) -> list[str]:
+        """Drift read where the workspace runs: its container's fingerprint and its config (on
+        its own machine, over one connection)."""
+        provider = self.provider(ws.provider)
+        job = self._job(ws, Reporter(self.store.root, ws.name, None))
+        async with self._host(provider, job) as host:
+            container = await self._find_container(host.docker, ws.name)
+            before = ((container or {}).get("Labels") or {}).get(dcplan.LABEL_FINGERPRINT)
+            if not before or not ws.config_path:
+                return []
+            async with self._config_files(ws, host) as (files, copy):
+                resolved = await asyncio.to_thread(self._resolve, ws, files, copy)
+        return dcplan.changed_parts(json.loads(before), resolved.fingerprint)
+
+    async def drift(self, name: str) -> list[str]:
+        """What changed in a workspace's config since its container was made, asked now."""
+        return await self._machine_drift(self.store.workspace(name))
 
     async def status(self, name: str) -> WorkspaceStatus:
         ws = self.store.workspace(name)

@@ -1,19 +1,19 @@
-"""The seam between the engine and where a workspace runs.
-
-A provider (local Docker, an EC2 VM) prepares a machine and opens a HostSession on it:
-a way to run commands there and reach its Docker engine. The engine is written against these
-protocols only, so core never imports a provider.
+"""Where a workspace runs, as the engine sees it: a HostSession runs commands, reads and writes
+files and reaches the Docker engine of one machine (this computer, or a machine of its own over
+SSH). A provider (core/provider.py) opens one for each operation.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
+import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Protocol
 
 from core.docker import DockerEndpoint
 from core.model import Workspace
@@ -51,17 +51,39 @@ class HostSession(Protocol):
         together) to `on_line` as it comes; returns the exit status."""
         ...
 
-    async def close(self) -> None: ...
-
-
-class RemoteHost(HostSession, Protocol):
-    """A machine of its own (an EC2 instance): files travel to and from it."""
+    # Files on the machine, by absolute path. Errors are OSError, as pathlib raises them.
 
     async def exists(self, path: str) -> bool: ...
 
-    async def upload_tree(self, source: Path, dest: str) -> None: ...
+    async def read_bytes(self, path: str) -> bytes: ...
 
-    async def fetch_tree(self, folder: str, names: list[str], dest: Path) -> None: ...
+    async def write_bytes(self, path: str, data: bytes) -> None: ...
+
+    async def list_dir(self, path: str) -> list[str]:
+        """Names in a folder ([] when there is no such folder)."""
+        ...
+
+    async def mkdirs(self, path: str) -> None:
+        """Make the folder and its parents (nothing when it is there)."""
+        ...
+
+    async def rename(self, src: str, dest: str) -> None:
+        """Move `src` to `dest`, which must not exist."""
+        ...
+
+    async def remove_tree(self, path: str) -> None:
+        """Remove a folder and everything in it (nothing when it is not there)."""
+        ...
+
+    async def copy_in(self, source: Path, dest: str) -> None:
+        """Copy a folder of this computer to `dest` on the machine (made; must not exist)."""
+        ...
+
+    async def copy_out(self, folder: str, names: list[str], dest: Path) -> None:
+        """Copy the named entries of a folder on the machine (those there) into `dest` here."""
+        ...
+
+    async def close(self) -> None: ...
 
 
 @dataclass
@@ -73,34 +95,6 @@ class MachineJob:
     install_id: str
     report: Reporter
     save: Callable[[], None]  # persist workspace.machine now (crash safety)
-
-
-class MachineProvider(Protocol):
-    """What the engine needs from a configured provider."""
-
-    name: str
-    # True: one machine per workspace (EC2); stop and delete act on the machine, status comes
-    # from the machine, not from its containers.
-    dedicated_machine: ClassVar[bool]
-
-    def folder_for(self, workspace: str) -> str | None:
-        """Where a new workspace's files live on its machine; None: this computer's rules."""
-        ...
-
-    async def ensure_machine(self, job: MachineJob) -> None:
-        """Create or start the workspace's machine (nothing to do for the local engine)."""
-        ...
-
-    async def open_host(self, job: MachineJob) -> HostSession: ...
-
-    async def stop_machine(self, job: MachineJob) -> None: ...
-
-    async def delete_machine(self, job: MachineJob) -> None: ...
-
-    async def poll(self, install_id: str, workspaces: list[Workspace]) -> dict[str, dict[str, Any]]:
-        """Live state by workspace name, as docker's container list shapes it (State, Status,
-        Image), plus "Machine" for a dedicated machine. One API call per provider."""
-        ...
 
 
 class LocalHost:
@@ -162,6 +156,52 @@ class LocalHost:
                 process.kill()
                 await process.wait()
             raise
+
+    async def exists(self, path: str) -> bool:
+        return await asyncio.to_thread(os.path.lexists, path)
+
+    async def read_bytes(self, path: str) -> bytes:
+        return await asyncio.to_thread(Path(path).read_bytes)
+
+    async def write_bytes(self, path: str, data: bytes) -> None:
+        await asyncio.to_thread(Path(path).write_bytes, data)
+
+    async def list_dir(self, path: str) -> list[str]:
+        try:
+            return sorted(await asyncio.to_thread(os.listdir, path))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
+    async def mkdirs(self, path: str) -> None:
+        await asyncio.to_thread(os.makedirs, path, exist_ok=True)
+
+    async def rename(self, src: str, dest: str) -> None:
+        if await self.exists(dest):
+            raise FileExistsError(errno.EEXIST, "already there", dest)
+        await asyncio.to_thread(os.rename, src, dest)
+
+    async def remove_tree(self, path: str) -> None:
+        if os.path.islink(path):
+            os.unlink(path)  # the link only, never what it points at
+        else:
+            await asyncio.to_thread(shutil.rmtree, path, True)
+
+    async def copy_in(self, source: Path, dest: str) -> None:
+        ignore = shutil.ignore_patterns("__pycache__")
+        await asyncio.to_thread(shutil.copytree, source, dest, symlinks=True, ignore=ignore)
+
+    async def copy_out(self, folder: str, names: list[str], dest: Path) -> None:
+        def work() -> None:
+            shutil.rmtree(dest, ignore_errors=True)
+            dest.mkdir(parents=True, mode=0o700)
+            for name in names:
+                entry = Path(folder) / name
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.copytree(entry, dest / name, symlinks=True)
+                elif os.path.lexists(entry):
+                    shutil.copy2(entry, dest / name, follow_symlinks=False)
+
+        await asyncio.to_thread(work)
 
     async def close(self) -> None:
         return None

@@ -6,7 +6,7 @@ import shutil
 import subprocess
 from typing import Any
 
-from core.attach import exec_argv
+from core.attach import AttachRecord, exec_argv
 
 # Remote-SSH has no flag for extensions: this job waits (up to 10 minutes) in the container for
 # VS Code's server and installs them with its own CLI.
@@ -30,7 +30,7 @@ def vscode_urls(name: str, folder: str) -> tuple[str, str]:
     )
 
 
-def open_vscode(record: dict[str, Any]) -> dict[str, Any]:
+def open_vscode(record: AttachRecord) -> dict[str, Any]:
     """Open VS Code on the workspace folder, or return the URL to open when there is no `code`."""
     folder = record.get("workspace_folder") or "/"
     uri, url = vscode_urls(record["name"], folder)

@@ -14,6 +14,7 @@ from typing import Any
 
 from core import build, features_fetch, paths
 from core.compose import LABEL_PART_OF, Compose, project_name
+from core.devcontainer import host_requirements
 from core.devcontainer import metadata as dcmetadata
 from core.devcontainer import plan as dcplan
 from core.devcontainer.metadata import LABEL as LABEL_METADATA
@@ -40,7 +41,7 @@ class UpJob:
     host: HostSession
     resolved: Resolved
     ctx: PlanContext
-    config_root: Path  # the source folder, or podbay's copy of its devcontainer files
+    config_root: Path  # the source folder, or a copy of its devcontainer files read here
     local_dir: Path  # the config's folder under config_root
     report: Reporter
     root: Path  # podbay's home: builds and the feature cache live there
@@ -73,7 +74,7 @@ def file_parts(resolved: Resolved, config_dir: Path, config_file: Path | None) -
 
 
 def _lockfile(job: UpJob) -> Path | None:
-    """The config's lockfile as read here (podbay's copy for a VM's workspace)."""
+    """The config's lockfile as read here (the copy read here for a VM's workspace)."""
     if job.ws.config_path is None:
         return None
     return features_fetch.lockfile_path(job.local_dir / Path(job.ws.config_path).name)
@@ -120,10 +121,10 @@ async def prepare_image(job: UpJob) -> Plan:
     root = str(engine.get("DockerRootDir") or "")
     if host.local and root and Path(root).is_dir():
         free = (await asyncio.to_thread(shutil.disk_usage, root)).free
-    machine = dcplan.Machine(
+    machine = host_requirements.Machine(
         cpus=int(engine.get("NCPU") or 0), memory=int(engine.get("MemTotal") or 0), free=free
     )
-    plan.warnings += dcplan.host_shortfalls(plan.host_requirements, machine)
+    plan.warnings += host_requirements.host_shortfalls(plan.host_requirements, machine)
     if plan.extension is not None:
         folder = paths.builds_dir(job.root) / ws.name
         await build.build_extension(docker, plan.extension, folder, report)
@@ -194,13 +195,14 @@ async def _features(job: UpJob) -> list[Feature]:
         job.resolved.config.overrideFeatureInstallOrder or [],
         source,
     )
-    # Written where the config is (not into podbay's copy of a VM's files), when it
-    # says something new; the reference CLI writes the same file.
+    # Written where the config is, on its machine (not into a copy read here), when it says
+    # something new; the reference CLI writes the same file.
     text = features_fetch.render_lockfile(downloads.entries)
     wanted = downloads.entries or (lock_path is not None and lock_path.exists())
-    if lock_path is not None and job.host.local and wanted:
+    if lock_path is not None and job.ws.config_path is not None and wanted:
         if text != features_fetch.render_lockfile(locked) or not lock_path.exists():
-            await asyncio.to_thread(lock_path.write_text, text, "utf-8")
+            real = features_fetch.lockfile_path(Path(job.ws.config_path))
+            await job.host.write_bytes(str(real), text.encode())
             report.log(f"wrote {lock_path.name} (the features' exact versions)")
         job.resolved.fingerprint[lock_path.name] = dcplan.file_hash(text.encode())
     return features

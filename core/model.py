@@ -7,7 +7,7 @@ import json
 import time
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class ProviderConfig(BaseModel):
@@ -71,6 +71,38 @@ def redact_url(url: str) -> str:
 Phase = Literal["creating", "ready", "failed"]
 
 
+class SshAddress(BaseModel):
+    """Where a workspace's own machine answers SSH, and the host key it must show."""
+
+    host: str
+    port: int = 22
+    user: str
+    host_public_key: str  # the key podbay made for the machine: the connection is pinned to it
+
+
+class MachineRecord(BaseModel):
+    """A dedicated machine's record: the SSH address attach reads, plus the provider's own
+    private fields (EC2: instance id, security group, client token, ...)."""
+
+    ssh: SshAddress | None = None
+    extra: dict[str, Any] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_flat(cls, data: Any) -> Any:
+        """Records written before 0.2 kept one flat dict; read them as they are meant."""
+        if not isinstance(data, dict) or not data or {"ssh", "extra"} & data.keys():
+            return data
+        flat = dict(data)
+        keys = ("host", "port", "user", "host_public_key")
+        ssh = {k: flat.pop(k) for k in keys if k in flat}
+        return {"ssh": ssh if "host" in ssh else None, "extra": flat}
+
+    def __bool__(self) -> bool:
+        """True once the provider has written anything: a machine was (maybe) asked for."""
+        return self.ssh is not None or bool(self.extra)
+
+
 class Workspace(BaseModel):
     """A named environment: source, provider, config, and what `up` last achieved."""
 
@@ -101,9 +133,9 @@ class Workspace(BaseModel):
     ssh_container: str | None = None  # container whose sshd setup is done
     ssh_ready: bool = False
     ssh_note: str = ""  # why SSH is unavailable, or what setting it up did
-    # The provider's own record of a dedicated machine (EC2: instance id, address, its SSH user
-    # and host key, the security group podbay made, ...). Empty on the local engine.
-    machine: dict[str, Any] = {}
+    # A dedicated machine's record (its SSH address, the provider's own fields). Empty on a
+    # shared engine.
+    machine: MachineRecord = Field(default_factory=MachineRecord)
     created_at: float = Field(default_factory=time.time)
     updated_at: float = Field(default_factory=time.time)
 
@@ -125,14 +157,28 @@ class Status(enum.StrEnum):
     ERROR = "Error"
 
 
+class MachineInfo(BaseModel):
+    """A workspace's own machine as its provider reports it: what it is and what it costs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    type: str
+    state: str  # the provider's word: pending, running, stopped, ...
+    region: str = ""
+    hourly: float | None = None  # estimated $/h while running
+    monthly: float | None = None  # estimated $/month if always on
+    stopped_monthly: float | None = None  # estimated $/month while stopped (the disk)
+    price_note: str | None = None  # why no price is known
+
+
 class WorkspaceStatus(BaseModel):
     workspace: Workspace
     status: Status
     detail: str = ""  # why Error/Busy/NotFound, one line
     container_state: str | None = None  # docker's own word: running, exited, created, ...
     image: str | None = None
-    # A dedicated machine: id, type, state, and the estimated cost ($/h running, $/month).
-    machine: dict[str, Any] | None = None
+    machine: MachineInfo | None = None  # a dedicated machine: id, type, state, cost
     changed: list[str] = []  # parts of the config changed since the container was made
 
 
@@ -165,23 +211,23 @@ def age_text(created_at: float, now: float | None = None) -> str:
     return f"{seconds}s"
 
 
-def cost_cell(machine: dict[str, Any] | None) -> str:
+def cost_cell(machine: MachineInfo | None) -> str:
     """The $/h column: the running rate, "disk" while stopped (storage only), "?" if unknown."""
-    if not machine:
+    if machine is None:
         return "-"
-    if machine.get("state") == "stopped":
+    if machine.state == "stopped":
         return "disk"
-    if "hourly" not in machine:
+    if machine.hourly is None:
         return "?"
-    return f"{machine['hourly']:.2f}"
+    return f"{machine.hourly:.2f}"
 
 
-def machine_text(machine: dict[str, Any]) -> str:
+def machine_text(machine: MachineInfo) -> str:
     """One line on a workspace's own machine: type, state, estimated cost."""
-    head = f"{machine.get('type', '?')} {machine.get('state', '?')}"
-    if "hourly" not in machine:
-        return f"{head} ({machine.get('price_note', 'no price known')})"
-    text = f"{head}, ~${machine['hourly']:.4f}/h (~${machine['monthly']:.2f}/month always on"
-    if "stopped_monthly" in machine:
-        text += f"; stopped ~${machine['stopped_monthly']:.2f}/month for the disk"
+    head = f"{machine.type} {machine.state}"
+    if machine.hourly is None or machine.monthly is None:
+        return f"{head} ({machine.price_note or 'no price known'})"
+    text = f"{head}, ~${machine.hourly:.4f}/h (~${machine.monthly:.2f}/month always on"
+    if machine.stopped_monthly is not None:
+        text += f"; stopped ~${machine.stopped_monthly:.2f}/month for the disk"
     return text + ")"

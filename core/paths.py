@@ -41,11 +41,6 @@ def sources_dir(root: Path) -> Path:
     return _sub(root, "sources")
 
 
-def mirrors_dir(root: Path) -> Path:
-    """Local copies of the devcontainer files of workspaces whose folder is on another machine."""
-    return _sub(root, "mirrors")
-
-
 def builds_dir(root: Path) -> Path:
     """Build contexts podbay writes for the images it makes (features, UID update)."""
     return _sub(root, "builds")

@@ -8,8 +8,8 @@ anything else is an image reference.
 
 from __future__ import annotations
 
+import asyncio
 import re
-import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +23,7 @@ from core.devcontainer.values import (
     printable,
 )
 from core.errors import GitCloneFailed, SourceError
-from core.host import HostSession, RemoteHost
+from core.host import HostSession
 from core.model import Source, redact_url
 
 _SCP_LIKE = re.compile(r"^[\w.-]+@(?!sha\d+:)[\w.-]+:")  # user@host:path, not IMAGE@sha256:
@@ -149,69 +149,42 @@ def same_source(a: Source, b: Source) -> bool:
 
 
 async def materialize(
-    source: Source, dest: Path, host: HostSession, on_line: Callable[[str], None] | None = None
+    source: Source, dest: str, host: HostSession, on_line: Callable[[str], None] | None = None
 ) -> bool:
-    """Bring the source to `dest` on the machine (clone, copy a template, or an empty folder);
-    True when this call made `dest`, False when it was there already (and is left as it is).
+    """Bring the source to `dest` on the workspace's machine, this computer or its own: clone
+    there, copy a template or a folder of this computer, or make an empty folder. True when
+    this call made `dest`, False when it was there already (and is left as it is).
 
-    Work happens in a temporary sibling that is renamed at the end, so `dest` exists only when
-    complete: an interrupted clone leaves nothing that looks finished.
+    Work happens in a hidden sibling renamed at the end, so `dest` exists only when complete:
+    an interrupted clone leaves nothing that looks finished.
     """
-    if dest.exists() or dest.is_symlink():
+    if await host.exists(dest):
         return False
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    for stale in dest.parent.glob(f".{dest.name}.partial-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    partial = dest.parent / f".{dest.name}.partial-{uuid.uuid4().hex[:8]}"
+    parent, _, base = dest.rstrip("/").rpartition("/")
+    partial = f"{parent}/.{base}.partial-{uuid.uuid4().hex[:8]}"
+    await host.mkdirs(parent)
     try:
+        for stale in await host.list_dir(parent):
+            if stale.startswith(f".{base}.partial-"):
+                await host.remove_tree(f"{parent}/{stale}")
         if source.kind == "git":
             await _clone(source, partial, host, on_line)
         elif source.kind == "template":
             template = templates.get(source.value)
             if template is None:
                 raise SourceError(f"no template named {source.value!r}", "see: podbay templates")
-            shutil.copytree(template.path, partial, ignore=shutil.ignore_patterns("__pycache__"))
+            await host.copy_in(template.path, partial)
+        elif source.kind == "folder":
+            if not Path(source.value).is_dir():
+                raise SourceError(f"folder {source.value} does not exist", "was it moved?")
+            await host.copy_in(Path(source.value), partial)
         else:
-            partial.mkdir(mode=0o755)
-        partial.rename(dest)
+            await host.mkdirs(partial)
+        await host.rename(partial, dest)
         return True
-    finally:
-        if partial.exists():
-            shutil.rmtree(partial, ignore_errors=True)
-
-
-async def materialize_remote(
-    source: Source, dest: str, host: RemoteHost, on_line: Callable[[str], None] | None = None
-) -> None:
-    """The same on a machine of its own: clone there, or upload a folder or template.
-
-    Also atomic: the work happens in a hidden sibling renamed at the end.
-    """
-    parent, _, base = dest.rstrip("/").rpartition("/")
-    partial = f"{parent}/.{base}.partial-{uuid.uuid4().hex[:8]}"
-    clean = await host.run(
-        ["sh", "-c", 'mkdir -p "$1" && rm -rf "$1"/."$2".partial-*', "sh", parent, base]
-    )
-    if clean.returncode != 0:
-        raise SourceError(f"cannot create {parent} on the machine: {clean.stderr.strip()}", "")
-    if source.kind == "git":
-        await _clone(source, partial, host, on_line)
-    elif source.kind == "template":
-        template = templates.get(source.value)
-        if template is None:
-            raise SourceError(f"no template named {source.value!r}", "see: podbay templates")
-        await host.upload_tree(template.path, partial)
-    elif source.kind == "folder":
-        folder = Path(source.value)
-        if not folder.is_dir():
-            raise SourceError(f"folder {folder} does not exist", "was it moved?")
-        await host.upload_tree(folder, partial)
-    else:
-        await host.run(["mkdir", "-p", partial])
-    moved = await host.run(["mv", "-T", partial, dest])
-    if moved.returncode != 0:
-        await host.run(["rm", "-rf", partial])
-        raise SourceError(f"cannot create {dest} on the machine: {moved.stderr.strip()}", "")
+    except BaseException:
+        await asyncio.shield(host.remove_tree(partial))
+        raise
 
 
 async def _clone(

@@ -3,8 +3,10 @@ whether its config changed since its container was made (drift)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from pydantic import BaseModel
 
 from core.devcontainer import plan as dcplan
 from core.model import Status, Workspace, WorkspaceStatus
+from core.provider import MachineState
 
 
 class PollResult(BaseModel):
@@ -21,53 +24,42 @@ class PollResult(BaseModel):
 
 def status_of(
     ws: Workspace,
-    containers: dict[str, dict[str, Any]] | str,
+    states: dict[str, MachineState] | str,
     holder: str | None,
     changed: list[str],
 ) -> WorkspaceStatus:
-    """The status shown for `ws`: `containers` is what its provider answered (or why not),
+    """The status shown for `ws`: `states` is what its provider answered (or why not),
     `holder` what holds its lock, `changed` the parts of its config that drifted."""
     if holder is not None:
         return WorkspaceStatus(workspace=ws, status=Status.BUSY, detail=holder)
-    if isinstance(containers, str):
-        return WorkspaceStatus(workspace=ws, status=Status.ERROR, detail=containers)
-    container = containers.get(ws.name)
-    state = container.get("State") if container else None
-    image = container.get("Image") if container else None
-    machine = container.get("Machine") if container else None
-    if ws.phase == "failed":
-        detail = f"{ws.error}; run: podbay up {ws.name}"
+    if isinstance(states, str):
+        return WorkspaceStatus(workspace=ws, status=Status.ERROR, detail=states)
+    found = states.get(ws.name)
+    state = found.state if found else None
+    image = found.image if found else None
+    if ws.phase in ("failed", "creating"):
+        detail = (
+            f"{ws.error}; run: podbay up {ws.name}"
+            if ws.phase == "failed"
+            else f"`up` was interrupted; finish it with: podbay up {ws.name}"
+        )
         return WorkspaceStatus(
             workspace=ws, status=Status.ERROR, detail=detail, container_state=state, image=image
         )
-    if ws.phase == "creating":
-        return WorkspaceStatus(
-            workspace=ws,
-            status=Status.ERROR,
-            detail=f"`up` was interrupted; finish it with: podbay up {ws.name}",
-            container_state=state,
-            image=image,
-        )
-    if container is None:
+    if found is None:
         what = "machine" if ws.machine else "container"
         return WorkspaceStatus(
             workspace=ws,
             status=Status.NOT_FOUND,
             detail=f"its {what} is gone; recreate it with: podbay up {ws.name}",
         )
-    status = {
-        "running": Status.RUNNING,
-        "paused": Status.RUNNING,
-        "restarting": Status.BUSY,
-        "removing": Status.BUSY,
-    }.get(str(state), Status.STOPPED)
     return WorkspaceStatus(
         workspace=ws,
-        status=status,
+        status=found.status,
         container_state=state,
         image=image,
-        detail=str(container.get("Status", "")),
-        machine=machine,
+        detail=found.detail,
+        machine=found.machine,
         changed=changed,
     )
 
@@ -76,19 +68,48 @@ class Drift:
     """Which parts of each workspace's config changed since its container was made; read
     again only when a file in the config's folder changed."""
 
+    # A config on a workspace's own machine is read over SSH: at most this often, in the
+    # background, so a poll never waits for a machine.
+    MACHINE_EVERY = 60.0
+
     def __init__(self) -> None:
         self._cache: dict[str, tuple[Any, list[str]]] = {}
+        self._machine: dict[str, tuple[float, list[str]]] = {}
+        self._asking: dict[str, asyncio.Task[None]] = {}
+
+    def on_machine(self, ws: Workspace, ask: Callable[[], Awaitable[list[str]]]) -> list[str]:
+        """The last answer for a workspace whose config is on its own machine ([] before the
+        first); asks again in the background when that answer is older than MACHINE_EVERY."""
+        last = self._machine.get(ws.name)
+        due = last is None or time.monotonic() - last[0] > self.MACHINE_EVERY
+        if due and ws.name not in self._asking:
+            self._asking[ws.name] = asyncio.get_running_loop().create_task(self._ask(ws, ask))
+        return last[1] if last else []
+
+    async def _ask(self, ws: Workspace, ask: Callable[[], Awaitable[list[str]]]) -> None:
+        last = self._machine.get(ws.name)
+        try:
+            changed = await asyncio.wait_for(ask(), 60)
+        except Exception:  # a machine that does not answer: no news (drift is a hint)
+            changed = last[1] if last else []
+        finally:
+            self._asking.pop(ws.name, None)
+        self._machine[ws.name] = (time.monotonic(), changed)
+
+    async def settled(self) -> None:
+        """Wait for the questions in flight (for a caller that wants the answer now)."""
+        while self._asking:
+            await asyncio.wait(list(self._asking.values()))
 
     def changed(
         self,
         ws: Workspace,
-        container: dict[str, Any] | None,
+        before: str | None,
         resolve: Callable[[Workspace], dcplan.Resolved],
     ) -> list[str]:
-        """[] when unknown: no container or fingerprint, the config is on another machine,
-        or it cannot be read (drift is a hint; it never stops a poll)."""
-        before = ((container or {}).get("Labels") or {}).get(dcplan.LABEL_FINGERPRINT)
-        if not before or not ws.config_path or ws.machine:
+        """[] when unknown: no fingerprint (`before`: the container's), or the config cannot be
+        read (drift is a hint; it never stops a poll). For a config on this computer."""
+        if not before or not ws.config_path:
             return []
         config_dir = Path(ws.config_path).parent
         try:

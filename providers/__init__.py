@@ -9,7 +9,7 @@ from core.errors import UnknownProvider
 from core.model import ProviderConfig
 
 if TYPE_CHECKING:
-    from providers.base import Provider
+    from core.provider import Provider
 
 TYPES: dict[str, str] = {
     "docker": "providers.docker_local:DockerProvider",

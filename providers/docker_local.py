@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from pydantic import Field
 
+from core.devcontainer.plan import LABEL_FINGERPRINT
 from core.docker import DockerEndpoint, current_context_host
 from core.host import HostSession, LocalHost, MachineJob
-from providers.base import Provider, ProviderOptions
+from core.model import LABEL_HOME, LABEL_WORKSPACE, ProviderConfig, Status, Workspace
+from core.provider import MachineState, Provider, ProviderOptions
+
+# docker's container states as podbay shows them; the rest (created, exited, dead) is stopped.
+STATUS = {
+    "running": Status.RUNNING,
+    "paused": Status.RUNNING,
+    "restarting": Status.BUSY,
+    "removing": Status.BUSY,
+}
 
 
 class DockerOptions(ProviderOptions):
@@ -24,9 +35,10 @@ class DockerOptions(ProviderOptions):
 class DockerProvider(Provider):
     type_name = "docker"
     Options = DockerOptions
+    options: DockerOptions
 
-    def __init__(self, config: object) -> None:
-        super().__init__(config)  # type: ignore[arg-type]
+    def __init__(self, config: ProviderConfig) -> None:
+        super().__init__(config)
         self._endpoint = DockerEndpoint(self.options.host or current_context_host())
 
     @classmethod
@@ -41,7 +53,27 @@ class DockerProvider(Provider):
     async def open_host(self, job: MachineJob) -> HostSession:
         return LocalHost(self._endpoint)
 
+    async def poll(self, install_id: str, workspaces: list[Workspace]) -> dict[str, MachineState]:
+        """The provider's containers, by workspace: one container list call."""
+        listed = await asyncio.to_thread(self._endpoint.list_containers, {LABEL_HOME: install_id})
+        states: dict[str, MachineState] = {}
+        for item in sorted(listed, key=lambda c: c.get("Created", 0)):  # the newest wins
+            labels = item.get("Labels") or {}
+            states[labels.get(LABEL_WORKSPACE, "")] = _state(item, labels)
+        return states
+
     async def check(self) -> str:
         await asyncio.to_thread(self._endpoint.ping)
         version = await asyncio.to_thread(self._endpoint.api().version)
         return f"Docker {version.get('Version', '?')} at {self._endpoint.label}"
+
+
+def _state(item: dict[str, Any], labels: dict[str, str]) -> MachineState:
+    state = str(item.get("State") or "")
+    return MachineState(
+        status=STATUS.get(state, Status.STOPPED),
+        state=state,
+        detail=str(item.get("Status", "")),
+        image=item.get("Image"),
+        fingerprint=labels.get(LABEL_FINGERPRINT),
+    )

@@ -7,45 +7,25 @@ Lifecycle logic stays in core: the app calls the same Engine as the CLI.
 from __future__ import annotations
 
 import gc
-import os
-import subprocess
-import sys
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.timer import Timer
-from textual.widgets import (
-    DataTable,
-    Footer,
-    Header,
-    Input,
-    Log,
-    Static,
-    TabbedContent,
-    TabPane,
-)
+from textual.widgets import DataTable, Footer, Header, Input, Log, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from core.errors import PodbayError
-from core.model import (
-    Event,
-    Status,
-    WorkspaceStatus,
-    age_text,
-    cost_cell,
-    machine_text,
-    redact_url,
-)
+from core.model import Event, WorkspaceStatus, redact_url
 from tui import actions
+from tui.attach_actions import AttachActions
 from tui.commands import ActionCommands
 from tui.messages import (
     DeleteChecked,
@@ -54,6 +34,9 @@ from tui.messages import (
     PortsForwarded,
     StatusPolled,
 )
+from tui.operations import Operation
+from tui.widgets.providers_table import ProvidersTable
+from tui.widgets.workspace_details import WorkspaceDetails
 from tui.widgets.workspace_table import WorkspaceTable
 
 if TYPE_CHECKING:
@@ -62,12 +45,10 @@ if TYPE_CHECKING:
     from core.ssh.client import Forward
 
 POLL_SECONDS = 3.0
-SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 LOG_LINES = 5000
-COLUMNS = ("name", "provider", "status", "source", "ide", "age", "cost")
 
 
-class PodbayApp(App[int]):
+class PodbayApp(AttachActions):
     TITLE = "podbay"
     SUB_TITLE = "development workspaces"
     CSS_PATH = "podbay.tcss"
@@ -85,19 +66,16 @@ class PodbayApp(App[int]):
         self.poll_seconds = poll_seconds
         self.clock = clock  # for ages; tests fix it
         self.statuses: dict[str, WorkspaceStatus] = {}  # from the last poll
-        self.operations: dict[str, str] = {}  # running operation's verb, by workspace
+        self.operations: dict[str, Operation] = {}  # the running one, by workspace
         # Deletes the user confirmed after being shown the work they would lose.
         self.force_delete: set[str] = set()
         self.logs: dict[str, deque[str]] = defaultdict(lambda: deque(maxlen=LOG_LINES))
         self.forwards: dict[str, list[Forward]] = defaultdict(list)
         self.provider_errors: dict[str, str | None] = {}
         self.filter_text = ""
-        self._frame = 0
         self._shown_log: str | None = None
         self._poll_timer: Timer | None = None
         self._poll_failures = 0  # in a row; the retry waits longer each time (up to 60 s)
-        self.source_width = 20
-        self._rendered: dict[str, tuple[str | Text, ...]] = {}  # cells as last shown, by workspace
 
     # layout --------------------------------------------------------------------------------
 
@@ -106,13 +84,13 @@ class PodbayApp(App[int]):
         yield Static("", id="banner", markup=False)
         with Vertical():
             yield Static("Providers", classes="pane-title")
-            yield DataTable(id="providers", cursor_type="row")
+            yield ProvidersTable(id="providers", cursor_type="row")
             yield Static("Workspaces", classes="pane-title")
             yield Input(placeholder="filter workspaces (esc clears)", id="filter")
             yield WorkspaceTable(id="workspaces", cursor_type="row")
             with TabbedContent(id="details-pane"):
                 with TabPane("Details", id="tab-details"):
-                    yield Static("", id="details-text", markup=False)
+                    yield WorkspaceDetails(id="details-text")
                 with TabPane("Logs", id="tab-logs"):
                     yield Log(id="log", max_lines=LOG_LINES)
                 with TabPane("Ports", id="tab-ports"):
@@ -120,18 +98,8 @@ class PodbayApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
-        providers = self.query_one("#providers", DataTable)
-        providers.add_column("NAME", key="name", width=14)
-        providers.add_column("TYPE", key="type", width=8)
-        providers.add_column("DEFAULT", key="default", width=7)
-        providers.add_column("REACHABLE", key="reachable")
-        table = self.query_one("#workspaces", DataTable)
-        fixed = {"name": 14, "provider": 8, "status": 11, "ide": 6, "age": 4, "cost": 5}
-        # SOURCE takes what is left of the terminal's width (7 columns, 2 cells of padding each).
-        self.source_width = max(12, self.size.width - sum(fixed.values()) - 2 * 7 - 2)
-        labels = ("NAME", "PROVIDER", "STATUS", "SOURCE", "IDE", "AGE", "$/H")
-        for label, key in zip(labels, COLUMNS, strict=True):
-            table.add_column(label, key=key, width=fixed.get(key, self.source_width))
+        table = self.query_one(WorkspaceTable)
+        table.add_workspace_columns(self.size.width)
         self.render_providers()
         table.focus()
         self.poll_status()
@@ -199,148 +167,50 @@ class PodbayApp(App[int]):
     # rendering -----------------------------------------------------------------------------
 
     def render_providers(self) -> None:
-        table = self.query_one("#providers", DataTable)
-        default = self.engine.default_provider_name()
-        table.clear()
-        for provider in self.engine.store.providers():
-            if provider.name not in self.provider_errors:
-                reachable = "…"
-            else:
-                error = self.provider_errors[provider.name]
-                reachable = "yes" if error is None else f"no: {error}"
-            table.add_row(
-                provider.name,
-                provider.type,
-                "*" if provider.name == default else "",
-                reachable,
-                key=provider.name,
-            )
-
-    def _status_text(self, name: str) -> str:
-        if self.operations.get(name):
-            return f"{SPINNER[self._frame % len(SPINNER)]} {self.operations[name]}"
-        status = self.statuses[name]
-        return f"{status.status} *" if status.changed else str(status.status)
-
-    def _row(self, name: str) -> tuple[str | Text, ...]:
-        ws = self.statuses[name].workspace
-        return (
-            ws.name,
-            ws.provider,
-            self._status_text(name),
-            Text(_fit(ws.source.display(), self.source_width)),  # never read as markup
-            "vscode",
-            age_text(ws.created_at, self.clock()),
-            cost_cell(self.statuses[name].machine),
+        self.query_one(ProvidersTable).show(
+            self.engine.store.providers(), self.engine.default_provider_name(), self.provider_errors
         )
 
     def visible_names(self) -> list[str]:
         return sorted(n for n in self.statuses if self.filter_text.lower() in n.lower())
 
     def render_workspaces(self) -> None:
-        table = self.query_one("#workspaces", DataTable)
-        selected = self.selected_name()
-        wanted = self.visible_names()
-        with self.batch_update():
-            for key in [k.value for k in list(table.rows)]:
-                if key is not None and key not in wanted:
-                    table.remove_row(key)
-                    self._rendered.pop(str(key), None)
-            added = False
-            present = {k.value for k in table.rows}
-            for name in wanted:
-                cells = self._row(name)
-                before = self._rendered.get(name)
-                if name in present and before is not None:
-                    for column, value, old in zip(COLUMNS, cells, before, strict=True):
-                        if value != old:  # only what changed: a poll of 500 rows stays cheap
-                            table.update_cell(name, column, value)
-                else:
-                    table.add_row(*cells, key=name)
-                    added = True
-                self._rendered[name] = cells
-            if added:
-                table.sort("name")
-            if selected in wanted:
-                table.move_cursor(row=table.get_row_index(selected))
+        shown = [self.statuses[name] for name in self.visible_names()]
+        self.query_one(WorkspaceTable).show(shown, self.operations, self.clock())
         self.render_details()
 
     def _spin(self) -> None:
-        busy = [n for n in self.visible_names() if self.operations.get(n)]
-        if not busy:
-            return
-        self._frame += 1
-        table = self.query_one("#workspaces", DataTable)
-        for name in busy:
-            text = self._status_text(name)
-            table.update_cell(name, "status", text)
-            cached = self._rendered.get(name)
-            if cached is not None:
-                self._rendered[name] = (*cached[:2], text, *cached[3:])
+        if self.operations:
+            self.query_one(WorkspaceTable).spin(self.operations)
 
     def render_details(self) -> None:
         name = self.selected_name()
-        text = self.query_one("#details-text", Static)
-        ports = self.query_one("#ports-text", Static)
-        log = self.query_one("#log", Log)
+        details = self.query_one(WorkspaceDetails)
+        details.any_workspaces = bool(self.statuses)
+        details.operation = self.operations.get(name) if name else None
+        details.status = self.statuses[name] if name else None
         if name is None:
-            text.update("No workspace selected. Press n to create one.")
-            if not self.statuses:
-                text.update(
-                    "No workspaces yet. Press n to create one (a folder, git URL, image or "
-                    "template), or run: podbay up FOLDER"
-                )
             return
-        status = self.statuses[name]
-        ws = status.workspace
-        doing = self.operations.get(name)
-        lines = [
-            f"{ws.name}  ({status.status}{', ' + doing if doing else ''})",
-            f"provider:  {ws.provider}",
-            f"source:    {ws.source.display()}",
-            f"folder:    {ws.workspace_folder or '-'}   user: {ws.remote_user or 'root'}",
-            f"ssh:       ssh {ws.name}.podbay"
-            + ("" if ws.ssh_ready else f"  (unavailable: {ws.ssh_note or 'not set up'})"),
-        ]
-        if status.machine:
-            lines.append(f"machine:   {machine_text(status.machine)}")
-        if status.detail:
-            lines.append(f"note:      {status.detail}")
-        if status.changed:
-            lines.append(
-                f"config:    * changed since the container was made ({', '.join(status.changed)});"
-                " press r to rebuild"
-            )
-        text.update("\n".join(lines))
-        ports.update(
+        self.query_one("#ports-text", Static).update(
             "\n".join(f.describe() for f in self.forwards[name])
             or "No forwarded ports. Press f to forward one."
         )
         if self._shown_log != name:
             self._shown_log = name
+            log = self.query_one("#log", Log)
             log.clear()
             log.write_lines(list(self.logs[name]))
 
     # selection -----------------------------------------------------------------------------
 
     def selected_name(self) -> str | None:
-        table = self.query_one("#workspaces", DataTable)
-        if table.row_count == 0:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        except Exception:
-            return None
-        return str(key.value) if key.value is not None else None
+        return self.query_one(WorkspaceTable).selected_name()
 
     def workspace_names(self) -> list[str]:
         return sorted(self.statuses)
 
     def select_workspace(self, name: str) -> None:
-        table = self.query_one("#workspaces", DataTable)
-        if name in {k.value for k in table.rows}:
-            table.move_cursor(row=table.get_row_index(name))
-            table.focus()
+        self.query_one(WorkspaceTable).select(name)
 
     @on(DataTable.RowHighlighted, "#workspaces")
     def _highlighted(self) -> None:
@@ -358,53 +228,39 @@ class PodbayApp(App[int]):
 
     # operations ----------------------------------------------------------------------------
 
-    def _selected(self) -> tuple[str, WorkspaceStatus] | None:
-        name = self.selected_name()
-        if name is None or name not in self.statuses:
-            self.notify("Select a workspace first", severity="warning")
-            return None
-        return name, self.statuses[name]
-
-    def start_operation(self, name: str, verb: str, request: UpRequest | None = None) -> None:
+    def start_operation(
+        self, name: str, operation: Operation, request: UpRequest | None = None
+    ) -> None:
         if self.operations.get(name):
             self.notify(f"{name} is busy ({self.operations[name]})", severity="warning")
             return
-        self.operations[name] = verb
-        self.logs[name].append(f"==> {verb} {name}")
+        self.operations[name] = operation
+        self.logs[name].append(f"==> {operation} {name}")
         self.run_worker(
-            self._operate(name, verb, request),
-            name=f"{verb}:{name}",
+            self._operate(name, operation, request),
+            name=f"{operation}:{name}",
             group=f"op-{name}",
             exit_on_error=False,
         )
         self.render_workspaces()
 
-    async def _operate(self, name: str, verb: str, request: UpRequest | None) -> None:
+    async def _operate(self, name: str, operation: Operation, request: UpRequest | None) -> None:
         def forward(event: Event) -> None:
             self.post_message(OperationEvent(event.workspace or name, event))
 
+        force = name in self.force_delete
         try:
-            if verb in ("starting", "creating", "rebuilding"):
-                from core.engine import UpRequest as Up
-
-                await self.engine.up(
-                    request or Up(name=name, rebuild=verb == "rebuilding"), forward, self._consent
-                )
-            elif verb == "stopping":
-                await self.engine.stop(name, forward)
-            elif verb == "deleting":
-                await self.engine.delete(name, forward, force=name in self.force_delete)
+            await operation.run(self.engine, name, forward, self._consent, request, force)
         except PodbayError as exc:
-            self.post_message(OperationFinished(name, verb, exc.message, exc.hint))
+            self.post_message(OperationFinished(name, operation, exc.message, exc.hint))
             return
-        self.post_message(OperationFinished(name, verb))
+        self.post_message(OperationFinished(name, operation))
 
     async def _consent(self, title: str, items: list[str]) -> bool:
         """Asked from an operation's worker: a source from elsewhere wants more (core.consent)."""
-        from tui.screens.confirm import Confirm
+        from tui.screens.confirm import consent_dialog
 
-        detail = "\n".join(f"  • {item}" for item in items) + "\n\nAllowed once, it is remembered."
-        answer = await self.push_screen_wait(Confirm(title, detail, "Allow"))
+        answer = await self.push_screen_wait(consent_dialog(title, items))
         return bool(answer)
 
     def on_operation_event(self, message: OperationEvent) -> None:
@@ -420,19 +276,12 @@ class PodbayApp(App[int]):
         if message.error:
             self.notify(
                 f"{message.error}\n{message.hint}".strip(),
-                title=f"{message.verb} {message.name} failed",
+                title=f"{message.operation} {message.name} failed",
                 severity="error",
                 timeout=10,
             )
         else:
-            done = {
-                "starting": "is running",
-                "creating": "is running",
-                "rebuilding": "is rebuilt",
-                "stopping": "is stopped",
-                "deleting": "is deleted",
-            }[message.verb]
-            self.notify(f"{message.name} {done}")
+            self.notify(f"{message.name} {message.operation.outcome}")
         self.poll_status()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -459,21 +308,21 @@ class PodbayApp(App[int]):
                 return
             self.notify(f"creating a workspace from {redact_url(request.source or '')}")
             name = request.name or _guess_name(request.source or "")
-            self.start_operation(name, "creating", request)
+            self.start_operation(name, Operation.CREATING, request)
 
         names = [p.name for p in self.engine.store.providers()]
         self.push_screen(NewWorkspace(names, self.engine.default_provider_name()), chosen)
 
     def action_up(self) -> None:
         if (selected := self._selected()) is not None:
-            self.start_operation(selected[0], "starting")
+            self.start_operation(selected[0], Operation.STARTING)
 
     def action_stop(self) -> None:
         if (selected := self._selected()) is not None:
-            self.start_operation(selected[0], "stopping")
+            self.start_operation(selected[0], Operation.STOPPING)
 
     def action_rebuild(self) -> None:
-        from tui.screens.confirm import Confirm
+        from tui.screens.confirm import rebuild_dialog
 
         if (selected := self._selected()) is None:
             return
@@ -481,16 +330,9 @@ class PodbayApp(App[int]):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.start_operation(name, "rebuilding")
+                self.start_operation(name, Operation.REBUILDING)
 
-        self.push_screen(
-            Confirm(
-                f"Rebuild workspace {name}?",
-                "Its container is removed and created again; the source and named volumes stay.",
-                "Rebuild",
-            ),
-            answered,
-        )
+        self.push_screen(rebuild_dialog(name), answered)
 
     def action_delete(self) -> None:
         if (selected := self._selected()) is None:
@@ -511,20 +353,12 @@ class PodbayApp(App[int]):
         self.post_message(DeleteChecked(name, lost))
 
     def on_delete_checked(self, message: DeleteChecked) -> None:
-        from tui.screens.confirm import Confirm
+        from tui.screens.confirm import delete_dialog
 
         name, lost = message.name, message.lost
         ws = self.engine.store.find_workspace(name)
         if ws is None:
             return
-        kept = (
-            f"podbay's copy of the source ({ws.folder}) is removed too."
-            if ws.owned_folder
-            else f"Your folder {ws.folder} is kept."
-        )
-        detail = f"Its container, keys and state are removed. {kept}"
-        if lost:
-            detail += "\n\nThis work would be lost:\n" + "\n".join(f"  • {item}" for item in lost)
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -532,16 +366,9 @@ class PodbayApp(App[int]):
                     self.force_delete.add(name)
                 else:
                     self.force_delete.discard(name)
-                self.start_operation(name, "deleting")
+                self.start_operation(name, Operation.DELETING)
 
-        self.push_screen(
-            Confirm(
-                f"Delete workspace {name} ({ws.provider})?",
-                detail,
-                "Delete anyway" if lost else "Delete",
-            ),
-            answered,
-        )
+        self.push_screen(delete_dialog(ws, lost), answered)
 
     def action_cancel_operation(self) -> None:
         name = self.selected_name()
@@ -549,78 +376,6 @@ class PodbayApp(App[int]):
             self.notify("Nothing is running for this workspace")
             return
         self.workers.cancel_group(self, f"op-{name}")
-
-    def action_shell(self) -> None:
-        if (selected := self._selected()) is None:
-            return
-        name, status = selected
-        if status.status != Status.RUNNING:
-            self.notify(f"{name} is {status.status}; press u to start it", severity="warning")
-            return
-        argv = [sys.executable, "-m", "tui.cli", "ssh", name]
-        env = {**os.environ, "PODBAY_HOME": str(self.engine.store.root)}
-        with self.suspend():
-            print(f"\nAttached to {name}; exit the shell to return to podbay.", flush=True)
-            print(f"+ podbay ssh {name}\n", flush=True)
-            code = subprocess.call(argv, env=env)
-        self.notify(
-            f"shell in {name} exited {code}",
-            severity="error" if code not in (0, 130) else "information",
-        )
-
-    def action_open_code(self) -> None:
-        if (selected := self._selected()) is not None:
-            self._open_code(selected[1].workspace.model_dump())
-
-    @work(thread=True, exit_on_error=False, group="ide")
-    def _open_code(self, record: dict[str, Any]) -> None:
-        from core.ide import open_vscode
-
-        result = open_vscode(record)
-        if result["opened"]:
-            self.notify(f"opened VS Code on {record['name']}")
-        else:
-            self.notify(f"No `code` command here. Open: {result['url']}", timeout=20)
-
-    def action_forward(self) -> None:
-        from core.ssh.client import parse_forward
-        from tui.screens.prompt import Prompt
-
-        if (selected := self._selected()) is None:
-            return
-        name, status = selected
-
-        def check(text: str) -> str | None:
-            try:
-                parse_forward(text)
-            except PodbayError as exc:
-                return f"{exc.message}: {exc.hint}"
-            return None
-
-        def chosen(text: str | None) -> None:
-            if text:
-                self._forward(name, status.workspace.model_dump(), text)
-
-        self.push_screen(
-            Prompt(f"Forward a port of {name} to 127.0.0.1", "PORT or PORT:LOCAL", check), chosen
-        )
-
-    @work(exit_on_error=False, group="forward")
-    async def _forward(self, name: str, record: dict[str, Any], spec: str) -> None:
-        from core.attach import sshd_argv
-        from core.ssh import client
-
-        try:
-            conn = await client.connect(
-                self.engine.store.root, name, record.get("remote_user") or "root", sshd_argv(record)
-            )
-            forwards = await client.open_forwards(conn, [spec])
-        except PodbayError as exc:
-            self.notify(f"{exc.message}\n{exc.hint}", title="forward failed", severity="error")
-            return
-        self.post_message(PortsForwarded(name, forwards))
-        async with conn:
-            await conn.wait_closed()
 
     def on_ports_forwarded(self, message: PortsForwarded) -> None:
         self.forwards[message.name].extend(message.forwards)
@@ -660,11 +415,9 @@ class PodbayApp(App[int]):
         self._provider_form(None)
 
     def action_edit_provider(self) -> None:
-        table = self.query_one("#providers", DataTable)
-        if table.row_count == 0:
-            return
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        self._provider_form(self.engine.store.provider(str(key)))
+        name = self.query_one(ProvidersTable).highlighted_name()
+        if name is not None:
+            self._provider_form(self.engine.store.provider(name))
 
     def _provider_form(self, existing: ProviderConfig | None) -> None:
         from tui.screens.provider_form import ProviderForm
@@ -672,9 +425,7 @@ class PodbayApp(App[int]):
         def saved(config: ProviderConfig | None) -> None:
             if config is None:
                 return
-            self.engine.save_provider(config)
-            if self.engine.default_provider_name() is None:
-                self.engine.store.set_meta("default_provider", config.name)
+            self.engine.providers.save(config)
             self.notify(f"saved provider {config.name}")
             self.render_providers()
             self.poll_status()
@@ -692,11 +443,6 @@ class PodbayApp(App[int]):
 
     async def action_quit(self) -> None:
         self.exit(0)
-
-
-def _fit(text: str, width: int) -> str:
-    """Shorten from the left, where paths and URLs are least telling."""
-    return text if len(text) <= width else "…" + text[-(width - 1) :]
 
 
 def _guess_name(source: str) -> str:

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from core.model import Event
     from core.ssh.client import Forward
     from core.status import PollResult
+    from tui.operations import Operation
 
 
 class StatusPolled(Message):
@@ -29,10 +30,10 @@ class OperationEvent(Message):
 
 
 class OperationFinished(Message):
-    def __init__(self, name: str, verb: str, error: str = "", hint: str = "") -> None:
+    def __init__(self, name: str, operation: Operation, error: str = "", hint: str = "") -> None:
         super().__init__()
         self.name = name
-        self.verb = verb
+        self.operation = operation
         self.error = error
         self.hint = hint
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from core.engine import Engine
+    from core.provider_admin import ProviderAdmin
     from core.store import Store
 
 
@@ -23,3 +24,11 @@ def open_engine() -> Engine:
     from core.engine import Engine
 
     return Engine(open_store(), providers.load)
+
+
+def open_providers() -> ProviderAdmin:
+    """The configured providers and the rules for adding, removing and choosing them."""
+    import providers
+    from core.provider_admin import ProviderAdmin
+
+    return ProviderAdmin(open_store(), providers.load)

@@ -10,6 +10,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.devcontainer import jsonc
+from core.devcontainer.files import LOCAL, Files
 from core.errors import ConfigError
 
 # A lifecycle command: a shell string, an argv array, or named commands run in parallel.
@@ -118,10 +119,10 @@ class LoadedConfig(BaseModel):
     warnings: list[str] = []
 
 
-def load(path: Path) -> LoadedConfig:
+def load(path: Path, files: Files = LOCAL) -> LoadedConfig:
     """Read and validate a devcontainer.json; errors carry file:line:col and a hint."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = files.read_text(path)
     except OSError as exc:
         raise ConfigError(
             f"cannot read {path}: {exc.strerror}", "check the path and permissions"

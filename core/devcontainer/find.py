@@ -4,34 +4,38 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.devcontainer.files import LOCAL, Files
 from core.errors import ConfigNotFound, SeveralConfigs
 
 # What a folder's config can be made of: copy these and the config can be found in the copy.
-CONFIG_ENTRIES = (".devcontainer", ".devcontainer.json")
+CONFIG_ENTRIES = (".devcontainer", ".devcontainer.json", ".devcontainer-lock.json")
 
 
-def candidates(folder: Path) -> list[Path]:
+def candidates(folder: Path, files: Files = LOCAL) -> list[Path]:
     """Every config in the spec's locations, in the spec's order of precedence."""
     found = [
         path
         for path in (folder / ".devcontainer" / "devcontainer.json", folder / ".devcontainer.json")
-        if path.is_file()
+        if files.is_file(path)
     ]
     sub = folder / ".devcontainer"
-    if sub.is_dir():
-        found += sorted(p for p in sub.glob("*/devcontainer.json") if p.is_file())
+    if files.is_dir(sub):
+        found += sorted(p for p in files.glob(sub, "*/devcontainer.json") if files.is_file(p))
     return found
 
 
-def find(folder: Path, explicit: str | None = None) -> Path:
-    """The config to use for `folder`, or a clear error when there is none or several."""
+def find(folder: Path, explicit: str | None = None, files: Files = LOCAL) -> Path:
+    """The config to use for `folder`, or a clear error when there is none or several.
+    `files` reads them (another machine's folder through a local copy)."""
     if explicit:
         path = Path(explicit)
         if not path.is_absolute():
             in_folder = folder / path
-            path = in_folder if in_folder.exists() or not path.exists() else path.resolve()
-        if not path.is_file():
-            odd = _odd(path)
+            if not (files.exists(in_folder) or not files.exists(path)):
+                in_folder = files.resolve(path)
+            path = in_folder
+        if not files.is_file(path):
+            odd = _odd(path, files)
             raise ConfigNotFound(
                 f"config file {explicit} {odd or 'not found'}",
                 f"give a path relative to {folder} or an absolute path",
@@ -42,9 +46,9 @@ def find(folder: Path, explicit: str | None = None) -> Path:
                 "rename the file; tools find configs by these names",
             )
         return path
-    found = candidates(folder)
+    found = candidates(folder, files)
     for path in (folder / ".devcontainer" / "devcontainer.json", folder / ".devcontainer.json"):
-        odd = _odd(path)
+        odd = _odd(path, files)
         if not found and odd:
             raise ConfigNotFound(
                 f"{path} {odd}", "devcontainer.json must be a file (a link to a file is fine)"
@@ -63,12 +67,12 @@ def find(folder: Path, explicit: str | None = None) -> Path:
     return found[0]
 
 
-def _odd(path: Path) -> str:
+def _odd(path: Path, files: Files) -> str:
     """Why a config path that is not a readable file is not one ("" when it is simply absent)."""
-    if path.is_symlink() and not path.exists():
-        return f"is a broken symbolic link (to {path.readlink()})"
-    if path.is_dir():
+    if files.is_symlink(path) and not files.exists(path):
+        return f"is a broken symbolic link (to {files.readlink(path)})"
+    if files.is_dir(path):
         return "is a directory"
-    if path.exists() and not path.is_file():
+    if files.exists(path) and not files.is_file(path):
         return "is not a regular file"
     return ""

@@ -11,23 +11,26 @@ pulled or built:
    and the config; the generated image on top of the base (features, UID update); the container.
 
 Pass 3 (`${containerEnv:X}`) needs the container and happens through `resolve_container_env`.
+
+The parts of step 2 live beside this module: `feature_image` (the generated Dockerfile),
+`run_args` (the `docker create` arguments) and `compose_service` (the compose override);
+`host_requirements` checks a plan's hostRequirements against the engine's machine.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
-import shlex
 from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
 from pydantic import BaseModel
 
-from core.devcontainer import ids, metadata
-from core.devcontainer.config import Command, DevContainerConfig, MountObject
-from core.devcontainer.features import FeatureJson, env_file, option_env
+from core.devcontainer import feature_image, ids, metadata, run_args
+from core.devcontainer.config import Command, DevContainerConfig
+from core.devcontainer.feature_image import Extension
+from core.devcontainer.features import FeatureJson
 from core.devcontainer.metadata import HookCommand, Merged
 from core.devcontainer.substitute import (
     container_resolver,
@@ -44,12 +47,6 @@ ONCE_HOOKS = ("onCreateCommand", "updateContentCommand", "postCreateCommand")
 IN_CONTAINER_HOOKS = (*ONCE_HOOKS, "postStartCommand", "postAttachCommand")
 
 LABEL_FINGERPRINT = "dev.podbay.fingerprint"  # JSON {part: hash} of what the container came from
-
-# assets/update-uid.sh, as the generated build context holds it.
-UID_SCRIPT = "podbay-update-uid.sh"
-
-# Where feature files are unpacked during the build (removed after each install).
-FEATURES_TMP = "/tmp/podbay-features"
 
 
 class PlanContext(BaseModel):
@@ -133,25 +130,6 @@ class Feature(BaseModel):
     digest: str  # of its content, for the lockfile and the fingerprint
 
 
-class FeatureStage(BaseModel):
-    """One feature's step in the generated Dockerfile, and the files its folder gets."""
-
-    dir: str  # folder name in the build context
-    source: str  # the feature's files on this computer
-    env: str  # devcontainer-features.env
-    builtin: str  # podbay-builtin.env
-
-
-class Extension(BaseModel):
-    """The image podbay builds on top of the base: features, then the UID update."""
-
-    tag: str
-    dockerfile: str
-    stages: list[FeatureStage]
-    labels: dict[str, str]
-    updates_uid: bool = False
-
-
 class HostRequests(BaseModel):
     """What the container asks of the host, as written (core.consent judges it)."""
 
@@ -207,7 +185,26 @@ def resolve(raw: Mapping[str, Any], ctx: PlanContext) -> Resolved:
     resolved = substitute(dict(raw), local_resolver(ctx.env, ctx.local_folder, workspace_folder))
     resolved = substitute(resolved, id_resolver(devcontainer_id))
     config = DevContainerConfig.model_validate(resolved)
+    build, compose = _base_source(config, ctx)
+    return Resolved(
+        raw=dict(raw),
+        config=config,
+        workspace_folder=workspace_folder,
+        devcontainer_id=devcontainer_id,
+        id_labels=id_labels,
+        image=None if build or compose else config.image,
+        build=build,
+        compose=compose,
+        features=dict(config.features or {}),
+        fingerprint={key: _short_hash(value) for key, value in sorted(resolved.items())},
+    )
 
+
+def _base_source(
+    config: DevContainerConfig, ctx: PlanContext
+) -> tuple[DockerfileBuild | None, ComposeRef | None]:
+    """Where the base image comes from: a Dockerfile build, a compose service, or (neither)
+    the config's image, which must then be named."""
     build: DockerfileBuild | None = None
     compose: ComposeRef | None = None
     dockerfile = (config.build.dockerfile if config.build else None) or config.dockerFile
@@ -242,18 +239,7 @@ def resolve(raw: Mapping[str, Any], ctx: PlanContext) -> Resolved:
         )
     else:
         check_image(config.image, "image")
-    return Resolved(
-        raw=dict(raw),
-        config=config,
-        workspace_folder=workspace_folder,
-        devcontainer_id=devcontainer_id,
-        id_labels=id_labels,
-        image=None if build or compose else config.image,
-        build=build,
-        compose=compose,
-        features=dict(config.features or {}),
-        fingerprint={key: _short_hash(value) for key, value in sorted(resolved.items())},
-    )
+    return build, compose
 
 
 def _short_hash(value: Any) -> str:
@@ -308,8 +294,11 @@ def make_plan(
     container_user = merged.containerUser or image_user
     remote_user = merged.remoteUser or container_user
 
-    stages = [_stage(i, f, remote_user, container_user) for i, f in enumerate(features)]
-    uid_step = _uid_step(merged, remote_user, ctx)
+    stages = [
+        feature_image.feature_stage(i, f, remote_user, container_user)
+        for i, f in enumerate(features)
+    ]
+    uid_line = feature_image.uid_step(merged, remote_user, ctx.source_owner)
     labels = {
         **ctx.labels,
         metadata.LABEL: metadata.label_value(raw_entries),
@@ -333,18 +322,18 @@ def make_plan(
             "like VS Code when it attaches, do not see them)"
         )
     extension = None
-    if stages or uid_step:
+    if stages or uid_line:
         extension = Extension(
             tag=f"{ctx.image_name}:dev",
-            dockerfile=_dockerfile(base.name, image_user, features, stages, uid_step),
+            dockerfile=feature_image.dockerfile(base.name, image_user, features, stages, uid_line),
             stages=stages,
             labels=labels,
-            updates_uid=uid_step is not None,
+            updates_uid=uid_line is not None,
         )
     image = extension.tag if extension else base.name
     # Nothing built: the metadata goes on the container itself.
     extra = {} if extension else {metadata.LABEL: labels[metadata.LABEL]}
-    plan = _container(resolved, merged, ctx, image, base, remote_user, extra)
+    plan = _container_plan(resolved, merged, ctx, image, base, remote_user, extra)
     return plan.model_copy(update={"extension": extension, "warnings": warnings + plan.warnings})
 
 
@@ -361,12 +350,12 @@ def plan_for_existing(
     container_user = merged.containerUser or image_user or "root"
     remote_user = merged.remoteUser or container_user
     base = BaseImage(name=labels.get("dev.podbay.image", ""))
-    plan = _container(resolved, merged, ctx, base.name, base, remote_user)
+    plan = _container_plan(resolved, merged, ctx, base.name, base, remote_user)
     plan.config_hash = labels.get("dev.podbay.config_hash", "")
     return plan
 
 
-def _container(
+def _container_plan(
     resolved: Resolved,
     merged: Merged,
     ctx: PlanContext,
@@ -375,8 +364,9 @@ def _container(
     remote_user: str,
     extra_labels: Mapping[str, str] | None = None,
 ) -> Plan:
+    """The plan of a container of `image`, made from `resolved` with the `merged` metadata;
+    make_plan adds the extension and its own warnings."""
     config = resolved.config
-    warnings: list[str] = []
     fingerprint = json.dumps(resolved.fingerprint, sort_keys=True, separators=(",", ":"))
     config_hash = _short_hash(resolved.fingerprint)
     labels = {
@@ -387,68 +377,15 @@ def _container(
         "dev.podbay.image": image,
         **(extra_labels or {}),
     }
-    args: list[str] = ["--name", ctx.container_name]
-    for key, value in labels.items():
-        args += ["--label", f"{key}={value}"]
-    args += _app_ports(config.appPort)
-    mount = config.workspaceMount
-    if mount is None:
-        mount = _mount_spec("bind", ctx.local_folder, f"/workspaces/{ctx.name}")
-    mounts = [mount] if mount else []
-    for item in merged.mounts:
-        if isinstance(item, str):
-            mounts.append(item)
-        else:
-            mounts.append(_mount_object(MountObject.model_validate(item)))
-    for spec in mounts:
-        args += ["--mount", spec]
-    for key, value in merged.containerEnv.items():
-        args += ["-e", f"{key}={value}"]
-    if merged.containerUser:
-        args += ["-u", merged.containerUser]
-    args += config.runArgs or []
-    gpu = (merged.hostRequirements or {}).get("gpu")
-    if gpu not in (None, False):
-        if ctx.gpu_available:
-            args += ["--gpus", "all"]
-        elif gpu != "optional":
-            warnings.append("hostRequirements asks for a GPU and this Docker engine has none")
-    if merged.init:
-        args.append("--init")
-    if merged.privileged:
-        args.append("--privileged")
-    for cap in merged.capAdd:
-        args += ["--cap-add", cap]
-    for opt in merged.securityOpt:
-        args += ["--security-opt", opt]
-    # Compose services keep their own command unless told otherwise (the spec's default).
-    override = (
-        merged.overrideCommand is True if resolved.compose else merged.overrideCommand is not False
+    container = run_args.create_args(
+        config, merged, ctx, image, base, labels, compose=resolved.compose is not None
     )
-    script = None
-    if override or merged.entrypoints:
-        script = _keepalive(merged.entrypoints, run_image_command=not override)
-        args += ["--entrypoint", "/bin/sh", image, "-c", script, "-"]
-        if not override:
-            args += [*base.entrypoint, *base.cmd]
-    else:
-        args.append(image)
-    compose_service = None
-    if resolved.compose is not None:
-        compose_service = _compose_service(
-            ctx, merged, image, labels, script, None if override else base
-        )
-        if gpu not in (None, False) and ctx.gpu_available:
-            compose_service["deploy"] = {
-                "resources": {"reservations": {"devices": [{"capabilities": ["gpu"]}]}}
-            }
-
     return Plan(
         image=image,
         base=base.name,
         extension=None,
-        create_args=args,
-        compose_service=compose_service,
+        create_args=container.args,
+        compose_service=container.compose_service,
         workspace_folder=resolved.workspace_folder,
         container_user=merged.containerUser,
         remote_user=remote_user,
@@ -463,178 +400,15 @@ def _container(
         forward_ports=merged.forwardPorts,
         vscode_extensions=_vscode_extensions(merged.customizations.get("vscode", [])),
         host_requirements=merged.hostRequirements,
-        warnings=warnings,
+        warnings=container.warnings,
         requests=HostRequests(
             run_args=list(config.runArgs or []),
-            mounts=mounts,
+            mounts=container.mounts,
             privileged=merged.privileged,
             cap_add=list(merged.capAdd),
             security_opt=list(merged.securityOpt),
         ),
     )
-
-
-def _compose_service(
-    ctx: PlanContext,
-    merged: Merged,
-    image: str,
-    labels: Mapping[str, str],
-    script: str | None,
-    base: BaseImage | None,
-) -> dict[str, Any]:
-    """The dev service's settings in podbay's override file (JSON, which is YAML). Compose
-    reads `$` in every value as a variable, so each one is written as `$$`."""
-    service: dict[str, Any] = {
-        "container_name": ctx.container_name,
-        "image": image,
-        "labels": dict(labels),
-        "environment": dict(merged.containerEnv),
-    }
-    volumes = [_compose_volume(m) for m in merged.mounts]
-    if volumes:
-        service["volumes"] = volumes
-    if merged.containerUser:
-        service["user"] = merged.containerUser
-    if merged.init:
-        service["init"] = True
-    if merged.privileged:
-        service["privileged"] = True
-    if merged.capAdd:
-        service["cap_add"] = list(merged.capAdd)
-    if merged.securityOpt:
-        service["security_opt"] = list(merged.securityOpt)
-    if script is not None:
-        service["entrypoint"] = ["/bin/sh", "-c", script, "-"]
-        service["command"] = [*base.entrypoint, *base.cmd] if base is not None else []
-    escaped: dict[str, Any] = _compose_escape(service)
-    return escaped
-
-
-def _compose_volume(mount: str | dict[str, Any]) -> dict[str, Any]:
-    """A mount (docker's `type=...,source=...,target=...` or the spec's object) in compose's
-    long volume syntax."""
-    if isinstance(mount, dict):
-        fields = {str(k): str(v) for k, v in mount.items()}
-    else:
-        fields = {}
-        for part in next(csv.reader([mount])):
-            key, _, value = part.partition("=")
-            fields[key.strip()] = value.strip()
-    volume: dict[str, Any] = {"type": fields.get("type", "volume")}
-    source = fields.get("source") or fields.get("src")
-    if source:
-        volume["source"] = source
-    volume["target"] = fields.get("target") or fields.get("dst") or fields.get("destination", "")
-    if fields.get("readonly", fields.get("ro", "false")) in ("", "true", "1"):
-        volume["read_only"] = True
-    return volume
-
-
-def _compose_escape(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.replace("$", "$$")
-    if isinstance(value, list):
-        return [_compose_escape(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _compose_escape(v) for k, v in value.items()}
-    return value
-
-
-class Machine(BaseModel):
-    """What the engine's machine has, for hostRequirements."""
-
-    cpus: int
-    memory: int  # bytes
-    free: int | None  # bytes free where the engine keeps images and containers; None: unknown
-
-
-def host_shortfalls(wanted: Mapping[str, Any] | None, machine: Machine) -> list[str]:
-    """A warning for each hostRequirements figure the machine does not reach (cpus, memory,
-    storage; the GPU is handled with the container's options)."""
-    if not wanted:
-        return []
-    warnings = []
-    cpus = int(wanted.get("cpus") or 0)
-    if cpus and machine.cpus and machine.cpus < cpus:
-        warnings.append(f"hostRequirements asks for {cpus} CPUs; this machine has {machine.cpus}")
-    memory = int(wanted.get("memory") or 0)
-    if memory and machine.memory and machine.memory < memory:
-        warnings.append(
-            f"hostRequirements asks for {_gb(memory)} of memory; this machine has "
-            f"{_gb(machine.memory)}"
-        )
-    storage = int(wanted.get("storage") or 0)
-    if storage and machine.free is not None and machine.free < storage:
-        warnings.append(
-            f"hostRequirements asks for {_gb(storage)} of storage; {_gb(machine.free)} is free"
-        )
-    return warnings
-
-
-def _gb(size: int) -> str:
-    return f"{size / 1024**3:.1f} GB".replace(".0 GB", " GB")
-
-
-def _keepalive(entrypoints: list[str], run_image_command: bool) -> str:
-    """The container's command: feature entrypoints, then the image's command or a sleep that
-    exits at once on `docker stop`."""
-    lines = ["echo Container started", 'trap "exit 0" TERM', *entrypoints]
-    if run_image_command:
-        lines.append('exec "$@"')
-    lines.append("while sleep 1000 & wait $!; do :; done")
-    return "\n".join(lines)
-
-
-# The generated image ---------------------------------------------------------------------------
-
-
-def _uid_step(merged: Merged, remote_user: str, ctx: PlanContext) -> str | None:
-    """The RUN line of updateRemoteUserUID (assets/update-uid.sh), when it applies: a named,
-    non-root remote user and a source owned by someone other than root."""
-    if merged.updateRemoteUserUID is False or ctx.source_owner is None:
-        return None
-    uid, gid = ctx.source_owner
-    if uid == 0 or remote_user == "root" or remote_user.isdigit() or ":" in remote_user:
-        return None
-    script = f"/tmp/{UID_SCRIPT}"
-    return f"sh {script} {shlex.quote(remote_user)} {uid} {gid} && rm -f {script}"
-
-
-def _stage(index: int, feature: Feature, remote_user: str, container_user: str) -> FeatureStage:
-    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in feature.manifest.id)
-    return FeatureStage(
-        dir=f"{index}-{name}",
-        source=feature.folder,
-        env=env_file(option_env(feature.manifest, feature.options)),
-        builtin=env_file({"_REMOTE_USER": remote_user, "_CONTAINER_USER": container_user}),
-    )
-
-
-def _dockerfile(
-    base: str,
-    image_user: str,
-    features: list[Feature],
-    stages: list[FeatureStage],
-    uid_step: str | None,
-) -> str:
-    lines = [f"FROM {base}", "USER root"]
-    for feature, stage in zip(features, stages, strict=True):
-        lines.append(f"# {feature.key}")
-        for key, value in feature.manifest.containerEnv.items():
-            lines.append(f"ENV {key}={_env_value(value)}")
-        folder = f"{FEATURES_TMP}/{stage.dir}"
-        lines.append(f"COPY {stage.dir}/ {folder}/")
-        lines.append(f"RUN sh {folder}/podbay-install.sh && rm -rf {folder}")
-    if uid_step:
-        lines.append(f"COPY {UID_SCRIPT} /tmp/{UID_SCRIPT}")
-        lines.append(f"RUN {uid_step}")
-    lines.append(f"USER {image_user}")
-    return "\n".join(lines) + "\n"
-
-
-def _env_value(value: str) -> str:
-    # Dockerfile ENV: a double-quoted value; `$` stays, so ${PATH} expands as features expect.
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 # Helpers ---------------------------------------------------------------------------------------
@@ -674,37 +448,6 @@ def hook_argvs(command: Command) -> list[tuple[str | None, list[str]]]:
             result += [(name, argv) for _, argv in hook_argvs(part)]
         return result
     return []
-
-
-def _mount_spec(kind: str, source: str, target: str) -> str:
-    return ",".join(
-        _csv_field(f"{k}={v}") for k, v in (("type", kind), ("source", source), ("target", target))
-    )
-
-
-def _mount_object(mount: MountObject) -> str:
-    parts = [f"type={mount.type}"]
-    if mount.source:
-        parts.append(f"source={mount.source}")
-    parts.append(f"target={mount.target}")
-    return ",".join(_csv_field(p) for p in parts)
-
-
-def _csv_field(field: str) -> str:
-    # docker's --mount value is CSV: a field with a comma or quote must be quoted.
-    if "," in field or '"' in field:
-        return '"' + field.replace('"', '""') + '"'
-    return field
-
-
-def _app_ports(app_port: int | str | list[int | str] | None) -> list[str]:
-    if app_port is None:
-        return []
-    ports = app_port if isinstance(app_port, list) else [app_port]
-    args: list[str] = []
-    for port in ports:
-        args += ["-p", f"127.0.0.1:{port}:{port}" if isinstance(port, int) else port]
-    return args
 
 
 def container_name(name: str, install_id: str) -> str:

@@ -27,12 +27,10 @@ async def relay(address: machine.MachineAddress, command: str, interactive: bool
 
 
 def run(name: str, argv: list[str]) -> int:
-    record = attach.ready_record(name)
-    if not record.get("machine"):
+    ssh = attach.machine_ssh(attach.ready_record(name))
+    if ssh is None:
         raise PodbayError(f"workspace {name} has no machine of its own", "")
-    address = machine.MachineAddress.from_record(
-        record["machine"], keys.of(paths.home(), name).client_key
-    )
+    address = machine.MachineAddress.from_record(ssh, keys.of(paths.home(), name).client_key)
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     try:
         return asyncio.run(relay(address, shlex.join(argv), interactive))

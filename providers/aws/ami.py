@@ -7,11 +7,14 @@ Canonical's owner id and Canonical's name pattern, and takes the newest by creat
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from core.errors import ProviderError
-from providers.aws.options import CANONICAL_OWNER
+from providers.aws.network import Call
+from providers.aws.options import CANONICAL_OWNER, AwsOptions
 
 _NAMES = {
     "24.04": "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-{arch}-server-*",
@@ -56,3 +59,27 @@ def newest_ubuntu(ec2: Any, version: str = "24.04", architecture: str = "x86_64"
         root_device=newest.get("RootDeviceName") or "/dev/sda1",
         architecture=newest.get("Architecture", architecture),
     )
+
+
+async def for_launch(call: Call, ec2: Callable[[], Any], opts: AwsOptions) -> Ami:
+    """The `ami` option's image, else the newest Ubuntu for the instance type's architecture."""
+    if opts.ami:
+        found = await call("ec2", "describe_images", ImageIds=[opts.ami])
+        images = found.get("Images") or []
+        if not images:
+            raise ProviderError(f"AMI {opts.ami} not found in {opts.region}", "")
+        image = images[0]
+        return Ami(
+            image["ImageId"],
+            image.get("Name", ""),
+            image.get("RootDeviceName") or "/dev/sda1",
+            image.get("Architecture", "x86_64"),
+        )
+    types = await call("ec2", "describe_instance_types", InstanceTypes=[opts.instance_type])
+    archs = (
+        (types.get("InstanceTypes") or [{}])[0]
+        .get("ProcessorInfo", {})
+        .get("SupportedArchitectures", ["x86_64"])
+    )
+    arch = "arm64" if "arm64" in archs and "x86_64" not in archs else "x86_64"
+    return await asyncio.to_thread(newest_ubuntu, ec2(), opts.ubuntu_version, arch)

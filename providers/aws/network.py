@@ -6,6 +6,7 @@ unless the user sets it), and replaced when the address changes.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import os
 import urllib.request
@@ -100,6 +101,21 @@ async def create_group(call: Call, name: str, vpc_id: str, tags: list[dict[str, 
         )
         return str(found["SecurityGroups"][0]["GroupId"])
     return str(made["GroupId"])
+
+
+async def delete_group(call: Call, group_id: str, pause: float) -> None:
+    """Delete a security group (one already gone is fine), retrying while it is in use."""
+    # The instance's network interface lets go of the group a little after `terminated`.
+    for attempt in range(10):
+        try:
+            await call("ec2", "delete_security_group", GroupId=group_id)
+            return
+        except AwsError as exc:
+            if exc.code == "InvalidGroup.NotFound":
+                return
+            if exc.code != "DependencyViolation" or attempt == 9:
+                raise
+            await asyncio.sleep(pause)
 
 
 async def allow_ssh(

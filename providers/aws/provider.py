@@ -7,7 +7,9 @@ Docker socket is forwarded over that SSH connection. Stop stops the instance (on
 billed); delete terminates it, waits for `terminated`, then removes the security group and the
 Route53 record podbay made. Status is one DescribeInstances per provider (region).
 
-All boto3 calls run in threads through `_call`, which maps failures to one-line errors.
+All boto3 calls run in threads through `_call`, which maps failures to one-line errors. The
+parts that need no provider state are module functions beside this one, given `_call`:
+launch.py (RunInstances input), ami.py, network.py, dns.py, gc.py; ready.py waits for SSH.
 """
 
 from __future__ import annotations
@@ -18,30 +20,29 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from core import testseam
 from core.errors import ProviderError
 from core.host import HostSession, MachineJob
-from core.model import ProviderConfig, Workspace
+from core.model import MachineInfo, ProviderConfig, SshAddress, Status, Workspace
+from core.provider import MachineState, Provider
 from core.ssh import machine as ssh_machine
 from providers.aws import ami as amis
-from providers.aws import network, pricing, userdata
+from providers.aws import dns, gc, network, pricing, ready, userdata
 from providers.aws.errors import AwsError, check_region, client_config, explain
+from providers.aws.launch import TAG_HOME, TAG_WORKSPACE, launch_params, workspace_tags
 from providers.aws.options import AwsOptions
-from providers.base import Provider
 
-TAG_MANAGED = "managed-by"
-TAG_WORKSPACE = "podbay:workspace"
-TAG_HOME = "podbay:home"
 LIVE_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
 # Instance state -> the container-list word the engine's status mapping understands.
-STATE_WORD = {
-    "running": "running",
-    "stopped": "exited",
-    "pending": "restarting",
-    "stopping": "restarting",
-    "shutting-down": "removing",
+# EC2's instance states as podbay shows them (terminated ones are not polled).
+STATUS = {
+    "running": Status.RUNNING,
+    "stopped": Status.STOPPED,
+    "pending": Status.BUSY,
+    "stopping": Status.BUSY,
+    "shutting-down": Status.BUSY,
 }
 
 
@@ -56,6 +57,7 @@ class AwsProvider(Provider):
     type_name = "aws"
     Options = AwsOptions
     dedicated_machine: ClassVar[bool] = True
+    iam_policy: ClassVar[str | None] = "aws/policy.json"
     options: AwsOptions
 
     def __init__(self, config: ProviderConfig) -> None:
@@ -67,6 +69,9 @@ class AwsProvider(Provider):
         # How long a booting instance may take to answer SSH, and the state poll interval.
         self.ssh_timeout = _env_float("PODBAY_AWS_SSH_TIMEOUT", 600.0)
         self.poll_interval = _env_float("PODBAY_AWS_POLL_INTERVAL", 3.0)
+        self.leftovers = gc.AwsLeftovers(
+            self._call, self._wait_terminated, self.options.region, lambda: self.poll_interval
+        )
 
     # boto3 ---------------------------------------------------------------------------------
 
@@ -115,15 +120,7 @@ class AwsProvider(Provider):
     # names, tags, tokens -------------------------------------------------------------------
 
     def _tags(self, job: MachineJob) -> list[dict[str, str]]:
-        name = job.workspace.name
-        tags = {
-            **self.options.tags,
-            TAG_MANAGED: "podbay",
-            TAG_WORKSPACE: name,
-            TAG_HOME: job.install_id,
-            "Name": f"podbay-{name}",
-        }
-        return [{"Key": k, "Value": v} for k, v in tags.items()]
+        return workspace_tags(self.options.tags, job.workspace.name, job.install_id)
 
     @staticmethod
     def client_token(job: MachineJob, generation: int) -> str:
@@ -139,7 +136,7 @@ class AwsProvider(Provider):
     # the machine ---------------------------------------------------------------------------
 
     async def ensure_machine(self, job: MachineJob) -> None:
-        machine = job.workspace.machine
+        machine = job.workspace.machine.extra
         machine.setdefault("region", self.options.region)
         instance = None
         if machine.get("instance_id"):
@@ -159,6 +156,8 @@ class AwsProvider(Provider):
             instance_id=instance["InstanceId"],
             instance_type=instance.get("InstanceType", self.options.instance_type),
             public_ip=instance.get("PublicIpAddress"),
+        )
+        job.workspace.machine.ssh = SshAddress(
             host=host,
             port=port,
             user=userdata.LOGIN_USER,
@@ -192,7 +191,7 @@ class AwsProvider(Provider):
                 state = "pending"
         if state in ("terminated", "shutting-down"):
             job.report.warn(f"instance {instance_id} is gone (terminated); launching a new one")
-            machine = job.workspace.machine
+            machine = job.workspace.machine.extra
             machine.pop("instance_id", None)
             machine["generation"] = machine.get("generation", 0) + 1
             job.save()
@@ -203,7 +202,7 @@ class AwsProvider(Provider):
 
     async def _find(self, job: MachineJob) -> dict[str, Any] | None:
         """The workspace's live instance, if any. A brand-new workspace skips the lookup."""
-        machine = job.workspace.machine
+        machine = job.workspace.machine.extra
         if not machine.get("client_token"):
             return None
         filters = [
@@ -217,7 +216,7 @@ class AwsProvider(Provider):
         return instances[0] if instances else None
 
     async def _launch(self, job: MachineJob) -> dict[str, Any]:
-        ws, report, machine = job.workspace, job.report, job.workspace.machine
+        ws, report, machine = job.workspace, job.report, job.workspace.machine.extra
         opts = self.options
         report.step(f"launching a {opts.instance_type} instance in {opts.region}")
         await asyncio.to_thread(job.keys.ensure)
@@ -246,50 +245,15 @@ class AwsProvider(Provider):
             idle_minutes=opts.inactivity_minutes,
             workspaces=userdata.workspaces_root(),
         )
-        params: dict[str, Any] = {
-            "ImageId": image.image_id,
-            "InstanceType": opts.instance_type,
-            "MinCount": 1,
-            "MaxCount": 1,
-            "SubnetId": where.subnet_id,
-            "SecurityGroupIds": [group],
-            "UserData": script,
-            "MetadataOptions": {
-                "HttpTokens": "required",
-                "HttpEndpoint": "enabled",
-                "HttpPutResponseHopLimit": 1,
-            },
-            "BlockDeviceMappings": [
-                {
-                    "DeviceName": opts.root_device or image.root_device,
-                    "Ebs": {
-                        "VolumeSize": opts.disk_gb,
-                        "VolumeType": "gp3",
-                        "Encrypted": True,
-                        "DeleteOnTermination": True,
-                    },
-                }
-            ],
-            "TagSpecifications": [
-                {"ResourceType": kind, "Tags": tags}
-                for kind in ("instance", "volume", "network-interface")
-            ],
-            "ClientToken": machine["client_token"],
-            "InstanceInitiatedShutdownBehavior": "stop",
-        }
-        if opts.instance_profile_arn:
-            params["IamInstanceProfile"] = {"Arn": opts.instance_profile_arn}
-        if opts.spot:
-            params["InstanceMarketOptions"] = {
-                "MarketType": "spot",
-                "SpotOptions": {
-                    "SpotInstanceType": "persistent",
-                    "InstanceInterruptionBehavior": "stop",
-                },
-            }
-            params["TagSpecifications"].append(
-                {"ResourceType": "spot-instances-request", "Tags": tags}
-            )
+        params = launch_params(
+            opts,
+            image,
+            where,
+            security_group_id=group,
+            tags=tags,
+            client_token=machine["client_token"],
+            user_data=script,
+        )
         launched = await self._call("ec2", "run_instances", **params)
         instance: dict[str, Any] = launched["Instances"][0]
         if instance["State"]["Name"] in ("terminated", "shutting-down"):
@@ -306,31 +270,7 @@ class AwsProvider(Provider):
         return instance
 
     async def _image(self) -> amis.Ami:
-        opts = self.options
-        if opts.ami:
-            found = await self._call("ec2", "describe_images", ImageIds=[opts.ami])
-            images = found.get("Images") or []
-            if not images:
-                raise ProviderError(f"AMI {opts.ami} not found in {opts.region}", "")
-            image = images[0]
-            return amis.Ami(
-                image["ImageId"],
-                image.get("Name", ""),
-                image.get("RootDeviceName") or "/dev/sda1",
-                image.get("Architecture", "x86_64"),
-            )
-        types = await self._call(
-            "ec2", "describe_instance_types", InstanceTypes=[opts.instance_type]
-        )
-        archs = (
-            (types.get("InstanceTypes") or [{}])[0]
-            .get("ProcessorInfo", {})
-            .get("SupportedArchitectures", ["x86_64"])
-        )
-        arch = "arm64" if "arm64" in archs and "x86_64" not in archs else "x86_64"
-        return await asyncio.to_thread(
-            amis.newest_ubuntu, self.client("ec2"), opts.ubuntu_version, arch
-        )
+        return await amis.for_launch(self._call, lambda: self.client("ec2"), self.options)
 
     async def _wait(self, instance_id: str, wanted: str, timeout: float = 900.0) -> dict[str, Any]:
         """Poll DescribeInstances until the instance is in `wanted` state; returns it."""
@@ -373,7 +313,7 @@ class AwsProvider(Provider):
 
     async def _update_ingress(self, job: MachineJob) -> None:
         """Keep the SSH rule of podbay's own group on the caller's current address."""
-        machine = job.workspace.machine
+        machine = job.workspace.machine.extra
         if not machine.get("security_group_owned"):
             return
         cidr = await asyncio.to_thread(network.ingress_cidr, self.options.ssh_ingress_cidr)
@@ -393,57 +333,19 @@ class AwsProvider(Provider):
         job.save()
 
     async def _wait_for_ssh(self, job: MachineJob) -> None:
-        machine = job.workspace.machine
-        address = ssh_machine.MachineAddress.from_record(machine, job.keys.client_key)
-        job.report.step(f"waiting for SSH on {address.host}:{address.port}")
-        deadline = time.monotonic() + self.ssh_timeout
-        try:
-            conn = await ssh_machine.connect(address, retry_until=deadline)
-        except ssh_machine.MachineUnreachable as exc:
-            cidr = machine.get("ingress_cidr") or self.options.ssh_ingress_cidr or "?"
-            group = machine.get("security_group_id", "?")
-            raise ProviderError(
-                f"instance {machine.get('instance_id')} did not answer SSH within "
-                f"{int(self.ssh_timeout)} s ({exc.message.removeprefix('cannot reach ')})",
-                f"security group {group} lets in {cidr}; if your address changed, "
-                f"run podbay up {job.workspace.name} again",
-            ) from None
-        # sshd answers before user-data has finished installing Docker: wait for its marker.
-        script = (
-            f"while [ ! -e {ssh_machine.READY_MARKER} ]; do "
-            f"if [ -e {ssh_machine.FAILED_MARKER} ]; then cat {ssh_machine.FAILED_MARKER}; "
-            "exit 1; fi; sleep 1; done"
+        self._conns[job.workspace.name] = await ready.wait_until_ready(
+            job, self.ssh_timeout, self.options.ssh_ingress_cidr
         )
-        job.report.step("waiting for the machine's setup (user-data) to finish")
-        try:
-            done = await asyncio.wait_for(
-                conn.run(script, check=False), max(1.0, deadline - time.monotonic())
-            )
-        except TimeoutError:
-            conn.close()
-            raise ProviderError(
-                "the machine's setup (user-data) did not finish in time",
-                f"aws ec2 get-console-output --instance-id {machine.get('instance_id')}",
-            ) from None
-        if done.exit_status != 0:
-            conn.close()
-            raise ProviderError(
-                f"the machine's setup failed: {str(done.stdout).strip()}",
-                f"aws ec2 get-console-output --instance-id {machine.get('instance_id')}",
-            )
-        self._conns[job.workspace.name] = conn
 
     async def open_host(self, job: MachineJob) -> HostSession:
         conn = self._conns.pop(job.workspace.name, None)
         if conn is None:
-            address = ssh_machine.MachineAddress.from_record(
-                job.workspace.machine, job.keys.client_key
-            )
+            address = ssh_machine.MachineAddress.of(job.workspace.machine, job.keys.client_key)
             conn = await ssh_machine.connect(address)
         return await ssh_machine.SshHost.open(conn)
 
     async def stop_machine(self, job: MachineJob) -> None:
-        instance_id = job.workspace.machine.get("instance_id")
+        instance_id = job.workspace.machine.extra.get("instance_id")
         if not instance_id:
             return
         job.report.step(f"stopping instance {instance_id} (its disk is kept)")
@@ -452,7 +354,7 @@ class AwsProvider(Provider):
 
     async def delete_machine(self, job: MachineJob) -> None:
         """Terminate, wait for `terminated`, then remove what podbay made for the workspace."""
-        machine = job.workspace.machine
+        machine = job.workspace.machine.extra
         instance_id = machine.get("instance_id")
         spot = machine.get("spot_request_id")
         if not instance_id and machine.get("client_token"):
@@ -477,72 +379,23 @@ class AwsProvider(Provider):
             await self._dns(job, "DELETE", None)
         if machine.get("security_group_owned") and machine.get("security_group_id"):
             job.report.step(f"deleting security group {machine['security_group_id']}")
-            await self._delete_group(machine["security_group_id"])
+            await network.delete_group(self._call, machine["security_group_id"], self.poll_interval)
         machine.clear()
         job.save()
 
-    async def _delete_group(self, group_id: str) -> None:
-        # The instance's network interface lets go of the group a little after `terminated`.
-        for attempt in range(10):
-            try:
-                await self._call("ec2", "delete_security_group", GroupId=group_id)
-                return
-            except AwsError as exc:
-                if exc.code == "InvalidGroup.NotFound":
-                    return
-                if exc.code != "DependencyViolation" or attempt == 9:
-                    raise
-                await asyncio.sleep(self.poll_interval)
-
-    async def _dns(self, job: MachineJob, action: str, address: str | None) -> None:
+    async def _dns(
+        self, job: MachineJob, action: Literal["UPSERT", "DELETE"], address: str | None
+    ) -> None:
         """An A record NAME.<zone> for the instance (UPSERT after start, DELETE on delete)."""
-        machine = job.workspace.machine
-        zone = str(self.options.route53_zone).rstrip(".") + "."
-        if not machine.get("zone_id"):
-            zones = await self._call("route53", "list_hosted_zones_by_name", DNSName=zone)
-            match = [z for z in zones.get("HostedZones", []) if z["Name"] == zone]
-            if not match:
-                raise ProviderError(f"Route53 zone {zone} not found", "check route53_zone")
-            machine["zone_id"] = match[0]["Id"]
-        name = f"{job.workspace.name}.{zone}"
-        if action == "DELETE":
-            current = await self._call(
-                "route53",
-                "list_resource_record_sets",
-                HostedZoneId=machine["zone_id"],
-                StartRecordName=name,
-                StartRecordType="A",
-                MaxItems="1",
-            )
-            records = [
-                r
-                for r in current.get("ResourceRecordSets", [])
-                if r["Name"] == name and r["Type"] == "A"
-            ]
-            if not records:
-                return
-            record = records[0]  # the exact current value: Route53 deletes only that
-        else:
-            if not address:
-                return
-            record = {
-                "Name": name,
-                "Type": "A",
-                "TTL": 60,
-                "ResourceRecords": [{"Value": address}],
-            }
-        await self._call(
-            "route53",
-            "change_resource_record_sets",
-            HostedZoneId=machine["zone_id"],
-            ChangeBatch={"Changes": [{"Action": action, "ResourceRecordSet": record}]},
-        )
-        machine["dns_name"] = name.rstrip(".") if action == "UPSERT" else None
-        job.save()
+        zone = str(self.options.route53_zone)
+        if await dns.update(
+            self._call, job.workspace.machine.extra, zone, job.workspace.name, action, address
+        ):
+            job.save()
 
     # status --------------------------------------------------------------------------------
 
-    async def poll(self, install_id: str, workspaces: list[Workspace]) -> dict[str, dict[str, Any]]:
+    async def poll(self, install_id: str, workspaces: list[Workspace]) -> dict[str, MachineState]:
         """One DescribeInstances (paginated) for every workspace of this provider."""
         names = {ws.name for ws in workspaces}
         if not names:
@@ -557,102 +410,44 @@ class AwsProvider(Provider):
             )
             return [i for page in pages for r in page["Reservations"] for i in r["Instances"]]
 
-        result: dict[str, dict[str, Any]] = {}
+        result: dict[str, MachineState] = {}
         found = await self._boto("ec2", every_page)
         for instance in sorted(found, key=lambda i: str(i["LaunchTime"])):
             tags = {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
             name = tags.get(TAG_WORKSPACE, "")
             if name in names:
-                result[name] = self._as_container(instance)
+                result[name] = self._state(instance)
         return result
 
-    def _as_container(self, instance: dict[str, Any]) -> dict[str, Any]:
+    def _state(self, instance: dict[str, Any]) -> MachineState:
         state = instance["State"]["Name"]
         kind = instance.get("InstanceType", "?")
-        info = self.machine_info(kind, state)
-        info["id"] = instance["InstanceId"]
-        return {
-            "State": STATE_WORD.get(state, state),
-            "Status": f"instance {instance['InstanceId']} {state} ({kind})",
-            "Machine": info,
-        }
+        return MachineState(
+            status=STATUS.get(state, Status.STOPPED),
+            state=state,
+            detail=f"instance {instance['InstanceId']} {state} ({kind})",
+            machine=self.machine_info(instance["InstanceId"], kind, state),
+        )
 
-    def machine_info(self, instance_type: str, state: str) -> dict[str, Any]:
+    def machine_info(self, instance_id: str, instance_type: str, state: str) -> MachineInfo:
         """Type, state and the estimated cost: $/h while running, $/month all month."""
         region, disk = self.options.region, self.options.disk_gb
-        info: dict[str, Any] = {"type": instance_type, "state": state, "region": region}
         estimate = pricing.estimate(instance_type, region, disk)
-        if estimate is None:
-            info["price_note"] = f"{instance_type} in {region} is not in the price table"
-        else:
-            info["hourly"], info["monthly"] = round(estimate[0], 4), round(estimate[1], 2)
         idle = pricing.stopped_per_month(region, disk)
-        if idle is not None:
-            info["stopped_monthly"] = round(idle, 2)
-        return info
-
-    # leftovers (podbay provider gc) ---------------------------------------------------------
-
-    async def leftovers(
-        self, install_id: str, known: set[str], any_home: bool = False
-    ) -> list[dict[str, str]]:
-        """podbay-tagged instances, security groups and volumes that no workspace owns.
-
-        Only this podbay home's by default (another computer of yours has its own home).
-        """
-        filters = [{"Name": "tag:managed-by", "Values": ["podbay"]}]
-        if not any_home:
-            filters.append({"Name": f"tag:{TAG_HOME}", "Values": [install_id]})
-        instances, groups, volumes = await asyncio.gather(
-            self._call("ec2", "describe_instances", Filters=filters),
-            self._call("ec2", "describe_security_groups", Filters=filters),
-            self._call("ec2", "describe_volumes", Filters=filters),
+        unknown = f"{instance_type} in {region} is not in the price table"
+        return MachineInfo(
+            id=instance_id,
+            type=instance_type,
+            state=state,
+            region=region,
+            hourly=round(estimate[0], 4) if estimate else None,
+            monthly=round(estimate[1], 2) if estimate else None,
+            stopped_monthly=round(idle, 2) if idle is not None else None,
+            price_note=None if estimate else unknown,
         )
-        found: list[dict[str, str]] = []
 
-        def add(kind: str, ident: str, tags: list[dict[str, str]], state: str) -> None:
-            tag = {t["Key"]: t["Value"] for t in tags}
-            mine = tag.get(TAG_HOME) == install_id
-            if mine and tag.get(TAG_WORKSPACE) in known:
-                return
-            found.append(
-                {
-                    "kind": kind,
-                    "id": ident,
-                    "workspace": tag.get(TAG_WORKSPACE, "?"),
-                    "home": "this" if mine else tag.get(TAG_HOME, "?"),
-                    "state": state,
-                }
-            )
-
-        for reservation in instances.get("Reservations", []):
-            for i in reservation["Instances"]:
-                if i["State"]["Name"] != "terminated":
-                    add("instance", i["InstanceId"], i.get("Tags", []), i["State"]["Name"])
-        for g in groups.get("SecurityGroups", []):
-            add("security-group", g["GroupId"], g.get("Tags", []), "")
-        for v in volumes.get("Volumes", []):
-            add("volume", v["VolumeId"], v.get("Tags", []), v.get("State", ""))
-        return found
-
-    async def remove_leftovers(self, items: list[dict[str, str]]) -> None:
-        """Instances first (and wait for `terminated`), then what they held."""
-        instances = [i["id"] for i in items if i["kind"] == "instance"]
-        if instances:
-            await self._call("ec2", "terminate_instances", InstanceIds=instances)
-            for instance_id in instances:
-                await self._wait(instance_id, "terminated")
-        for item in items:
-            if item["kind"] == "security-group":
-                await self._delete_group(item["id"])
-            elif item["kind"] == "volume" and item["state"] == "available":
-                try:
-                    await self._call("ec2", "delete_volume", VolumeId=item["id"])
-                except AwsError as exc:
-                    if exc.code != "InvalidVolume.NotFound":
-                        raise
-
-    # setup ---------------------------------------------------------------------------------
+    async def _wait_terminated(self, instance_id: str) -> None:
+        await self._wait(instance_id, "terminated")
 
     async def check(self) -> str:
         """The connection test: who am I, and do the region, network and AMI exist."""

@@ -194,3 +194,55 @@ def aws_env(tmp_path: Path, endpoint: str) -> dict[str, str]:
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "aws-config"),
         "AWS_DEFAULT_REGION": "us-east-1",
     }
+
+
+@pytest.fixture
+def machine(needs_docker: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A stand-in machine that ran podbay's real user-data: (container, SSH port, keys)."""
+    import asyncio
+    import subprocess
+
+    from core.ssh import keys as ssh_keys
+    from core.ssh import machine as machine_ssh
+    from providers.aws import userdata
+    from tests.aws import standin
+
+    monkeypatch.setenv("PODBAY_AWS_WORKSPACES", str(tmp_path / "vm-workspaces"))
+    keys = ssh_keys.ensure(tmp_path, "box")
+    keys.ensure_machine_key()
+    script = userdata.render(
+        client_public_key=keys.client_public(),
+        host_private_key=keys.machine_host_key.read_text(),
+        idle_minutes=30,
+        workspaces=str(tmp_path / "vm-workspaces"),
+    )
+    name = f"{standin.PREFIX}ud-{tmp_path.name[-20:].lower()}"
+    instance = {"InstanceId": name, "Tags": [{"Key": "podbay:home", "Value": "ud"}]}
+    standin.boot(name, instance, script.encode())
+    port = int(
+        subprocess.run(
+            ["docker", "port", name, "22/tcp"], capture_output=True, text=True, check=True
+        )
+        .stdout.split()[0]
+        .rsplit(":", 1)[1]
+    )
+    try:
+        # Wait as podbay does: asyncssh pinned to the machine key, retrying while it boots.
+        address = machine_ssh.MachineAddress(
+            "127.0.0.1", port, "podbay", keys.client_key, keys.machine_host_public()
+        )
+        conn = asyncio.run(_connected(address))
+        assert conn is not None
+        yield name, port, keys
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+
+
+async def _connected(address: Any) -> object:
+    import time
+
+    from core.ssh import machine as machine_ssh
+
+    conn = await machine_ssh.connect(address, retry_until=time.monotonic() + 60)
+    conn.close()
+    return conn

@@ -79,4 +79,4 @@ def test_policy_and_gc_without_leftovers(cli: Podbay) -> None:
     cli.ok("provider", "add", "aws", "-o", "region=us-east-1")
     assert "Nothing left behind in us-east-1." in cli.ok("provider", "gc", "aws").stdout
     line, _ = _fails(cli, "provider", "gc", "docker")
-    assert "no AWS provider named 'docker'" in line
+    assert "provider docker makes nothing beyond its containers" in line

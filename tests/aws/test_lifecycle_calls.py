@@ -70,7 +70,7 @@ def engine(
     monkeypatch.setenv("PODBAY_AWS_SSH_TIMEOUT", "0.5")
     monkeypatch.setenv("PODBAY_AWS_POLL_INTERVAL", "0")
     engine = Engine(Store(tmp_path / "home"), providers.load)
-    engine.save_provider(ProviderConfig(name="cloud", type="aws", options={"region": "us-east-1"}))
+    engine.providers.save(ProviderConfig(name="cloud", type="aws", options={"region": "us-east-1"}))
     yield engine
 
 
@@ -114,13 +114,13 @@ def test_a_retried_and_a_rerun_create_launch_one_instance_with_one_token(
     with pytest.raises(PodbayError) as unreachable:
         asyncio.run(engine.up(request))
     ws = engine.store.workspace("app")
-    group = ws.machine["security_group_id"]
+    group = ws.machine.extra["security_group_id"]
     assert "did not answer SSH" in unreachable.value.message
     assert group in unreachable.value.hint and "203.0.113.7/32" in unreachable.value.hint
 
     # Had podbay died before recording the launch's answer, the next run finds the instance
     # by its tags instead of launching again.
-    ws.machine.pop("instance_id")
+    ws.machine.extra.pop("instance_id")
     engine.store.save_workspace(ws)
     with pytest.raises(PodbayError):
         asyncio.run(engine.up(request))
@@ -129,7 +129,7 @@ def test_a_retried_and_a_rerun_create_launch_one_instance_with_one_token(
     assert len(launches) == 2  # podbay asked twice: the failed run and the next one
     assert len(wire) >= 3  # botocore retried the 500 before giving up
     # Every attempt on the wire, retries and re-runs alike, carried the same token.
-    assert {w["ClientToken"] for w in wire} == {ws.machine["client_token"]}
+    assert {w["ClientToken"] for w in wire} == {ws.machine.extra["client_token"]}
     assert len(_live(ec2)) == 1
 
     # Hardened launch parameters, asserted on what was sent.
@@ -175,7 +175,7 @@ def test_the_ssh_rule_follows_the_caller_and_never_opens_to_the_world_by_itself(
         asyncio.run(engine.up(request))
     ws = engine.store.workspace("app")
     ec2 = engine.provider("cloud").client("ec2")  # type: ignore[attr-defined]
-    [group] = ec2.describe_security_groups(GroupIds=[ws.machine["security_group_id"]])[
+    [group] = ec2.describe_security_groups(GroupIds=[ws.machine.extra["security_group_id"]])[
         "SecurityGroups"
     ]
     ranges = [r["CidrIp"] for p in group["IpPermissions"] for r in p["IpRanges"]]
@@ -192,7 +192,7 @@ def test_the_ssh_rule_follows_the_caller_and_never_opens_to_the_world_by_itself(
 def test_an_open_rule_only_when_the_user_sets_it_and_with_a_warning(
     engine: Engine, tmp_path: Path
 ) -> None:
-    engine.save_provider(
+    engine.providers.save(
         ProviderConfig(
             name="cloud",
             type="aws",
@@ -253,7 +253,7 @@ def test_status_of_many_workspaces_is_one_describe_instances(
     assert all(statuses[n].status == Status.RUNNING for n in names if n != "ws3")
     machine = statuses["ws0"].machine
     assert machine is not None
-    assert (machine["type"], machine["hourly"], machine["monthly"]) == ("t3.large", 0.0832, 63.94)
+    assert (machine.type, machine.hourly, machine.monthly) == ("t3.large", 0.0832, 63.94)
 
 
 def test_spot_and_route53(engine: Engine, tmp_path: Path) -> None:
@@ -261,7 +261,7 @@ def test_spot_and_route53(engine: Engine, tmp_path: Path) -> None:
 
     route53 = boto3.client("route53")
     zone = route53.create_hosted_zone(Name="dev.example.org", CallerReference="podbay-test")
-    engine.save_provider(
+    engine.providers.save(
         ProviderConfig(
             name="cloud",
             type="aws",
@@ -285,14 +285,16 @@ def test_spot_and_route53(engine: Engine, tmp_path: Path) -> None:
     ws = engine.store.workspace("app")
     [record] = a_records()
     assert record["Name"] == "app.dev.example.org."
-    assert record["ResourceRecords"] == [{"Value": ws.machine["public_ip"]}]
+    assert record["ResourceRecords"] == [{"Value": ws.machine.extra["public_ip"]}]
 
     # moto makes no request object for a spot launch; make one as AWS would have.
     ec2 = engine.provider("cloud").client("ec2")  # type: ignore[attr-defined]
     request = ec2.request_spot_instances(
         LaunchSpecification={"ImageId": "ami-0a0000000000noble", "InstanceType": "t3.medium"}
     )
-    ws.machine["spot_request_id"] = request["SpotInstanceRequests"][0]["SpotInstanceRequestId"]
+    ws.machine.extra["spot_request_id"] = request["SpotInstanceRequests"][0][
+        "SpotInstanceRequestId"
+    ]
     engine.store.save_workspace(ws)
     before = len(calls.sent)
     asyncio.run(engine.delete("app"))

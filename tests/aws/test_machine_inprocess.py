@@ -45,7 +45,7 @@ def test_workspace_on_a_stand_in_instance(
     home = tmp_path / "home"
     store = Store(home)
     engine = Engine(store, providers.load)
-    engine.save_provider(ProviderConfig(name="cloud", type="aws", options={"region": "us-east-1"}))
+    engine.providers.save(ProviderConfig(name="cloud", type="aws", options={"region": "us-east-1"}))
     project = tmp_path / "project"
     write_config(
         project,
@@ -60,13 +60,13 @@ def test_workspace_on_a_stand_in_instance(
         ec2 = provider.client("ec2")  # type: ignore[attr-defined]
 
         # The instance as launched: hardened, tagged, SSH from the caller's /32 only.
-        instance = ec2.describe_instances(InstanceIds=[ws.machine["instance_id"]])["Reservations"][
-            0
-        ]["Instances"][0]
+        instance = ec2.describe_instances(InstanceIds=[ws.machine.extra["instance_id"]])[
+            "Reservations"
+        ][0]["Instances"][0]
         assert instance["MetadataOptions"]["HttpTokens"] == "required"
         tags = {t["Key"]: t["Value"] for t in instance["Tags"]}
         assert tags["managed-by"] == "podbay" and tags["podbay:workspace"] == "project"
-        group = ec2.describe_security_groups(GroupIds=[ws.machine["security_group_id"]])
+        group = ec2.describe_security_groups(GroupIds=[ws.machine.extra["security_group_id"]])
         ranges = [
             r["CidrIp"] for p in group["SecurityGroups"][0]["IpPermissions"] for r in p["IpRanges"]
         ]
@@ -79,7 +79,7 @@ def test_workspace_on_a_stand_in_instance(
 
         statuses = asyncio.run(engine.status_all())
         assert statuses[0].status == Status.RUNNING
-        assert statuses[0].machine is not None and statuses[0].machine["hourly"] == 0.0416
+        assert statuses[0].machine is not None and statuses[0].machine.hourly == 0.0416
 
         asyncio.run(engine.stop("project"))
         standin.sync(ec2, store.install_id())

@@ -3,18 +3,11 @@ the login user and keys, only podbay's host key on offer, and the inactivity wat
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from core.ssh import keys as ssh_keys
-from core.ssh import machine as machine_ssh
-from providers.aws import userdata
-from tests.aws import standin
 
 
 def _in(name: str, script: str, user: str = "root") -> subprocess.CompletedProcess[str]:
@@ -25,45 +18,6 @@ def _in(name: str, script: str, user: str = "root") -> subprocess.CompletedProce
         timeout=60,
         check=False,
     )
-
-
-@pytest.fixture
-def machine(needs_docker: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("PODBAY_AWS_WORKSPACES", str(tmp_path / "vm-workspaces"))
-    keys = ssh_keys.ensure(tmp_path, "box")
-    keys.ensure_machine_key()
-    script = userdata.render(
-        client_public_key=keys.client_public(),
-        host_private_key=keys.machine_host_key.read_text(),
-        idle_minutes=30,
-        workspaces=str(tmp_path / "vm-workspaces"),
-    )
-    name = f"{standin.PREFIX}ud-{tmp_path.name[-20:].lower()}"
-    instance = {"InstanceId": name, "Tags": [{"Key": "podbay:home", "Value": "ud"}]}
-    standin.boot(name, instance, script.encode())
-    port = int(
-        subprocess.run(
-            ["docker", "port", name, "22/tcp"], capture_output=True, text=True, check=True
-        )
-        .stdout.split()[0]
-        .rsplit(":", 1)[1]
-    )
-    try:
-        # Wait as podbay does: asyncssh pinned to the machine key, retrying while it boots.
-        address = machine_ssh.MachineAddress(
-            "127.0.0.1", port, "podbay", keys.client_key, keys.machine_host_public()
-        )
-        conn = asyncio.run(_connected(address))
-        assert conn is not None
-        yield name, port, keys
-    finally:
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
-
-
-async def _connected(address: machine_ssh.MachineAddress) -> object:
-    conn = await machine_ssh.connect(address, retry_until=time.monotonic() + 60)
-    conn.close()
-    return conn
 
 
 def _ssh(port: int, keys: ssh_keys.WorkspaceKeys, known: Path, *cmd: str) -> list[str]:

@@ -16,6 +16,7 @@ from tests.conftest import IMAGE, Podbay, write_config
 from tests.docker.test_data_safety import repo_with_initialize_command
 from tests.docker.test_sources import make_repo
 from tui.app import PodbayApp
+from tui.operations import Operation
 from tui.screens.confirm import Confirm
 
 
@@ -78,7 +79,7 @@ def test_a_failing_operation_ends_in_a_notification_not_a_crash(podbay: Podbay) 
     podbay.ok("provider", "list")  # first run: the default docker provider
 
     async def scenario(app: PodbayApp, pilot: Any) -> None:
-        app.start_operation("bad", "creating", UpRequest(source=str(podbay.cwd / "bad")))
+        app.start_operation("bad", Operation.CREATING, UpRequest(source=str(podbay.cwd / "bad")))
         await until(lambda: not app.operations)
         errors = [n for n in app._notifications if n.severity == "error"]
         assert errors and "postStartCommand failed with exit code 4" in errors[0].message
@@ -94,8 +95,8 @@ def test_two_operations_run_at_once(podbay: Podbay) -> None:
 
     async def scenario(app: PodbayApp, pilot: Any) -> None:
         await until(lambda: len(app.statuses) == 2)
-        app.start_operation("one", "stopping")
-        app.start_operation("two", "stopping")
+        app.start_operation("one", Operation.STOPPING)
+        app.start_operation("two", Operation.STOPPING)
         assert app.operations == {"one": "stopping", "two": "stopping"}
         await until(lambda: not app.operations)
         await until(lambda: status_of(app, "one") == status_of(app, "two") == "Stopped")
@@ -108,7 +109,7 @@ def test_cancel_a_running_up(podbay: Podbay) -> None:
     podbay.ok("provider", "list")
 
     async def scenario(app: PodbayApp, pilot: Any) -> None:
-        app.start_operation("slow", "creating", UpRequest(source=str(podbay.cwd / "slow")))
+        app.start_operation("slow", Operation.CREATING, UpRequest(source=str(podbay.cwd / "slow")))
         await until(lambda: "slow" in app.statuses)
         app.select_workspace("slow")
         await until(lambda: "==> running postCreateCommand" in app.logs["slow"])
@@ -212,7 +213,7 @@ def test_a_cloned_repositorys_initialize_command_is_asked_about_in_a_dialog(
     podbay.ok("list")  # a first run: the local Docker provider
 
     async def scenario(app: PodbayApp, pilot: Any) -> None:
-        app.start_operation("asked", "creating", UpRequest(source=url))
+        app.start_operation("asked", Operation.CREATING, UpRequest(source=url))
         await until(lambda: isinstance(app.screen, Confirm) and bool(app.screen.query("#detail")))
         assert f"touch {marker}" in str(app.screen.query_one("#detail", Static).render())
         assert not marker.exists()

@@ -13,10 +13,9 @@ from typing import Any
 from textual.widgets import DataTable, Input, Select, Static, Switch
 
 from core.engine import Engine, UpRequest
-from core.host import LocalHost
 from core.model import ProviderConfig, Source, Workspace
 from core.store import Store
-from providers.base import Provider
+from providers.docker_local import DockerProvider
 from tui.actions import ACTIONS
 from tui.app import PodbayApp
 from tui.screens.confirm import Confirm
@@ -40,19 +39,12 @@ class FakeEndpoint:
         return next((c for c in self.containers if c["Id"] == container), None)
 
 
-class FakeProvider:
-    dedicated_machine = False
-    poll = Provider.poll  # the real one: one list call on the endpoint below
+class FakeProvider(DockerProvider):
+    """The real Docker provider (its poll is one list call) on the fake endpoint above."""
 
     def __init__(self, endpoint: FakeEndpoint) -> None:
-        self.name = "docker"
-        self._endpoint = endpoint
-
-    def endpoint(self) -> FakeEndpoint:
-        return self._endpoint
-
-    async def open_host(self, job: Any) -> LocalHost:
-        return LocalHost(self._endpoint)  # type: ignore[arg-type]
+        super().__init__(ProviderConfig(name="docker", type="docker"))
+        self._endpoint = endpoint  # type: ignore[assignment]
 
 
 def make_engine(
@@ -83,7 +75,7 @@ def make_engine(
                 phase="ready",
             )
         )
-    engine = Engine(store, lambda config: FakeProvider(endpoint))  # type: ignore[arg-type,return-value]
+    engine = Engine(store, lambda config: FakeProvider(endpoint))
     return engine, endpoint
 
 

@@ -124,12 +124,13 @@ def test_a_bug_is_logged_privately_under_podbay_home(
     import sys
 
     from tui import cli
+    from tui.cli import verbs
 
     def broken(ns: object) -> int:
         raise RuntimeError("a bug")
 
     monkeypatch.setenv("PODBAY_HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(cli, "cmd_templates", broken)
+    monkeypatch.setattr(verbs, "cmd_templates", broken)
     monkeypatch.setattr(sys, "argv", ["podbay", "templates", "https://bob:hunter2@host/x.git"])
     assert cli.main(["templates"]) == 1
     err = capsys.readouterr().err

@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from core.devcontainer import host_requirements
 from core.devcontainer import plan as dcplan
 from core.devcontainer.features import FeatureJson
 from core.devcontainer.plan import BaseImage, Plan, PlanContext, hook_argvs, resolve_container_env
@@ -246,17 +247,17 @@ def test_fingerprint_names_what_changed() -> None:
 
 
 def test_host_requirements_beyond_the_machine_are_warned_about() -> None:
-    machine = dcplan.Machine(cpus=2, memory=4 * 1024**3, free=10 * 1024**3)
+    machine = host_requirements.Machine(cpus=2, memory=4 * 1024**3, free=10 * 1024**3)
     wanted = {"cpus": 8, "memory": 16 * 1024**3, "storage": 64 * 1024**3}
-    assert dcplan.host_shortfalls(wanted, machine) == [
+    assert host_requirements.host_shortfalls(wanted, machine) == [
         "hostRequirements asks for 8 CPUs; this machine has 2",
         "hostRequirements asks for 16 GB of memory; this machine has 4 GB",
         "hostRequirements asks for 64 GB of storage; 10 GB is free",
     ]
     enough = {"cpus": 2, "memory": 4 * 1024**3, "storage": 1024**3}
-    assert dcplan.host_shortfalls(enough, machine) == []
+    assert host_requirements.host_shortfalls(enough, machine) == []
     unknown_disk = machine.model_copy(update={"free": None})
-    assert dcplan.host_shortfalls({"storage": 1024**4}, unknown_disk) == []
+    assert host_requirements.host_shortfalls({"storage": 1024**4}, unknown_disk) == []
 
 
 def test_compose_service_settings_escape_dollars_and_keep_the_command() -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+
+if TYPE_CHECKING:
+    from core.model import Workspace
 
 
 class Confirm(ModalScreen[bool]):
@@ -39,3 +42,34 @@ class Confirm(ModalScreen[bool]):
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
+
+
+def rebuild_dialog(name: str) -> Confirm:
+    return Confirm(
+        f"Rebuild workspace {name}?",
+        "Its container is removed and created again; the source and named volumes stay.",
+        "Rebuild",
+    )
+
+
+def delete_dialog(ws: Workspace, lost: list[str]) -> Confirm:
+    """Says what goes and what stays, and lists the work that would be lost (if any)."""
+    kept = (
+        f"podbay's copy of the source ({ws.folder}) is removed too."
+        if ws.owned_folder
+        else f"Your folder {ws.folder} is kept."
+    )
+    detail = f"Its container, keys and state are removed. {kept}"
+    if lost:
+        detail += "\n\nThis work would be lost:\n" + "\n".join(f"  • {item}" for item in lost)
+    return Confirm(
+        f"Delete workspace {ws.name} ({ws.provider})?",
+        detail,
+        "Delete anyway" if lost else "Delete",
+    )
+
+
+def consent_dialog(title: str, items: list[str]) -> Confirm:
+    """What a source from elsewhere asks beyond its container (core.consent)."""
+    detail = "\n".join(f"  • {item}" for item in items) + "\n\nAllowed once, it is remembered."
+    return Confirm(title, detail, "Allow")

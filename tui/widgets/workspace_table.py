@@ -1,17 +1,122 @@
-"""The workspaces list: a DataTable whose Enter opens a shell in the highlighted workspace."""
+"""The workspaces list: a row per workspace, updated in place; Enter opens a shell in it."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
 
+from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
+from core.model import WorkspaceStatus, age_text, cost_cell
 from tui.actions import BY_ID
 
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+COLUMNS = ("name", "provider", "status", "source", "ide", "age", "cost")
+LABELS = ("NAME", "PROVIDER", "STATUS", "SOURCE", "IDE", "AGE", "$/H")
+FIXED_WIDTHS = {"name": 14, "provider": 8, "status": 11, "ide": 6, "age": 4, "cost": 5}
 
-class WorkspaceTable(DataTable[str]):
+Cells = tuple[str | Text, ...]
+
+
+class WorkspaceTable(DataTable[str | Text]):
     shell = BY_ID["shell"]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(shell.key, f"app.{shell.id}", shell.description, key_display=shell.key_display),
     ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.source_width = 20
+        self._rendered: dict[str, Cells] = {}  # cells as last shown, by workspace
+        self._frame = 0  # of the spinner
+
+    def add_workspace_columns(self, terminal_width: int) -> None:
+        # SOURCE takes what is left of the terminal's width (7 columns, 2 cells of padding each).
+        fixed = FIXED_WIDTHS
+        self.source_width = max(12, terminal_width - sum(fixed.values()) - 2 * 7 - 2)
+        for label, key in zip(LABELS, COLUMNS, strict=True):
+            self.add_column(label, key=key, width=fixed.get(key, self.source_width))
+
+    def show(
+        self, statuses: Iterable[WorkspaceStatus], operations: Mapping[str, str], now: float
+    ) -> None:
+        """Show these workspaces (and no others), changing only the cells that changed: a poll of
+        500 rows stays cheap. The cursor stays on its workspace while that is shown."""
+        selected = self.selected_name()
+        wanted = {status.workspace.name: status for status in statuses}
+        with self.app.batch_update():
+            for key in [k.value for k in list(self.rows)]:
+                if key is not None and key not in wanted:
+                    self.remove_row(key)
+                    self._rendered.pop(str(key), None)
+            added = False
+            present = {k.value for k in self.rows}
+            for name, status in wanted.items():
+                cells = self._cells(status, operations.get(name), now)
+                before = self._rendered.get(name)
+                if name in present and before is not None:
+                    for column, value, old in zip(COLUMNS, cells, before, strict=True):
+                        if value != old:
+                            self.update_cell(name, column, value)
+                else:
+                    self.add_row(*cells, key=name)
+                    added = True
+                self._rendered[name] = cells
+            if added:
+                self.sort("name")
+            if selected in wanted:
+                self.move_cursor(row=self.get_row_index(selected))
+
+    def spin(self, operations: Mapping[str, str]) -> None:
+        """Turn the spinner of each shown workspace an operation runs on."""
+        busy = [name for name in self._rendered if operations.get(name)]
+        if not busy:
+            return
+        self._frame += 1
+        for name in busy:
+            text = self._spinning(operations[name])
+            self.update_cell(name, "status", text)
+            cached = self._rendered[name]
+            self._rendered[name] = (*cached[:2], text, *cached[3:])
+
+    def selected_name(self) -> str | None:
+        """The workspace under the cursor, if there is any."""
+        if self.row_count == 0:
+            return None
+        try:
+            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
+        except Exception:
+            return None
+        return str(key.value) if key.value is not None else None
+
+    def select(self, name: str) -> None:
+        """Move the cursor to NAME's row and focus the table, if NAME is shown."""
+        if name in {k.value for k in self.rows}:
+            self.move_cursor(row=self.get_row_index(name))
+            self.focus()
+
+    def _spinning(self, operation: str) -> str:
+        return f"{SPINNER[self._frame % len(SPINNER)]} {operation}"
+
+    def _cells(self, status: WorkspaceStatus, operation: str | None, now: float) -> Cells:
+        ws = status.workspace
+        if operation:
+            status_text = self._spinning(operation)
+        else:
+            status_text = f"{status.status} *" if status.changed else str(status.status)
+        return (
+            ws.name,
+            ws.provider,
+            status_text,
+            Text(_fit(ws.source.display(), self.source_width)),  # never read as markup
+            "vscode",
+            age_text(ws.created_at, now),
+            cost_cell(status.machine),
+        )
+
+
+def _fit(text: str, width: int) -> str:
+    """Shorten from the left, where paths and URLs are least telling."""
+    return text if len(text) <= width else "…" + text[-(width - 1) :]

@@ -1,0 +1,126 @@
+"""The provider contract: what a backend (the local Docker engine, an EC2 VM per workspace, next
+an SSH machine) is to the engine and the fronts. One class, typed; core never imports a provider.
+
+A provider prepares the machine a workspace runs on and opens a HostSession there (commands,
+files, its Docker engine); the engine does the rest. What only some providers can do is a typed,
+class- or instance-level capability that the fronts test for (`leftovers`, `iam_policy`), never
+a type name.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from core.errors import ProviderError
+from core.host import HostSession, MachineJob
+from core.model import MachineInfo, ProviderConfig, Status, Workspace
+
+
+class ProviderOptions(BaseModel):
+    """Base for a provider's options; the TUI wizard generates its form from the fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class MachineState:
+    """What a provider's poll found for one workspace (absent from the answer: gone)."""
+
+    status: Status  # RUNNING, STOPPED or BUSY (starting, stopping)
+    state: str  # the provider's own word: docker's running/exited, EC2's pending/stopped, ...
+    detail: str = ""  # one line, e.g. "Up 3 minutes" or "instance i-0abc running (spot)"
+    image: str | None = None
+    fingerprint: str | None = None  # the config fingerprint its container was made with
+    machine: MachineInfo | None = None  # a dedicated machine: type, state, estimated cost
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """A resource a provider made that no workspace owns any more."""
+
+    kind: str
+    id: str
+    workspace: str
+    home: str
+    state: str
+
+
+class Leftovers(Protocol):
+    """A provider that makes resources beyond the workspace's container can find and remove
+    those left behind (`podbay provider gc`)."""
+
+    where: str  # where it looks, for "Nothing left behind in WHERE" (e.g. the region)
+
+    async def find(self, install_id: str, known: set[str], any_home: bool) -> list[Leftover]: ...
+
+    async def remove(self, items: list[Leftover]) -> None: ...
+
+
+class Provider(abc.ABC):
+    """A configured backend. Subclasses set `type_name` and `Options` and implement
+    `open_host`, `poll` and `check`; a provider of one machine per workspace also sets
+    `dedicated_machine` and implements the machine's lifecycle."""
+
+    type_name: ClassVar[str]
+    Options: ClassVar[type[ProviderOptions]] = ProviderOptions
+    # True: one machine per workspace; stop and delete act on the machine, and poll answers
+    # from the machines, not from their containers.
+    dedicated_machine: ClassVar[bool] = False
+    # The asset holding the least-privilege cloud policy the type needs (`provider policy`).
+    iam_policy: ClassVar[str | None] = None
+    # Set by a provider that can list what it left behind (`provider gc`).
+    leftovers: Leftovers | None = None
+
+    def __init__(self, config: ProviderConfig) -> None:
+        self.config = config
+        self.name = config.name
+        self.options: Any = self.validate_options(config.options, config.name)
+
+    @classmethod
+    def validate_options(cls, options: dict[str, Any], name: str = "") -> ProviderOptions:
+        try:
+            return cls.Options.model_validate(options)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"]) or "options"
+            fields = ", ".join(cls.Options.model_fields) or "none"
+            raise ProviderError(
+                f"provider {name or cls.type_name}: option {field}: {first['msg']}",
+                f"options of a {cls.type_name} provider: {fields}",
+            ) from None
+
+    @classmethod
+    async def suggestions(cls, field: str) -> list[str]:
+        """Values to offer for an option in the setup form (e.g. regions listed live)."""
+        return []
+
+    def folder_for(self, workspace: str) -> str | None:
+        """Where a new workspace's files live on its machine; None: this computer's rules."""
+        return None
+
+    async def ensure_machine(self, job: MachineJob) -> None:
+        """Create or start the workspace's machine (nothing to do for a shared engine)."""
+        return None
+
+    async def stop_machine(self, job: MachineJob) -> None:
+        return None
+
+    async def delete_machine(self, job: MachineJob) -> None:
+        return None
+
+    @abc.abstractmethod
+    async def open_host(self, job: MachineJob) -> HostSession:
+        """A session on the machine the workspace runs on."""
+
+    @abc.abstractmethod
+    async def poll(self, install_id: str, workspaces: list[Workspace]) -> dict[str, MachineState]:
+        """Live state by workspace name (absent: its container or machine is gone). One API
+        call per provider, whatever the number of workspaces."""
+
+    @abc.abstractmethod
+    async def check(self) -> str:
+        """A connection test for `provider add` and the wizard: a one-line success message."""

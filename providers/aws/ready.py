@@ -1,0 +1,60 @@
+"""Waiting for a started machine: SSH pinned to podbay's host key, then user-data's marker."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING
+
+from core.errors import ProviderError
+from core.host import MachineJob
+from core.ssh import machine as ssh_machine
+
+if TYPE_CHECKING:
+    import asyncssh
+
+# sshd answers before user-data has finished installing Docker: wait for its marker.
+_MARKER_SCRIPT = (
+    f"while [ ! -e {ssh_machine.READY_MARKER} ]; do "
+    f"if [ -e {ssh_machine.FAILED_MARKER} ]; then cat {ssh_machine.FAILED_MARKER}; "
+    "exit 1; fi; sleep 1; done"
+)
+
+
+async def wait_until_ready(
+    job: MachineJob, timeout: float, ingress_option: str | None
+) -> asyncssh.SSHClientConnection:
+    """An SSH connection to the workspace's machine once its setup has finished."""
+    machine = job.workspace.machine.extra
+    address = ssh_machine.MachineAddress.of(job.workspace.machine, job.keys.client_key)
+    job.report.step(f"waiting for SSH on {address.host}:{address.port}")
+    deadline = time.monotonic() + timeout
+    try:
+        conn = await ssh_machine.connect(address, retry_until=deadline)
+    except ssh_machine.MachineUnreachable as exc:
+        cidr = machine.get("ingress_cidr") or ingress_option or "?"
+        group = machine.get("security_group_id", "?")
+        raise ProviderError(
+            f"instance {machine.get('instance_id')} did not answer SSH within "
+            f"{int(timeout)} s ({exc.message.removeprefix('cannot reach ')})",
+            f"security group {group} lets in {cidr}; if your address changed, "
+            f"run podbay up {job.workspace.name} again",
+        ) from None
+    job.report.step("waiting for the machine's setup (user-data) to finish")
+    try:
+        done = await asyncio.wait_for(
+            conn.run(_MARKER_SCRIPT, check=False), max(1.0, deadline - time.monotonic())
+        )
+    except TimeoutError:
+        conn.close()
+        raise ProviderError(
+            "the machine's setup (user-data) did not finish in time",
+            f"aws ec2 get-console-output --instance-id {machine.get('instance_id')}",
+        ) from None
+    if done.exit_status != 0:
+        conn.close()
+        raise ProviderError(
+            f"the machine's setup failed: {str(done.stdout).strip()}",
+            f"aws ec2 get-console-output --instance-id {machine.get('instance_id')}",
+        )
+    return conn

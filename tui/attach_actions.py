@@ -1,0 +1,107 @@
+"""PodbayApp's base: the actions that attach to a workspace (a shell, VS Code, a port forward)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.app import App
+
+from core.errors import PodbayError
+from core.model import Status, WorkspaceStatus
+from tui.messages import PortsForwarded
+from tui.widgets.workspace_table import WorkspaceTable
+
+if TYPE_CHECKING:
+    from core.attach import AttachRecord
+    from core.engine import Engine
+    from core.ssh.client import Forward
+
+
+class AttachActions(App[int]):
+    """Attach to the highlighted workspace; PodbayApp sets `engine` and `statuses`.
+
+    A forward that opens is posted as PortsForwarded, for the app to show.
+    """
+
+    engine: Engine
+    statuses: dict[str, WorkspaceStatus]  # from the last poll
+
+    def _selected(self) -> tuple[str, WorkspaceStatus] | None:
+        """The highlighted workspace and its last status; without one, a notification says so."""
+        name = self.query_one(WorkspaceTable).selected_name()
+        if name is None or name not in self.statuses:
+            self.notify("Select a workspace first", severity="warning")
+            return None
+        return name, self.statuses[name]
+
+    def action_shell(self) -> None:
+        if (selected := self._selected()) is None:
+            return
+        name, status = selected
+        if status.status != Status.RUNNING:
+            self.notify(f"{name} is {status.status}; press u to start it", severity="warning")
+            return
+        argv = [sys.executable, "-m", "tui.cli", "ssh", name]
+        env = {**os.environ, "PODBAY_HOME": str(self.engine.store.root)}
+        with self.suspend():
+            print(f"\nAttached to {name}; exit the shell to return to podbay.", flush=True)
+            print(f"+ podbay ssh {name}\n", flush=True)
+            code = subprocess.call(argv, env=env)
+        self.notify(
+            f"shell in {name} exited {code}",
+            severity="error" if code not in (0, 130) else "information",
+        )
+
+    def action_open_code(self) -> None:
+        if (selected := self._selected()) is not None:
+            self._open_code(selected[1].workspace.model_dump())
+
+    @work(thread=True, exit_on_error=False, group="ide")
+    def _open_code(self, record: AttachRecord) -> None:
+        from core.ide import open_vscode
+
+        result = open_vscode(record)
+        if result["opened"]:
+            self.notify(f"opened VS Code on {record['name']}")
+        else:
+            self.notify(f"No `code` command here. Open: {result['url']}", timeout=20)
+
+    def action_forward(self) -> None:
+        from core.ssh.client import parse_forward
+        from tui.screens.prompt import Prompt
+
+        if (selected := self._selected()) is None:
+            return
+        name, status = selected
+
+        def check(text: str) -> str | None:
+            try:
+                parse_forward(text)
+            except PodbayError as exc:
+                return f"{exc.message}: {exc.hint}"
+            return None
+
+        def chosen(text: str | None) -> None:
+            if text:
+                self._forward(name, status.workspace.model_dump(), text)
+
+        self.push_screen(
+            Prompt(f"Forward a port of {name} to 127.0.0.1", "PORT or PORT:LOCAL", check), chosen
+        )
+
+    @work(exit_on_error=False, group="forward")
+    async def _forward(self, name: str, record: AttachRecord, spec: str) -> None:
+        from tui import forwarding
+
+        def opened(forwards: list[Forward]) -> None:
+            self.post_message(PortsForwarded(name, forwards))
+
+        try:
+            conn = await forwarding.connect(self.engine.store.root, name, record)
+            await forwarding.serve_forwards(conn, [spec], opened)
+        except PodbayError as exc:
+            self.notify(f"{exc.message}\n{exc.hint}", title="forward failed", severity="error")

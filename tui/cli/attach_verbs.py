@@ -1,0 +1,197 @@
+"""Attach verbs: logs, exec, ssh, forward, code and ssh-config; `exec` and `ssh` start fast."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from core.attach import exec_argv, ready_record, replace_process, run_post_attach
+from tui.output import done
+from tui.wiring import open_engine
+
+if TYPE_CHECKING:
+    import asyncssh
+
+    from core.attach import AttachRecord
+    from core.ssh.client import Forward
+
+
+def cmd_logs(ns: argparse.Namespace) -> int:
+    if ns.container:
+        # The docker CLI where the container is: here, or on the workspace's own machine
+        # through podbay's relay (the same path as `podbay exec`), for every provider.
+        from core.attach import docker_base, record_with_container
+
+        record = record_with_container(ns.name)  # also while its first `up` still runs
+        follow = ["--follow"] if ns.follow else []
+        replace_process([*docker_base(record), "logs", *follow, record["container_id"]])
+    engine = open_engine()
+    path = engine.log_file(ns.name)
+    with open(path, "a+", encoding="utf-8") as log:
+        log.seek(0)
+        while True:
+            line = log.readline()
+            if line:
+                if ns.json:
+                    print(json.dumps({"line": line.rstrip("\n")}), flush=True)
+                else:
+                    sys.stdout.write(line)
+                    sys.stdout.flush()
+                continue
+            if not ns.follow:
+                return 0
+            if engine.store.find_workspace(ns.name) is None:
+                return 0  # deleted while following
+            time.sleep(0.2)
+
+
+def cmd_exec(ns: argparse.Namespace) -> int:
+    """Replace podbay with `docker exec` as the remote user, in the workspace folder."""
+    from core.errors import PodbayError
+
+    cmd = ns.cmd[1:] if ns.cmd[:1] == ["--"] else ns.cmd
+    if not cmd:
+        raise PodbayError("no command given", f"podbay exec {ns.name} -- bash")
+    record = ready_record(ns.name)
+    replace_process(exec_argv(record, cmd, sys.stdin.isatty() and sys.stdout.isatty()))
+
+
+def cmd_ssh(ns: argparse.Namespace) -> int:
+    record = ready_record(ns.name)
+    cmd = ns.cmd[1:] if ns.cmd[:1] == ["--"] else ns.cmd
+    if ns.stdio:
+        from core.attach import stdio_argv
+
+        replace_process(stdio_argv(ns.name))
+    interactive = sys.stdin.isatty() and sys.stdout.isatty() and (not cmd or ns.force_tty)
+    if not cmd:  # an interactive attach: postAttachCommand runs, as when VS Code attaches
+        run_post_attach(record, ns.name)
+    if not record.get("ssh_ready"):
+        print(
+            f"podbay: no SSH server in {ns.name} ({record.get('ssh_note') or 'not set up'}); "
+            "using docker exec",
+            file=sys.stderr,
+        )
+        shell = ["/bin/sh", "-c", 'exec "${SHELL:-/bin/sh}" -l']
+        # One argument is a shell command line here too, as over SSH.
+        command = ["/bin/sh", "-c", cmd[0]] if len(cmd) == 1 else cmd
+        replace_process(exec_argv(record, command or shell, interactive))
+    import asyncio
+
+    from core.ssh import client
+
+    async def session() -> int:
+        conn = await _connect(record, ns.name)
+        async with conn:
+            # forwardPorts stay forwarded while the session is open.
+            forwards = await client.open_forwards(conn, record.get("forward_ports") or [])
+            if forwards and interactive:
+                for forward in forwards:
+                    print(f"podbay: forwarding {forward.describe()}", file=sys.stderr)
+            command = client.remote_command(record.get("workspace_folder"), cmd or None)
+            code = await client.run_session(conn, command, interactive)
+        return code
+
+    return asyncio.run(session())
+
+
+async def _connect(record: AttachRecord, name: str) -> asyncssh.SSHClientConnection:
+    """podbay's SSH connection to the workspace; a stopped one says so instead of a lost
+    connection."""
+    from core import paths
+    from core.attach import stopped_error
+    from core.errors import PodbayError
+    from core.ssh import client
+    from tui import forwarding
+
+    try:
+        return await forwarding.connect(paths.home(), name, record)
+    except client.HostKeyMismatch:
+        raise
+    except PodbayError:
+        stopped = stopped_error(record)
+        if stopped is not None:
+            raise stopped from None
+        raise
+
+
+def cmd_forward(ns: argparse.Namespace) -> int:
+    import asyncio
+
+    from core.errors import PodbayError
+    from core.ssh import client
+    from tui import forwarding
+
+    record = ready_record(ns.name)
+    specs: list[str | int] = list(ns.ports) or list(record.get("forward_ports") or [])
+    if not specs:
+        raise PodbayError(
+            f"no ports to forward for {ns.name}",
+            f"name them: podbay forward {ns.name} 8000 (or set forwardPorts in devcontainer.json)",
+        )
+    for spec in specs:
+        client.parse_forward(spec)  # bad input fails before connecting
+    if not record.get("ssh_ready"):
+        raise PodbayError(
+            f"workspace {ns.name} has no SSH server: {record.get('ssh_note') or 'not set up'}",
+            "port forwarding needs sshd in the container",
+        )
+
+    def opened(forwards: list[Forward]) -> None:
+        if ns.json:
+            print(json.dumps([_forward_json(f) for f in forwards]), flush=True)
+            return
+        for forward in forwards:
+            print(f"Forwarding {forward.describe()}", flush=True)
+        print("Press Ctrl-C to stop.", file=sys.stderr, flush=True)
+
+    async def serve() -> int:
+        await forwarding.serve_forwards(await _connect(record, ns.name), specs, opened)
+        return 0
+
+    return asyncio.run(serve())
+
+
+def _forward_json(forward: Forward) -> dict[str, Any]:
+    return {
+        "local": forward.local_port,
+        "url": forward.url,
+        "host": forward.target_host,
+        "port": forward.target_port,
+        "note": forward.note,
+    }
+
+
+def cmd_ssh_config(ns: argparse.Namespace) -> int:
+    from core.ssh import user_config
+
+    engine = open_engine()
+    engine.write_ssh_config()
+    include = engine.store.root / "ssh_config"
+    if ns.action == "show":
+        print(include.read_text(), end="")
+        return 0
+    target = user_config.user_ssh_config()
+    if ns.action == "install":
+        changed = user_config.install(target, include)
+        text = f"{target} includes {include}" + ("" if changed else " (already)")
+        return done(ns, {"file": str(target), "include": str(include), "changed": changed}, text)
+    changed = user_config.uninstall(target)
+    text = f"removed podbay's block from {target}" if changed else f"no podbay block in {target}"
+    return done(ns, {"file": str(target), "changed": changed}, text)
+
+
+def cmd_code(ns: argparse.Namespace) -> int:
+    from core.ide import open_vscode
+
+    record = ready_record(ns.name)
+    run_post_attach(record, ns.name)
+    result = open_vscode(record)
+    if result["opened"]:
+        return done(ns, result, f"Opened VS Code on {result['folderUri']}")
+    hint = "No `code` command here. Open this URL (needs `podbay ssh-config install`):"
+    text = f"{hint}\n{result['url']}"
+    return done(ns, result, text)

@@ -1,0 +1,213 @@
+"""`podbay`'s command line: a sub-command per verb, each with --json, and what runs it."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from tui.cli import attach_verbs, provider, verbs
+
+if TYPE_CHECKING:
+    Subcommands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every verb; they are added in the order `podbay --help` lists them."""
+    parser = argparse.ArgumentParser(
+        prog="podbay",
+        description="Development workspaces from devcontainer.json. Without a command: the TUI.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _up(sub)
+    _lifecycle(sub)
+    _logs_and_exec(sub)
+    _verb(sub, "templates", verbs.cmd_templates, "list the bundled quick-start templates")
+    _ssh_and_forward(sub)
+    _setup(sub)
+    _provider(sub)
+    return parser
+
+
+def _verb(
+    sub: Subcommands,
+    name: str,
+    func: Callable[[argparse.Namespace], int],
+    help: str,
+    **kw: Any,
+) -> argparse.ArgumentParser:
+    p = sub.add_parser(name, help=help, description=help, **kw)
+    p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    p.set_defaults(func=func)
+    return p
+
+
+def _up(sub: Subcommands) -> None:
+    p = _verb(
+        sub,
+        "up",
+        verbs.cmd_up,
+        "create or start a workspace from a folder, git URL, image or template",
+    )
+    p.add_argument("source", nargs="?", help="folder, git URL[@ref], image, template, or a name")
+    p.add_argument("--name", help="workspace name (default: from the source)")
+    p.add_argument("--provider", help="provider to create it on (default: the default provider)")
+    p.add_argument("--config", help="devcontainer.json to use when a folder has several")
+    p.add_argument("--image", help="use this image instead of a devcontainer.json")
+    p.add_argument(
+        "--rebuild",
+        "--recreate",
+        dest="rebuild",
+        action="store_true",
+        help="rebuild the image and recreate the container (the source and named volumes stay)",
+    )
+    p.add_argument(
+        "--yes",
+        "-y",
+        action="store_true",
+        help="allow what a cloned repository or an image asks beyond its container "
+        "(initializeCommand on this computer, privileges, host paths); remembered",
+    )
+
+
+def _lifecycle(sub: Subcommands) -> None:
+    """list, status, start, stop, delete."""
+    _verb(sub, "list", verbs.cmd_list, "list workspaces with live status", aliases=["ls"])
+    p = _verb(sub, "status", verbs.cmd_status, "show one workspace")
+    p.add_argument("name")
+    p = _verb(sub, "start", verbs.cmd_start, "start a stopped workspace (reruns postStartCommand)")
+    p.add_argument("name")
+    p = _verb(sub, "stop", verbs.cmd_stop, "stop a workspace's container")
+    p.add_argument("name")
+    p = _verb(
+        sub,
+        "delete",
+        verbs.cmd_delete,
+        "delete a workspace (never your own source folder)",
+        aliases=["rm"],
+    )
+    p.add_argument("name")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="delete even when work in podbay's copy of the source would be lost, or the "
+        "provider cannot be reached",
+    )
+
+
+def _logs_and_exec(sub: Subcommands) -> None:
+    p = _verb(
+        sub, "logs", attach_verbs.cmd_logs, "show a workspace's log (podbay's operations and hooks)"
+    )
+    p.add_argument("name")
+    p.add_argument("--follow", "-f", action="store_true", help="keep printing new lines")
+    p.add_argument("--container", action="store_true", help="the container's own output instead")
+    p = _verb(
+        sub,
+        "exec",
+        attach_verbs.cmd_exec,
+        "run a command in a workspace: podbay exec NAME -- CMD...",
+    )
+    p.add_argument("name")
+    p.add_argument("cmd", nargs=argparse.REMAINDER)
+
+
+def _ssh_and_forward(sub: Subcommands) -> None:
+    p = _verb(
+        sub,
+        "ssh",
+        attach_verbs.cmd_ssh,
+        "open a shell in a workspace, or run a command: podbay ssh NAME -- CMD",
+    )
+    p.add_argument("name")
+    p.add_argument("cmd", nargs=argparse.REMAINDER)
+    p.add_argument("--stdio", action="store_true", help="speak SSH on stdin/stdout (ProxyCommand)")
+    p.add_argument("-t", dest="force_tty", action="store_true", help="a terminal for a command too")
+    p = _verb(
+        sub,
+        "forward",
+        attach_verbs.cmd_forward,
+        "forward ports to localhost: podbay forward NAME PORT[:LOCAL]",
+    )
+    p.add_argument("name")
+    p.add_argument("ports", nargs="*", help="PORT or PORT:LOCAL (default: forwardPorts)")
+
+
+def _setup(sub: Subcommands) -> None:
+    """ssh-config, code, doctor."""
+    p = _verb(
+        sub,
+        "ssh-config",
+        attach_verbs.cmd_ssh_config,
+        "let `ssh NAME.podbay` work from any terminal",
+    )
+    p.add_argument("action", choices=["install", "uninstall", "show"])
+    p = _verb(sub, "code", attach_verbs.cmd_code, "open VS Code on a workspace (Remote-SSH)")
+    p.add_argument("name")
+    p = _verb(
+        sub,
+        "doctor",
+        verbs.cmd_doctor,
+        "check podbay's state; repair it from containers and sources",
+    )
+    p.add_argument(
+        "--rebuild-state",
+        action="store_true",
+        help="set podbay.db aside (kept) and make the records again from the containers' "
+        "labels, the sources folder and the keys; nothing is deleted",
+    )
+
+
+def _provider(sub: Subcommands) -> None:
+    p = _verb(
+        sub,
+        "provider",
+        provider.cmd_provider_list,
+        "manage providers (list, add, set, remove, use, policy, gc)",
+    )
+    actions = p.add_subparsers(dest="provider_command", metavar="ACTION")
+    _verb(actions, "list", provider.cmd_provider_list, "list providers")
+    q = _verb(
+        actions,
+        "add",
+        provider.cmd_provider_add,
+        "add a provider: podbay provider add TYPE [--name N]",
+    )
+    q.add_argument("type", help="provider type (docker, aws)")
+    q.add_argument("--name", help="provider name (default: the type)")
+    q.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE")
+    q.add_argument("--use", action="store_true", help="make it the default provider")
+    q.add_argument("--no-check", action="store_true", help="skip the connection test")
+    q = _verb(
+        actions,
+        "set",
+        provider.cmd_provider_set,
+        "change options: podbay provider set NAME KEY=VALUE...",
+    )
+    q.add_argument("name")
+    q.add_argument("options", nargs="+", metavar="KEY=VALUE")
+    q = _verb(
+        actions, "remove", provider.cmd_provider_remove, "remove a provider that no workspace uses"
+    )
+    q.add_argument("name")
+    q = _verb(
+        actions, "use", provider.cmd_provider_use, "make a provider the default for new workspaces"
+    )
+    q.add_argument("name")
+    q = _verb(
+        actions,
+        "policy",
+        provider.cmd_provider_policy,
+        "print the IAM policy a provider type needs (aws)",
+    )
+    q.add_argument("type")
+    q = _verb(
+        actions,
+        "gc",
+        provider.cmd_provider_gc,
+        "list (--yes: remove) AWS resources no workspace owns",
+    )
+    q.add_argument("name", help="the AWS provider (its name, or `aws` when there is one)")
+    q.add_argument("--yes", action="store_true", help="remove what is listed")
+    q.add_argument("--any-home", action="store_true", help="also other podbay homes' leftovers")

@@ -1,0 +1,147 @@
+"""`podbay provider list|add|set|remove|use`: the command-line side of provider management."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from tui.output import done, table
+from tui.wiring import open_providers
+
+
+def cmd_provider_list(ns: argparse.Namespace) -> int:
+    admin = open_providers()
+    default = admin.default()
+    items = admin.store.providers()
+    if ns.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": p.name,
+                        "type": p.type,
+                        "options": p.options,
+                        "default": p.name == default,
+                    }
+                    for p in items
+                ],
+                indent=2,
+            )
+        )
+        return 0
+    rows = [
+        [("* " if p.name == default else "  ") + p.name, p.type, _options_text(p.options)]
+        for p in items
+    ]
+    print(table(rows, ["  NAME", "TYPE", "OPTIONS"]))
+    return 0
+
+
+def _options_text(options: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in options.items() if v not in (None, "")) or "-"
+
+
+def _parse_options(pairs: list[str]) -> dict[str, Any]:
+    from core.errors import PodbayError
+
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise PodbayError(
+                f"option {pair!r} is not KEY=VALUE", "e.g. -o host=tcp://1.2.3.4:2375"
+            )
+        if value[:1] in ("{", "["):
+            try:
+                options[key.strip()] = json.loads(value)  # tags={"team": "web"}
+                continue
+            except ValueError:
+                pass
+        options[key.strip()] = value if value != "" else None
+    return options
+
+
+def cmd_provider_add(ns: argparse.Namespace) -> int:
+    import asyncio
+
+    from core.model import ProviderConfig
+
+    admin = open_providers()
+    name = ns.name or ns.type
+    config = ProviderConfig(name=name, type=ns.type, options=_parse_options(ns.option))
+    checked = asyncio.run(admin.add(config, check=not ns.no_check, use=ns.use))
+    added = f"Added provider {name}" + (f": {checked}" if checked else "")
+    return done(ns, {"name": name, "check": checked}, added)
+
+
+def cmd_provider_set(ns: argparse.Namespace) -> int:
+    updated = open_providers().update(ns.name, _parse_options(ns.options))
+    return done(
+        ns,
+        {"name": ns.name, "options": updated.options},
+        f"Updated provider {ns.name}: {_options_text(updated.options)}",
+    )
+
+
+def cmd_provider_remove(ns: argparse.Namespace) -> int:
+    open_providers().remove(ns.name)
+    return done(ns, {"name": ns.name}, f"Removed provider {ns.name}")
+
+
+def cmd_provider_use(ns: argparse.Namespace) -> int:
+    open_providers().use(ns.name)
+    return done(ns, {"default": ns.name}, f"New workspaces go to provider {ns.name}")
+
+
+def cmd_provider_policy(ns: argparse.Namespace) -> int:
+    """The least-privilege cloud policy a provider type needs, as JSON."""
+    from importlib import resources
+
+    import providers
+    from core.errors import PodbayError
+
+    policy = providers.provider_class(ns.type).iam_policy
+    if policy is None:
+        having = [t for t in sorted(providers.TYPES) if providers.provider_class(t).iam_policy]
+        raise PodbayError(
+            f"no IAM policy for provider type {ns.type!r}",
+            f"try: podbay provider policy {having[0]}" if having else "",
+        )
+    print(resources.files("assets").joinpath(policy).read_text(), end="")
+    return 0
+
+
+def cmd_provider_gc(ns: argparse.Namespace) -> int:
+    """List (and with --yes remove) resources a provider made that no workspace owns."""
+    import asyncio
+    import dataclasses
+
+    from core.errors import PodbayError
+
+    admin = open_providers()
+    provider = admin.find(ns.name)
+    leftovers = provider.leftovers
+    if leftovers is None:
+        raise PodbayError(
+            f"provider {provider.name} makes nothing beyond its containers",
+            "podbay provider gc is for providers of one machine per workspace (e.g. aws)",
+        )
+    known = {w.name for w in admin.store.workspaces()}
+    items = asyncio.run(leftovers.find(admin.store.install_id(), known, ns.any_home))
+    if ns.yes and items:
+        asyncio.run(leftovers.remove(items))
+    if ns.json:
+        found = [dataclasses.asdict(i) for i in items]
+        print(json.dumps({"leftovers": found, "removed": bool(ns.yes and items)}, indent=2))
+        return 0
+    if not items:
+        print(f"Nothing left behind in {leftovers.where}.")
+        return 0
+    rows = [[i.kind, i.id, i.workspace, i.home, i.state] for i in items]
+    print(table(rows, ["KIND", "ID", "WORKSPACE", "HOME", "STATE"]))
+    if ns.yes:
+        print(f"Removed {len(items)} leftover resource(s).")
+    else:
+        print(f"Remove them with: podbay provider gc {ns.name} --yes")
+    return 0

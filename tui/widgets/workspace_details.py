@@ -1,0 +1,67 @@
+"""The Details tab: the selected workspace's status, drawn again whenever it is set."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from core.model import machine_text
+
+if TYPE_CHECKING:
+    from core.model import WorkspaceStatus
+
+NO_WORKSPACES = (
+    "No workspaces yet. Press n to create one (a folder, git URL, image or template), "
+    "or run: podbay up FOLDER"
+)
+NO_SELECTION = "No workspace selected. Press n to create one."
+
+
+class WorkspaceDetails(Static):
+    """Redrawn whenever `status` is set (even to the same value) or what it shows with it changes.
+
+    Empty until the app first sets it; text from elsewhere is never read as markup.
+    """
+
+    status: reactive[WorkspaceStatus | None] = reactive(None, init=False, always_update=True)
+    operation: reactive[str | None] = reactive(None, init=False)  # what runs on it: "stopping"
+    any_workspaces: reactive[bool] = reactive(False, init=False)  # which empty text to show
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id, markup=False)
+
+    def watch_status(self, status: WorkspaceStatus | None) -> None:
+        if status is None:
+            self.update(NO_SELECTION if self.any_workspaces else NO_WORKSPACES)
+        else:
+            self.update("\n".join(_lines(status, self.operation)))
+
+    def watch_operation(self) -> None:
+        self.watch_status(self.status)
+
+    def watch_any_workspaces(self) -> None:
+        self.watch_status(self.status)
+
+
+def _lines(status: WorkspaceStatus, operation: str | None) -> list[str]:
+    ws = status.workspace
+    lines = [
+        f"{ws.name}  ({status.status}{', ' + operation if operation else ''})",
+        f"provider:  {ws.provider}",
+        f"source:    {ws.source.display()}",
+        f"folder:    {ws.workspace_folder or '-'}   user: {ws.remote_user or 'root'}",
+        f"ssh:       ssh {ws.name}.podbay"
+        + ("" if ws.ssh_ready else f"  (unavailable: {ws.ssh_note or 'not set up'})"),
+    ]
+    if status.machine:
+        lines.append(f"machine:   {machine_text(status.machine)}")
+    if status.detail:
+        lines.append(f"note:      {status.detail}")
+    if status.changed:
+        lines.append(
+            f"config:    * changed since the container was made ({', '.join(status.changed)});"
+            " press r to rebuild"
+        )
+    return lines
