@@ -102,10 +102,10 @@ def main() -> None:
     os.environ.pop("AWS_PROFILE", None)
     from moto import mock_aws
 
-    import providers
-    from core.engine import Engine, UpRequest
-    from core.model import ProviderConfig
-    from core.store import Store
+    from podbay import providers
+    from podbay.core.engine import Engine, UpRequest
+    from podbay.core.model import ProviderConfig
+    from podbay.core.store import Store
     from tests.aws import standin
 
     project = work / "project"

@@ -255,9 +255,9 @@ def populate_list(home: Path, count: int) -> None:
     sys.path.insert(0, str(HERE.parent))
     import docker
 
-    from core.devcontainer.plan import container_name
-    from core.model import ProviderConfig, Source, Workspace
-    from core.store import Store
+    from podbay.core.devcontainer.plan import container_name
+    from podbay.core.model import ProviderConfig, Source, Workspace
+    from podbay.core.store import Store
 
     store = Store(home)
     store.save_provider(ProviderConfig(name="docker", type="docker"))
@@ -289,7 +289,7 @@ def populate_list(home: Path, count: int) -> None:
 def cleanup_list(home: Path) -> None:
     import docker
 
-    from core.store import Store
+    from podbay.core.store import Store
 
     install_id = Store(home).install_id()
     client = docker.from_env()

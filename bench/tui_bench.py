@@ -30,8 +30,8 @@ PODBAY = str(Path(sys.executable).parent / "podbay")
 
 
 def populate(home: Path, count: int) -> None:
-    from core.model import ProviderConfig, Source, Workspace
-    from core.store import Store
+    from podbay.core.model import ProviderConfig, Source, Workspace
+    from podbay.core.store import Store
 
     store = Store(home)
     for name in ("docker", "docker-b", "docker-c"):
@@ -84,10 +84,10 @@ def first_paint(home: Path) -> tuple[float, int]:
 
 
 def calls_per_poll(home: Path) -> list[str]:
-    import providers
-    from core.docker import DockerEndpoint
-    from core.engine import Engine
-    from core.store import Store
+    from podbay import providers
+    from podbay.core.docker import DockerEndpoint
+    from podbay.core.engine import Engine
+    from podbay.core.store import Store
 
     calls: list[str] = []
     real = DockerEndpoint.call
@@ -110,10 +110,10 @@ def loop_stalls(home: Path, polls: int) -> list[float]:
     """Event-loop stalls (ms) while `polls` polls are fetched and applied, 500 rows each."""
     from textual.widgets import DataTable
 
-    import providers
-    from core.engine import Engine
-    from core.store import Store
-    from tui.app import PodbayApp
+    from podbay import providers
+    from podbay.core.engine import Engine
+    from podbay.core.store import Store
+    from podbay.tui.app import PodbayApp
 
     stalls: list[float] = []
 

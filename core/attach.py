@@ -15,21 +15,19 @@ import sys
 import urllib.parse
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
-from core.errors import DockerError, PodbayError
-from core.ssh.sshd import SSHD_SCRIPT
+from podbay import IMPORT_ROOT
+from podbay.core.errors import DockerError, PodbayError
+from podbay.core.ssh.sshd import SSHD_SCRIPT
 
 if TYPE_CHECKING:
     from typing import NoReturn
-
-
-_SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _home() -> str:
     env = os.environ.get("PODBAY_HOME")
     if env:
         return os.path.abspath(os.path.expanduser(env))
-    from core import paths
+    from podbay.core import paths
 
     return str(paths.home())
 
@@ -142,8 +140,8 @@ def docker_base(record: AttachRecord) -> list[str]:
     through podbay's SSH relay (core.ssh.relay), which runs the rest of the line there."""
     if machine_ssh(record) is not None:
         code = (
-            f"import sys; sys.path.insert(0, {_SOURCE_ROOT!r}); "
-            "from core.ssh import relay; relay.main()"
+            f"import sys; sys.path.insert(0, {IMPORT_ROOT!r}); "
+            "from podbay.core.ssh import relay; relay.main()"
         )
         return [sys.executable, "-E", "-c", code, record["name"], "docker"]
     provider = _read("providers", record.get("provider", "")) or {}

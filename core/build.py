@@ -18,14 +18,14 @@ from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
-from core import scripts
-from core.attach import docker_cli
-from core.devcontainer.feature_image import UID_SCRIPT, Extension
-from core.devcontainer.plan import DockerfileBuild
-from core.docker import DockerEndpoint
-from core.errors import DockerError
-from core.host import HostSession, LocalHost
-from core.reporter import Reporter
+from podbay.core import scripts
+from podbay.core.attach import docker_cli
+from podbay.core.devcontainer.feature_image import UID_SCRIPT, Extension
+from podbay.core.devcontainer.plan import DockerfileBuild
+from podbay.core.docker import DockerEndpoint
+from podbay.core.errors import DockerError
+from podbay.core.host import HostSession, LocalHost
+from podbay.core.reporter import Reporter
 
 
 class Output:
@@ -109,7 +109,7 @@ def write_context(extension: Extension, folder: Path) -> None:
         (target / "podbay-builtin.env").write_text(stage.builtin, encoding="utf-8")
         (target / "podbay-install.sh").write_text(scripts.text("feature-install.sh"))
     if extension.updates_uid:
-        script = resources.files("assets").joinpath("update-uid.sh").read_bytes()
+        script = resources.files("podbay.assets").joinpath("update-uid.sh").read_bytes()
         (folder / UID_SCRIPT).write_bytes(script)
     (folder / "Dockerfile").write_text(extension.dockerfile, encoding="utf-8")
 

@@ -16,13 +16,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from core.attach import docker_cli
-from core.build import Output
-from core.devcontainer.plan import ComposeRef
-from core.docker import DockerEndpoint
-from core.errors import ConfigError, ProviderError
-from core.host import HostSession
-from core.reporter import Reporter
+from podbay.core.attach import docker_cli
+from podbay.core.build import Output
+from podbay.core.devcontainer.plan import ComposeRef
+from podbay.core.docker import DockerEndpoint
+from podbay.core.errors import ConfigError, ProviderError
+from podbay.core.host import HostSession
+from podbay.core.reporter import Reporter
 
 LABEL_PROJECT = "com.docker.compose.project"
 LABEL_PART_OF = "dev.podbay.compose-of"  # on every service container of a workspace's project

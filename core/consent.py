@@ -18,11 +18,11 @@ import os
 import shlex
 from collections.abc import Awaitable, Callable, Iterator
 
-from core.devcontainer.plan import DockerfileBuild, HostRequests
-from core.devcontainer.values import printable
-from core.errors import PodbayError
-from core.model import Workspace
-from core.store import Store
+from podbay.core.devcontainer.plan import DockerfileBuild, HostRequests
+from podbay.core.devcontainer.values import printable
+from podbay.core.errors import PodbayError
+from podbay.core.model import Workspace
+from podbay.core.store import Store
 
 # Asked of the user: (title, items) -> allowed?
 Confirm = Callable[[str, list[str]], Awaitable[bool]]

@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from core.attach import current_context_host, docker_cli
-from core.errors import ConfigError, DockerError, DockerUnreachable, ImageNotFound
+from podbay.core.attach import current_context_host, docker_cli
+from podbay.core.errors import ConfigError, DockerError, DockerUnreachable, ImageNotFound
 
 __all__ = ["DockerEndpoint", "current_context_host", "docker_cli", "import_sdk", "split_image"]
 

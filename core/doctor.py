@@ -18,12 +18,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core import paths
-from core.devcontainer.plan import ONCE_HOOKS, container_name
-from core.devcontainer.values import WORKSPACE_NAME
-from core.docker import DockerEndpoint
-from core.model import LABEL_HOME, LABEL_RECORD, LABEL_WORKSPACE, ProviderConfig, Source, Workspace
-from core.store import Store
+from podbay.core import paths
+from podbay.core.devcontainer.plan import ONCE_HOOKS, container_name
+from podbay.core.devcontainer.values import WORKSPACE_NAME
+from podbay.core.docker import DockerEndpoint
+from podbay.core.model import (
+    LABEL_HOME,
+    LABEL_RECORD,
+    LABEL_WORKSPACE,
+    ProviderConfig,
+    Source,
+    Workspace,
+)
+from podbay.core.store import Store
 
 REBUILT = "its record was rebuilt by podbay doctor"
 

@@ -23,23 +23,23 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from core import consent, hooks, images, paths, testseam, unsaved
-from core import source as sources
-from core.compose import LABEL_PART_OF, part_of
-from core.devcontainer import config as dcconfig
-from core.devcontainer import files as dcfiles
-from core.devcontainer import find as dcfind
-from core.devcontainer import plan as dcplan
-from core.devcontainer.plan import (
+from podbay.core import consent, hooks, images, paths, testseam, unsaved
+from podbay.core import source as sources
+from podbay.core.compose import LABEL_PART_OF, part_of
+from podbay.core.devcontainer import config as dcconfig
+from podbay.core.devcontainer import files as dcfiles
+from podbay.core.devcontainer import find as dcfind
+from podbay.core.devcontainer import plan as dcplan
+from podbay.core.devcontainer.plan import (
     ONCE_HOOKS,
     Plan,
     PlanContext,
     container_name,
     resolve_container_env,
 )
-from core.devcontainer.values import WORKSPACE_NAME, printable
-from core.docker import DockerEndpoint
-from core.errors import (
+from podbay.core.devcontainer.values import WORKSPACE_NAME, printable
+from podbay.core.docker import DockerEndpoint
+from podbay.core.errors import (
     DockerUnreachable,
     NameTaken,
     PodbayError,
@@ -48,9 +48,9 @@ from core.errors import (
     UnknownProvider,
     WorkAtRisk,
 )
-from core.host import HostSession, MachineJob
-from core.images import UpJob
-from core.model import (
+from podbay.core.host import HostSession, MachineJob
+from podbay.core.images import UpJob
+from podbay.core.model import (
     LABEL_HOME,
     LABEL_RECORD,
     LABEL_WORKSPACE,
@@ -60,14 +60,14 @@ from core.model import (
     WorkspaceStatus,
     record_label,
 )
-from core.provider import MachineState, Provider
-from core.provider_admin import ProviderAdmin, ProviderFactory
-from core.reporter import EventSink, Reporter
-from core.ssh import bootstrap as ssh_bootstrap
-from core.ssh import config as ssh_config
-from core.ssh import keys as ssh_keys
-from core.status import Drift, PollResult, status_of
-from core.store import Store
+from podbay.core.provider import MachineState, Provider
+from podbay.core.provider_admin import ProviderAdmin, ProviderFactory
+from podbay.core.reporter import EventSink, Reporter
+from podbay.core.ssh import bootstrap as ssh_bootstrap
+from podbay.core.ssh import config as ssh_config
+from podbay.core.ssh import keys as ssh_keys
+from podbay.core.status import Drift, PollResult, status_of
+from podbay.core.store import Store
 
 
 class UpRequest(BaseModel):

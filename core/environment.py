@@ -7,7 +7,7 @@ from __future__ import annotations
 import errno
 import sqlite3
 
-from core.errors import PodbayError
+from podbay.core.errors import PodbayError
 
 
 class StateDamaged(PodbayError):
@@ -36,7 +36,7 @@ _OS = {
 
 def _state_file() -> str:
     try:
-        from core import paths
+        from podbay.core import paths
 
         return str(paths.db_file(paths.home()))
     except Exception:

@@ -22,11 +22,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core.devcontainer import features as feat
-from core.devcontainer.plan import Feature
-from core.devcontainer.values import printable
-from core.errors import ConfigError
-from core.registry import (
+from podbay.core.devcontainer import features as feat
+from podbay.core.devcontainer.plan import Feature
+from podbay.core.devcontainer.values import printable
+from podbay.core.errors import ConfigError
+from podbay.core.registry import (
     FEATURE_LAYER_TYPE,
     FeatureFetchError,
     Registry,

@@ -9,15 +9,15 @@ import secrets
 import threading
 from typing import Any
 
-from core import scripts
-from core.devcontainer.config import Command
-from core.devcontainer.metadata import CONFIG, HookCommand
-from core.devcontainer.plan import Plan, hook_argvs
-from core.docker import DockerEndpoint
-from core.errors import HookFailed
-from core.host import HostSession
-from core.model import Workspace
-from core.reporter import Reporter, prefixed
+from podbay.core import scripts
+from podbay.core.devcontainer.config import Command
+from podbay.core.devcontainer.metadata import CONFIG, HookCommand
+from podbay.core.devcontainer.plan import Plan, hook_argvs
+from podbay.core.docker import DockerEndpoint
+from podbay.core.errors import HookFailed
+from podbay.core.host import HostSession
+from podbay.core.model import Workspace
+from podbay.core.reporter import Reporter, prefixed
 
 
 async def run_initialize(

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from core.docker import DockerEndpoint
-from core.model import Workspace
-from core.reporter import Reporter
-from core.ssh.keys import WorkspaceKeys
+from podbay.core.docker import DockerEndpoint
+from podbay.core.model import Workspace
+from podbay.core.reporter import Reporter
+from podbay.core.ssh.keys import WorkspaceKeys
 
 
 @dataclass

@@ -6,7 +6,7 @@ import shutil
 import subprocess
 from typing import Any
 
-from core.attach import AttachRecord, exec_argv
+from podbay.core.attach import AttachRecord, exec_argv
 
 # Remote-SSH has no flag for extensions: this job waits (up to 10 minutes) in the container for
 # VS Code's server and installs them with its own CLI.

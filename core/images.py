@@ -12,20 +12,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core import build, features_fetch, paths
-from core.compose import LABEL_PART_OF, Compose, project_name
-from core.devcontainer import host_requirements
-from core.devcontainer import metadata as dcmetadata
-from core.devcontainer import plan as dcplan
-from core.devcontainer.metadata import LABEL as LABEL_METADATA
-from core.devcontainer.plan import BaseImage, Feature, Plan, PlanContext, Resolved
-from core.docker import DockerEndpoint
-from core.errors import ConfigError, ImageNotFound, ProviderError
-from core.features_fetch import FeatureSource, tree_digest
-from core.host import HostSession
-from core.model import Workspace
-from core.registry import Registry
-from core.reporter import Reporter
+from podbay.core import build, features_fetch, paths
+from podbay.core.compose import LABEL_PART_OF, Compose, project_name
+from podbay.core.devcontainer import host_requirements
+from podbay.core.devcontainer import metadata as dcmetadata
+from podbay.core.devcontainer import plan as dcplan
+from podbay.core.devcontainer.metadata import LABEL as LABEL_METADATA
+from podbay.core.devcontainer.plan import BaseImage, Feature, Plan, PlanContext, Resolved
+from podbay.core.docker import DockerEndpoint
+from podbay.core.errors import ConfigError, ImageNotFound, ProviderError
+from podbay.core.features_fetch import FeatureSource, tree_digest
+from podbay.core.host import HostSession
+from podbay.core.model import Workspace
+from podbay.core.registry import Registry
+from podbay.core.reporter import Reporter
 
 
 def image_name(workspace: str, install_id: str) -> str:

@@ -15,9 +15,9 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from core.errors import ProviderError
-from core.host import HostSession, MachineJob
-from core.model import MachineInfo, ProviderConfig, Status, Workspace
+from podbay.core.errors import ProviderError
+from podbay.core.host import HostSession, MachineJob
+from podbay.core.model import MachineInfo, ProviderConfig, Status, Workspace
 
 
 class ProviderOptions(BaseModel):

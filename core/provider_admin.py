@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from core.devcontainer.values import WORKSPACE_NAME, printable
-from core.errors import PodbayError
-from core.model import ProviderConfig
-from core.provider import Provider
-from core.store import Store
+from podbay.core.devcontainer.values import WORKSPACE_NAME, printable
+from podbay.core.errors import PodbayError
+from podbay.core.model import ProviderConfig
+from podbay.core.provider import Provider
+from podbay.core.store import Store
 
 ProviderFactory = Callable[[ProviderConfig], Provider]
 DEFAULT = "default_provider"  # the store's meta key

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-from core.errors import PodbayError
+from podbay.core.errors import PodbayError
 
 if TYPE_CHECKING:
     import requests

@@ -7,8 +7,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from core import paths
-from core.model import Event
+from podbay.core import paths
+from podbay.core.model import Event
 
 EventSink = Callable[[Event], None]
 

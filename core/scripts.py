@@ -9,7 +9,7 @@ from importlib import resources
 @functools.cache
 def text(name: str) -> str:
     """assets/NAME as written (for files copied into a build)."""
-    return resources.files("assets").joinpath(name).read_text(encoding="utf-8")
+    return resources.files("podbay.assets").joinpath(name).read_text(encoding="utf-8")
 
 
 @functools.cache

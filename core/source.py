@@ -14,17 +14,17 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from core import templates
-from core.devcontainer.values import (
+from podbay.core import templates
+from podbay.core.devcontainer.values import (
     IMAGE_REFERENCE,
     WORKSPACE_NAME,
     check_image,
     has_control,
     printable,
 )
-from core.errors import GitCloneFailed, SourceError
-from core.host import HostSession
-from core.model import Source, redact_url
+from podbay.core.errors import GitCloneFailed, SourceError
+from podbay.core.host import HostSession
+from podbay.core.model import Source, redact_url
 
 _SCP_LIKE = re.compile(r"^[\w.-]+@(?!sha\d+:)[\w.-]+:")  # user@host:path, not IMAGE@sha256:
 _REMOTE_HELPER = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*::")  # git's <transport>::<address>

@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from core.devcontainer import plan as dcplan
-from core.model import Status, Workspace, WorkspaceStatus
-from core.provider import MachineState
+from podbay.core.devcontainer import plan as dcplan
+from podbay.core.model import Status, Workspace, WorkspaceStatus
+from podbay.core.provider import MachineState
 
 
 class PollResult(BaseModel):

@@ -17,10 +17,10 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
-from core import paths
-from core.environment import REBUILD_HINT, StateDamaged
-from core.errors import UnknownProvider, UnknownWorkspace
-from core.model import ProviderConfig, Workspace
+from podbay.core import paths
+from podbay.core.environment import REBUILD_HINT, StateDamaged
+from podbay.core.errors import UnknownProvider, UnknownWorkspace
+from podbay.core.model import ProviderConfig, Workspace
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

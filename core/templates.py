@@ -6,8 +6,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-import assets
-from core.devcontainer import jsonc
+from podbay import assets
+from podbay.core.devcontainer import jsonc
 
 
 class Template(BaseModel):

@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from core import templates
-from core.host import HostSession
-from core.model import Workspace
+from podbay.core import templates
+from podbay.core.host import HostSession
+from podbay.core.model import Workspace
 
 _SHOWN = 3  # names listed per item
 

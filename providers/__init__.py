@@ -5,15 +5,15 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from core.errors import UnknownProvider
-from core.model import ProviderConfig
+from podbay.core.errors import UnknownProvider
+from podbay.core.model import ProviderConfig
 
 if TYPE_CHECKING:
-    from core.provider import Provider
+    from podbay.core.provider import Provider
 
 TYPES: dict[str, str] = {
-    "docker": "providers.docker_local:DockerProvider",
-    "aws": "providers.aws.provider:AwsProvider",
+    "docker": "podbay.providers.docker_local:DockerProvider",
+    "aws": "podbay.providers.aws.provider:AwsProvider",
 }
 
 

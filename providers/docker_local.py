@@ -7,11 +7,11 @@ from typing import Any
 
 from pydantic import Field
 
-from core.devcontainer.plan import LABEL_FINGERPRINT
-from core.docker import DockerEndpoint, current_context_host
-from core.host import HostSession, LocalHost, MachineJob
-from core.model import LABEL_HOME, LABEL_WORKSPACE, ProviderConfig, Status, Workspace
-from core.provider import MachineState, Provider, ProviderOptions
+from podbay.core.devcontainer.plan import LABEL_FINGERPRINT
+from podbay.core.docker import DockerEndpoint, current_context_host
+from podbay.core.host import HostSession, LocalHost, MachineJob
+from podbay.core.model import LABEL_HOME, LABEL_WORKSPACE, ProviderConfig, Status, Workspace
+from podbay.core.provider import MachineState, Provider, ProviderOptions
 
 # docker's container states as podbay shows them; the rest (created, exited, dead) is stopped.
 STATUS = {

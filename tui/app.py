@@ -22,27 +22,27 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Log, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-from core.errors import PodbayError
-from core.model import Event, WorkspaceStatus, redact_url
-from tui import actions
-from tui.attach_actions import AttachActions
-from tui.commands import ActionCommands
-from tui.messages import (
+from podbay.core.errors import PodbayError
+from podbay.core.model import Event, WorkspaceStatus, redact_url
+from podbay.tui import actions
+from podbay.tui.attach_actions import AttachActions
+from podbay.tui.commands import ActionCommands
+from podbay.tui.messages import (
     DeleteChecked,
     OperationEvent,
     OperationFinished,
     PortsForwarded,
     StatusPolled,
 )
-from tui.operations import Operation
-from tui.widgets.providers_table import ProvidersTable
-from tui.widgets.workspace_details import WorkspaceDetails
-from tui.widgets.workspace_table import WorkspaceTable
+from podbay.tui.operations import Operation
+from podbay.tui.widgets.providers_table import ProvidersTable
+from podbay.tui.widgets.workspace_details import WorkspaceDetails
+from podbay.tui.widgets.workspace_table import WorkspaceTable
 
 if TYPE_CHECKING:
-    from core.engine import Engine, UpRequest
-    from core.model import ProviderConfig
-    from core.ssh.client import Forward
+    from podbay.core.engine import Engine, UpRequest
+    from podbay.core.model import ProviderConfig
+    from podbay.core.ssh.client import Forward
 
 POLL_SECONDS = 3.0
 LOG_LINES = 5000
@@ -258,7 +258,7 @@ class PodbayApp(AttachActions):
 
     async def _consent(self, title: str, items: list[str]) -> bool:
         """Asked from an operation's worker: a source from elsewhere wants more (core.consent)."""
-        from tui.screens.confirm import consent_dialog
+        from podbay.tui.screens.confirm import consent_dialog
 
         answer = await self.push_screen_wait(consent_dialog(title, items))
         return bool(answer)
@@ -301,7 +301,7 @@ class PodbayApp(AttachActions):
     # actions (one per registry entry) ------------------------------------------------------
 
     def action_new_workspace(self) -> None:
-        from tui.screens.new_workspace import NewWorkspace
+        from podbay.tui.screens.new_workspace import NewWorkspace
 
         def chosen(request: UpRequest | None) -> None:
             if request is None:
@@ -322,7 +322,7 @@ class PodbayApp(AttachActions):
             self.start_operation(selected[0], Operation.STOPPING)
 
     def action_rebuild(self) -> None:
-        from tui.screens.confirm import rebuild_dialog
+        from podbay.tui.screens.confirm import rebuild_dialog
 
         if (selected := self._selected()) is None:
             return
@@ -353,7 +353,7 @@ class PodbayApp(AttachActions):
         self.post_message(DeleteChecked(name, lost))
 
     def on_delete_checked(self, message: DeleteChecked) -> None:
-        from tui.screens.confirm import delete_dialog
+        from podbay.tui.screens.confirm import delete_dialog
 
         name, lost = message.name, message.lost
         ws = self.engine.store.find_workspace(name)
@@ -420,7 +420,7 @@ class PodbayApp(AttachActions):
             self._provider_form(self.engine.store.provider(name))
 
     def _provider_form(self, existing: ProviderConfig | None) -> None:
-        from tui.screens.provider_form import ProviderForm
+        from podbay.tui.screens.provider_form import ProviderForm
 
         def saved(config: ProviderConfig | None) -> None:
             if config is None:
@@ -437,7 +437,7 @@ class PodbayApp(AttachActions):
         self.poll_status()
 
     def action_help(self) -> None:
-        from tui.screens.help import Help
+        from podbay.tui.screens.help import Help
 
         self.push_screen(Help())
 
@@ -446,7 +446,7 @@ class PodbayApp(AttachActions):
 
 
 def _guess_name(source: str) -> str:
-    from core import source as sources
+    from podbay.core import source as sources
 
     try:
         return sources.default_name(sources.parse(source))
@@ -455,7 +455,7 @@ def _guess_name(source: str) -> str:
 
 
 def run_tui(**kwargs: Any) -> int:
-    from tui.wiring import open_engine
+    from podbay.tui.wiring import open_engine
 
     PodbayApp(open_engine()).run(**kwargs)
     return 0

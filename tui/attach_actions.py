@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.app import App
 
-from core.errors import PodbayError
-from core.model import Status, WorkspaceStatus
-from tui.messages import PortsForwarded
-from tui.widgets.workspace_table import WorkspaceTable
+from podbay.core.errors import PodbayError
+from podbay.core.model import Status, WorkspaceStatus
+from podbay.tui.messages import PortsForwarded
+from podbay.tui.widgets.workspace_table import WorkspaceTable
 
 if TYPE_CHECKING:
-    from core.attach import AttachRecord
-    from core.engine import Engine
-    from core.ssh.client import Forward
+    from podbay.core.attach import AttachRecord
+    from podbay.core.engine import Engine
+    from podbay.core.ssh.client import Forward
 
 
 class AttachActions(App[int]):
@@ -45,7 +45,7 @@ class AttachActions(App[int]):
         if status.status != Status.RUNNING:
             self.notify(f"{name} is {status.status}; press u to start it", severity="warning")
             return
-        argv = [sys.executable, "-m", "tui.cli", "ssh", name]
+        argv = [sys.executable, "-m", "podbay.tui.cli", "ssh", name]
         env = {**os.environ, "PODBAY_HOME": str(self.engine.store.root)}
         with self.suspend():
             print(f"\nAttached to {name}; exit the shell to return to podbay.", flush=True)
@@ -62,7 +62,7 @@ class AttachActions(App[int]):
 
     @work(thread=True, exit_on_error=False, group="ide")
     def _open_code(self, record: AttachRecord) -> None:
-        from core.ide import open_vscode
+        from podbay.core.ide import open_vscode
 
         result = open_vscode(record)
         if result["opened"]:
@@ -71,8 +71,8 @@ class AttachActions(App[int]):
             self.notify(f"No `code` command here. Open: {result['url']}", timeout=20)
 
     def action_forward(self) -> None:
-        from core.ssh.client import parse_forward
-        from tui.screens.prompt import Prompt
+        from podbay.core.ssh.client import parse_forward
+        from podbay.tui.screens.prompt import Prompt
 
         if (selected := self._selected()) is None:
             return
@@ -95,7 +95,7 @@ class AttachActions(App[int]):
 
     @work(exit_on_error=False, group="forward")
     async def _forward(self, name: str, record: AttachRecord, spec: str) -> None:
-        from tui import forwarding
+        from podbay.tui import forwarding
 
         def opened(forwards: list[Forward]) -> None:
             self.post_message(PortsForwarded(name, forwards))

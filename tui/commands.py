@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from tui.actions import ACTIONS, key_label
+from podbay.tui.actions import ACTIONS, key_label
 
 if TYPE_CHECKING:
-    from tui.app import PodbayApp
+    from podbay.tui.app import PodbayApp
 
 
 class ActionCommands(Provider):

@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import asyncssh
 
-    from core.attach import AttachRecord
-    from core.ssh.client import Forward
+    from podbay.core.attach import AttachRecord
+    from podbay.core.ssh.client import Forward
 
 
 async def connect(home: Path, name: str, record: AttachRecord) -> asyncssh.SSHClientConnection:
     """podbay's SSH connection to workspace NAME as its remote user, over its container's sshd."""
-    from core.attach import sshd_argv
-    from core.ssh import client
+    from podbay.core.attach import sshd_argv
+    from podbay.core.ssh import client
 
     user = record.get("remote_user") or "root"
     return await client.connect(home, name, user, sshd_argv(record))
@@ -29,7 +29,7 @@ async def serve_forwards(
 ) -> None:
     """Forward SPECS (PORT or PORT:LOCAL) to 127.0.0.1 over CONN, hand the forwards to `opened`,
     and keep them until the connection closes."""
-    from core.ssh import client
+    from podbay.core.ssh import client
 
     async with conn:
         forwards = await client.open_forwards(conn, list(specs))

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from core.model import Event
-    from core.ssh.client import Forward
-    from core.status import PollResult
-    from tui.operations import Operation
+    from podbay.core.model import Event
+    from podbay.core.ssh.client import Forward
+    from podbay.core.status import PollResult
+    from podbay.tui.operations import Operation
 
 
 class StatusPolled(Message):

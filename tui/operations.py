@@ -6,9 +6,9 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from core.consent import Confirm
-    from core.engine import Engine, UpRequest
-    from core.reporter import EventSink
+    from podbay.core.consent import Confirm
+    from podbay.core.engine import Engine, UpRequest
+    from podbay.core.reporter import EventSink
 
 
 class Operation(StrEnum):
@@ -41,7 +41,7 @@ class Operation(StrEnum):
         elif self is Operation.DELETING:
             await engine.delete(name, on_event, force=force)
         else:
-            from core.engine import UpRequest
+            from podbay.core.engine import UpRequest
 
             rebuild = self is Operation.REBUILDING
             await engine.up(request or UpRequest(name=name, rebuild=rebuild), on_event, confirm)

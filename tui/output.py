@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from core.model import Event
+    from podbay.core.model import Event
 
 
 def fail(message: str, hint: str, json_mode: bool, kind: str = "error") -> int:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from core.engine import Engine
-    from core.provider_admin import ProviderAdmin
-    from core.store import Store
+    from podbay.core.engine import Engine
+    from podbay.core.provider_admin import ProviderAdmin
+    from podbay.core.store import Store
 
 
 def open_store() -> Store:
     """The state in PODBAY_HOME, with the local Docker provider on a first run."""
-    from core.store import Store
+    from podbay.core.store import Store
 
     store = Store()
     store.ensure_defaults()
@@ -20,15 +20,15 @@ def open_store() -> Store:
 
 
 def open_engine() -> Engine:
-    import providers
-    from core.engine import Engine
+    from podbay import providers
+    from podbay.core.engine import Engine
 
     return Engine(open_store(), providers.load)
 
 
 def open_providers() -> ProviderAdmin:
     """The configured providers and the rules for adding, removing and choosing them."""
-    import providers
-    from core.provider_admin import ProviderAdmin
+    from podbay import providers
+    from podbay.core.provider_admin import ProviderAdmin
 
     return ProviderAdmin(open_store(), providers.load)

@@ -6,7 +6,7 @@ import csv
 from collections.abc import Mapping
 from typing import Any
 
-from core.devcontainer.metadata import Merged
+from podbay.core.devcontainer.metadata import Merged
 
 
 def compose_service(

@@ -9,9 +9,9 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from core.devcontainer import jsonc
-from core.devcontainer.files import LOCAL, Files
-from core.errors import ConfigError
+from podbay.core.devcontainer import jsonc
+from podbay.core.devcontainer.files import LOCAL, Files
+from podbay.core.errors import ConfigError
 
 # A lifecycle command: a shell string, an argv array, or named commands run in parallel.
 Command = str | list[str] | dict[str, str | list[str]]

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from core.devcontainer.features import env_file, option_env
-from core.devcontainer.metadata import Merged
+from podbay.core.devcontainer.features import env_file, option_env
+from podbay.core.devcontainer.metadata import Merged
 
 if TYPE_CHECKING:
-    from core.devcontainer.plan import Feature
+    from podbay.core.devcontainer.plan import Feature
 
 # assets/update-uid.sh, as the generated build context holds it.
 UID_SCRIPT = "podbay-update-uid.sh"

@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from core.devcontainer.values import has_control
-from core.errors import ConfigError
+from podbay.core.devcontainer.values import has_control
+from podbay.core.errors import ConfigError
 
 
 class FeatureRef(BaseModel):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.devcontainer.files import LOCAL, Files
-from core.errors import ConfigNotFound, SeveralConfigs
+from podbay.core.devcontainer.files import LOCAL, Files
+from podbay.core.errors import ConfigNotFound, SeveralConfigs
 
 # What a folder's config can be made of: copy these and the config can be found in the copy.
 CONFIG_ENTRIES = (".devcontainer", ".devcontainer.json", ".devcontainer-lock.json")

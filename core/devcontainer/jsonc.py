@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.errors import ConfigError
+from podbay.core.errors import ConfigError
 
 JsonPath = tuple[str | int, ...]
 

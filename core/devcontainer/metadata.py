@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from core.devcontainer.jsonc import MAX_DEPTH
-from core.devcontainer.values import check_env, check_user, port_spec
+from podbay.core.devcontainer.jsonc import MAX_DEPTH
+from podbay.core.devcontainer.values import check_env, check_user, port_spec
 
 LABEL = "devcontainer.metadata"
 

@@ -27,19 +27,19 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from core.devcontainer import feature_image, ids, metadata, run_args
-from core.devcontainer.config import Command, DevContainerConfig
-from core.devcontainer.feature_image import Extension
-from core.devcontainer.features import FeatureJson
-from core.devcontainer.metadata import HookCommand, Merged
-from core.devcontainer.substitute import (
+from podbay.core.devcontainer import feature_image, ids, metadata, run_args
+from podbay.core.devcontainer.config import Command, DevContainerConfig
+from podbay.core.devcontainer.feature_image import Extension
+from podbay.core.devcontainer.features import FeatureJson
+from podbay.core.devcontainer.metadata import HookCommand, Merged
+from podbay.core.devcontainer.substitute import (
     container_resolver,
     id_resolver,
     local_resolver,
     substitute,
 )
-from core.devcontainer.values import check_image, check_user
-from core.errors import ConfigError
+from podbay.core.devcontainer.values import check_image, check_user
+from podbay.core.errors import ConfigError
 
 LARGE_LABEL = 32 * 1024  # larger labels are set by a Dockerfile, not an argument
 

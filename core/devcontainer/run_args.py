@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from core.devcontainer.compose_service import compose_service
-from core.devcontainer.config import DevContainerConfig, MountObject
-from core.devcontainer.metadata import Merged
+from podbay.core.devcontainer.compose_service import compose_service
+from podbay.core.devcontainer.config import DevContainerConfig, MountObject
+from podbay.core.devcontainer.metadata import Merged
 
 if TYPE_CHECKING:
-    from core.devcontainer.plan import BaseImage, PlanContext
+    from podbay.core.devcontainer.plan import BaseImage, PlanContext
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
-from core.errors import ConfigError
+from podbay.core.errors import ConfigError
 
 Resolver = Callable[[str, str | None], str | None]
 

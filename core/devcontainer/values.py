@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from core.errors import ConfigError
+from podbay.core.errors import ConfigError
 
 # A POSIX user name (as useradd accepts it, up to 32 characters, a trailing $ for machine
 # accounts) or a numeric id, optionally with `:group` as `docker run -u` takes it.

@@ -12,11 +12,11 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from core import scripts
-from core.devcontainer.values import has_control
-from core.docker import DockerEndpoint
-from core.ssh.keys import WorkspaceKeys
-from core.ssh.sshd import CONFIG, DIR
+from podbay.core import scripts
+from podbay.core.devcontainer.values import has_control
+from podbay.core.docker import DockerEndpoint
+from podbay.core.ssh.keys import WorkspaceKeys
+from podbay.core.ssh.sshd import CONFIG, DIR
 
 # One exec does the whole setup (assets/ssh-setup.sh), after the keys and configs were copied in.
 _SETUP = scripts.command("ssh-setup.sh", CONFIG=CONFIG, DIR=DIR)

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.devcontainer.values import port_spec
-from core.errors import PodbayError
-from core.ssh import config as ssh_config
+from podbay.core.devcontainer.values import port_spec
+from podbay.core.errors import PodbayError
+from podbay.core.ssh import config as ssh_config
 
 if TYPE_CHECKING:
     import asyncssh

@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.devcontainer.values import USER_NAME, WORKSPACE_NAME, has_control
+from podbay import IMPORT_ROOT
+from podbay.core.devcontainer.values import USER_NAME, WORKSPACE_NAME, has_control
 
 SUFFIX = ".podbay"
 
@@ -39,9 +40,9 @@ def proxy_command(name: str) -> str:
     Run once per connection, so it skips the CLI: `python -S -E` (no site-packages scan, which
     costs tens of milliseconds with an editable install) importing only the standard library.
     """
-    source_root = str(Path(__file__).resolve().parents[2])
     code = (
-        f"import sys; sys.path.insert(0, {source_root!r}); import core.attach as a; a.stdio_main()"
+        f"import sys; sys.path.insert(0, {IMPORT_ROOT!r}); "
+        "import podbay.core.attach as a; a.stdio_main()"
     )
     return " ".join(sh_word(part) for part in (sys.executable, "-S", "-E", "-c", code, name))
 

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from core import paths
+from podbay.core import paths
 
 
 @dataclass(frozen=True)

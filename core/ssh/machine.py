@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.docker import DockerEndpoint
-from core.errors import PodbayError
-from core.host import RunResult
-from core.model import MachineRecord
+from podbay.core.docker import DockerEndpoint
+from podbay.core.errors import PodbayError
+from podbay.core.host import RunResult
+from podbay.core.model import MachineRecord
 
 if TYPE_CHECKING:
     import asyncssh

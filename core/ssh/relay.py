@@ -13,9 +13,9 @@ import shlex
 import sys
 from typing import NoReturn
 
-from core import attach, paths
-from core.errors import PodbayError
-from core.ssh import client, keys, machine
+from podbay.core import attach, paths
+from podbay.core.errors import PodbayError
+from podbay.core.ssh import client, keys, machine
 
 
 async def relay(address: machine.MachineAddress, command: str, interactive: bool) -> int:

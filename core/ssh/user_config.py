@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from core.errors import PodbayError
+from podbay.core.errors import PodbayError
 
 BEGIN = "# >>> podbay >>> (podbay ssh-config install; remove: podbay ssh-config uninstall)"
 END = "# <<< podbay <<<"

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from core.errors import ProviderError
-from providers.aws.network import Call
-from providers.aws.options import CANONICAL_OWNER, AwsOptions
+from podbay.core.errors import ProviderError
+from podbay.providers.aws.network import Call
+from podbay.providers.aws.options import CANONICAL_OWNER, AwsOptions
 
 _NAMES = {
     "24.04": "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-{arch}-server-*",

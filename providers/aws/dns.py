@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from core.errors import ProviderError
-from providers.aws.network import Call
+from podbay.core.errors import ProviderError
+from podbay.providers.aws.network import Call
 
 
 async def zone_id(call: Call, zone: str) -> str:

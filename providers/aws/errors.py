@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from core.errors import ProviderError
+from podbay.core.errors import ProviderError
 
 # Throttling is retried with client-side rate limiting shared by one client per process.
 RETRIES = {"mode": "adaptive", "total_max_attempts": 8}

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from core.provider import Leftover
-from providers.aws import network
-from providers.aws.errors import AwsError
-from providers.aws.launch import TAG_HOME, TAG_WORKSPACE
-from providers.aws.network import Call
+from podbay.core.provider import Leftover
+from podbay.providers.aws import network
+from podbay.providers.aws.errors import AwsError
+from podbay.providers.aws.launch import TAG_HOME, TAG_WORKSPACE
+from podbay.providers.aws.network import Call
 
 
 async def leftovers(

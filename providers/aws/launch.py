@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from providers.aws.ami import Ami
-from providers.aws.network import Placement
-from providers.aws.options import AwsOptions
+from podbay.providers.aws.ami import Ami
+from podbay.providers.aws.network import Placement
+from podbay.providers.aws.options import AwsOptions
 
 TAG_MANAGED = "managed-by"
 TAG_WORKSPACE = "podbay:workspace"

@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from core.errors import ProviderError
-from providers.aws.errors import AwsError
+from podbay.core.errors import ProviderError
+from podbay.providers.aws.errors import AwsError
 
 CHECKIP_URL = "https://checkip.amazonaws.com"
 RULE_PREFIX = "podbay ssh"

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from core.provider import ProviderOptions
+from podbay.core.provider import ProviderOptions
 
 CANONICAL_OWNER = "099720109477"
 

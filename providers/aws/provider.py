@@ -22,17 +22,17 @@ import time
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
-from core import testseam
-from core.errors import ProviderError
-from core.host import HostSession, MachineJob
-from core.model import MachineInfo, ProviderConfig, SshAddress, Status, Workspace
-from core.provider import MachineState, Provider
-from core.ssh import machine as ssh_machine
-from providers.aws import ami as amis
-from providers.aws import dns, gc, network, pricing, ready, userdata
-from providers.aws.errors import AwsError, check_region, client_config, explain
-from providers.aws.launch import TAG_HOME, TAG_WORKSPACE, launch_params, workspace_tags
-from providers.aws.options import AwsOptions
+from podbay.core import testseam
+from podbay.core.errors import ProviderError
+from podbay.core.host import HostSession, MachineJob
+from podbay.core.model import MachineInfo, ProviderConfig, SshAddress, Status, Workspace
+from podbay.core.provider import MachineState, Provider
+from podbay.core.ssh import machine as ssh_machine
+from podbay.providers.aws import ami as amis
+from podbay.providers.aws import dns, gc, network, pricing, ready, userdata
+from podbay.providers.aws.errors import AwsError, check_region, client_config, explain
+from podbay.providers.aws.launch import TAG_HOME, TAG_WORKSPACE, launch_params, workspace_tags
+from podbay.providers.aws.options import AwsOptions
 
 LIVE_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
 # Instance state -> the container-list word the engine's status mapping understands.

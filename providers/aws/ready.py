@@ -6,9 +6,9 @@ import asyncio
 import time
 from typing import TYPE_CHECKING
 
-from core.errors import ProviderError
-from core.host import MachineJob
-from core.ssh import machine as ssh_machine
+from podbay.core.errors import ProviderError
+from podbay.core.host import MachineJob
+from podbay.core.ssh import machine as ssh_machine
 
 if TYPE_CHECKING:
     import asyncssh

@@ -6,7 +6,7 @@ import os
 import shlex
 from importlib import resources
 
-from core.errors import ProviderError
+from podbay.core.errors import ProviderError
 
 LOGIN_USER = "podbay"
 WORKSPACES = "/var/lib/podbay/workspaces"
@@ -20,7 +20,7 @@ def workspaces_root() -> str:
 
 
 def template() -> str:
-    return resources.files("assets").joinpath("aws/user-data.sh").read_text(encoding="utf-8")
+    return resources.files("podbay.assets").joinpath("aws/user-data.sh").read_text(encoding="utf-8")
 
 
 def render(

@@ -202,9 +202,9 @@ def machine(needs_docker: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     import asyncio
     import subprocess
 
-    from core.ssh import keys as ssh_keys
-    from core.ssh import machine as machine_ssh
-    from providers.aws import userdata
+    from podbay.core.ssh import keys as ssh_keys
+    from podbay.core.ssh import machine as machine_ssh
+    from podbay.providers.aws import userdata
     from tests.aws import standin
 
     monkeypatch.setenv("PODBAY_AWS_WORKSPACES", str(tmp_path / "vm-workspaces"))
@@ -241,7 +241,7 @@ def machine(needs_docker: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 async def _connected(address: Any) -> object:
     import time
 
-    from core.ssh import machine as machine_ssh
+    from podbay.core.ssh import machine as machine_ssh
 
     conn = await machine_ssh.connect(address, retry_until=time.monotonic() + 60)
     conn.close()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from core.errors import ProviderError
-from providers.aws.ami import newest_ubuntu
+from podbay.core.errors import ProviderError
+from podbay.providers.aws.ami import newest_ubuntu
 
 
 def test_newest_noble_from_canonical_not_the_newer_impostor(aws: None) -> None:

@@ -10,8 +10,8 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError, NoCredentialsError
 
-from core.errors import ProviderError
-from providers.aws.errors import check_region, client_config, explain
+from podbay.core.errors import ProviderError
+from podbay.providers.aws.errors import check_region, client_config, explain
 
 
 def ec2_error(code: str, message: str, status: int) -> bytes:

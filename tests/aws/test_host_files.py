@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from core import source as sources
-from core.docker import DockerEndpoint
-from core.host import HostSession, LocalHost
-from core.model import Source
-from core.ssh import machine as machine_ssh
+from podbay.core import source as sources
+from podbay.core.docker import DockerEndpoint
+from podbay.core.host import HostSession, LocalHost
+from podbay.core.model import Source
+from podbay.core.ssh import machine as machine_ssh
 
 OpenHost = Callable[[], Any]
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from providers.aws import userdata
-from providers.aws.ami import Ami
-from providers.aws.launch import launch_params, workspace_tags
-from providers.aws.network import Placement
-from providers.aws.options import AwsOptions
+from podbay.providers.aws import userdata
+from podbay.providers.aws.ami import Ami
+from podbay.providers.aws.launch import launch_params, workspace_tags
+from podbay.providers.aws.network import Placement
+from podbay.providers.aws.options import AwsOptions
 
 IMAGE = Ami("ami-0a0000000000noble", "ubuntu-noble-24.04", "/dev/sda1", "x86_64")
 WHERE = Placement("subnet-0123", "vpc-0123", "eu-west-1a")

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 
-import providers
-from core.engine import Engine, UpRequest
-from core.errors import PodbayError
-from core.model import Event, ProviderConfig, Source, Status, Workspace
-from core.store import Store
+from podbay import providers
+from podbay.core.engine import Engine, UpRequest
+from podbay.core.errors import PodbayError
+from podbay.core.model import Event, ProviderConfig, Source, Status, Workspace
+from podbay.core.store import Store
 from tests.aws.test_errors import RawBody, ec2_error
 from tests.conftest import IMAGE, write_config
 

@@ -8,10 +8,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import providers
-from core.engine import Engine, UpRequest
-from core.model import ProviderConfig, Status
-from core.store import Store
+from podbay import providers
+from podbay.core.engine import Engine, UpRequest
+from podbay.core.model import ProviderConfig, Status
+from podbay.core.store import Store
 from tests.aws import standin
 from tests.conftest import IMAGE, write_config
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from providers.aws.pricing import estimate, stopped_per_month
+from podbay.providers.aws.pricing import estimate, stopped_per_month
 
 
 def test_estimate_for_known_types() -> None:

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from core.ssh import keys as ssh_keys
+from podbay.core.ssh import keys as ssh_keys
 
 
 def _in(name: str, script: str, user: str = "root") -> subprocess.CompletedProcess[str]:

@@ -7,9 +7,9 @@ from typing import Any
 
 from textual.widgets import Input, Select, Static, Switch
 
-from core.model import ProviderConfig
+from podbay.core.model import ProviderConfig
+from podbay.tui.screens.provider_form import ProviderForm
 from tests.tui.test_app import make_engine, run, until
-from tui.screens.provider_form import ProviderForm
 
 
 def test_aws_form_validates_tests_and_saves(aws: None, tmp_path: Path) -> None:

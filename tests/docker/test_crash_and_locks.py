@@ -9,11 +9,11 @@ from pathlib import Path
 import docker
 import pytest
 
-import providers
-from core.docker import DockerEndpoint
-from core.engine import Engine
-from core.model import ProviderConfig, Source, Workspace
-from core.store import Store
+from podbay import providers
+from podbay.core.docker import DockerEndpoint
+from podbay.core.engine import Engine
+from podbay.core.model import ProviderConfig, Source, Workspace
+from podbay.core.store import Store
 from tests.conftest import IMAGE, Podbay, write_config
 
 STEPS = [

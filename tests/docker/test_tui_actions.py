@@ -9,15 +9,15 @@ from typing import Any
 
 from textual.widgets import Button, Static
 
-import providers
-from core.engine import Engine, UpRequest
-from core.store import Store
+from podbay import providers
+from podbay.core.engine import Engine, UpRequest
+from podbay.core.store import Store
+from podbay.tui.app import PodbayApp
+from podbay.tui.operations import Operation
+from podbay.tui.screens.confirm import Confirm
 from tests.conftest import IMAGE, Podbay, write_config
 from tests.docker.test_data_safety import repo_with_initialize_command
 from tests.docker.test_sources import make_repo
-from tui.app import PodbayApp
-from tui.operations import Operation
-from tui.screens.confirm import Confirm
 
 
 async def until(condition: Callable[[], object], timeout: float = 60) -> None:
@@ -164,7 +164,7 @@ def test_forward_a_port_shows_it_in_the_ports_tab(podbay: Podbay) -> None:
     async def scenario(app: PodbayApp, pilot: Any) -> None:
         from textual.widgets import Input, Static
 
-        from tui.screens.prompt import Prompt
+        from podbay.tui.screens.prompt import Prompt
 
         await pilot.press("f")
         await pilot.pause()

@@ -6,11 +6,11 @@ import asyncio
 
 from textual.widgets import DataTable
 
-import providers
-from core.engine import Engine
-from core.store import Store
+from podbay import providers
+from podbay.core.engine import Engine
+from podbay.core.store import Store
+from podbay.tui.app import PodbayApp
 from tests.conftest import IMAGE, Podbay, write_config
-from tui.app import PodbayApp
 
 
 def test_tui_shows_a_real_workspace(podbay: Podbay) -> None:

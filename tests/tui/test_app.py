@@ -12,16 +12,16 @@ from typing import Any
 
 from textual.widgets import DataTable, Input, Select, Static, Switch
 
-from core.engine import Engine, UpRequest
-from core.model import ProviderConfig, Source, Workspace
-from core.store import Store
-from providers.docker_local import DockerProvider
-from tui.actions import ACTIONS
-from tui.app import PodbayApp
-from tui.screens.confirm import Confirm
-from tui.screens.help import Help
-from tui.screens.new_workspace import NewWorkspace
-from tui.screens.provider_form import ProviderForm
+from podbay.core.engine import Engine, UpRequest
+from podbay.core.model import ProviderConfig, Source, Workspace
+from podbay.core.store import Store
+from podbay.providers.docker_local import DockerProvider
+from podbay.tui.actions import ACTIONS
+from podbay.tui.app import PodbayApp
+from podbay.tui.screens.confirm import Confirm
+from podbay.tui.screens.help import Help
+from podbay.tui.screens.new_workspace import NewWorkspace
+from podbay.tui.screens.provider_form import ProviderForm
 
 
 class FakeEndpoint:
@@ -279,7 +279,7 @@ def test_unreachable_provider_shows_a_banner_not_a_traceback(tmp_path: Path) -> 
         ProviderConfig(name="docker", type="docker", options={"host": "unix:///nonexistent.sock"})
     )
     store.set_meta("default_provider", "docker")
-    import providers
+    from podbay import providers
 
     engine = Engine(store, providers.load)
 

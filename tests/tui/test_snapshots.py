@@ -11,10 +11,10 @@ from typing import Any
 
 from textual.widgets import DataTable
 
-from core.model import Source, Workspace
+from podbay.core.model import Source, Workspace
+from podbay.tui.app import PodbayApp
+from podbay.tui.screens.confirm import Confirm
 from tests.tui.test_app import make_engine
-from tui.app import PodbayApp
-from tui.screens.confirm import Confirm
 
 NOW = 1_800_000_000.0
 

@@ -123,8 +123,8 @@ def test_a_bug_is_logged_privately_under_podbay_home(
     import stat
     import sys
 
-    from tui import cli
-    from tui.cli import verbs
+    from podbay.tui import cli
+    from podbay.tui.cli import verbs
 
     def broken(ns: object) -> int:
         raise RuntimeError("a bug")

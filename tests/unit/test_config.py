@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from core.devcontainer import config, find
-from core.errors import ConfigError, ConfigNotFound, SeveralConfigs
+from podbay.core.devcontainer import config, find
+from podbay.core.errors import ConfigError, ConfigNotFound, SeveralConfigs
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from core import docker as docker_module
-from core.docker import DockerEndpoint
-from core.errors import DockerUnreachable
+from podbay.core import docker as docker_module
+from podbay.core.docker import DockerEndpoint
+from podbay.core.errors import DockerUnreachable
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from core.devcontainer import features as feat
-from core.errors import ConfigError
+from podbay.core.devcontainer import features as feat
+from podbay.core.errors import ConfigError
 
 
 def test_reference_kinds() -> None:

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.devcontainer import jsonc
-from core.errors import ConfigError
+from podbay.core.devcontainer import jsonc
+from podbay.core.errors import ConfigError
 
 
 def test_comments_and_trailing_commas_are_accepted() -> None:

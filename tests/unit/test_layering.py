@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from core.model import ProviderConfig, Source, Workspace
-from core.store import Store
+from podbay.core.model import ProviderConfig, Source, Workspace
+from podbay.core.store import Store
 
 CHECK = """
 import sys
@@ -59,7 +59,7 @@ def test_the_exec_path_imports_no_heavy_modules(tmp_path: Path) -> None:
     }
     env.pop("DOCKER_HOST", None)
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "tui.cli", "exec", "w", "--", "ls", "-l"],
+        [sys.executable, "-X", "importtime", "-m", "podbay.tui.cli", "exec", "w", "--", "ls", "-l"],
         capture_output=True,
         text=True,
         env=env,
@@ -85,8 +85,8 @@ def test_the_exec_path_imports_no_heavy_modules(tmp_path: Path) -> None:
 def test_local_endpoints_do_not_load_paramiko_but_ssh_ones_still_work() -> None:
     code = (
         "import sys\n"
-        "from core.docker import DockerEndpoint\n"
-        "from core.errors import DockerUnreachable\n"
+        "from podbay.core.docker import DockerEndpoint\n"
+        "from podbay.core.errors import DockerUnreachable\n"
         "for url in ('unix:///nonexistent.sock', 'ssh://nobody@127.0.0.1:9'):\n"
         "    try:\n"
         "        DockerEndpoint(url).client()\n"
@@ -105,7 +105,7 @@ def test_the_proxy_command_path_imports_only_the_standard_library_it_needs() -> 
     """The ProxyCommand runs per SSH connection under `python -S -E`: keep it lean."""
     root = str(Path(__file__).resolve().parents[2])
     code = (
-        f"import sys; sys.path.insert(0, {root!r}); import core.attach\n"
+        f"import sys; sys.path.insert(0, {root!r}); import podbay.core.attach\n"
         "heavy = ('pydantic', 'docker', 'asyncio', 'argparse', 'tarfile', 'subprocess', "
         "'asyncssh', 'textual')\n"
         "print(','.join(m for m in heavy if m in sys.modules))"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from core.devcontainer import metadata
+from podbay.core.devcontainer import metadata
 
 
 def test_label_forms_array_object_and_garbage() -> None:

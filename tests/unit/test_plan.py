@@ -5,11 +5,17 @@ from typing import Any
 
 import pytest
 
-from core.devcontainer import host_requirements
-from core.devcontainer import plan as dcplan
-from core.devcontainer.features import FeatureJson
-from core.devcontainer.plan import BaseImage, Plan, PlanContext, hook_argvs, resolve_container_env
-from core.errors import ConfigError
+from podbay.core.devcontainer import host_requirements
+from podbay.core.devcontainer import plan as dcplan
+from podbay.core.devcontainer.features import FeatureJson
+from podbay.core.devcontainer.plan import (
+    BaseImage,
+    Plan,
+    PlanContext,
+    hook_argvs,
+    resolve_container_env,
+)
+from podbay.core.errors import ConfigError
 
 CTX = PlanContext(
     name="proj",

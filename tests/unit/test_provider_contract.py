@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-import providers
-from core.attach import AttachRecord, machine_ssh
-from core.errors import PodbayError
-from core.model import MachineRecord, ProviderConfig, Source, Workspace
-from core.provider import Provider
-from core.provider_admin import ProviderAdmin
-from core.store import Store
+from podbay import providers
+from podbay.core.attach import AttachRecord, machine_ssh
+from podbay.core.errors import PodbayError
+from podbay.core.model import MachineRecord, ProviderConfig, Source, Workspace
+from podbay.core.provider import Provider
+from podbay.core.provider_admin import ProviderAdmin
+from podbay.core.store import Store
 
 
 def admin(tmp_path: Path) -> ProviderAdmin:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from core import features_fetch
-from core.errors import ConfigError
-from core.registry import (
+from podbay.core import features_fetch
+from podbay.core.errors import ConfigError
+from podbay.core.registry import (
     FeatureFetchError,
     Registry,
     Unreachable,

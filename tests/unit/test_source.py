@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from core import source
-from core.errors import SourceError
+from podbay.core import source
+from podbay.core.errors import SourceError
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from core.ssh import bootstrap
-from core.ssh.sshd import DIR
+from podbay.core.ssh import bootstrap
+from podbay.core.ssh.sshd import DIR
 
 
 def test_setup_script_is_valid_shell_with_its_inputs_intact() -> None:

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.ssh import config as ssh_config
+from podbay.core.ssh import config as ssh_config
 
 SSH = shutil.which("ssh")
 pytestmark = pytest.mark.skipif(
@@ -132,7 +132,7 @@ def test_the_reviews_injection_is_not_written(tmp_path: Path) -> None:
 def test_the_include_line_finds_podbays_file_whatever_the_path(home: str) -> None:
     # The review's U8: '"' in the path broke the user's whole ~/.ssh/config; glob characters
     # made the Include find nothing.
-    from core.ssh import user_config
+    from podbay.core.ssh import user_config
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder) / home.replace("/", "_")

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import PodbayError
-from core.ssh.client import parse_forward, remote_command
+from podbay.core.errors import PodbayError
+from podbay.core.ssh.client import parse_forward, remote_command
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from core.errors import PodbayError
-from core.ssh import user_config
+from podbay.core.errors import PodbayError
+from podbay.core.ssh import user_config
 
 INCLUDE = Path("/state/podbay/ssh_config")
 ORIGINAL = "# mine\nHost work\n  HostName 10.0.0.1\n\nInclude ~/.ssh/other\n"

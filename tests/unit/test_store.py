@@ -8,14 +8,14 @@ import sys
 import textwrap
 from pathlib import Path
 
-from core.model import Source, Workspace
-from core.store import Store
+from podbay.core.model import Source, Workspace
+from podbay.core.store import Store
 
 HOLD_LOCK = textwrap.dedent(
     """
     import asyncio, sys
     from pathlib import Path
-    from core.store import Store
+    from podbay.core.store import Store
 
     async def main():
         async with Store(Path(sys.argv[1])).lock("ws", "up"):

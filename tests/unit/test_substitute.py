@@ -4,14 +4,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.devcontainer.ids import devcontainer_id
-from core.devcontainer.substitute import (
+from podbay.core.devcontainer.ids import devcontainer_id
+from podbay.core.devcontainer.substitute import (
     container_resolver,
     id_resolver,
     local_resolver,
     substitute,
 )
-from core.errors import ConfigError
+from podbay.core.errors import ConfigError
 
 LOCAL = local_resolver({"HOME": "/home/u", "EMPTY": ""}, "/src/proj", "/workspaces/proj")
 

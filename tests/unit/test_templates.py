@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from core import templates
-from core.devcontainer import config
-from core.devcontainer import plan as dcplan
-from core.devcontainer.plan import BaseImage, PlanContext
+from podbay.core import templates
+from podbay.core.devcontainer import config
+from podbay.core.devcontainer import plan as dcplan
+from podbay.core.devcontainer.plan import BaseImage, PlanContext
 
 
 def test_each_template_has_a_valid_config_and_a_sample_app() -> None:

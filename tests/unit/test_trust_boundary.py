@@ -17,11 +17,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import source as sources
-from core.devcontainer import features, find, jsonc, metadata
-from core.devcontainer.values import check_user
-from core.errors import ConfigError, ConfigNotFound, PodbayError, SourceError
-from core.model import Source, redact_url
+from podbay.core import source as sources
+from podbay.core.devcontainer import features, find, jsonc, metadata
+from podbay.core.devcontainer.values import check_user
+from podbay.core.errors import ConfigError, ConfigNotFound, PodbayError, SourceError
+from podbay.core.model import Source, redact_url
 
 hostile = st.text(
     alphabet=st.characters(codec="utf-8") | st.sampled_from(list("\n\r\t\0 \"'$`\\;")),
@@ -176,7 +176,7 @@ def test_feature_options_reach_the_install_script_exactly(options: dict[str, str
 def test_a_command_given_as_words_reaches_the_shell_as_those_words(
     argv: list[str], folder: str
 ) -> None:
-    from core.ssh.client import remote_command
+    from podbay.core.ssh.client import remote_command
 
     folder = folder.replace("\0", "")
     line = remote_command(folder or None, ["printf", "%s\\0", *argv])
@@ -204,8 +204,8 @@ def test_a_json_error_keeps_podbay_errors_one_line() -> None:
 
 
 def test_what_reaches_beyond_the_container_is_named(tmp_path: Path) -> None:
-    from core.consent import container_access
-    from core.devcontainer.plan import HostRequests
+    from podbay.core.consent import container_access
+    from podbay.core.devcontainer.plan import HostRequests
 
     folder = tmp_path / "sources" / "app"
     (folder / "sub").mkdir(parents=True)
@@ -276,8 +276,8 @@ def test_what_reaches_beyond_the_container_is_named(tmp_path: Path) -> None:
 
 
 def test_a_build_that_reaches_beyond_the_source_is_named(tmp_path: Path) -> None:
-    from core.consent import build_access
-    from core.devcontainer.plan import DockerfileBuild
+    from podbay.core.consent import build_access
+    from podbay.core.devcontainer.plan import DockerfileBuild
 
     folder = tmp_path / "src"
     (folder / ".devcontainer").mkdir(parents=True)

@@ -10,8 +10,8 @@ import sys
 import time
 from collections.abc import Sequence
 
-from tui.cli.parser import build_parser
-from tui.output import fail
+from podbay.tui.cli.parser import build_parser
+from podbay.tui.output import fail
 
 __all__ = ["main"]
 
@@ -19,7 +19,7 @@ __all__ = ["main"]
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
-        from tui.app import run_tui
+        from podbay.tui.app import run_tui
 
         return run_tui()
     parser = build_parser()
@@ -29,7 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if ns.command in ("exec", "ssh"):
         ns.cmd = [*ns.cmd, *extra]
     json_mode = bool(getattr(ns, "json", False))
-    from core.errors import PodbayError
+    from podbay.core.errors import PodbayError
 
     try:
         return int(ns.func(ns) or 0)
@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\npodbay: interrupted; run the same command again to finish", file=sys.stderr)
         return 130
     except Exception as exc:
-        from core.environment import explain
+        from podbay.core.environment import explain
 
         known = explain(exc)  # a full disk, a damaged state file, permissions: not bugs
         if known is not None:
@@ -61,7 +61,7 @@ def _save_traceback() -> str:
     import os
     import traceback
 
-    from core.model import redact_url
+    from podbay.core.model import redact_url
 
     text = (
         f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} podbay "
@@ -70,7 +70,7 @@ def _save_traceback() -> str:
         + traceback.format_exc()
     )
     try:
-        from core import paths
+        from podbay.core import paths
 
         path = paths.crash_log(paths.home())
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW

@@ -8,22 +8,22 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from core.attach import exec_argv, ready_record, replace_process, run_post_attach
-from tui.output import done
-from tui.wiring import open_engine
+from podbay.core.attach import exec_argv, ready_record, replace_process, run_post_attach
+from podbay.tui.output import done
+from podbay.tui.wiring import open_engine
 
 if TYPE_CHECKING:
     import asyncssh
 
-    from core.attach import AttachRecord
-    from core.ssh.client import Forward
+    from podbay.core.attach import AttachRecord
+    from podbay.core.ssh.client import Forward
 
 
 def cmd_logs(ns: argparse.Namespace) -> int:
     if ns.container:
         # The docker CLI where the container is: here, or on the workspace's own machine
         # through podbay's relay (the same path as `podbay exec`), for every provider.
-        from core.attach import docker_base, record_with_container
+        from podbay.core.attach import docker_base, record_with_container
 
         record = record_with_container(ns.name)  # also while its first `up` still runs
         follow = ["--follow"] if ns.follow else []
@@ -50,7 +50,7 @@ def cmd_logs(ns: argparse.Namespace) -> int:
 
 def cmd_exec(ns: argparse.Namespace) -> int:
     """Replace podbay with `docker exec` as the remote user, in the workspace folder."""
-    from core.errors import PodbayError
+    from podbay.core.errors import PodbayError
 
     cmd = ns.cmd[1:] if ns.cmd[:1] == ["--"] else ns.cmd
     if not cmd:
@@ -63,7 +63,7 @@ def cmd_ssh(ns: argparse.Namespace) -> int:
     record = ready_record(ns.name)
     cmd = ns.cmd[1:] if ns.cmd[:1] == ["--"] else ns.cmd
     if ns.stdio:
-        from core.attach import stdio_argv
+        from podbay.core.attach import stdio_argv
 
         replace_process(stdio_argv(ns.name))
     interactive = sys.stdin.isatty() and sys.stdout.isatty() and (not cmd or ns.force_tty)
@@ -81,7 +81,7 @@ def cmd_ssh(ns: argparse.Namespace) -> int:
         replace_process(exec_argv(record, command or shell, interactive))
     import asyncio
 
-    from core.ssh import client
+    from podbay.core.ssh import client
 
     async def session() -> int:
         conn = await _connect(record, ns.name)
@@ -101,11 +101,11 @@ def cmd_ssh(ns: argparse.Namespace) -> int:
 async def _connect(record: AttachRecord, name: str) -> asyncssh.SSHClientConnection:
     """podbay's SSH connection to the workspace; a stopped one says so instead of a lost
     connection."""
-    from core import paths
-    from core.attach import stopped_error
-    from core.errors import PodbayError
-    from core.ssh import client
-    from tui import forwarding
+    from podbay.core import paths
+    from podbay.core.attach import stopped_error
+    from podbay.core.errors import PodbayError
+    from podbay.core.ssh import client
+    from podbay.tui import forwarding
 
     try:
         return await forwarding.connect(paths.home(), name, record)
@@ -121,9 +121,9 @@ async def _connect(record: AttachRecord, name: str) -> asyncssh.SSHClientConnect
 def cmd_forward(ns: argparse.Namespace) -> int:
     import asyncio
 
-    from core.errors import PodbayError
-    from core.ssh import client
-    from tui import forwarding
+    from podbay.core.errors import PodbayError
+    from podbay.core.ssh import client
+    from podbay.tui import forwarding
 
     record = ready_record(ns.name)
     specs: list[str | int] = list(ns.ports) or list(record.get("forward_ports") or [])
@@ -166,7 +166,7 @@ def _forward_json(forward: Forward) -> dict[str, Any]:
 
 
 def cmd_ssh_config(ns: argparse.Namespace) -> int:
-    from core.ssh import user_config
+    from podbay.core.ssh import user_config
 
     engine = open_engine()
     engine.write_ssh_config()
@@ -185,7 +185,7 @@ def cmd_ssh_config(ns: argparse.Namespace) -> int:
 
 
 def cmd_code(ns: argparse.Namespace) -> int:
-    from core.ide import open_vscode
+    from podbay.core.ide import open_vscode
 
     record = ready_record(ns.name)
     run_post_attach(record, ns.name)

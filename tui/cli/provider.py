@@ -6,8 +6,8 @@ import argparse
 import json
 from typing import Any
 
-from tui.output import done, table
-from tui.wiring import open_providers
+from podbay.tui.output import done, table
+from podbay.tui.wiring import open_providers
 
 
 def cmd_provider_list(ns: argparse.Namespace) -> int:
@@ -43,7 +43,7 @@ def _options_text(options: dict[str, Any]) -> str:
 
 
 def _parse_options(pairs: list[str]) -> dict[str, Any]:
-    from core.errors import PodbayError
+    from podbay.core.errors import PodbayError
 
     options: dict[str, Any] = {}
     for pair in pairs:
@@ -65,7 +65,7 @@ def _parse_options(pairs: list[str]) -> dict[str, Any]:
 def cmd_provider_add(ns: argparse.Namespace) -> int:
     import asyncio
 
-    from core.model import ProviderConfig
+    from podbay.core.model import ProviderConfig
 
     admin = open_providers()
     name = ns.name or ns.type
@@ -98,8 +98,8 @@ def cmd_provider_policy(ns: argparse.Namespace) -> int:
     """The least-privilege cloud policy a provider type needs, as JSON."""
     from importlib import resources
 
-    import providers
-    from core.errors import PodbayError
+    from podbay import providers
+    from podbay.core.errors import PodbayError
 
     policy = providers.provider_class(ns.type).iam_policy
     if policy is None:
@@ -108,7 +108,7 @@ def cmd_provider_policy(ns: argparse.Namespace) -> int:
             f"no IAM policy for provider type {ns.type!r}",
             f"try: podbay provider policy {having[0]}" if having else "",
         )
-    print(resources.files("assets").joinpath(policy).read_text(), end="")
+    print(resources.files("podbay.assets").joinpath(policy).read_text(), end="")
     return 0
 
 
@@ -117,7 +117,7 @@ def cmd_provider_gc(ns: argparse.Namespace) -> int:
     import asyncio
     import dataclasses
 
-    from core.errors import PodbayError
+    from podbay.core.errors import PodbayError
 
     admin = open_providers()
     provider = admin.find(ns.name)

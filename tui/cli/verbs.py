@@ -7,17 +7,17 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from tui.output import done, printer, table
-from tui.wiring import open_engine, open_store
+from podbay.tui.output import done, printer, table
+from podbay.tui.wiring import open_engine, open_store
 
 if TYPE_CHECKING:
-    from core.doctor import Rebuilt
-    from core.engine import Engine
-    from core.model import WorkspaceStatus
+    from podbay.core.doctor import Rebuilt
+    from podbay.core.engine import Engine
+    from podbay.core.model import WorkspaceStatus
 
 
 def _status_json(item: WorkspaceStatus) -> dict[str, Any]:
-    from core.model import age_text
+    from podbay.core.model import age_text
 
     ws = item.workspace
     return {
@@ -43,7 +43,7 @@ def _status_json(item: WorkspaceStatus) -> dict[str, Any]:
 def cmd_up(ns: argparse.Namespace) -> int:
     import asyncio
 
-    from core.engine import UpRequest
+    from podbay.core.engine import UpRequest
 
     engine = open_engine()
     request = UpRequest(
@@ -88,7 +88,7 @@ async def _ask_consent(title: str, items: list[str]) -> bool:
 def cmd_list(ns: argparse.Namespace) -> int:
     import asyncio
 
-    from core.model import age_text, cost_cell, machine_text
+    from podbay.core.model import age_text, cost_cell, machine_text
 
     engine = open_engine()
     statuses = asyncio.run(engine.status_all())
@@ -147,7 +147,7 @@ def cmd_status(ns: argparse.Namespace) -> int:
             value = data[key][:12] if key == "containerId" else data[key]
             print(f"{key + ':':23}{value}")
     if item.machine:
-        from core.model import machine_text
+        from podbay.core.model import machine_text
 
         print(f"{'machine:':23}{item.machine.id} {machine_text(item.machine)}")
     return 0
@@ -172,7 +172,7 @@ def cmd_stop(ns: argparse.Namespace) -> int:
 def cmd_delete(ns: argparse.Namespace) -> int:
     import asyncio
 
-    from core.errors import PodbayError, WorkAtRisk
+    from podbay.core.errors import PodbayError, WorkAtRisk
 
     engine = open_engine()
     ws = engine.store.workspace(ns.name)
@@ -201,7 +201,7 @@ def cmd_delete(ns: argparse.Namespace) -> int:
 
 
 async def _lost_or_unknown(engine: Engine, name: str) -> tuple[list[str], list[str]]:
-    from core.errors import PodbayError
+    from podbay.core.errors import PodbayError
 
     try:
         return await engine.work_at_risk(name)
@@ -210,9 +210,9 @@ async def _lost_or_unknown(engine: Engine, name: str) -> tuple[list[str], list[s
 
 
 def cmd_doctor(ns: argparse.Namespace) -> int:
-    from core import doctor, paths
-    from core.environment import REBUILD_HINT, StateDamaged, explain
-    from core.errors import PodbayError
+    from podbay.core import doctor, paths
+    from podbay.core.environment import REBUILD_HINT, StateDamaged, explain
+    from podbay.core.errors import PodbayError
 
     root = paths.home()
     try:
@@ -235,7 +235,7 @@ def cmd_doctor(ns: argparse.Namespace) -> int:
             f"podbay's state in {root} is sound; there is nothing to rebuild",
             "--rebuild-state is for a damaged or emptied podbay.db",
         )
-    from core.docker import DockerEndpoint, current_context_host
+    from podbay.core.docker import DockerEndpoint, current_context_host
 
     docker = DockerEndpoint(current_context_host())  # the local engine, as a first run has it
     docker.ping()  # the records are made from its containers: it must answer first
@@ -274,7 +274,7 @@ def _rebuilt_lines(result: Rebuilt) -> list[str]:
 
 
 def cmd_templates(ns: argparse.Namespace) -> int:
-    from core import templates
+    from podbay.core import templates
 
     found = templates.all_templates()
     if ns.json:

@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 if TYPE_CHECKING:
-    from core.model import Workspace
+    from podbay.core.model import Workspace
 
 
 class Confirm(ModalScreen[bool]):

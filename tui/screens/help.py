@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from tui.actions import ACTIONS, key_label
+from podbay.tui.actions import ACTIONS, key_label
 
 
 class Help(ModalScreen[None]):

@@ -10,10 +10,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from core import templates
-from core.engine import UpRequest
-from core.errors import PodbayError
-from core.source import check_name
+from podbay.core import templates
+from podbay.core.engine import UpRequest
+from podbay.core.errors import PodbayError
+from podbay.core.source import check_name
 
 
 class NewWorkspace(ModalScreen[UpRequest | None]):

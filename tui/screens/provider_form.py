@@ -22,10 +22,10 @@ from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, Switch
 
-import providers
-from core.devcontainer.values import WORKSPACE_NAME
-from core.errors import PodbayError
-from core.model import ProviderConfig
+from podbay import providers
+from podbay.core.devcontainer.values import WORKSPACE_NAME
+from podbay.core.errors import PodbayError
+from podbay.core.model import ProviderConfig
 
 
 def _plain(annotation: Any) -> Any:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from textual.widgets import DataTable
 
 if TYPE_CHECKING:
-    from core.model import ProviderConfig
+    from podbay.core.model import ProviderConfig
 
 
 class ProvidersTable(DataTable[str]):

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from core.model import machine_text
+from podbay.core.model import machine_text
 
 if TYPE_CHECKING:
-    from core.model import WorkspaceStatus
+    from podbay.core.model import WorkspaceStatus
 
 NO_WORKSPACES = (
     "No workspaces yet. Press n to create one (a folder, git URL, image or template), "

@@ -9,8 +9,8 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
-from core.model import WorkspaceStatus, age_text, cost_cell
-from tui.actions import BY_ID
+from podbay.core.model import WorkspaceStatus, age_text, cost_cell
+from podbay.tui.actions import BY_ID
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 COLUMNS = ("name", "provider", "status", "source", "ide", "age", "cost")
