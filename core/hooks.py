@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import secrets
 import threading
-from typing import Any
+from typing import Any, NoReturn
 
 from podbay.core import scripts
 from podbay.core.devcontainer.config import Command
@@ -107,28 +107,35 @@ async def _run_parts(
         label, code = failed[0]
         which = f"{hook}{where}" + (f" ({label})" if label else "")
         tail = b"\n".join(last_lines).decode("utf-8", "replace")
-        # Docker's "unable to find user" does not always reach the output; ask the container.
-        user = ws.remote_user or "root"
-        missing = code == 126 and (
-            "unable to find user" in tail
-            or not await asyncio.to_thread(_user_exists, docker, container_id, user)
-        )
-        if missing:
-            # The command is fine; the user it runs as is not in the image.
-            raise HookFailed(
-                f"{which} could not run: user {ws.remote_user} does not exist in the container",
-                "set remoteUser (or containerUser) to a user of the image, then run: "
-                f"podbay up {ws.name} --rebuild",
-            )
-        if await asyncio.to_thread(docker.inspect_container, container_id) is None:
-            raise HookFailed(
-                f"{which} was stopped: the container was removed while it ran",
-                f"podbay up {ws.name} makes the container again",
-            )
+        await _raise_hook_failed(ws, which, code, tail, docker, container_id)
+
+
+async def _raise_hook_failed(
+    ws: Workspace, which: str, code: int, tail: str, docker: DockerEndpoint, container_id: str
+) -> NoReturn:
+    """Raise HookFailed for a hook part that exited with `code`, naming the likeliest cause."""
+    # Docker's "unable to find user" does not always reach the output; ask the container.
+    user = ws.remote_user or "root"
+    missing = code == 126 and (
+        "unable to find user" in tail
+        or not await asyncio.to_thread(_user_exists, docker, container_id, user)
+    )
+    if missing:
+        # The command is fine; the user it runs as is not in the image.
         raise HookFailed(
-            f"{which} failed with exit code {code}",
-            f"the workspace is kept; fix the command, then run: podbay up {ws.name}",
+            f"{which} could not run: user {ws.remote_user} does not exist in the container",
+            "set remoteUser (or containerUser) to a user of the image, then run: "
+            f"podbay up {ws.name} --rebuild",
         )
+    if await asyncio.to_thread(docker.inspect_container, container_id) is None:
+        raise HookFailed(
+            f"{which} was stopped: the container was removed while it ran",
+            f"podbay up {ws.name} makes the container again",
+        )
+    raise HookFailed(
+        f"{which} failed with exit code {code}",
+        f"the workspace is kept; fix the command, then run: podbay up {ws.name}",
+    )
 
 
 _PROBE_FLAGS = {"loginInteractiveShell": "-lic", "loginShell": "-lc", "interactiveShell": "-ic"}

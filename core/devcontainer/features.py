@@ -79,7 +79,11 @@ def parse_ref(written: str) -> FeatureRef:
                 "point at the release asset of the feature, e.g. .../devcontainer-feature-go.tgz",
             )
         return FeatureRef(written=written, kind="tarball", resource=text)
-    lowered = text.lower()
+    return _parse_oci_ref(written, text.lower())
+
+
+def _parse_oci_ref(written: str, lowered: str) -> FeatureRef:
+    """Parse a lower-cased REGISTRY/NAMESPACE/ID[:TAG|@DIGEST] feature key."""
     if "/" not in lowered:
         raise ConfigError(
             f"feature {written!r} is neither a path, a URL nor a full OCI reference",
@@ -87,21 +91,7 @@ def parse_ref(written: str) -> FeatureRef:
             f"(short ids of the first feature generation are not read), or ./{written} for a "
             "local feature",
         )
-    digest = ""
-    tag = ""
-    resource = lowered
-    if "@" in resource:
-        resource, digest = resource.split("@", 1)
-        if not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
-            raise ConfigError(
-                f"feature {written!r}: the digest must be sha256:<64 hex digits>",
-                "copy the digest from the registry or the lockfile",
-            )
-    else:
-        slash = resource.rfind("/")
-        colon = resource.rfind(":")
-        if colon > slash:
-            resource, tag = resource[:colon], resource[colon + 1 :]
+    resource, tag, digest = _split_version(written, lowered)
     first = resource.split("/", 1)[0]
     if resource.count("/") < 1 or not ("." in first or ":" in first or first == "localhost"):
         raise ConfigError(
@@ -122,6 +112,23 @@ def parse_ref(written: str) -> FeatureRef:
         tag=tag or ("" if digest else "latest"),
         digest=digest,
     )
+
+
+def _split_version(written: str, reference: str) -> tuple[str, str, str]:
+    """Split an OCI reference into (resource, tag, digest); tag and digest may be empty."""
+    if "@" in reference:
+        resource, digest = reference.split("@", 1)
+        if not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+            raise ConfigError(
+                f"feature {written!r}: the digest must be sha256:<64 hex digits>",
+                "copy the digest from the registry or the lockfile",
+            )
+        return resource, "", digest
+    slash = reference.rfind("/")
+    colon = reference.rfind(":")
+    if colon > slash:
+        return reference[:colon], reference[colon + 1 :], ""
+    return reference, "", ""
 
 
 class FeatureOption(BaseModel):

@@ -153,13 +153,7 @@ def merge(entries: list[dict[str, Any]]) -> Merged:
     whichever entry they come from; a bad one is a ConfigError naming its origin.
     """
     entries = [e for e in entries if e]
-    for entry in entries:
-        for key in ("remoteUser", "containerUser"):
-            if isinstance(entry.get(key), str) and entry[key] != "":
-                check_user(entry[key], key, origin_of(entry))
-        for key in ("remoteEnv", "containerEnv"):
-            if isinstance(entry.get(key), dict):
-                check_env(entry[key], key, origin_of(entry))
+    _check_users_and_env(entries)
     last = list(reversed(entries))
 
     def last_defined(key: str, kind: type | tuple[type, ...] = object) -> Any:
@@ -173,21 +167,6 @@ def merge(entries: list[dict[str, Any]]) -> Merged:
                 result.update(value)
         return result
 
-    customizations: dict[str, list[Any]] = {}
-    for entry in entries:
-        value = entry.get("customizations")
-        if isinstance(value, dict):
-            for namespace, item in value.items():
-                customizations.setdefault(namespace, []).append(item)
-
-    hooks: dict[str, list[HookCommand]] = {}
-    for hook in LIFECYCLE_HOOKS:
-        commands = [
-            HookCommand(origin=origin_of(e), command=e[hook]) for e in entries if e.get(hook)
-        ]
-        if commands:
-            hooks[hook] = commands
-
     return Merged(
         init=any(e.get("init") is True for e in entries),
         privileged=any(e.get("privileged") is True for e in entries),
@@ -195,8 +174,8 @@ def merge(entries: list[dict[str, Any]]) -> Merged:
         securityOpt=_union(e.get("securityOpt") for e in entries),
         entrypoints=[e["entrypoint"] for e in entries if isinstance(e.get("entrypoint"), str)],
         mounts=_mounts(entries),
-        customizations=customizations,
-        hooks=hooks,
+        customizations=_customizations(entries),
+        hooks=_hooks(entries),
         waitFor=last_defined("waitFor", str),
         remoteUser=last_defined("remoteUser", str),
         containerUser=last_defined("containerUser", str),
@@ -211,6 +190,40 @@ def merge(entries: list[dict[str, Any]]) -> Merged:
         updateRemoteUserUID=last_defined("updateRemoteUserUID", bool),
         hostRequirements=_host_requirements(entries),
     )
+
+
+def _check_users_and_env(entries: list[dict[str, Any]]) -> None:
+    """Check the users and environments of every entry; a bad one is a ConfigError."""
+    for entry in entries:
+        for key in ("remoteUser", "containerUser"):
+            if isinstance(entry.get(key), str) and entry[key] != "":
+                check_user(entry[key], key, origin_of(entry))
+        for key in ("remoteEnv", "containerEnv"):
+            if isinstance(entry.get(key), dict):
+                check_env(entry[key], key, origin_of(entry))
+
+
+def _customizations(entries: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Each namespace's customizations, one item per entry that has them, in entry order."""
+    customizations: dict[str, list[Any]] = {}
+    for entry in entries:
+        value = entry.get("customizations")
+        if isinstance(value, dict):
+            for namespace, item in value.items():
+                customizations.setdefault(namespace, []).append(item)
+    return customizations
+
+
+def _hooks(entries: list[dict[str, Any]]) -> dict[str, list[HookCommand]]:
+    """Each lifecycle hook's commands, one per entry that sets it, in entry order."""
+    hooks: dict[str, list[HookCommand]] = {}
+    for hook in LIFECYCLE_HOOKS:
+        commands = [
+            HookCommand(origin=origin_of(e), command=e[hook]) for e in entries if e.get(hook)
+        ]
+        if commands:
+            hooks[hook] = commands
+    return hooks
 
 
 def _union(lists: Iterable[Any]) -> list[str]:

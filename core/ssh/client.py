@@ -169,48 +169,57 @@ async def run_session(conn: asyncssh.SSHClientConnection, command: str, interact
     def resize() -> None:
         process.change_terminal_size(*_terminal_size(stdout_fd))
 
-    async def pump_in() -> None:
-        mode = os.fstat(stdin_fd).st_mode
-        if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or os.isatty(stdin_fd):
-            reader = asyncio.StreamReader()
-            transport, _ = await loop.connect_read_pipe(
-                lambda: asyncio.StreamReaderProtocol(reader),
-                os.fdopen(stdin_fd, "rb", 0, closefd=False),
-            )
-            try:
-                while data := await reader.read(65536):
-                    process.stdin.write(data)
-                    await process.stdin.drain()
-            finally:
-                transport.close()
-        else:
-            # Files and /dev/null cannot be polled; reading them never blocks for long.
-            while data := await asyncio.to_thread(os.read, stdin_fd, 65536):
-                process.stdin.write(data)
-                await process.stdin.drain()
-        process.stdin.write_eof()
-
-    async def pump_out(stream: asyncssh.SSHReader[bytes], fd: int) -> None:
-        while data := await stream.read(65536):
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-
     stack = contextlib.ExitStack()
     if interactive:
         stack.enter_context(_raw_terminal(stdin_fd))
         loop.add_signal_handler(signal.SIGWINCH, resize)
         stack.callback(loop.remove_signal_handler, signal.SIGWINCH)
     with stack:
-        feeder = asyncio.create_task(pump_in())
+        feeder = asyncio.create_task(_pump_stdin(process, stdin_fd))
         await asyncio.gather(
-            pump_out(process.stdout, stdout_fd), pump_out(process.stderr, sys.stderr.fileno())
+            _pump_to_fd(process.stdout, stdout_fd), _pump_to_fd(process.stderr, sys.stderr.fileno())
         )
         await process.wait_closed()
         feeder.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await feeder
+    return _exit_code(process)
+
+
+async def _pump_stdin(process: asyncssh.SSHClientProcess[bytes], stdin_fd: int) -> None:
+    """Copy this process's stdin to the remote command's, then send EOF."""
+    mode = os.fstat(stdin_fd).st_mode
+    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or os.isatty(stdin_fd):
+        reader = asyncio.StreamReader()
+        transport, _ = await asyncio.get_running_loop().connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader),
+            os.fdopen(stdin_fd, "rb", 0, closefd=False),
+        )
+        try:
+            while data := await reader.read(65536):
+                process.stdin.write(data)
+                await process.stdin.drain()
+        finally:
+            transport.close()
+    else:
+        # Files and /dev/null cannot be polled; reading them never blocks for long.
+        while data := await asyncio.to_thread(os.read, stdin_fd, 65536):
+            process.stdin.write(data)
+            await process.stdin.drain()
+    process.stdin.write_eof()
+
+
+async def _pump_to_fd(stream: asyncssh.SSHReader[bytes], fd: int) -> None:
+    """Copy a remote output stream to a local file descriptor until it ends."""
+    while data := await stream.read(65536):
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+
+
+def _exit_code(process: asyncssh.SSHClientProcess[bytes]) -> int:
+    """The remote command's exit status, 128 + N for signal N, or 255 when neither came back."""
     status = process.exit_status
     if status is None:
         return 255 if process.exit_signal is None else 128 + _signal_number(process.exit_signal[0])
