@@ -8,18 +8,6 @@ from typing import Any
 
 from podbay.core.attach import AttachRecord, exec_argv
 
-# Remote-SSH has no flag for extensions: this job waits (up to 10 minutes) in the container for
-# VS Code's server and installs them with its own CLI.
-VSCODE_EXTENSIONS = r"""
-for _ in $(seq 600); do
-  server=$(find "$HOME/.vscode-server" -path '*bin/code-server' -type f 2>/dev/null | head -n 1)
-  [ -n "$server" ] && break
-  sleep 1
-done
-[ -n "$server" ] || exit 0
-for extension in "$@"; do "$server" --install-extension "$extension" >/dev/null 2>&1; done
-"""
-
 
 def vscode_urls(name: str, folder: str) -> tuple[str, str]:
     """(folder URI for `code --folder-uri`, vscode:// URL for a browser or the OS)."""
@@ -39,7 +27,10 @@ def open_vscode(record: AttachRecord) -> dict[str, Any]:
         return {"opened": False, "url": url, "folderUri": uri}
     extensions = list(record.get("vscode_extensions") or [])
     if extensions:
-        argv = exec_argv(record, ["/bin/sh", "-c", VSCODE_EXTENSIONS, "sh", *extensions], False)
+        from podbay.core import scripts
+
+        install = scripts.command("vscode-extensions.sh")
+        argv = exec_argv(record, ["/bin/sh", "-c", install, "sh", *extensions], False)
         argv.insert(argv.index("exec") + 1, "-d")
         subprocess.run(argv, check=False, capture_output=True)
     subprocess.run([code, "--folder-uri", uri], check=False, capture_output=True)

@@ -1,0 +1,264 @@
+"""The container part of `up`: find or make the container, start it, run its hooks, set up SSH.
+
+Every step is idempotent (see core.engine): the container is found by its labels, once-hooks
+are recorded per container after they succeed, and crash tests kill `up` at each checkpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from podbay.core import consent, hooks, images, testseam
+from podbay.core.compose import part_of
+from podbay.core.devcontainer import plan as dcplan
+from podbay.core.devcontainer.plan import ONCE_HOOKS, Plan, resolve_container_env
+from podbay.core.docker import DockerEndpoint
+from podbay.core.errors import ProviderError
+from podbay.core.images import UpJob
+from podbay.core.model import Workspace
+from podbay.core.reporter import Reporter
+from podbay.core.ssh import keys as ssh_keys
+from podbay.core.ssh.setup import setup_ssh, write_ssh_config
+from podbay.core.store import Store
+from podbay.core.workspace_host import find_container
+
+HOOK_ORDER = (*ONCE_HOOKS, "postStartCommand", "postAttachCommand")
+
+_checkpoint = testseam.checkpoint  # crash tests kill `up` at each of these steps
+
+
+@dataclass
+class Attempt:
+    """What one `up` made, so that a failure undoes only that."""
+
+    created_record: bool
+    made_folder: bool = False
+    yes: bool = False
+    confirm: consent.Confirm | None = None
+
+
+async def ask_consent(
+    store: Store, ws: Workspace, attempt: Attempt, title: str, items: list[str]
+) -> None:
+    """Go on only with the consent this `up` was given or is asked for (see core.consent)."""
+    await consent.ask(store, ws, title, items, attempt.yes, attempt.confirm, attempt.created_record)
+
+
+async def container_up(
+    store: Store,
+    job: UpJob,
+    keys_ready: asyncio.Future[ssh_keys.WorkspaceKeys],
+    rebuild: bool,
+    attempt: Attempt,
+) -> Workspace:
+    """Bring the workspace's container to ready, from whatever an earlier `up` left."""
+    ws, report = job.ws, job.report
+    container_id, plan = await _container_for(store, job, rebuild, attempt)
+    info = await _running(job, container_id)
+    plan, container_env = await _record_container(store, job, plan, container_id, info)
+    await _hooks_and_ssh(store, job, plan, container_id, info, container_env, keys_ready)
+    write_ssh_config(store)
+    _checkpoint("ssh")
+    ws.phase, ws.error, ws.usable = "ready", None, True
+    store.save_workspace(ws)
+    report.done(f"workspace {ws.name} is ready ({plan.workspace_folder})")
+    return ws
+
+
+async def _container_for(
+    store: Store, job: UpJob, rebuild: bool, attempt: Attempt
+) -> tuple[str, Plan]:
+    """The container to use (the existing one, or one made now) and its plan."""
+    container = await find_container(job.host.docker, store.install_id(), job.ws.name)
+    if container is not None and not rebuild and await _never_started(job, container):
+        # It failed to start (a port in use, a user that does not exist) and nothing ever
+        # ran in it: made again from today's config rather than failing the same way.
+        rebuild = True
+    if container is not None and not rebuild:
+        labels = container.get("Labels") or {}
+        return container["Id"], await _existing_plan(job, container, labels)
+    return await _make_container(store, job, container, attempt)
+
+
+async def _make_container(
+    store: Store, job: UpJob, old: dict[str, Any] | None, attempt: Attempt
+) -> tuple[str, Plan]:
+    """A new container from today's config (replacing `old`), recorded before it starts."""
+    ws, report, docker = job.ws, job.report, job.host.docker
+    # A build that reaches beyond the source is asked about before it runs.
+    config_dir = str(Path(ws.config_path).parent) if ws.config_path else ws.folder
+    asked = consent.build_access(job.resolved.build, config_dir, ws.folder)
+    if job.resolved.compose is not None:
+        files = ", ".join(job.resolved.compose.files)
+        asked.append(f"runs its Docker Compose file(s) as they are ({files})")
+    await ask_consent(store, ws, attempt, "its build reaches beyond its source", asked)
+    # The new image first: if it cannot be made, the old container is still there.
+    plan = await images.prepare_image(job)
+    for warning in plan.warnings:
+        report.warn(warning)
+    _checkpoint("image")
+    await ask_consent(
+        store,
+        ws,
+        attempt,
+        "its container would reach beyond itself",
+        consent.container_access(plan.requests, ws.folder),
+    )
+    if old is not None:
+        report.step("removing the old container (the source and volumes stay)")
+        await asyncio.to_thread(docker.remove, old["Id"])
+    if job.compose is not None and plan.compose_service is not None:
+        container_id = await images.compose_up(job, plan.compose_service)
+    else:
+        report.step(f"creating the container from {plan.image}")
+        container_id = await asyncio.to_thread(docker.create, plan.create_args)
+    # Recorded before it starts: a container that cannot start is still podbay's to
+    # show (Error) and to delete.
+    ws.container_id = container_id
+    store.save_workspace(ws)
+    _checkpoint("created")
+    return container_id, plan
+
+
+async def _running(job: UpJob, container_id: str) -> dict[str, Any]:
+    """The container started (if it was not); what Docker says of it then."""
+    docker, report = job.host.docker, job.report
+    info = await asyncio.to_thread(docker.inspect_container, container_id)
+    if info is None:
+        raise ProviderError("the container vanished while starting", "run podbay up again")
+    if not info["State"].get("Running"):
+        await part_of(docker, info, "start", report)
+        report.step("starting the container")
+        await asyncio.to_thread(docker.start, container_id)
+        info = await asyncio.to_thread(docker.inspect_container, container_id) or info
+    _checkpoint("started")
+    return info
+
+
+async def _record_container(
+    store: Store, job: UpJob, plan: Plan, container_id: str, info: dict[str, Any]
+) -> tuple[Plan, dict[str, str]]:
+    """Save what attaching needs from the running container; (its final plan, its env)."""
+    ws, report, docker = job.ws, job.report, job.host.docker
+    container_env = dict(
+        item.split("=", 1) for item in info["Config"].get("Env") or [] if "=" in item
+    )
+    plan = resolve_container_env(plan, container_env)
+    ws.container_id = container_id
+    ws.workspace_folder = plan.workspace_folder
+    ws.remote_user = plan.remote_user
+    new_container = ws.hooks_container != container_id
+    # The user's shell environment changes with the container's start, not with each up.
+    probe_key = f"{container_id}@{info['State'].get('StartedAt')}@{plan.user_env_probe}"
+    if ws.probed_for != probe_key:
+        ws.probed_env = await hooks.probe_user_env(
+            docker, container_id, plan, report, new_container
+        )
+        ws.probed_for = probe_key
+    probed = ws.probed_env
+    remote_env = {k: v for k, v in plan.remote_env.items() if v is not None}
+    ws.remote_env = {**probed, **remote_env}
+    ws.forward_ports = plan.forward_ports
+    ws.vscode_extensions = plan.vscode_extensions
+    ws.attach_hooks = [c.model_dump() for c in plan.hooks.get("postAttachCommand", [])]
+    if new_container:
+        ws.hooks_container, ws.hooks_done, ws.post_start_at = container_id, [], None
+        ws.usable = False
+    store.save_workspace(ws)
+    return plan, container_env
+
+
+async def _hooks_and_ssh(
+    store: Store,
+    job: UpJob,
+    plan: Plan,
+    container_id: str,
+    info: dict[str, Any],
+    container_env: dict[str, str],
+    keys_ready: asyncio.Future[ssh_keys.WorkspaceKeys],
+) -> None:
+    """The lifecycle hooks, with SSH set up alongside when this container has none yet."""
+    ws, report, docker = job.ws, job.report, job.host.docker
+    # SSH setup (root, /etc/podbay) runs alongside the hooks (remote user, workspace).
+    ssh_setup = None
+    if ws.ssh_container != container_id:
+        ssh_env = {**container_env, **ws.remote_env}
+        ssh_setup = asyncio.create_task(setup_ssh(store, ws, docker, ssh_env, keys_ready, report))
+    try:
+        await run_hooks(store, ws, plan, docker, str(info["State"].get("StartedAt")), report)
+    finally:
+        if ssh_setup is not None:
+            await ssh_setup
+        await keys_ready
+
+
+async def _never_started(job: UpJob, container: dict[str, Any]) -> bool:
+    """True for a container that was created, never started, and whose config changed."""
+    if container.get("State") != "created":
+        return False
+    labels = container.get("Labels") or {}
+    try:
+        before = json.loads(labels.get(dcplan.LABEL_FINGERPRINT) or "{}")
+    except ValueError:
+        return False
+    if not before or not dcplan.changed_parts(before, job.resolved.fingerprint):
+        return False
+    info = await asyncio.to_thread(job.host.docker.inspect_container, container["Id"])
+    started = str(((info or {}).get("State") or {}).get("StartedAt") or "")
+    return started.startswith("0001-")
+
+
+async def _existing_plan(job: UpJob, container: dict[str, Any], labels: dict[str, str]) -> Plan:
+    """Reuse the container; say what changed in the config since it was made."""
+    try:
+        before = json.loads(labels.get(dcplan.LABEL_FINGERPRINT) or "{}")
+    except ValueError:
+        before = {}
+    changed = dcplan.changed_parts(before, job.resolved.fingerprint) if before else []
+    if changed:
+        job.report.warn(
+            f"the config changed since this container was made ({', '.join(changed)}); "
+            f"apply it with: podbay up {job.ws.name} --rebuild"
+        )
+    inspect = await asyncio.to_thread(job.host.docker.inspect_container, container["Id"])
+    user = str(((inspect or {}).get("Config") or {}).get("User") or "")
+    return dcplan.plan_for_existing(job.resolved, labels, user, job.ctx)
+
+
+async def run_hooks(
+    store: Store,
+    ws: Workspace,
+    plan: Plan,
+    docker: DockerEndpoint,
+    started_at: str,
+    report: Reporter,
+) -> None:
+    """Once-per-container hooks (progress kept in podbay's store, which is always writable,
+    not in the container), postStartCommand once per start, postAttachCommand every up."""
+
+    async def run(hook: str) -> None:
+        commands = plan.hooks.get(hook, [])
+        if commands:
+            await hooks.run_in_container(ws, hook, commands, plan.workspace_folder, docker, report)
+        if hook == plan.wait_for and not ws.usable:
+            # waitFor: attaching works from here on, while the later hooks run on.
+            ws.usable = True
+            store.save_workspace(ws)
+            if hook != HOOK_ORDER[-1]:
+                report.step(f"{ws.name} can be attached to now; the remaining hooks run on")
+
+    for hook in ONCE_HOOKS:
+        if hook not in ws.hooks_done:
+            await run(hook)
+            ws.hooks_done = [*ws.hooks_done, hook]
+            store.save_workspace(ws)
+        _checkpoint(f"hook:{hook}")
+    if ws.post_start_at != started_at:
+        await run("postStartCommand")
+    ws.post_start_at = started_at
+    store.save_workspace(ws)
+    await run("postAttachCommand")
