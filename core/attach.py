@@ -16,7 +16,8 @@ import urllib.parse
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from podbay import IMPORT_ROOT
-from podbay.core.errors import DockerError, PodbayError
+from podbay.core.docker_cli import current_context_host, docker_cli
+from podbay.core.errors import PodbayError
 from podbay.core.ssh.sshd import SSHD_SCRIPT
 
 if TYPE_CHECKING:
@@ -46,44 +47,6 @@ def _read(table: str, name: str) -> dict[str, Any] | None:
     finally:
         db.close()
     return None if row is None else dict(json.loads(row[0]))
-
-
-def docker_cli() -> str:
-    for folder in os.environ.get("PATH", os.defpath).split(os.pathsep):
-        candidate = os.path.join(folder or ".", "docker")
-        if os.access(candidate, os.X_OK) and not os.path.isdir(candidate):
-            return candidate
-    raise DockerError(
-        "the docker command-line client is not installed",
-        "install it (Debian: apt-get install docker.io; or Docker's docker-ce-cli)",
-    )
-
-
-def current_context_host() -> str | None:
-    """DOCKER_HOST, else the endpoint of the docker CLI's current context, else None."""
-    if os.environ.get("DOCKER_HOST"):
-        return os.environ["DOCKER_HOST"]
-    config_dir = os.environ.get("DOCKER_CONFIG") or os.path.expanduser("~/.docker")
-    context = os.environ.get("DOCKER_CONTEXT")
-    if not context:
-        try:
-            with open(os.path.join(config_dir, "config.json"), encoding="utf-8") as config:
-                context = json.load(config).get("currentContext")
-        except (OSError, ValueError, AttributeError):
-            context = None
-    if not context or context == "default":
-        return None
-    from hashlib import sha256
-
-    meta = os.path.join(
-        config_dir, "contexts", "meta", sha256(context.encode()).hexdigest(), "meta.json"
-    )
-    try:
-        with open(meta, encoding="utf-8") as meta_file:
-            host = json.load(meta_file)["Endpoints"]["docker"]["Host"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return str(host) if host else None
 
 
 class AttachRecord(TypedDict, total=False):

@@ -19,10 +19,10 @@ from importlib import resources
 from pathlib import Path
 
 from podbay.core import scripts
-from podbay.core.attach import docker_cli
 from podbay.core.devcontainer.feature_image import UID_SCRIPT, Extension
 from podbay.core.devcontainer.plan import DockerfileBuild
 from podbay.core.docker import DockerEndpoint
+from podbay.core.docker_cli import docker_cli
 from podbay.core.errors import DockerError
 from podbay.core.host import HostSession, LocalHost
 from podbay.core.reporter import Reporter

@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from podbay.core.attach import docker_cli
 from podbay.core.build import Output
 from podbay.core.devcontainer.plan import ComposeRef
 from podbay.core.docker import DockerEndpoint
+from podbay.core.docker_cli import docker_cli
 from podbay.core.errors import ConfigError, ProviderError
 from podbay.core.host import HostSession
 from podbay.core.reporter import Reporter

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from podbay.core.attach import current_context_host, docker_cli
+from podbay.core.docker_cli import current_context_host, docker_cli
 from podbay.core.errors import ConfigError, DockerError, DockerUnreachable, ImageNotFound
 
 __all__ = ["DockerEndpoint", "current_context_host", "docker_cli", "import_sdk", "split_image"]

@@ -28,11 +28,11 @@ from podbay.core.devcontainer import plan as dcplan
 from podbay.core.devcontainer.plan import container_name
 from podbay.core.devcontainer.values import WORKSPACE_NAME, printable
 from podbay.core.errors import NameTaken, PodbayError, UnknownProvider
-from podbay.core.host import HostSession, MachineJob
+from podbay.core.host import HostSession
 from podbay.core.images import UpJob
-from podbay.core.model import Source, Workspace, WorkspaceStatus
+from podbay.core.model import Source, Status, Workspace, WorkspaceStatus
 from podbay.core.poll import Poller
-from podbay.core.provider import Provider
+from podbay.core.provider import MachineJob, Provider
 from podbay.core.provider_admin import ProviderAdmin, ProviderFactory
 from podbay.core.reporter import EventSink, Reporter
 from podbay.core.ssh import keys as ssh_keys
@@ -232,7 +232,8 @@ class Engine:
                 where = "" if host.local else " onto the machine"
                 report.step(f"getting the source{where}: {self._source_text(ws)}")
                 made = await sources.materialize(ws.source, ws.folder, host, report.log)
-            attempt.made_folder = made
+            # Removed after a failure only here: a folder on another machine goes with it.
+            attempt.made_folder = made and host.local
             if not made and ws.owned_folder and attempt.created_record:
                 # Left by an earlier workspace of this name (its record lost): the work in it
                 # is the user's, so it is used as it is and never removed by this `up`.
@@ -382,8 +383,15 @@ class Engine:
         return await self._poller.machine_drift(self.store.workspace(name))
 
     async def status(self, name: str) -> WorkspaceStatus:
+        """One workspace's status; a running one also says what changed in its config since
+        its container was made, read where it runs (over SSH for a machine of its own)."""
         ws = self.store.workspace(name)
-        return next(s for s in await self.status_all() if s.workspace.name == ws.name)
+        found = next(s for s in await self.status_all() if s.workspace.name == ws.name)
+        if found.status == Status.RUNNING and ws.phase == "ready":
+            # Drift is a hint: a machine that does not answer does not stop `status`.
+            with contextlib.suppress(PodbayError, OSError, TimeoutError):
+                found.changed = await asyncio.wait_for(self.drift(name), 30)
+        return found
 
     # logs ----------------------------------------------------------------------------------
 

@@ -16,9 +16,6 @@ from pathlib import Path
 from typing import Protocol
 
 from podbay.core.docker import DockerEndpoint
-from podbay.core.model import Workspace
-from podbay.core.reporter import Reporter
-from podbay.core.ssh.keys import WorkspaceKeys
 
 
 @dataclass
@@ -84,17 +81,6 @@ class HostSession(Protocol):
         ...
 
     async def close(self) -> None: ...
-
-
-@dataclass
-class MachineJob:
-    """One operation on a workspace's machine, as the engine hands it to a provider."""
-
-    workspace: Workspace
-    keys: WorkspaceKeys
-    install_id: str
-    report: Reporter
-    save: Callable[[], None]  # persist workspace.machine now (crash safety)
 
 
 class LocalHost:

@@ -49,16 +49,25 @@ class Poller:
 
         polled = dict(await asyncio.gather(*(poll_one(p) for p in sorted(names))))
 
+        holders = await asyncio.to_thread(
+            lambda: {ws.name: self.store.lock_holder(ws.name) for ws in workspaces}
+        )
+        # A machine's config is read over SSH, in the background, and not while an operation
+        # holds the workspace.
         on_machines = {
             ws.name: self._drift.on_machine(ws, functools.partial(self.machine_drift, ws))
             for ws in workspaces
-            if drift and ws.machine and ws.phase == "ready" and self._running(polled, ws)
+            if drift
+            and ws.machine
+            and holders[ws.name] is None
+            and ws.phase == "ready"
+            and self._running(polled, ws)
         }
 
         def one(ws: Workspace) -> WorkspaceStatus:
             found = polled[ws.provider]
             state = found.get(ws.name) if isinstance(found, dict) else None
-            holder = self.store.lock_holder(ws.name)
+            holder = holders[ws.name]
             # Drift is shown for a finished workspace with its container; not worked out else.
             shown = drift and holder is None and ws.phase == "ready" and state is not None
             if ws.name in on_machines:

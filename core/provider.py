@@ -10,14 +10,28 @@ a type name.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from podbay.core.errors import ProviderError
-from podbay.core.host import HostSession, MachineJob
+from podbay.core.host import HostSession
 from podbay.core.model import MachineInfo, ProviderConfig, Status, Workspace
+from podbay.core.reporter import Reporter
+from podbay.core.ssh.keys import WorkspaceKeys
+
+
+@dataclass
+class MachineJob:
+    """One operation on a workspace's machine, as the engine hands it to a provider."""
+
+    workspace: Workspace
+    keys: WorkspaceKeys
+    install_id: str
+    report: Reporter
+    save: Callable[[], None]  # persist workspace.machine now (crash safety)
 
 
 class ProviderOptions(BaseModel):

@@ -9,6 +9,7 @@ anything else is an image reference.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import uuid
 from collections.abc import Callable
@@ -183,7 +184,10 @@ async def materialize(
         await host.rename(partial, dest)
         return True
     except BaseException:
-        await asyncio.shield(host.remove_tree(partial))
+        # The first failure is the one to tell; a cleanup that fails too (a lost connection)
+        # leaves a partial folder the next try clears.
+        with contextlib.suppress(Exception):
+            await asyncio.shield(host.remove_tree(partial))
         raise
 
 

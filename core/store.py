@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import shutil
 import sqlite3
 import time
 import uuid
@@ -151,6 +152,8 @@ class Store:
         """On a first run: the local Docker provider, as the default (only once, so a user
         who removes it is not given it back)."""
         if self.get_meta("initialised") is not None:
+            # podbay 0.1 kept copies of VM workspaces' configs here; nothing reads them now.
+            shutil.rmtree(self.root / "mirrors", ignore_errors=True)
             return
         self.add_provider_if_missing(ProviderConfig(name="docker", type="docker"))
         if self.get_meta("default_provider") is None:

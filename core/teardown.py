@@ -10,9 +10,9 @@ from podbay.core import paths, unsaved
 from podbay.core.compose import LABEL_PART_OF, part_of
 from podbay.core.docker import DockerEndpoint
 from podbay.core.errors import DockerUnreachable, PodbayError, ProviderError, WorkAtRisk
-from podbay.core.host import HostSession, MachineJob
+from podbay.core.host import HostSession
 from podbay.core.model import LABEL_HOME, LABEL_WORKSPACE, Workspace
-from podbay.core.provider import Provider
+from podbay.core.provider import MachineJob, Provider
 from podbay.core.reporter import Reporter
 from podbay.core.ssh import keys as ssh_keys
 from podbay.core.ssh.setup import write_ssh_config

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from podbay.core.docker import DockerEndpoint
-from podbay.core.host import HostSession, MachineJob
+from podbay.core.host import HostSession
 from podbay.core.model import LABEL_HOME, LABEL_WORKSPACE, Workspace
-from podbay.core.provider import Provider
+from podbay.core.provider import MachineJob, Provider
 from podbay.core.reporter import Reporter
 from podbay.core.ssh import keys as ssh_keys
 from podbay.core.store import Store

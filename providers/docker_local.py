@@ -9,9 +9,9 @@ from pydantic import Field
 
 from podbay.core.devcontainer.plan import LABEL_FINGERPRINT
 from podbay.core.docker import DockerEndpoint, current_context_host
-from podbay.core.host import HostSession, LocalHost, MachineJob
+from podbay.core.host import HostSession, LocalHost
 from podbay.core.model import LABEL_HOME, LABEL_WORKSPACE, ProviderConfig, Status, Workspace
-from podbay.core.provider import MachineState, Provider, ProviderOptions
+from podbay.core.provider import MachineJob, MachineState, Provider, ProviderOptions
 
 # docker's container states as podbay shows them; the rest (created, exited, dead) is stopped.
 STATUS = {

@@ -22,8 +22,11 @@ def open_store() -> Store:
 def open_engine() -> Engine:
     from podbay import providers
     from podbay.core.engine import Engine
+    from podbay.core.ssh.setup import refresh_ssh_config
 
-    return Engine(open_store(), providers.load)
+    store = open_store()
+    refresh_ssh_config(store)  # `ssh NAME.podbay` keeps working across an upgrade
+    return Engine(store, providers.load)
 
 
 def open_providers() -> ProviderAdmin:

@@ -191,37 +191,42 @@ class SshHost:
         return self._sftp
 
     async def exists(self, path: str) -> bool:
-        return bool(await (await self._files()).lexists(path))
+        async with _on_machine("reading", path):
+            return bool(await (await self._files()).lexists(path))
 
     async def read_bytes(self, path: str) -> bytes:
-        async with _oserror(path), (await self._files()).open(path, "rb") as file:
+        async with _on_machine("reading", path), (await self._files()).open(path, "rb") as file:
             data = await file.read()
         return data if isinstance(data, bytes) else data.encode()
 
     async def write_bytes(self, path: str, data: bytes) -> None:
-        async with _oserror(path), (await self._files()).open(path, "wb") as file:
+        async with _on_machine("writing", path), (await self._files()).open(path, "wb") as file:
             await file.write(data)
 
     async def list_dir(self, path: str) -> list[str]:
-        sftp = await self._files()
-        if not await sftp.isdir(path):
-            return []
-        async with _oserror(path):
+        async with _on_machine("reading", path):
+            sftp = await self._files()
+            if not await sftp.isdir(path):
+                return []
             return sorted(str(n) for n in await sftp.listdir(path) if n not in (".", ".."))
 
     async def mkdirs(self, path: str) -> None:
-        async with _oserror(path):
+        async with _on_machine("making", path):
             await (await self._files()).makedirs(path, exist_ok=True)
 
     async def rename(self, src: str, dest: str) -> None:
-        # SFTP's own rename refuses an existing destination, as the protocol defines it.
-        async with _oserror(dest):
+        if await self.exists(dest):  # as LocalHost: never replaced (SFTP would say "failure")
+            raise FileExistsError(errno.EEXIST, "already there", dest)
+        async with _on_machine("moving to", dest):
             await (await self._files()).rename(src, dest)
 
     async def remove_tree(self, path: str) -> None:
         result = await self.run(["rm", "-rf", "--", path])
         if result.returncode != 0:
-            raise OSError(f"cannot remove {path}: {result.stderr.strip()}")
+            raise MachineFileError(
+                f"removing {path} on the machine failed: {result.stderr.strip()[-200:]}",
+                "podbay status NAME; log in to the machine to look",
+            )
 
     async def copy_in(self, source: Path, dest: str) -> None:
         """One tar stream rather than a round trip per file: a project can be large."""
@@ -263,22 +268,27 @@ class SshHost:
         shutil.rmtree(self._socket_dir, ignore_errors=True)
 
 
+class MachineFileError(PodbayError):
+    kind = "machine-files"
+
+
 @contextlib.asynccontextmanager
-async def _oserror(path: str) -> AsyncIterator[None]:
-    """SFTP's errors as the OSError pathlib would raise, so callers handle one kind."""
+async def _on_machine(doing: str, path: str) -> AsyncIterator[None]:
+    """SFTP's answers as callers handle them: a missing file is FileNotFoundError, as pathlib
+    says it; anything else (OpenSSH answers most failures with a bare "failure", a full disk
+    included) is one line that names the machine, never this computer's disk."""
     import asyncssh
 
     try:
         yield
-    except asyncssh.SFTPError as exc:
-        code = errno.EIO
-        if isinstance(exc, asyncssh.SFTPNoSuchFile):
-            code = errno.ENOENT
-        elif isinstance(exc, asyncssh.SFTPPermissionDenied):
-            code = errno.EACCES
-        elif isinstance(exc, asyncssh.SFTPFileAlreadyExists):
-            code = errno.EEXIST
-        raise OSError(code, exc.reason, path) from None
+    except asyncssh.SFTPNoSuchFile:
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", path) from None
+    except (asyncssh.Error, OSError) as exc:
+        reason = exc.reason if isinstance(exc, asyncssh.Error) else str(exc)
+        raise MachineFileError(
+            f"{doing} {path} on the machine failed: {reason}",
+            "is the machine's disk full? podbay status NAME; podbay ssh NAME to look",
+        ) from None
 
 
 def _command(argv: list[str], cwd: str | None, env: dict[str, str] | None) -> str:

@@ -60,3 +60,17 @@ def write_ssh_config(store: Store) -> None:
                 )
             )
     ssh_config.write(store.root, entries)
+
+
+def refresh_ssh_config(store: Store) -> bool:
+    """Rewrite podbay's ssh_config when its ProxyCommand is not this podbay's (an upgrade that
+    moved the package, a moved virtual environment); True when it did. One small file read."""
+    try:
+        text = ssh_config.ssh_config_path(store.root).read_text(encoding="utf-8")
+    except OSError:
+        return False
+    current = ssh_config.proxy_command("NAME").rsplit(" ", 1)[0].replace("%", "%%")
+    if "ProxyCommand" not in text or current in text:
+        return False
+    write_ssh_config(store)
+    return True

@@ -24,9 +24,16 @@ from typing import Any, ClassVar, Literal
 
 from podbay.core import testseam
 from podbay.core.errors import ProviderError
-from podbay.core.host import HostSession, MachineJob
-from podbay.core.model import MachineInfo, ProviderConfig, SshAddress, Status, Workspace
-from podbay.core.provider import MachineState, Provider
+from podbay.core.host import HostSession
+from podbay.core.model import (
+    MachineInfo,
+    MachineRecord,
+    ProviderConfig,
+    SshAddress,
+    Status,
+    Workspace,
+)
+from podbay.core.provider import MachineJob, MachineState, Provider
 from podbay.core.ssh import machine as ssh_machine
 from podbay.providers.aws import ami as amis
 from podbay.providers.aws import dns, gc, network, pricing, ready, userdata
@@ -380,7 +387,7 @@ class AwsProvider(Provider):
         if machine.get("security_group_owned") and machine.get("security_group_id"):
             job.report.step(f"deleting security group {machine['security_group_id']}")
             await network.delete_group(self._call, machine["security_group_id"], self.poll_interval)
-        machine.clear()
+        job.workspace.machine = MachineRecord()  # nothing of it is left: address included
         job.save()
 
     async def _dns(

@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING
 
 from podbay.core.errors import ProviderError
-from podbay.core.host import MachineJob
+from podbay.core.provider import MachineJob
 from podbay.core.ssh import machine as ssh_machine
 
 if TYPE_CHECKING:

@@ -63,7 +63,7 @@ def test_files_read_write_list_rename_and_remove(host_and_root: tuple[OpenHost, 
                 await host.read_bytes(f"{root}/a/nope")
             assert missing.value.errno == errno.ENOENT
             await host.mkdirs(f"{root}/c")
-            with pytest.raises(OSError):  # the destination is there: never replaced
+            with pytest.raises(FileExistsError):  # the destination is there: never replaced
                 await host.rename(f"{root}/a", f"{root}/c")
             await host.rename(f"{root}/a", f"{root}/moved")
             assert await host.list_dir(root) == ["c", "moved"]
@@ -101,3 +101,25 @@ def test_one_materialize_brings_a_template_and_a_folder_onto_either_host(
             assert sorted(p.name for p in copy.iterdir()) == [".devcontainer"]
 
     asyncio.run(scenario())
+
+
+def test_a_refusal_on_the_machine_names_the_machine(machine: Any) -> None:
+    """Not "check the disk (dmesg)" of this computer: the one-line error says where."""
+    _, port, keys = machine
+    address = machine_ssh.MachineAddress(
+        "127.0.0.1", port, "podbay", keys.client_key, keys.machine_host_public()
+    )
+
+    async def scenario() -> str:
+        host = await machine_ssh.SshHost.open(await machine_ssh.connect(address))
+        try:
+            with pytest.raises(machine_ssh.MachineFileError) as refused:
+                await host.write_bytes("/root/podbay-was-here", b"x")
+            with pytest.raises(FileNotFoundError):
+                await host.read_bytes("/home/podbay/absent")
+            return refused.value.message
+        finally:
+            await host.close()
+
+    message = asyncio.run(scenario())
+    assert message.startswith("writing /root/podbay-was-here on the machine failed: ")

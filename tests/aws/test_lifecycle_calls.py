@@ -301,3 +301,28 @@ def test_spot_and_route53(engine: Engine, tmp_path: Path) -> None:
     order = [n for n in calls.names()[before:] if not n.endswith("@wire")]
     assert order.index("CancelSpotInstanceRequests") < order.index("TerminateInstances")
     assert a_records() == []
+
+
+def test_a_deleted_machine_leaves_no_address_behind(engine: Engine) -> None:
+    """Were `delete` stopped after the machine went and before the record did, the next
+    `delete` must not go looking for the machine (it would refuse, "not checked")."""
+    from podbay.core.model import MachineRecord, SshAddress
+    from podbay.core.reporter import Reporter
+    from podbay.core.workspace_host import machine_job
+
+    ws = Workspace(
+        name="gone",
+        provider="cloud",
+        source=Source(kind="git", value="https://example.invalid/x.git"),
+        folder="/home/podbay/workspaces/gone",
+        owned_folder=True,
+        container_name="gone",
+        machine=MachineRecord(
+            ssh=SshAddress(host="198.51.100.4", user="podbay", host_public_key="ssh-ed25519 k"),
+            extra={"region": "us-east-1"},
+        ),
+    )
+    engine.store.insert_workspace(ws)
+    job = machine_job(engine.store, ws, Reporter(engine.store.root, ws.name, None))
+    asyncio.run(engine.provider("cloud").delete_machine(job))
+    assert not engine.store.workspace("gone").machine

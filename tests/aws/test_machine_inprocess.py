@@ -8,8 +8,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from podbay import providers
 from podbay.core.engine import Engine, UpRequest
+from podbay.core.errors import PodbayError
 from podbay.core.model import ProviderConfig, Status
 from podbay.core.store import Store
 from tests.aws import standin
@@ -77,6 +80,12 @@ def test_workspace_on_a_stand_in_instance(
         assert result.returncode == 0, result.stderr
         assert result.stdout == "from the laptop\nmade\nroot\n"
 
+        # Drift is read where the config lives: on the machine, over SSH.
+        assert asyncio.run(engine.drift("project")) == []
+        on_machine = Path(ws.folder)  # the stand-in shares this folder with the test
+        write_config(on_machine, {"image": IMAGE, "containerEnv": {"V": "2"}})
+        assert asyncio.run(engine.drift("project")) == ["containerEnv", "postCreateCommand"]
+
         statuses = asyncio.run(engine.status_all())
         assert statuses[0].status == Status.RUNNING
         assert statuses[0].machine is not None and statuses[0].machine.hourly == 0.0416
@@ -89,6 +98,14 @@ def test_workspace_on_a_stand_in_instance(
         asyncio.run(engine.start("project"))
         result = _ssh(home, "project", "cat /workspaces/project/hello.txt")
         assert result.returncode == 0 and result.stdout == "from the laptop\n"
+
+        # A broken config on the machine is named by its path there, with line and column.
+        write_config(on_machine, '{\n  "image": ,\n}')
+        with pytest.raises(PodbayError) as broken:
+            asyncio.run(engine.up(UpRequest(name="project")))
+        assert broken.value.message.startswith(
+            f"{ws.folder}/.devcontainer/devcontainer.json:2:12"
+        ), broken.value.message
 
         asyncio.run(engine.delete("project"))
         standin.sync(ec2, store.install_id())

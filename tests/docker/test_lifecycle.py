@@ -127,13 +127,18 @@ def test_changed_config_is_noticed_and_rebuild_applies_it(podbay: Podbay) -> Non
     proj = podbay.cwd / "drift"
     write_config(proj, {"image": IMAGE, "containerEnv": {"V": "1"}})
     podbay.ok("up", "drift")
+    assert podbay.status("drift")["changed"] == []
     write_config(proj, {"image": IMAGE, "containerEnv": {"V": "2"}})
+    assert podbay.status("drift")["changed"] == ["containerEnv"]
+    shown = podbay.ok("status", "drift").stdout
+    assert "changed since the container was made (containerEnv); podbay up drift --rebuild" in shown
     again = podbay.ok("up", "drift")
     assert "config changed since this container was made (containerEnv)" in again.stderr
     assert "podbay up drift --rebuild" in again.stderr
     assert podbay.ok("exec", "drift", "--", "printenv", "V").stdout == "1\n"
     podbay.ok("up", "drift", "--rebuild")
     assert podbay.ok("exec", "drift", "--", "printenv", "V").stdout == "2\n"
+    assert podbay.status("drift")["changed"] == []
 
 
 def test_logs_show_operations_and_follow_new_ones(podbay: Podbay) -> None:

@@ -145,3 +145,22 @@ def test_the_include_line_finds_podbays_file_whatever_the_path(home: str) -> Non
             assert "web.podbay" not in included.read_text()  # left out; see the test above
             return
         assert ssh_g(main, "web.podbay")["user"] == "vscode"
+
+
+def test_an_ssh_config_from_an_older_podbay_is_rewritten_once(tmp_path: Path) -> None:
+    """After an upgrade moved the package, `ssh NAME.podbay` must not run a stale command."""
+    from podbay.core.ssh import config as ssh_config
+    from podbay.core.ssh.setup import refresh_ssh_config
+    from podbay.core.store import Store
+
+    store = Store(tmp_path)
+    assert not refresh_ssh_config(store)  # no ssh_config yet: nothing to do
+    path = ssh_config.ssh_config_path(tmp_path)
+    old = "Host w.podbay\n  ProxyCommand /usr/bin/python3 -S -E -c 'import core.attach' w\n"
+    path.write_text(old)
+    assert refresh_ssh_config(store)
+    assert "import core.attach" not in path.read_text()
+    current = ssh_config.proxy_command("w").replace("%", "%%")
+    path.write_text(f"Host w.podbay\n  ProxyCommand env PODBAY_HOME=x {current}\n")
+    assert not refresh_ssh_config(store)  # this podbay's own: left alone
+    assert "PODBAY_HOME=x" in path.read_text()

@@ -37,6 +37,7 @@ def _status_json(item: WorkspaceStatus) -> dict[str, Any]:
         "createdAt": ws.created_at,
         "age": age_text(ws.created_at),
         "machine": item.machine.model_dump(exclude_none=True) if item.machine else None,
+        "changed": item.changed,
     }
 
 
@@ -150,6 +151,10 @@ def cmd_status(ns: argparse.Namespace) -> int:
         from podbay.core.model import machine_text
 
         print(f"{'machine:':23}{item.machine.id} {machine_text(item.machine)}")
+    if item.changed:
+        what = ", ".join(item.changed)
+        rebuild = f"podbay up {item.workspace.name} --rebuild"
+        print(f"{'config:':23}changed since the container was made ({what}); {rebuild}")
     return 0
 
 
