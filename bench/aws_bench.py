@@ -115,7 +115,7 @@ def main() -> None:
     with mock_aws():
         store = Store(work / "home")
         engine = Engine(store, providers.load)
-        engine.save_provider(
+        engine.providers.save(
             ProviderConfig(name="aws", type="aws", options={"region": "us-east-1"})
         )
         provider: Any = engine.provider("aws")
@@ -144,18 +144,20 @@ def main() -> None:
             step("up (running workspace)", lambda: engine.up(UpRequest(name="project")))
             cfg = work / "home" / "ssh_config"
             ws = store.workspace("project")
+            assert ws.machine.ssh is not None
+            machine = ws.machine.ssh
             relay = ["ssh", "-F", str(cfg), "project.podbay"]
             # The same hop with OpenSSH as the relay instead of podbay's asyncssh relay.
             key = work / "home" / "keys" / "project" / "id_ed25519"
             known = work / "machine_known_hosts"
             known.write_text(
-                f"[{ws.machine['host']}]:{ws.machine['port']} {ws.machine['host_public_key']}\n"
+                f"[{machine.host}]:{machine.port} {machine.host_public_key}\n"
             )
             hand = work / "hand_config"
             proxy = (
-                f"ssh -q -p {ws.machine['port']} -i {key} -o IdentitiesOnly=yes "
+                f"ssh -q -p {machine.port} -i {key} -o IdentitiesOnly=yes "
                 f"-o UserKnownHostsFile={known} -o StrictHostKeyChecking=yes "
-                f"podbay@{ws.machine['host']} docker exec -i -u root {ws.container_id} "
+                f"podbay@{machine.host} docker exec -i -u root {ws.container_id} "
                 "/bin/sh -c \\'mkdir -p /run/sshd\\; exec /usr/sbin/sshd -i -e "
                 "-f /etc/podbay/ssh/sshd_config\\'"
             )
