@@ -150,9 +150,7 @@ def main() -> None:
             # The same hop with OpenSSH as the relay instead of podbay's asyncssh relay.
             key = work / "home" / "keys" / "project" / "id_ed25519"
             known = work / "machine_known_hosts"
-            known.write_text(
-                f"[{machine.host}]:{machine.port} {machine.host_public_key}\n"
-            )
+            known.write_text(f"[{machine.host}]:{machine.port} {machine.host_public_key}\n")
             hand = work / "hand_config"
             proxy = (
                 f"ssh -q -p {machine.port} -i {key} -o IdentitiesOnly=yes "
