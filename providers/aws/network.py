@@ -16,6 +16,7 @@ from typing import Any
 
 from podbay.core.errors import ProviderError
 from podbay.providers.aws.errors import AwsError
+from podbay.providers.aws.retry import until_visible
 
 CHECKIP_URL = "https://checkip.amazonaws.com"
 RULE_PREFIX = "podbay ssh"
@@ -84,7 +85,7 @@ async def create_group(call: Call, name: str, vpc_id: str, tags: list[dict[str, 
             "ec2",
             "create_security_group",
             GroupName=name,
-            Description="podbay workspace: SSH from the owner's address only",
+            Description="podbay workspace: SSH from one address only",
             VpcId=vpc_id,
             TagSpecifications=[{"ResourceType": "security-group", "Tags": tags}],
         )
@@ -118,24 +119,40 @@ async def delete_group(call: Call, group_id: str, pause: float) -> None:
             await asyncio.sleep(pause)
 
 
+def _ranges(cidr: str) -> dict[str, list[dict[str, str]]]:
+    """The rule's source: an IPv6 range goes in Ipv6Ranges (EC2 refuses it as CidrIp)."""
+    described = f"{RULE_PREFIX} from {cidr}"
+    if ipaddress.ip_network(cidr, strict=False).version == 6:
+        return {"Ipv6Ranges": [{"CidrIpv6": cidr, "Description": described}]}
+    return {"IpRanges": [{"CidrIp": cidr, "Description": described}]}
+
+
 async def allow_ssh(
-    call: Call, group_id: str, cidr: str, tags: list[dict[str, str]], old_rule: str | None
+    call: Call,
+    group_id: str,
+    cidr: str,
+    tags: list[dict[str, str]],
+    old_rule: str | None,
+    pause: float,
 ) -> str:
     """Let `cidr` reach tcp/22, then drop podbay's previous rule; returns the new rule id."""
     try:
-        made = await call(
-            "ec2",
-            "authorize_security_group_ingress",
-            GroupId=group_id,
-            IpPermissions=[
-                {
-                    "IpProtocol": "tcp",
-                    "FromPort": 22,
-                    "ToPort": 22,
-                    "IpRanges": [{"CidrIp": cidr, "Description": f"{RULE_PREFIX} from {cidr}"}],
-                }
-            ],
-            TagSpecifications=[{"ResourceType": "security-group-rule", "Tags": tags}],
+        made = await until_visible(  # the group may have been made moments ago
+            lambda: call(
+                "ec2",
+                "authorize_security_group_ingress",
+                GroupId=group_id,
+                IpPermissions=[
+                    {
+                        "IpProtocol": "tcp",
+                        "FromPort": 22,
+                        "ToPort": 22,
+                        **_ranges(cidr),
+                    }
+                ],
+                TagSpecifications=[{"ResourceType": "security-group-rule", "Tags": tags}],
+            ),
+            pause,
         )
     except AwsError as exc:
         if exc.code != "InvalidPermission.Duplicate":  # a retry after a crash: it is there

@@ -36,7 +36,7 @@ from podbay.core.model import (
 from podbay.core.provider import MachineJob, MachineState, Provider
 from podbay.core.ssh import machine as ssh_machine
 from podbay.providers.aws import ami as amis
-from podbay.providers.aws import dns, gc, network, pricing, ready, userdata
+from podbay.providers.aws import dns, gc, network, pricing, ready, retry, userdata
 from podbay.providers.aws.errors import AwsError, check_region, client_config, explain
 from podbay.providers.aws.launch import TAG_HOME, TAG_WORKSPACE, launch_params, workspace_tags
 from podbay.providers.aws.options import AwsOptions
@@ -261,7 +261,11 @@ class AwsProvider(Provider):
             client_token=machine["client_token"],
             user_data=script,
         )
-        launched = await self._call("ec2", "run_instances", **params)
+        # The group was made moments ago: EC2 may not know it yet (ClientToken makes the
+        # retry safe).
+        launched = await retry.until_visible(
+            lambda: self._call("ec2", "run_instances", **params), self.poll_interval
+        )
         instance: dict[str, Any] = launched["Instances"][0]
         if instance["State"]["Name"] in ("terminated", "shutting-down"):
             # AWS answered the token with an earlier launch that is gone: next generation.
@@ -283,7 +287,10 @@ class AwsProvider(Provider):
         """Poll DescribeInstances until the instance is in `wanted` state; returns it."""
         deadline = time.monotonic() + timeout
         while True:
-            found = await self._call("ec2", "describe_instances", InstanceIds=[instance_id])
+            found = await retry.until_visible(  # a just-launched id may not be visible yet
+                lambda: self._call("ec2", "describe_instances", InstanceIds=[instance_id]),
+                self.poll_interval,
+            )
             instance: dict[str, Any] = found["Reservations"][0]["Instances"][0]
             state = instance["State"]["Name"]
             if state == wanted:
@@ -335,6 +342,7 @@ class AwsProvider(Provider):
             cidr,
             self._tags(job),
             machine.get("ingress_rule_id"),
+            self.poll_interval,
         )
         machine.update(ingress_cidr=cidr, ingress_rule_id=rule)
         job.save()

@@ -246,3 +246,17 @@ async def _connected(address: Any) -> object:
     conn = await machine_ssh.connect(address, retry_until=time.monotonic() + 60)
     conn.close()
     return conn
+
+
+@pytest.fixture(autouse=True)
+def strict_aws() -> Iterator[Any]:
+    """Every AWS test: requests checked as AWS checks them, and EC2's eventual consistency (the
+    first call naming a group or instance just made answers NotFound)."""
+    from tests.aws import strict
+
+    consistency = strict.EventualConsistency()
+    remove = strict.install(consistency)
+    try:
+        yield consistency
+    finally:
+        remove()

@@ -56,8 +56,11 @@ def test_cli_on_moto_server(
 
         podbay.env[key] = os.environ[key]
     podbay.env["PODBAY_AWS_POLL_INTERVAL"] = "0.2"
-    # The resolver hook (tests.aws.standin) is imported inside the podbay process.
-    podbay.env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    # The resolver hook (tests.aws.standin) is imported inside the podbay process, and AWS's
+    # strictness is installed there too (tests/aws/site/sitecustomize.py).
+    root = Path(__file__).resolve().parents[2]
+    podbay.env["PYTHONPATH"] = f"{Path(__file__).parent / 'site'}:{root}"
+    podbay.env["PODBAY_TEST_STRICT_AWS"] = "1"
     ec2 = _ec2(moto_server)
     # The repository lives where the stand-in machine sees it too (the shared folder).
     url = _git_repo(standin_env / "origin" / "repo")

@@ -43,7 +43,7 @@ def _podbay_resources(ec2: Any) -> dict[str, list[str]]:
 
 
 def test_workspace_on_a_stand_in_instance(
-    aws: None, caller_ip: dict[str, str], standin_env: Path, tmp_path: Path
+    aws: None, caller_ip: dict[str, str], standin_env: Path, tmp_path: Path, strict_aws: Any
 ) -> None:
     home = tmp_path / "home"
     store = Store(home)
@@ -58,6 +58,11 @@ def test_workspace_on_a_stand_in_instance(
     try:
         ws = asyncio.run(engine.up(UpRequest(source=str(project), provider="cloud")))
         assert ws.phase == "ready"
+        # EC2 did not know the new group and instance at first; podbay waited for them.
+        assert {op for op, _ in strict_aws.answered} == {
+            "AuthorizeSecurityGroupIngress",
+            "DescribeInstances",
+        }
         assert ws.folder == f"{standin_env}/project"
         provider = engine.provider("cloud")
         ec2 = provider.client("ec2")  # type: ignore[attr-defined]

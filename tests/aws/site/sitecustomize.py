@@ -1,0 +1,9 @@
+"""In a podbay subprocess started by an AWS test (this folder on PYTHONPATH): AWS's request
+constraints and EC2's eventual consistency, as tests/aws/strict.py has them in-process."""
+
+import os
+
+if os.environ.get("PODBAY_TEST_STRICT_AWS") == "1":
+    from tests.aws import strict
+
+    strict.install(strict.EventualConsistency())

@@ -1,0 +1,191 @@
+"""AWS as strict as AWS: the documented request constraints of every call podbay makes, checked
+before moto (which accepts almost anything) sees the request, and EC2's eventual consistency.
+
+Installed for every AWS test (tests/aws/conftest.py), and in podbay subprocesses through
+tests/aws/site/sitecustomize.py. A violation answers as AWS would: a ClientError with AWS's code.
+
+Sources: the EC2 API reference (CreateSecurityGroup, AuthorizeSecurityGroupIngress, RunInstances,
+TagSpecification, "Ensuring idempotency"), the EC2 user guide ("Tag restrictions", "User data
+... limited to 16 KB"), the EC2 developer guide ("Eventual consistency") and the Route 53 API
+reference (ChangeResourceRecordSets).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+# CreateSecurityGroup: "Constraints for EC2-VPC: a-z, A-Z, 0-9, spaces, and ._-:/()#,@[]+=&;{}!$*"
+SG_TEXT = re.compile(r"[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]*")
+USER_DATA_LIMIT = 16 * 1024  # raw, before base64
+ROUTE53_ACTIONS = ("CREATE", "DELETE", "UPSERT")
+
+
+class Violation(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _bad(message: str, code: str = "InvalidParameterValue") -> Violation:
+    return Violation(code, message)
+
+
+def _sg_text(value: Any, field: str) -> None:
+    text = str(value)
+    if not 0 < len(text) <= 255 or not SG_TEXT.fullmatch(text):
+        raise _bad(
+            f"Value ({text}) for parameter {field} is invalid. Valid characters: "
+            "a-z, A-Z, 0-9, spaces, and ._-:/()#,@[]+=&;{}!$*"
+        )
+
+
+def _tags(params: dict[str, Any]) -> Iterator[dict[str, str]]:
+    for spec in params.get("TagSpecifications") or []:
+        yield from spec.get("Tags") or []
+    yield from params.get("Tags") or []
+
+
+def _check_tags(params: dict[str, Any]) -> None:
+    for tag in _tags(params):
+        key, value = str(tag.get("Key", "")), str(tag.get("Value", ""))
+        if not 0 < len(key) <= 128:
+            raise _bad(f"Tag key '{key}' must be 1 to 128 characters", "InvalidParameterValue")
+        if len(value) > 256:
+            raise _bad(f"Tag value for '{key}' exceeds 256 characters", "InvalidParameterValue")
+        if key.lower().startswith("aws:"):
+            raise _bad("Tag keys starting with 'aws:' are reserved for internal use")
+
+
+def _check_token(params: dict[str, Any]) -> None:
+    token = params.get("ClientToken")
+    if token is not None and (len(token) > 64 or not str(token).isascii()):
+        raise _bad("ClientToken must be at most 64 ASCII characters", "InvalidParameterValue")
+
+
+def _check_ingress(params: dict[str, Any]) -> None:
+    for permission in params.get("IpPermissions") or []:
+        for item in permission.get("IpRanges") or []:
+            try:
+                ipaddress.IPv4Network(item["CidrIp"])
+            except (ValueError, KeyError):
+                raise _bad(f"CIDR block {item.get('CidrIp')} is malformed") from None
+            if "Description" in item:
+                _sg_text(item["Description"], "Description")
+        for item in permission.get("Ipv6Ranges") or []:
+            try:
+                ipaddress.IPv6Network(item["CidrIpv6"])
+            except (ValueError, KeyError):
+                raise _bad(f"CIDR block {item.get('CidrIpv6')} is malformed") from None
+            if "Description" in item:
+                _sg_text(item["Description"], "Description")
+
+
+def _check_user_data(params: dict[str, Any]) -> None:
+    data = params.get("UserData")
+    if data is None:
+        return
+    raw = data.encode() if isinstance(data, str) else bytes(data)
+    if len(raw) > USER_DATA_LIMIT:
+        raise _bad(f"User data is limited to 16384 bytes (got {len(raw)})")
+
+
+def _check_route53(params: dict[str, Any]) -> None:
+    changes = (params.get("ChangeBatch") or {}).get("Changes") or []
+    if not changes:
+        raise _bad("ChangeBatch must hold at least one change", "InvalidInput")
+    for change in changes:
+        record = change.get("ResourceRecordSet") or {}
+        if change.get("Action") not in ROUTE53_ACTIONS or not record.get("Name"):
+            raise _bad("each change needs an Action and a ResourceRecordSet Name", "InvalidInput")
+        if "AliasTarget" not in record and (
+            "TTL" not in record or not record.get("ResourceRecords")
+        ):
+            raise _bad("a non-alias record needs TTL and ResourceRecords", "InvalidInput")
+
+
+def check(operation: str, params: dict[str, Any]) -> None:
+    """Raise Violation where AWS would refuse the request."""
+    _check_tags(params)
+    _check_token(params)
+    if operation == "CreateSecurityGroup":
+        name = str(params.get("GroupName", ""))
+        _sg_text(name, "GroupName")
+        if name.lower().startswith("sg-"):
+            raise _bad("Group names may not be in the format sg-*")
+        _sg_text(params.get("Description", ""), "GroupDescription")
+    elif operation in ("AuthorizeSecurityGroupIngress", "RevokeSecurityGroupIngress"):
+        _check_ingress(params)
+    elif operation in ("RunInstances", "RequestSpotInstances"):
+        _check_user_data(params)
+        _check_user_data(params.get("LaunchSpecification") or {})
+    elif operation == "ChangeResourceRecordSets":
+        _check_route53(params)
+
+
+class EventualConsistency:
+    """EC2's "a resource you just created may not be visible yet": the first call that names a
+    group or an instance created moments ago answers NotFound once."""
+
+    def __init__(self) -> None:
+        self.fresh: dict[str, str] = {}  # id -> the NotFound code it answers once
+        self.lock = threading.Lock()
+        self.answered: list[tuple[str, str]] = []  # (operation, id) that were made to fail
+
+    def before(self, operation: str, params: dict[str, Any]) -> None:
+        named = [*params.get("InstanceIds", []), *params.get("GroupIds", [])]
+        if params.get("GroupId"):
+            named.append(params["GroupId"])
+        with self.lock:
+            for ident in named:
+                code = self.fresh.pop(ident, None)
+                if code is not None:
+                    self.answered.append((operation, ident))
+                    raise Violation(code, f"The ID '{ident}' does not exist")
+
+    def after(self, operation: str, result: dict[str, Any]) -> None:
+        with self.lock:
+            if operation == "CreateSecurityGroup" and "GroupId" in result:
+                self.fresh[result["GroupId"]] = "InvalidGroup.NotFound"
+            elif operation == "RunInstances":
+                for instance in result.get("Instances", []):
+                    self.fresh[instance["InstanceId"]] = "InvalidInstanceID.NotFound"
+
+
+CONSISTENCY_CHECKED = (
+    "DescribeInstances",
+    "AuthorizeSecurityGroupIngress",
+    "DescribeSecurityGroups",
+)
+
+
+def install(consistency: EventualConsistency | None = None) -> Callable[[], None]:
+    """Wrap botocore's client call; returns the function that removes the wrap again."""
+    from botocore.client import BaseClient
+    from botocore.exceptions import ClientError
+
+    original = BaseClient._make_api_call
+
+    def strict_call(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        try:
+            check(operation_name, api_params)
+            if consistency is not None and operation_name in CONSISTENCY_CHECKED:
+                consistency.before(operation_name, api_params)
+        except Violation as exc:
+            error = {"Error": {"Code": exc.code, "Message": exc.message}}
+            raise ClientError(error, operation_name) from None
+        result = original(self, operation_name, api_params)
+        if consistency is not None:
+            consistency.after(operation_name, result)
+        return result
+
+    BaseClient._make_api_call = strict_call
+
+    def remove() -> None:
+        BaseClient._make_api_call = original
+
+    return remove
