@@ -2,7 +2,8 @@
 # podbay user-data: run once as root when the instance first boots (cloud-init runs it).
 # It holds no cloud credentials: only the workspace's public client key and the SSH host key
 # podbay generated for this machine (so podbay's first connection is already pinned).
-set -euo pipefail
+# -E: the ERR trap below also fires inside functions.
+set -Eeuo pipefail
 umask 022
 
 PODBAY_USER=@@USER@@
@@ -15,6 +16,12 @@ mkdir -p /var/lib/podbay
 rm -f /var/lib/podbay/ready /var/lib/podbay/failed
 trap 'echo "user-data failed at line $LINENO" >/var/lib/podbay/failed' ERR
 has_systemd() { [ -d /run/systemd/system ]; }
+fail() {
+  echo "$1" >/var/lib/podbay/failed
+  exit 1
+}
+# A copy `podbay up` can run again after a failed step (root only: it holds the host key).
+if [ "$0" != /var/lib/podbay/user-data.sh ]; then install -m 0700 "$0" /var/lib/podbay/user-data.sh; fi
 
 # 1. The login user: key-only, passwordless sudo.
 if ! id "$PODBAY_USER" >/dev/null 2>&1; then
@@ -32,11 +39,14 @@ chown "$PODBAY_USER:$PODBAY_USER" "$home/.ssh/authorized_keys"
 chmod 0600 "$home/.ssh/authorized_keys"
 
 # 2. The host key podbay pinned, and only that one; no passwords, no root logins.
-(umask 077 && printf '%s\n' "$HOST_KEY" >/etc/ssh/ssh_host_podbay_ed25519_key)
-ssh-keygen -y -f /etc/ssh/ssh_host_podbay_ed25519_key >/etc/ssh/ssh_host_podbay_ed25519_key.pub
+#    Kept in a folder of its own: cloud-init deletes /etc/ssh/ssh_host_*key* when an image made
+#    from this machine boots again.
+install -d -m 0755 /etc/ssh/podbay
+(umask 077 && printf '%s\n' "$HOST_KEY" >/etc/ssh/podbay/ssh_host_ed25519_key)
+ssh-keygen -y -f /etc/ssh/podbay/ssh_host_ed25519_key >/etc/ssh/podbay/ssh_host_ed25519_key.pub
 mkdir -p /etc/ssh/sshd_config.d
 cat >/etc/ssh/sshd_config.d/10-podbay.conf <<EOF
-HostKey /etc/ssh/ssh_host_podbay_ed25519_key
+HostKey /etc/ssh/podbay/ssh_host_ed25519_key
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitRootLogin no
@@ -48,17 +58,22 @@ if ! grep -qs '^Include /etc/ssh/sshd_config.d/' /etc/ssh/sshd_config; then
 fi
 if has_systemd; then systemctl restart ssh 2>/dev/null || systemctl restart sshd; fi
 
-# 3. Docker, when the image has none.
+# 3. Docker, when the image has none. A first boot's unattended-upgrades holds apt's lock for
+#    minutes: wait for it rather than fail for good. BuildKit (buildx) where it is packaged.
 if ! command -v docker >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q
-    apt-get install -y -q docker.io git
+    apt() { apt-get -o DPkg::Lock::Timeout=600 "$@"; }
+    if ! apt update -q; then
+      sleep 5
+      apt update -q
+    fi
+    apt install -y -q docker.io git
+    apt install -y -q docker-buildx >/dev/null 2>&1 || true
   elif command -v dnf >/dev/null 2>&1; then
     dnf install -y docker git
   else
-    echo "no package manager to install Docker with" >&2
-    exit 1
+    fail "no package manager to install Docker with"
   fi
   if has_systemd; then systemctl enable --now docker; fi
 fi
@@ -74,9 +89,12 @@ cat >/usr/local/sbin/podbay-idle <<'EOF'
 minutes=${PODBAY_IDLE_MINUTES:-30}
 state=${PODBAY_IDLE_STATE:-/run/podbay-idle}
 poweroff=${PODBAY_IDLE_POWEROFF:-systemctl poweroff}
-# An established TCP connection on local port 22 (0x0016), IPv4 or IPv6.
-if awk 'FNR > 1 && $4 == "01" && $2 ~ /:0016$/ { found = 1 } END { exit !found }' \
-  /proc/net/tcp /proc/net/tcp6 2>/dev/null; then
+# An established TCP connection on local port 22 (0x0016), IPv4 or IPv6 (tables that exist:
+# awk stops at a missing file, and an open session would then read as idle).
+tables=""
+for table in /proc/net/tcp /proc/net/tcp6; do [ -e "$table" ] && tables="$tables $table"; done
+# shellcheck disable=SC2086 # the list of tables is meant to split
+if [ -n "$tables" ] && awk 'FNR > 1 && $4 == "01" && $2 ~ /:0016$/ { found = 1 } END { exit !found }' $tables; then
   touch "$state"
   exit 0
 fi

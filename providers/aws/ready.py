@@ -19,6 +19,10 @@ _MARKER_SCRIPT = (
     f"if [ -e {ssh_machine.FAILED_MARKER} ]; then cat {ssh_machine.FAILED_MARKER}; "
     "exit 1; fi; sleep 1; done"
 )
+_RERUN_SCRIPT = (
+    f"sudo -n rm -f {ssh_machine.FAILED_MARKER} && sudo -n sh -c "
+    "'nohup bash /var/lib/podbay/user-data.sh >>/var/log/podbay-user-data.log 2>&1 </dev/null &'"
+)
 
 
 async def wait_until_ready(
@@ -42,19 +46,39 @@ async def wait_until_ready(
         ) from None
     job.report.step("waiting for the machine's setup (user-data) to finish")
     try:
-        done = await asyncio.wait_for(
-            conn.run(_MARKER_SCRIPT, check=False), max(1.0, deadline - time.monotonic())
-        )
+        for attempt in (1, 2):
+            reason = await _setup_failure(conn, deadline)
+            if reason is None:
+                break
+            if attempt == 2 or not await _run_setup_again(conn):
+                raise ProviderError(
+                    f"the machine's setup failed: {reason}",
+                    f"aws ec2 get-console-output --instance-id {machine.get('instance_id')}",
+                )
+            job.report.warn(f"the machine's setup failed ({reason}); running it again")
     except TimeoutError:
-        conn.close()
         raise ProviderError(
             "the machine's setup (user-data) did not finish in time",
             f"aws ec2 get-console-output --instance-id {machine.get('instance_id')}",
         ) from None
-    if done.exit_status != 0:
+    finally:
+        # That connection was let in before setup added the login user to the docker group,
+        # and keeps the groups it started with: Docker's socket would refuse it. A new one
+        # has the group.
         conn.close()
-        raise ProviderError(
-            f"the machine's setup failed: {str(done.stdout).strip()}",
-            f"aws ec2 get-console-output --instance-id {machine.get('instance_id')}",
-        )
-    return conn
+    return await ssh_machine.connect(address, retry_until=max(deadline, time.monotonic() + 30))
+
+
+async def _setup_failure(conn: asyncssh.SSHClientConnection, deadline: float) -> str | None:
+    """Wait for user-data's marker: None when it finished, else why it failed."""
+    done = await asyncio.wait_for(
+        conn.run(_MARKER_SCRIPT, check=False), max(1.0, deadline - time.monotonic())
+    )
+    return None if done.exit_status == 0 else str(done.stdout).strip() or "no reason given"
+
+
+async def _run_setup_again(conn: asyncssh.SSHClientConnection) -> bool:
+    """Start the machine's own copy of user-data again (a step that failed on a first boot,
+    e.g. apt's lock held too long, usually passes the second time)."""
+    done = await conn.run(_RERUN_SCRIPT, check=False)
+    return done.exit_status == 0

@@ -201,6 +201,7 @@ def machine(needs_docker: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     """A stand-in machine that ran podbay's real user-data: (container, SSH port, keys)."""
     import asyncio
     import subprocess
+    import time
 
     from podbay.core.ssh import keys as ssh_keys
     from podbay.core.ssh import machine as machine_ssh
@@ -233,6 +234,13 @@ def machine(needs_docker: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         )
         conn = asyncio.run(_connected(address))
         assert conn is not None
+        # The pinned key is offered from user-data's step 2 on; the machine is ready later.
+        deadline = time.monotonic() + 120
+        while subprocess.run(
+            ["docker", "exec", name, "test", "-e", "/var/lib/podbay/ready"], check=False
+        ).returncode:
+            assert time.monotonic() < deadline, "user-data did not finish in 120 s"
+            time.sleep(0.2)
         yield name, port, keys
     finally:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)

@@ -5,8 +5,11 @@ asks where a running instance's SSH answers, `resolve` reads the instance's user
 from moto (DescribeInstanceAttribute, exactly what EC2 would hand cloud-init), boots a
 Debian container that runs it as root under real OpenSSH, and returns its 127.0.0.1 port.
 
-The container shares the test machine's Docker (socket and CLI mounted, the `docker` group
-created as the docker.io package would), so the workspace's own container runs there too.
+It boots as a fresh Ubuntu instance does (BOOT below: sshd first with other host keys,
+apt's lock held by a stand-in unattended-upgrades, no Docker until user-data installs it). It
+shares the test machine's Docker (socket mounted; "installing" docker.io puts the test
+machine's CLI in place and adds the docker group), so the workspace's own container runs there
+too. STANDIN_* variables of the test process tune a boot (apt busy time, mirror failures).
 `sync` plays the hypervisor after podbay stopped or terminated an instance: the stand-in and
 the workspace containers stop (power-off) or disappear (terminate).
 """
@@ -25,18 +28,78 @@ IMAGE = "podbay-test/debian:bookworm"
 PREFIX = "podbay-standin-"
 LABEL = "podbay.test.standin"
 
-# cloud-init's part: run the user-data once as root, then sshd runs (systemd's part).
+# A fresh Ubuntu boot as EC2 gives it. sshd answers at once, with the image's own host keys;
+# cloud-init runs the user-data meanwhile; unattended-upgrades holds apt's lock for a while;
+# Docker is not installed (user-data installs it, and the package adds the docker group).
 BOOT = """#!/bin/bash
-if [ ! -e /var/lib/podbay-standin-booted ]; then
-  gid=$(stat -c %g /var/run/docker.sock)
-  getent group docker >/dev/null || groupadd -g "$gid" docker
-  # The tests' file:// git origins belong to the test machine's root, not to the login user.
-  git config --system safe.directory '*'
-  bash /var/lib/cloud/user-data >/var/log/user-data.log 2>&1 || true
-  touch /var/lib/podbay-standin-booted
+set -u
+if [ -e /var/lib/podbay-standin-booted ]; then
+  mkdir -p /run/sshd /run/systemd/system
+  exec /usr/sbin/sshd -D -e
 fi
-mkdir -p /run/sshd
-exec /usr/sbin/sshd -D -e
+install -m 0755 /var/lib/cloud/systemctl /usr/local/bin/systemctl
+install -m 0755 /var/lib/cloud/apt-get /usr/local/sbin/apt-get
+mkdir -p /run/sshd /run/systemd/system /var/lib/dpkg
+ssh-keygen -A >/dev/null
+/usr/sbin/sshd
+(exec 9>/var/lib/dpkg/lock-frontend; flock 9; sleep "${STANDIN_APT_BUSY:-3}") &
+# The tests' file:// git origins belong to the test machine's root, not to the login user.
+git config --system safe.directory '*'
+bash /var/lib/cloud/user-data >/var/log/user-data.log 2>&1 || true
+touch /var/lib/podbay-standin-booted
+# init's part: reap what exits (a restarted sshd's old listener), as systemd does.
+while :; do sleep 3600 & wait $!; done
+"""
+
+# systemd's part: `restart ssh` starts a listener with the new config; open sessions stay.
+SYSTEMCTL = """#!/bin/bash
+case "$*" in
+  "restart ssh" | "restart sshd")
+    if [ -e /run/sshd.pid ]; then
+      old=$(cat /run/sshd.pid)
+      kill "$old"
+      while [ -e "/proc/$old" ] && ! grep -q '^State:.*Z' "/proc/$old/status"; do sleep 0.1; done
+    fi
+    exec /usr/sbin/sshd ;;
+esac
+exit 0
+"""
+
+# apt without a network: the dpkg lock as apt takes it (no Lock::Timeout: fail at once), a
+# mirror that may fail the first STANDIN_APT_UPDATE_FAILURES updates, and docker.io "installed"
+# from the test machine's CLI, adding the docker group as the package does.
+APT_GET = """#!/bin/bash
+timeout=0
+update=no
+for arg in "$@"; do
+  case "$arg" in
+    DPkg::Lock::Timeout=*) timeout=${arg#*=} ;;
+    update) update=yes ;;
+  esac
+done
+exec 9>/var/lib/dpkg/lock-frontend
+if ! flock -w "$timeout" 9; then
+  echo "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by unattended-upgr" >&2
+  exit 100
+fi
+if [ "$update" = yes ]; then
+  count=$(cat /var/lib/dpkg/standin-updates 2>/dev/null || echo 0)
+  echo $((count + 1)) >/var/lib/dpkg/standin-updates
+  if [ "$count" -lt "${STANDIN_APT_UPDATE_FAILURES:-0}" ]; then
+    echo "E: Failed to fetch: Temporary failure resolving 'archive.invalid'" >&2
+    exit 100
+  fi
+fi
+for arg in "$@"; do
+  case "$arg" in
+    docker.io)
+      install -m 0755 /opt/standin/docker /usr/bin/docker
+      getent group docker >/dev/null || groupadd -g "$(stat -c %g /var/run/docker.sock)" docker
+      ;;
+    docker-buildx) echo "E: Unable to locate package docker-buildx" >&2; exit 100 ;;
+  esac
+done
+exit 0
 """
 
 
@@ -67,6 +130,8 @@ def boot(name: str, instance: dict[str, Any], script: bytes) -> None:
     folder = Path(tempfile.mkdtemp(prefix="podbay-standin-"))
     (folder / "user-data").write_bytes(script)
     (folder / "boot.sh").write_text(BOOT)
+    (folder / "systemctl").write_text(SYSTEMCTL)
+    (folder / "apt-get").write_text(APT_GET)
     tags = {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
     workspaces = os.environ["PODBAY_AWS_WORKSPACES"]
     Path(workspaces).mkdir(parents=True, exist_ok=True)
@@ -85,7 +150,8 @@ def boot(name: str, instance: dict[str, Any], script: bytes) -> None:
         "-v",
         "/var/run/docker.sock:/var/run/docker.sock",
         "-v",
-        f"{docker_cli}:/usr/local/bin/docker:ro",
+        f"{docker_cli}:/opt/standin/docker:ro",
+        *(f"--env={k}={v}" for k, v in os.environ.items() if k.startswith("STANDIN_")),
         "-v",
         f"{workspaces}:{workspaces}",
         IMAGE,

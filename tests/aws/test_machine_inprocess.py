@@ -13,7 +13,7 @@ import pytest
 from podbay import providers
 from podbay.core.engine import Engine, UpRequest
 from podbay.core.errors import PodbayError
-from podbay.core.model import ProviderConfig, Status
+from podbay.core.model import Event, ProviderConfig, Status
 from podbay.core.store import Store
 from tests.aws import standin
 from tests.conftest import IMAGE, write_config
@@ -116,5 +116,39 @@ def test_workspace_on_a_stand_in_instance(
         standin.sync(ec2, store.install_id())
         assert _podbay_resources(ec2) == {"instances": [], "groups": [], "volumes": []}
         assert project.exists() and (project / "hello.txt").exists()
+    finally:
+        standin.remove_all(store.install_id())
+
+
+def test_a_first_boot_that_failed_is_run_again_by_up(
+    aws: None,
+    caller_ip: dict[str, str],
+    standin_env: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The package mirror fails both tries of the first boot (user-data marks the machine
+    failed): `up` runs the machine's own copy of user-data again instead of a dead end."""
+    monkeypatch.setenv("STANDIN_APT_UPDATE_FAILURES", "2")
+    store = Store(tmp_path / "home")
+    engine = Engine(store, providers.load)
+    engine.providers.save(ProviderConfig(name="cloud", type="aws", options={"region": "us-east-1"}))
+    project = tmp_path / "project"
+    write_config(project, {"image": IMAGE})
+    warnings: list[str] = []
+
+    def seen(event: Event) -> None:
+        if event.kind == "warning":
+            warnings.append(event.message)
+
+    try:
+        ws = asyncio.run(engine.up(UpRequest(source=str(project), provider="cloud"), seen))
+        assert ws.phase == "ready"
+        assert any(
+            w.startswith("the machine's setup failed (user-data failed at line")
+            and w.endswith("running it again")
+            for w in warnings
+        ), warnings
+        assert _ssh(store.root, "project", "true").returncode == 0
     finally:
         standin.remove_all(store.install_id())
