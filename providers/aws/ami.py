@@ -7,8 +7,6 @@ Canonical's owner id and Canonical's name pattern, and takes the newest by creat
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,10 +29,15 @@ class Ami:
     architecture: str
 
 
-def newest_ubuntu(ec2: Any, version: str = "24.04", architecture: str = "x86_64") -> Ami:
-    """Look the AMI up in the client's region (AMIs are regional)."""
+async def newest_ubuntu(
+    call: Call, region: str, version: str = "24.04", architecture: str = "x86_64"
+) -> Ami:
+    """Look the AMI up in the region `call` works in (AMIs are regional); through `call`, so a
+    refusal reads as every other AWS error does."""
     pattern = _NAMES[version].format(arch=_ARCH_IN_NAME[architecture])
-    images = ec2.describe_images(
+    found = await call(
+        "ec2",
+        "describe_images",
         Owners=[CANONICAL_OWNER],
         Filters=[
             {"Name": "name", "Values": [pattern]},
@@ -43,11 +46,11 @@ def newest_ubuntu(ec2: Any, version: str = "24.04", architecture: str = "x86_64"
             {"Name": "root-device-type", "Values": ["ebs"]},
             {"Name": "virtualization-type", "Values": ["hvm"]},
         ],
-    )["Images"]
+    )
+    images: list[dict[str, Any]] = found.get("Images") or []
     # The owner filter is the security boundary; check it again rather than trust the call.
     images = [i for i in images if i.get("OwnerId") == CANONICAL_OWNER]
     if not images:
-        region = ec2.meta.region_name
         raise ProviderError(
             f"no Ubuntu {version} {architecture} image from Canonical in {region}",
             "set the ami option to an AMI id of that region",
@@ -61,7 +64,7 @@ def newest_ubuntu(ec2: Any, version: str = "24.04", architecture: str = "x86_64"
     )
 
 
-async def for_launch(call: Call, ec2: Callable[[], Any], opts: AwsOptions) -> Ami:
+async def for_launch(call: Call, opts: AwsOptions) -> Ami:
     """The `ami` option's image, else the newest Ubuntu for the instance type's architecture."""
     if opts.ami:
         found = await call("ec2", "describe_images", ImageIds=[opts.ami])
@@ -82,4 +85,4 @@ async def for_launch(call: Call, ec2: Callable[[], Any], opts: AwsOptions) -> Am
         .get("SupportedArchitectures", ["x86_64"])
     )
     arch = "arm64" if "arm64" in archs and "x86_64" not in archs else "x86_64"
-    return await asyncio.to_thread(newest_ubuntu, ec2(), opts.ubuntu_version, arch)
+    return await newest_ubuntu(call, opts.region, opts.ubuntu_version, arch)

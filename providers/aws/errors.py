@@ -118,6 +118,27 @@ def explain(exc: BaseException, *, profile: str | None = None, what: str = "") -
             f"{message or 'the security group does not exist'}{doing}",
             "check the security_group_id option, or leave it empty",
         ),
+        "IdempotentParameterMismatch": (
+            f"AWS refused to repeat the launch{doing}: its first try used other settings",
+            "set the provider's options back, or podbay delete NAME and up again",
+        ),
+        "Unsupported": (
+            f"{message or 'not supported here'}{doing}",
+            "choose another instance type, or another zone (availability_zone option)",
+        ),
+        "OptInRequired": (
+            f"this region is not enabled for your account{doing}",
+            "enable it in the AWS console (Account > AWS Regions), or choose another region",
+        ),
+        "InvalidParameterCombination": (
+            f"{message or 'AWS refused these settings together'}{doing}",
+            "check that the instance type suits the image's architecture (x86_64 or arm64)",
+        ),
+        "AuthFailure.ServiceLinkedRoleCreationNotPermitted": (
+            "this account has never run spot instances, and EC2's spot role may not be made",
+            "once, by an administrator: "
+            "aws iam create-service-linked-role --aws-service-name spot.amazonaws.com",
+        ),
         "VPCIdNotSpecified": (
             "this region has no default VPC",
             "set the subnet_id option, or run: aws ec2 create-default-vpc",

@@ -15,15 +15,18 @@ from podbay.providers.aws.network import Call
 async def leftovers(
     call: Call, install_id: str, known: set[str], any_home: bool = False
 ) -> list[Leftover]:
-    """podbay-tagged instances, security groups and volumes that no workspace owns.
+    """podbay-tagged instances, spot requests, security groups and volumes that no workspace
+    owns, and the spot request behind each such instance (EC2 relaunches a persistent one).
 
     Only this podbay home's by default (another computer of yours has its own home).
     """
     filters = [{"Name": "tag:managed-by", "Values": ["podbay"]}]
     if not any_home:
         filters.append({"Name": f"tag:{TAG_HOME}", "Values": [install_id]})
-    instances, groups, volumes = await asyncio.gather(
+    live = [{"Name": "state", "Values": ["open", "active", "disabled"]}]
+    instances, requests, groups, volumes = await asyncio.gather(
         call("ec2", "describe_instances", Filters=filters),
+        call("ec2", "describe_spot_instance_requests", Filters=filters + live),
         call("ec2", "describe_security_groups", Filters=filters),
         call("ec2", "describe_volumes", Filters=filters),
     )
@@ -37,10 +40,17 @@ async def leftovers(
         home = "this" if mine else tag.get(TAG_HOME, "?")
         found.append(Leftover(kind, ident, tag.get(TAG_WORKSPACE, "?"), home, state))
 
+    for request in requests.get("SpotInstanceRequests", []):
+        add("spot-request", request["SpotInstanceRequestId"], request.get("Tags", []), "")
+    listed = {item.id for item in found}
     for reservation in instances.get("Reservations", []):
         for i in reservation["Instances"]:
             if i["State"]["Name"] != "terminated":
                 add("instance", i["InstanceId"], i.get("Tags", []), i["State"]["Name"])
+                spot = i.get("SpotInstanceRequestId")
+                if spot and found[-1].id == i["InstanceId"] and spot not in listed:
+                    add("spot-request", spot, i.get("Tags", []), "")
+                    listed.add(spot)
     for g in groups.get("SecurityGroups", []):
         add("security-group", g["GroupId"], g.get("Tags", []), "")
     for v in volumes.get("Volumes", []):
@@ -54,9 +64,13 @@ async def remove(
     wait_terminated: Callable[[str], Awaitable[object]],
     pause: float,
 ) -> None:
-    """Instances first (and wait for `terminated`), then what they held.
+    """Spot requests first (a persistent one would launch the instance again), then instances
+    (and wait for `terminated`), then what they held.
 
     `pause` is the wait between retries of a security group the instance still holds."""
+    requests = [i.id for i in items if i.kind == "spot-request"]
+    if requests:
+        await call("ec2", "cancel_spot_instance_requests", SpotInstanceRequestIds=requests)
     instances = [i.id for i in items if i.kind == "instance"]
     if instances:
         await call("ec2", "terminate_instances", InstanceIds=instances)

@@ -281,7 +281,7 @@ class AwsProvider(Provider):
         return instance
 
     async def _image(self) -> amis.Ami:
-        return await amis.for_launch(self._call, lambda: self.client("ec2"), self.options)
+        return await amis.for_launch(self._call, self.options)
 
     async def _wait(self, instance_id: str, wanted: str, timeout: float = 900.0) -> dict[str, Any]:
         """Poll DescribeInstances until the instance is in `wanted` state; returns it."""
@@ -295,10 +295,19 @@ class AwsProvider(Provider):
             state = instance["State"]["Name"]
             if state == wanted:
                 return instance
+            why = (instance.get("StateReason") or {}).get("Message")
+            because = f" ({why})" if why else ""
             if state == "terminated" and wanted != "terminated":
                 raise ProviderError(
-                    f"instance {instance_id} was terminated",
+                    f"instance {instance_id} was terminated{because}",
                     "see why in the EC2 console; then: podbay up NAME",
+                )
+            if wanted == "running" and state == "stopped" and why:
+                # It never ran: EC2 stops a launch that cannot read its disk (a KMS key).
+                raise ProviderError(
+                    f"instance {instance_id} stopped instead of running{because}",
+                    "if the account encrypts EBS with its own KMS key, podbay needs "
+                    "kms:CreateGrant, kms:Decrypt and kms:GenerateDataKeyWithoutPlaintext on it",
                 )
             if time.monotonic() > deadline:
                 raise ProviderError(

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import boto3
 import pytest
 
 from podbay.core.errors import ProviderError
-from podbay.providers.aws.ami import newest_ubuntu
+from podbay.providers.aws import ami as amis
+
+
+def newest_ubuntu(ec2: Any, **wanted: str) -> amis.Ami:
+    async def call(service: str, operation: str, **params: Any) -> Any:
+        return getattr(ec2, operation)(**params)
+
+    return asyncio.run(amis.newest_ubuntu(call, ec2.meta.region_name, **wanted))
 
 
 def test_newest_noble_from_canonical_not_the_newer_impostor(aws: None) -> None:

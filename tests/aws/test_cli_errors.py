@@ -76,6 +76,12 @@ def test_policy_and_gc_without_leftovers(cli: Podbay) -> None:
     }
     assert {"ec2:RunInstances", "ec2:TerminateInstances", "ec2:DeleteSecurityGroup"} <= actions
     assert not any(a.startswith("iam:Create") for a in actions)  # no way to escalate
+    # Not the user-data of every instance in the account (each holds a machine's host key)...
+    assert "ec2:DescribeInstanceAttribute" not in actions
+    # ...but what podbay's own hints tell the user to run, on podbay's instances only.
+    [console] = [s for s in policy["Statement"] if s["Action"] == "ec2:GetConsoleOutput"]
+    assert console["Condition"] == {"StringEquals": {"aws:ResourceTag/managed-by": "podbay"}}
+    assert "ec2:DescribeSpotInstanceRequests" in actions  # gc finds leftover spot requests
     cli.ok("provider", "add", "aws", "-o", "region=us-east-1")
     assert "Nothing left behind in us-east-1." in cli.ok("provider", "gc", "aws").stdout
     line, _ = _fails(cli, "provider", "gc", "docker")

@@ -67,6 +67,16 @@ OK = (200, b"<DescribeRegionsResponse><regionInfo/></DescribeRegionsResponse>")
         ("RequestExpired", 400, "have expired", "aws sso login"),
         ("AuthFailure", 401, "rejected the access key", "aws configure"),
         ("VPCIdNotSpecified", 400, "no default VPC", "create-default-vpc"),
+        ("IdempotentParameterMismatch", 400, "first try used other settings", "options back"),
+        ("OptInRequired", 401, "region is not enabled", "AWS Regions"),
+        ("Unsupported", 400, "You are not authorized", "availability_zone option"),
+        ("InvalidParameterCombination", 400, "You are not authorized", "architecture"),
+        (
+            "AuthFailure.ServiceLinkedRoleCreationNotPermitted",
+            403,
+            "never run spot instances",
+            "create-service-linked-role --aws-service-name spot.amazonaws.com",
+        ),
     ],
 )
 def test_error_codes(code: str, status: int, words: str, hint: str) -> None:

@@ -326,3 +326,81 @@ def test_a_deleted_machine_leaves_no_address_behind(engine: Engine) -> None:
     job = machine_job(engine.store, ws, Reporter(engine.store.root, ws.name, None))
     asyncio.run(engine.provider("cloud").delete_machine(job))
     assert not engine.store.workspace("gone").machine
+
+
+def test_gc_cancels_a_leftover_spot_request_before_terminating_its_instance(
+    engine: Engine,
+) -> None:
+    """A persistent spot request outlives its instance: EC2 would launch it again."""
+    ec2 = engine.provider("cloud").client("ec2")  # type: ignore[attr-defined]
+    tags = [
+        {"Key": "managed-by", "Value": "podbay"},
+        {"Key": "podbay:home", "Value": engine.store.install_id()},
+        {"Key": "podbay:workspace", "Value": "forgotten"},
+    ]
+    [request] = ec2.request_spot_instances(
+        Type="persistent",
+        LaunchSpecification={"ImageId": "ami-0a0000000000noble", "InstanceType": "t3.medium"},
+        TagSpecifications=[{"ResourceType": "spot-instances-request", "Tags": tags}],
+    )["SpotInstanceRequests"]
+    launched = ec2.run_instances(
+        ImageId="ami-0a0000000000noble",
+        MinCount=1,
+        MaxCount=1,
+        TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
+    )["Instances"][0]["InstanceId"]
+    calls = _calls(engine)
+    leftovers = engine.provider("cloud").leftovers
+    assert leftovers is not None
+    found = asyncio.run(leftovers.find(engine.store.install_id(), set(), False))
+    kinds = {(i.kind, i.id) for i in found}
+    assert ("spot-request", request["SpotInstanceRequestId"]) in kinds
+    assert ("instance", launched) in kinds
+    asyncio.run(leftovers.remove(found))
+    order = [n for n in calls.names() if not n.endswith("@wire")]
+    assert order.index("CancelSpotInstanceRequests") < order.index("TerminateInstances")
+    live = ec2.describe_spot_instance_requests(
+        Filters=[{"Name": "state", "Values": ["open", "active", "disabled"]}]
+    )["SpotInstanceRequests"]
+    assert request["SpotInstanceRequestId"] not in {r["SpotInstanceRequestId"] for r in live}
+
+
+@pytest.mark.parametrize(
+    ("state", "words", "hint"),
+    [
+        ("stopped", "stopped instead of running (Client.InternalError", "kms:CreateGrant"),
+        ("terminated", "was terminated (Client.InternalError", "EC2 console"),
+    ],
+)
+def test_a_launch_that_never_runs_says_why_at_once(
+    engine: Engine, state: str, words: str, hint: str
+) -> None:
+    """Not a 15-minute wait: EC2's own reason (a KMS key it cannot use) and what to grant."""
+    provider: Any = engine.provider("cloud")
+    seen: list[str] = []
+
+    async def describe(service: str, operation: str, **params: Any) -> dict[str, Any]:
+        seen.append(operation)
+        reason = {"Code": "Client.InternalError", "Message": "Client.InternalError: Client error"}
+        instance = {"InstanceId": "i-1", "State": {"Name": state}, "StateReason": reason}
+        return {"Reservations": [{"Instances": [instance]}]}
+
+    provider._call = describe
+    with pytest.raises(PodbayError) as failed:
+        asyncio.run(provider._wait("i-1", "running"))
+    assert words in failed.value.message and hint in failed.value.hint
+    assert seen == ["describe_instances"]
+
+
+def test_a_refused_image_lookup_reads_as_any_refusal(engine: Engine, tmp_path: Path) -> None:
+    """DescribeImages goes through the same translation as every other call: one line, the
+    action, and the hint to the policy (not a raw botocore error)."""
+    calls = _calls(engine)
+    calls.fail["DescribeImages"] = (
+        403,
+        ec2_error("UnauthorizedOperation", "You are not authorized to perform this", 403),
+    )
+    with pytest.raises(PodbayError) as refused:
+        asyncio.run(engine.up(UpRequest(source=_project(tmp_path), provider="cloud")))
+    assert refused.value.message.startswith("not allowed (describe_images)")
+    assert "podbay provider policy aws" in refused.value.hint
