@@ -37,7 +37,8 @@ def run(name: str, argv: list[str]) -> int:
     except machine.MachineUnreachable as exc:
         raise PodbayError(
             f"workspace {name}: {exc.message}",
-            f"is its machine stopped? podbay start {name}",
+            f"is its machine stopped, or did your address change? podbay up {name} starts it "
+            "and lets your current address in",
         ) from None
 
 

@@ -25,10 +25,14 @@ Call = Callable[..., Awaitable[Any]]
 
 
 def caller_ip(timeout: float = 5.0) -> str:
-    """This computer's public IPv4 address as AWS sees it (PODBAY_CALLER_IP_URL overrides)."""
+    """This computer's public IPv4 address as AWS sees it (PODBAY_CALLER_IP_URL overrides).
+
+    Asked directly, never through HTTP(S)_PROXY: SSH does not go through the proxy, so the
+    proxy's address would be the wrong one to let in."""
     url = os.environ.get("PODBAY_CALLER_IP_URL") or CHECKIP_URL
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as answer:
+        with direct.open(url, timeout=timeout) as answer:
             text = answer.read(64).decode("ascii", "replace").strip()
         return str(ipaddress.IPv4Address(text))
     except (OSError, ValueError) as exc:

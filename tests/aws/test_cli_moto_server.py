@@ -118,7 +118,7 @@ def test_cli_on_moto_server(
         assert podbay.json("list")[0]["status"] == "Stopped"
         failed = subprocess.run([*ssh, "true"], capture_output=True, text=True, timeout=60)
         assert failed.returncode != 0
-        assert "is its machine stopped? podbay start repo" in failed.stderr
+        assert "is its machine stopped, or did your address change? podbay up repo" in failed.stderr
 
         podbay.ok("start", "repo", timeout=300)
         again = subprocess.run([*ssh, "cat /tmp/started"], capture_output=True, text=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from podbay.providers.aws import network
 from tests.aws import strict
 
@@ -22,3 +24,19 @@ def test_an_ipv6_address_is_allowed_as_an_ipv6_range_and_ipv4_as_ipv4() -> None:
     [v6], [v4] = (p["IpPermissions"] for p in sent)
     assert v6["Ipv6Ranges"][0]["CidrIpv6"] == "2001:db8::7/128" and "IpRanges" not in v6
     assert v4["IpRanges"][0]["CidrIp"] == "203.0.113.7/32" and "Ipv6Ranges" not in v4
+
+
+def test_the_callers_address_is_asked_directly_not_through_a_proxy(
+    caller_ip: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SSH does not go through HTTP(S)_PROXY: the proxy's address is not the one to let in."""
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(name, dead)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert network.caller_ip() == caller_ip["ip"]
