@@ -74,6 +74,23 @@ class Leftovers(Protocol):
     async def remove(self, items: list[Leftover]) -> None: ...
 
 
+@dataclass(frozen=True)
+class CheckResult:
+    """One row of a provider's deep check: what was asked, and whether `up` would pass it."""
+
+    name: str
+    ok: bool | None  # None: not checked, or a note rather than a failure
+    detail: str
+    fix: str = ""
+
+
+class DeepCheck(Protocol):
+    """A provider that can ask its cloud, without creating anything, whether `up` would work
+    (`podbay provider check NAME --deep`)."""
+
+    async def run(self) -> list[CheckResult]: ...
+
+
 class Provider(abc.ABC):
     """A configured backend. Subclasses set `type_name` and `Options` and implement
     `open_host`, `poll` and `check`; a provider of one machine per workspace also sets
@@ -88,6 +105,8 @@ class Provider(abc.ABC):
     iam_policy: ClassVar[str | None] = None
     # Set by a provider that can list what it left behind (`provider gc`).
     leftovers: Leftovers | None = None
+    # Set by a provider that can check an account in depth (`provider check NAME --deep`).
+    deep_check: DeepCheck | None = None
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config

@@ -37,6 +37,7 @@ from podbay.core.provider import MachineJob, MachineState, Provider
 from podbay.core.ssh import machine as ssh_machine
 from podbay.providers.aws import ami as amis
 from podbay.providers.aws import dns, gc, network, pricing, ready, retry, userdata
+from podbay.providers.aws.deep_check import AwsDeepCheck
 from podbay.providers.aws.errors import AwsError, check_region, client_config, explain
 from podbay.providers.aws.launch import TAG_HOME, TAG_WORKSPACE, launch_params, workspace_tags
 from podbay.providers.aws.options import AwsOptions
@@ -76,6 +77,7 @@ class AwsProvider(Provider):
         # How long a booting instance may take to answer SSH, and the state poll interval.
         self.ssh_timeout = _env_float("PODBAY_AWS_SSH_TIMEOUT", 600.0)
         self.poll_interval = _env_float("PODBAY_AWS_POLL_INTERVAL", 3.0)
+        self.deep_check = AwsDeepCheck(self._call, self.options)
         self.leftovers = gc.AwsLeftovers(
             self._call, self._wait_terminated, self.options.region, lambda: self.poll_interval
         )
@@ -111,10 +113,11 @@ class AwsProvider(Provider):
 
         def run() -> Any:
             from botocore import exceptions as bx
+            from botocore.parsers import ResponseParserError
 
             try:
                 return work(self.client(service))
-            except (bx.BotoCoreError, bx.ClientError) as exc:
+            except (bx.BotoCoreError, bx.ClientError, ResponseParserError) as exc:
                 raise explain(exc, profile=self.options.profile, what=what) from None
 
         return await asyncio.to_thread(run)

@@ -89,7 +89,31 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from moto import mock_aws
 
     with mock_aws():
+        default_vpc_as_aws_makes_it()
         yield
+
+
+def default_vpc_as_aws_makes_it(region: str = "us-east-1", endpoint: str | None = None) -> None:
+    """moto's default VPC has no internet gateway; AWS's has one, with 0.0.0.0/0 routed to it
+    in the main route table (a machine in a default subnet reaches the internet)."""
+    import boto3
+
+    keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    ec2 = boto3.client("ec2", region_name=region, endpoint_url=endpoint, **keys)
+    [vpc] = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
+    attached = {"Name": "attachment.vpc-id", "Values": [vpc["VpcId"]]}
+    if ec2.describe_internet_gateways(Filters=[attached])["InternetGateways"]:
+        return
+    gateway = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=gateway, VpcId=vpc["VpcId"])
+    main = [
+        {"Name": "vpc-id", "Values": [vpc["VpcId"]]},
+        {"Name": "association.main", "Values": ["true"]},
+    ]
+    [table] = ec2.describe_route_tables(Filters=main)["RouteTables"]
+    ec2.create_route(
+        RouteTableId=table["RouteTableId"], DestinationCidrBlock="0.0.0.0/0", GatewayId=gateway
+    )
 
 
 CALLER_IP = "203.0.113.7"
@@ -263,7 +287,8 @@ def strict_aws() -> Iterator[Any]:
     from tests.aws import strict
 
     consistency = strict.EventualConsistency()
-    remove = strict.install(consistency)
+    consistency.answers = dict(strict.MOTO_LACKS)  # a test may replace one
+    remove = strict.install(consistency, consistency.answers)
     try:
         yield consistency
     finally:

@@ -132,6 +132,7 @@ class EventualConsistency:
     group or an instance created moments ago answers NotFound once."""
 
     def __init__(self) -> None:
+        self.answers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
         self.fresh: dict[str, str] = {}  # id -> the NotFound code it answers once
         self.lock = threading.Lock()
         self.answered: list[tuple[str, str]] = []  # (operation, id) that were made to fail
@@ -156,6 +157,22 @@ class EventualConsistency:
                     self.fresh[instance["InstanceId"]] = "InvalidInstanceID.NotFound"
 
 
+def _all_allowed(params: dict[str, Any]) -> dict[str, Any]:
+    names = params.get("ActionNames") or []
+    return {"EvaluationResults": [{"EvalActionName": n, "EvalDecision": "allowed"} for n in names]}
+
+
+# What moto does not implement, answered in the shape AWS documents (tests may replace one,
+# e.g. to deny an action or to name a customer-managed key). A Violation raised by an answer
+# is AWS refusing.
+MOTO_LACKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "GetEbsDefaultKmsKeyId": lambda _: {
+        "KmsKeyId": "arn:aws:kms:us-east-1:123456789012:alias/aws/ebs"
+    },
+    "SimulatePrincipalPolicy": _all_allowed,
+}
+
+
 CONSISTENCY_CHECKED = (
     "DescribeInstances",
     "AuthorizeSecurityGroupIngress",
@@ -163,18 +180,24 @@ CONSISTENCY_CHECKED = (
 )
 
 
-def install(consistency: EventualConsistency | None = None) -> Callable[[], None]:
+def install(
+    consistency: EventualConsistency | None = None,
+    answers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] | None = None,
+) -> Callable[[], None]:
     """Wrap botocore's client call; returns the function that removes the wrap again."""
     from botocore.client import BaseClient
     from botocore.exceptions import ClientError
 
     original = BaseClient._make_api_call
+    lacking = dict(MOTO_LACKS) if answers is None else answers
 
     def strict_call(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
         try:
             check(operation_name, api_params)
             if consistency is not None and operation_name in CONSISTENCY_CHECKED:
                 consistency.before(operation_name, api_params)
+            if operation_name in lacking:
+                return lacking[operation_name](api_params)
         except Violation as exc:
             error = {"Error": {"Code": exc.code, "Message": exc.message}}
             raise ClientError(error, operation_name) from None

@@ -164,7 +164,7 @@ def _provider(sub: Subcommands) -> None:
         sub,
         "provider",
         provider.cmd_provider_list,
-        "manage providers (list, add, set, remove, use, policy, gc)",
+        "manage providers (list, add, set, remove, use, check, policy, gc)",
     )
     actions = p.add_subparsers(dest="provider_command", metavar="ACTION")
     _verb(actions, "list", provider.cmd_provider_list, "list providers")
@@ -195,6 +195,14 @@ def _provider(sub: Subcommands) -> None:
         actions, "use", provider.cmd_provider_use, "make a provider the default for new workspaces"
     )
     q.add_argument("name")
+    q = _verb(
+        actions,
+        "check",
+        provider.cmd_provider_check,
+        "test a provider's connection; --deep: would `up` work (creates nothing)",
+    )
+    q.add_argument("name", help="the provider (its name, or its type when there is one)")
+    q.add_argument("--deep", action="store_true", help="ask everything `up` will need")
     q = _verb(
         actions,
         "policy",

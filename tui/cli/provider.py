@@ -94,6 +94,37 @@ def cmd_provider_use(ns: argparse.Namespace) -> int:
     return done(ns, {"default": ns.name}, f"New workspaces go to provider {ns.name}")
 
 
+def cmd_provider_check(ns: argparse.Namespace) -> int:
+    """The connection test again, or with --deep every check `up` depends on, as a table."""
+    import asyncio
+    import dataclasses
+
+    from podbay.core.errors import PodbayError
+
+    provider = open_providers().find(ns.name)
+    if not ns.deep:
+        answer = asyncio.run(provider.check())
+        return done(ns, {"name": provider.name, "check": answer}, f"{provider.name}: {answer}")
+    if provider.deep_check is None:
+        raise PodbayError(
+            f"provider {provider.name} has no deep check",
+            f"podbay provider check {provider.name} tests its connection",
+        )
+    results = asyncio.run(provider.deep_check.run())
+    passed = all(r.ok is not False for r in results)
+    if ns.json:
+        rows = [dataclasses.asdict(r) for r in results]
+        print(json.dumps({"name": provider.name, "passed": passed, "checks": rows}, indent=2))
+        return 0 if passed else 1
+    words = {True: "ok", False: "FAIL", None: "note"}
+    print(table([[r.name, words[r.ok], r.detail] for r in results], ["CHECK", "RESULT", "DETAIL"]))
+    for r in results:
+        if r.fix and r.ok is not True:
+            print(f"{r.name}: {r.fix}")
+    print("up would work." if passed else "up would fail: fix the FAIL rows above.")
+    return 0 if passed else 1
+
+
 def cmd_provider_policy(ns: argparse.Namespace) -> int:
     """The least-privilege cloud policy a provider type needs, as JSON."""
     from importlib import resources
