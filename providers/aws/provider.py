@@ -378,6 +378,10 @@ class AwsProvider(Provider):
         job.report.step(f"stopping instance {instance_id} (its disk is kept)")
         await self._call("ec2", "stop_instances", InstanceIds=[instance_id])
         await self._wait(instance_id, "stopped")
+        if self.options.route53_zone and job.workspace.machine.extra.get("dns_name"):
+            # A stopped instance lets its public address go, to someone else next: the name
+            # must not follow it there. `start` writes it again with the new address.
+            await self._dns(job, "DELETE", None)
 
     async def delete_machine(self, job: MachineJob) -> None:
         """Terminate, wait for `terminated`, then remove what podbay made for the workspace."""
@@ -413,7 +417,8 @@ class AwsProvider(Provider):
     async def _dns(
         self, job: MachineJob, action: Literal["UPSERT", "DELETE"], address: str | None
     ) -> None:
-        """An A record NAME.<zone> for the instance (UPSERT after start, DELETE on delete)."""
+        """An A record NAME.<zone> for the instance (UPSERT after start, DELETE on stop and
+        delete)."""
         zone = str(self.options.route53_zone)
         if await dns.update(
             self._call, job.workspace.machine.extra, zone, job.workspace.name, action, address

@@ -287,6 +287,15 @@ def test_spot_and_route53(engine: Engine, tmp_path: Path) -> None:
     assert record["Name"] == "app.dev.example.org."
     assert record["ResourceRecords"] == [{"Value": ws.machine.extra["public_ip"]}]
 
+    # Stopped, the instance's address goes back to AWS: the name goes with it; start writes
+    # it again (moto keeps the address, AWS would hand out a new one).
+    asyncio.run(engine.stop("app"))
+    assert a_records() == []
+    with pytest.raises(PodbayError):  # nothing answers SSH, as above
+        asyncio.run(engine.start("app"))
+    [record] = a_records()
+    assert record["Name"] == "app.dev.example.org."
+
     # moto makes no request object for a spot launch; make one as AWS would have.
     ec2 = engine.provider("cloud").client("ec2")  # type: ignore[attr-defined]
     request = ec2.request_spot_instances(
