@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import http.server
+import itertools
 import json
 import os
 import platform
@@ -104,7 +105,7 @@ def main() -> None:
 
     from podbay import providers
     from podbay.core.engine import Engine, UpRequest
-    from podbay.core.model import ProviderConfig
+    from podbay.core.model import Event, ProviderConfig
     from podbay.core.store import Store
     from tests.aws import standin
 
@@ -139,7 +140,14 @@ def main() -> None:
 
         try:
             first = UpRequest(source=str(project), provider="aws")
-            step("up (new workspace)", lambda: engine.up(first))
+            marks: list[tuple[float, str]] = []
+
+            def phase(event: Event) -> None:
+                if event.kind in ("step", "done"):
+                    marks.append((time.perf_counter(), event.message))
+
+            step("up (new workspace)", lambda: engine.up(first, phase))
+            phases = [(text, later - at) for (at, text), (later, _) in itertools.pairwise(marks)]
             step("status", engine.status_all)
             step("up (running workspace)", lambda: engine.up(UpRequest(name="project")))
             cfg = work / "home" / "ssh_config"
@@ -185,6 +193,13 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for label, count, names, seconds in rows:
         print(f"| {label} | {count} | {DEVPOD[label]} | {names} | {seconds:.2f} s |")
+    print()
+    print("The first `up`, phase by phase (the stand-in boots as EC2 does: sshd first, apt's")
+    print("lock held by unattended-upgrades for 3 s, Docker installed by user-data):\n")
+    print("| phase of `up (new workspace)` | seconds |")
+    print("|---|---|")
+    for text, seconds in phases:
+        print(f"| {text} | {seconds:.2f} |")
     print()
     print("| relay | podbay (asyncssh relay) | OpenSSH as the relay | ratio |")
     print("|---|---|---|---|")
