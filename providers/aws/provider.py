@@ -15,6 +15,7 @@ launch.py (RunInstances input), ami.py, network.py, dns.py, gc.py; ready.py wait
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import os
 import threading
@@ -231,10 +232,7 @@ class AwsProvider(Provider):
         report.step(f"launching a {opts.instance_type} instance in {opts.region}")
         await asyncio.to_thread(job.keys.ensure)
         await asyncio.to_thread(job.keys.ensure_machine_key)
-        image = await self._image()
-        where = await network.placement(
-            self._call, opts.subnet_id, opts.vpc_id, opts.availability_zone
-        )
+        image, where = await self._launch_inputs(machine)
         tags = self._tags(job)
         if opts.security_group_id:
             group, owned = opts.security_group_id, False
@@ -282,6 +280,25 @@ class AwsProvider(Provider):
         )
         job.save()
         return instance
+
+    async def _launch_inputs(self, machine: dict[str, Any]) -> tuple[amis.Ami, network.Placement]:
+        """The image and subnet of this launch: looked up once, then kept in the record, so a
+        retry with the same ClientToken sends the same parameters. AWS refuses a token reused
+        with others (IdempotentParameterMismatch), e.g. when Canonical publishes a newer image
+        between two tries."""
+        generation = machine.get("generation", 0)
+        kept = machine.get("launch")
+        if isinstance(kept, dict) and kept.get("generation") == generation:
+            return amis.Ami(**kept["image"]), network.Placement(**kept["placement"])
+        image = await self._image()
+        o = self.options
+        where = await network.placement(self._call, o.subnet_id, o.vpc_id, o.availability_zone)
+        machine["launch"] = {
+            "generation": generation,
+            "image": dataclasses.asdict(image),
+            "placement": dataclasses.asdict(where),
+        }
+        return image, where
 
     async def _image(self) -> amis.Ami:
         return await amis.for_launch(self._call, self.options)

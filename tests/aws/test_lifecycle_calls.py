@@ -128,8 +128,11 @@ def test_a_retried_and_a_rerun_create_launch_one_instance_with_one_token(
     wire = calls.of("RunInstances@wire")
     assert len(launches) == 2  # podbay asked twice: the failed run and the next one
     assert len(wire) >= 3  # botocore retried the 500 before giving up
-    # Every attempt on the wire, retries and re-runs alike, carried the same token.
+    # Every attempt on the wire, retries and re-runs alike, carried the same token, with the
+    # same parameters: the image and subnet were looked up once and kept for the retries.
     assert {w["ClientToken"] for w in wire} == {ws.machine.extra["client_token"]}
+    assert len({(p["ImageId"], p["SubnetId"]) for p in launches}) == 1
+    assert len(calls.of("DescribeImages")) == 1 and len(calls.of("DescribeSubnets")) == 1
     assert len(_live(ec2)) == 1
 
     # Hardened launch parameters, asserted on what was sent.
