@@ -36,12 +36,19 @@ PRICES: dict[str, dict[str, float]] = {
 GP3_PER_GB_MONTH = {"us-east-1": 0.08, "eu-west-1": 0.088}
 
 
+# AWS bills every public IPv4 address by the hour since February 2024, in every region; a
+# workspace's instance has one while it runs (a stopped instance gives it back).
+PUBLIC_IPV4_PER_HOUR = 0.005
+
+
 def estimate(instance_type: str, region: str, disk_gb: int) -> tuple[float, float] | None:
-    """(running $/hour, $/month if it ran all month including its disk), or None if unknown."""
-    hourly = PRICES.get(region, {}).get(instance_type)
+    """($/h while running: the instance and its public address; $/month always on, the disk
+    included), or None for a type or region not in the table."""
+    instance = PRICES.get(region, {}).get(instance_type)
     disk = GP3_PER_GB_MONTH.get(region)
-    if hourly is None or disk is None:
+    if instance is None or disk is None:
         return None
+    hourly = instance + PUBLIC_IPV4_PER_HOUR
     return hourly, hourly * HOURS_PER_MONTH + disk * disk_gb
 
 

@@ -256,7 +256,7 @@ def test_status_of_many_workspaces_is_one_describe_instances(
     assert all(statuses[n].status == Status.RUNNING for n in names if n != "ws3")
     machine = statuses["ws0"].machine
     assert machine is not None
-    assert (machine.type, machine.hourly, machine.monthly) == ("t3.large", 0.0832, 63.94)
+    assert (machine.type, machine.hourly, machine.monthly) == ("t3.large", 0.0882, 67.59)
 
 
 def test_spot_and_route53(engine: Engine, tmp_path: Path) -> None:
