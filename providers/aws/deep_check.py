@@ -29,6 +29,10 @@ class AwsDeepCheck:
     def __init__(self, call: Call, options: AwsOptions) -> None:
         self.call = call
         self.options = options
+        # What the first rows found, for the rows after them (None: that row failed).
+        self._arn = ""
+        self._place: Placement | None = None
+        self._ami: amis.Ami | None = None
 
     async def run(self) -> list[CheckResult]:
         identity = await _named("credentials", self._identity)
@@ -59,18 +63,17 @@ class AwsDeepCheck:
 
     async def _network(self) -> CheckResult:
         o = self.options
-        self._place: Placement = await network.placement(
+        p = self._place = await network.placement(
             self.call, o.subnet_id, o.vpc_id, o.availability_zone
         )
-        p = self._place
         return CheckResult("network", True, f"{p.vpc_id}/{p.subnet_id} in {p.availability_zone}")
 
     async def _image(self) -> CheckResult:
-        self._ami = await amis.for_launch(self.call, self.options)
-        return CheckResult("image", True, f"{self._ami.image_id} ({self._ami.name})")
+        image = self._ami = await amis.for_launch(self.call, self.options)
+        return CheckResult("image", True, f"{image.image_id} ({image.name})")
 
     async def _policy(self) -> CheckResult:
-        arn = _principal(getattr(self, "_arn", ""))
+        arn = _principal(self._arn)
         actions = sorted(_policy_actions())
         try:
             found = await self.call(
@@ -96,7 +99,7 @@ class AwsDeepCheck:
 
     async def _offering(self) -> CheckResult:
         kind = self.options.instance_type
-        zone = self._place.availability_zone if hasattr(self, "_place") else None
+        zone = self._place.availability_zone if self._place else None
         filters = [{"Name": "instance-type", "Values": [kind]}]
         found = await self.call(
             "ec2",
@@ -128,9 +131,9 @@ class AwsDeepCheck:
         )
 
     async def _internet(self) -> CheckResult:
-        if not hasattr(self, "_place"):
-            return CheckResult("route to the internet", None, "not checked: no subnet")
         p = self._place
+        if p is None:
+            return CheckResult("route to the internet", None, "not checked: no subnet")
         tables = await self.call(
             "ec2",
             "describe_route_tables",
@@ -170,6 +173,7 @@ class AwsDeepCheck:
 
     async def _dry_run(self, spot: bool) -> CheckResult:
         name = "spot launch (DryRun)" if spot else "launch (DryRun)"
+        assert self._ami is not None and self._place is not None  # run() asks only then
         options = self.options.model_copy(update={"spot": spot})
         params = launch_params(
             options,
