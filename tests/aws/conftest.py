@@ -281,15 +281,19 @@ async def _connected(address: Any) -> object:
 
 
 @pytest.fixture(autouse=True)
-def strict_aws() -> Iterator[Any]:
-    """Every AWS test: requests checked as AWS checks them, and EC2's eventual consistency (the
-    first call naming a group or instance just made answers NotFound)."""
+def strict_aws(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Every AWS test: requests checked as AWS checks them, EC2's eventual consistency (the
+    first call naming a group or instance just made answers NotFound) and random throttling
+    (seeded by the test's name; `strict_aws.throttling.rate` may be changed)."""
     from tests.aws import strict
 
     consistency = strict.EventualConsistency()
     consistency.answers = dict(strict.MOTO_LACKS)  # a test may replace one
+    consistency.throttling = strict.Throttling(strict.THROTTLE_RATE, request.node.nodeid)
     remove = strict.install(consistency, consistency.answers)
+    unthrottle = strict.install_throttling(consistency.throttling)
     try:
         yield consistency
     finally:
+        unthrottle()
         remove()

@@ -7,12 +7,14 @@ tests/aws/site/sitecustomize.py. A violation answers as AWS would: a ClientError
 Sources: the EC2 API reference (CreateSecurityGroup, AuthorizeSecurityGroupIngress, RunInstances,
 TagSpecification, "Ensuring idempotency"), the EC2 user guide ("Tag restrictions", "User data
 ... limited to 16 KB"), the EC2 developer guide ("Eventual consistency") and the Route 53 API
-reference (ChangeResourceRecordSets).
+reference (ChangeResourceRecordSets). Throttling: "Request throttling for the Amazon EC2 API"
+(RequestLimitExceeded, HTTP 503), which botocore's retry modes retry with backoff.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import random
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -22,6 +24,9 @@ from typing import Any
 SG_TEXT = re.compile(r"[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]*")
 USER_DATA_LIMIT = 16 * 1024  # raw, before base64
 ROUTE53_ACTIONS = ("CREATE", "DELETE", "UPSERT")
+# Share of requests throttled in every AWS test: each costs botocore's backoff and a slower
+# client-side rate for a while (adaptive mode), so it stays small here.
+THROTTLE_RATE = 0.01
 
 
 class Violation(Exception):
@@ -133,6 +138,7 @@ class EventualConsistency:
 
     def __init__(self) -> None:
         self.answers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+        self.throttling: Throttling | None = None
         self.fresh: dict[str, str] = {}  # id -> the NotFound code it answers once
         self.lock = threading.Lock()
         self.answered: list[tuple[str, str]] = []  # (operation, id) that were made to fail
@@ -210,5 +216,64 @@ def install(
 
     def remove() -> None:
         BaseClient._make_api_call = original
+
+    return remove
+
+
+class Throttling:
+    """AWS's request rate limit, at random: a request's first attempt answers RequestLimitExceeded
+    with probability `rate` (seeded, so a failure reproduces). Injected below botocore's retry
+    loop, where AWS's answer arrives, so podbay's retry configuration is what meets it."""
+
+    def __init__(self, rate: float, seed: int | str = 0) -> None:
+        self.rate = rate
+        self.random = random.Random(seed)
+        self.lock = threading.Lock()
+        self.throttled: list[str] = []  # operations that were made to wait
+
+    def decide(self, operation: str, attempt: int) -> bool:
+        with self.lock:
+            if attempt != 1 or self.random.random() >= self.rate:
+                return False
+            self.throttled.append(operation)
+            return True
+
+
+THROTTLED_BODY = (
+    b"<Response><Errors><Error><Code>RequestLimitExceeded</Code>"
+    b"<Message>Request limit exceeded.</Message></Error></Errors></Response>"
+)
+
+
+class _Body:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self.body
+
+
+def install_throttling(throttling: Throttling) -> Callable[[], None]:
+    """Wrap botocore's send of one attempt; returns the function that removes the wrap again."""
+    from botocore.awsrequest import AWSResponse
+    from botocore.endpoint import Endpoint
+
+    original = Endpoint._do_get_response
+
+    def throttled(self: Any, request: Any, operation_model: Any, context: Any) -> Any:
+        attempt = int((context.get("retries") or {}).get("attempt", 1))
+        if not throttling.decide(operation_model.name, attempt):
+            return original(self, request, operation_model, context)
+        response = AWSResponse(request.url, 503, {}, _Body(THROTTLED_BODY))
+        parsed = {
+            "Error": {"Code": "RequestLimitExceeded", "Message": "Request limit exceeded."},
+            "ResponseMetadata": {"HTTPStatusCode": 503, "HTTPHeaders": {}},
+        }
+        return (response, parsed), None
+
+    Endpoint._do_get_response = throttled
+
+    def remove() -> None:
+        Endpoint._do_get_response = original
 
     return remove

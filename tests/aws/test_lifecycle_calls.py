@@ -259,6 +259,27 @@ def test_status_of_many_workspaces_is_one_describe_instances(
     assert (machine.type, machine.hourly, machine.monthly) == ("t3.large", 0.0882, 67.59)
 
 
+def test_a_throttled_request_waits_and_is_sent_again(engine: Engine, strict_aws: Any) -> None:
+    """AWS answers RequestLimitExceeded when an account calls too fast; podbay's clients back
+    off and retry (botocore's adaptive mode) instead of showing the user a throttling error."""
+    engine.store.insert_workspace(
+        Workspace(
+            name="busy",
+            provider="cloud",
+            source=Source(kind="image", value=IMAGE),
+            folder="/var/lib/podbay/workspaces/busy",
+            owned_folder=True,
+            container_name="busy",
+            phase="ready",
+            machine={"region": "us-east-1", "client_token": "t"},
+        )
+    )
+    strict_aws.throttling.rate = 1.0  # every request's first attempt
+    [status] = asyncio.run(engine.status_all())
+    assert status.status == Status.NOT_FOUND
+    assert strict_aws.throttling.throttled == ["DescribeInstances"]
+
+
 def test_spot_and_route53(engine: Engine, tmp_path: Path) -> None:
     import boto3
 
