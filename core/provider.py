@@ -3,14 +3,14 @@ an SSH machine) is to the engine and the fronts. One class, typed; core never im
 
 A provider prepares the machine a workspace runs on and opens a HostSession there (commands,
 files, its Docker engine); the engine does the rest. What only some providers can do is a typed,
-class- or instance-level capability that the fronts test for (`leftovers`, `iam_policy`), never
+class- or instance-level capability that the fronts test for (`leftovers`, `iam_policy()`), never
 a type name.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -101,8 +101,6 @@ class Provider(abc.ABC):
     # True: one machine per workspace; stop and delete act on the machine, and poll answers
     # from the machines, not from their containers.
     dedicated_machine: ClassVar[bool] = False
-    # The asset holding the least-privilege cloud policy the type needs (`provider policy`).
-    iam_policy: ClassVar[str | None] = None
     # Set by a provider that can list what it left behind (`provider gc`).
     leftovers: Leftovers | None = None
     # Set by a provider that can check an account in depth (`provider check NAME --deep`).
@@ -125,6 +123,12 @@ class Provider(abc.ABC):
                 f"provider {name or cls.type_name}: option {field}: {first['msg']}",
                 f"options of a {cls.type_name} provider: {fields}",
             ) from None
+
+    @classmethod
+    def iam_policy(cls, options: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The least-privilege cloud policy this type needs with these (raw) options, for
+        `provider policy`; None: the type needs none."""
+        return None
 
     @classmethod
     async def suggestions(cls, field: str) -> list[str]:

@@ -6,15 +6,13 @@ key, a route to the internet, and the address the SSH rule would let in."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
-from importlib import resources
-from typing import Any
 
 from podbay.core.errors import PodbayError
 from podbay.core.provider import CheckResult
 from podbay.providers.aws import ami as amis
 from podbay.providers.aws import network, userdata
+from podbay.providers.aws import policy as iam
 from podbay.providers.aws.errors import AwsError
 from podbay.providers.aws.launch import launch_params, workspace_tags
 from podbay.providers.aws.network import Call, Placement
@@ -26,8 +24,9 @@ Step = Callable[[], Awaitable[CheckResult]]
 class AwsDeepCheck:
     """The `deep_check` capability of an AWS provider (core.provider.DeepCheck)."""
 
-    def __init__(self, call: Call, options: AwsOptions) -> None:
+    def __init__(self, call: Call, options: AwsOptions, name: str = "aws") -> None:
         self.call = call
+        self.name = name  # the provider's, for the hint that prints its policy
         self.options = options
         # What the first rows found, for the rows after them (None: that row failed).
         self._arn = ""
@@ -74,7 +73,7 @@ class AwsDeepCheck:
 
     async def _policy(self) -> CheckResult:
         arn = _principal(self._arn)
-        actions = sorted(_policy_actions())
+        actions = sorted(iam.actions(iam.document(self.options.route53_zone)))
         try:
             found = await self.call(
                 "iam", "simulate_principal_policy", PolicySourceArn=arn, ActionNames=actions
@@ -93,7 +92,7 @@ class AwsDeepCheck:
                 "policy",
                 False,
                 f"not allowed: {', '.join(denied)}",
-                "attach podbay's policy: podbay provider policy aws",
+                f"attach podbay's policy: podbay provider policy {self.name}",
             )
         return CheckResult("policy", True, f"all {len(actions)} actions of podbay's policy")
 
@@ -214,14 +213,3 @@ def _principal(arn: str) -> str:
         role = arn.split(":assumed-role/")[1].split("/")[0]
         return f"arn:aws:iam::{account}:role/{role}"
     return arn
-
-
-def _policy_actions() -> set[str]:
-    policy: dict[str, Any] = json.loads(
-        resources.files("podbay.assets").joinpath("aws/policy.json").read_text()
-    )
-    actions: set[str] = set()
-    for statement in policy["Statement"]:
-        action = statement["Action"]
-        actions.update([action] if isinstance(action, str) else action)
-    return actions

@@ -13,6 +13,19 @@ from podbay.core.provider import ProviderOptions
 CANONICAL_OWNER = "099720109477"
 
 
+_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+
+
+def zone_name(value: str | None) -> str | None:
+    """A Route 53 zone option as a lower-case name without the final dot; None when unset."""
+    if not value:
+        return None
+    zone = value.lower().rstrip(".")
+    if len(zone) > 253 or not re.fullmatch(rf"{_LABEL}(\.{_LABEL})+", zone):
+        raise ValueError("a hosted zone is a domain name like dev.example.com")
+    return zone
+
+
 class AwsOptions(ProviderOptions):
     region: str = Field(description="AWS region, e.g. us-east-1")
     profile: str | None = Field(
@@ -73,6 +86,11 @@ class AwsOptions(ProviderOptions):
             return str(ipaddress.ip_network(value, strict=False))
         except ValueError:
             raise ValueError("write an address range like 203.0.113.7/32") from None
+
+    @field_validator("route53_zone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return zone_name(value)
 
     @field_validator("instance_type")
     @classmethod

@@ -20,7 +20,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal
 
 from podbay.core import testseam
@@ -38,10 +38,11 @@ from podbay.core.provider import MachineJob, MachineState, Provider
 from podbay.core.ssh import machine as ssh_machine
 from podbay.providers.aws import ami as amis
 from podbay.providers.aws import dns, gc, network, pricing, ready, retry, userdata
+from podbay.providers.aws import policy as iam
 from podbay.providers.aws.deep_check import AwsDeepCheck
 from podbay.providers.aws.errors import AwsError, check_region, client_config, explain
 from podbay.providers.aws.launch import TAG_HOME, TAG_WORKSPACE, launch_params, workspace_tags
-from podbay.providers.aws.options import AwsOptions
+from podbay.providers.aws.options import AwsOptions, zone_name
 
 LIVE_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
 # Instance state -> the container-list word the engine's status mapping understands.
@@ -66,8 +67,15 @@ class AwsProvider(Provider):
     type_name = "aws"
     Options = AwsOptions
     dedicated_machine: ClassVar[bool] = True
-    iam_policy: ClassVar[str | None] = "aws/policy.json"
     options: AwsOptions
+
+    @classmethod
+    def iam_policy(cls, options: Mapping[str, Any]) -> dict[str, Any] | None:
+        try:
+            zone = zone_name(options.get("route53_zone"))
+        except ValueError as exc:
+            raise ProviderError(f"option route53_zone: {exc}", "e.g. dev.example.com") from None
+        return iam.document(zone)
 
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
@@ -78,7 +86,7 @@ class AwsProvider(Provider):
         # How long a booting instance may take to answer SSH, and the state poll interval.
         self.ssh_timeout = _env_float("PODBAY_AWS_SSH_TIMEOUT", 600.0)
         self.poll_interval = _env_float("PODBAY_AWS_POLL_INTERVAL", 3.0)
-        self.deep_check = AwsDeepCheck(self._call, self.options)
+        self.deep_check = AwsDeepCheck(self._call, self.options, self.name)
         self.leftovers = gc.AwsLeftovers(
             self._call, self._wait_terminated, self.options.region, lambda: self.poll_interval
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,7 +83,42 @@ def test_policy_and_gc_without_leftovers(cli: Podbay) -> None:
     [console] = [s for s in policy["Statement"] if s["Action"] == "ec2:GetConsoleOutput"]
     assert console["Condition"] == {"StringEquals": {"aws:ResourceTag/managed-by": "podbay"}}
     assert "ec2:DescribeSpotInstanceRequests" in actions  # gc finds leftover spot requests
+    assert not any(a.startswith("route53:") for a in actions)  # no zone, no Route 53 at all
     cli.ok("provider", "add", "aws", "-o", "region=us-east-1")
     assert "Nothing left behind in us-east-1." in cli.ok("provider", "gc", "aws").stdout
     line, _ = _fails(cli, "provider", "gc", "docker")
     assert "provider docker makes nothing beyond its containers" in line
+
+
+def _route53_statement(policy: dict[str, Any]) -> dict[str, Any]:
+    statements: list[dict[str, Any]] = policy["Statement"]
+    [change] = [s for s in statements if s["Action"] == "route53:ChangeResourceRecordSets"]
+    return change
+
+
+def test_the_policy_lets_podbay_change_only_its_own_records_in_the_configured_zone(
+    cli: Podbay,
+) -> None:
+    import json
+
+    policy = json.loads(
+        cli.ok("provider", "policy", "aws", "-o", "route53_zone=Dev.Example.com.").stdout
+    )
+    assert _route53_statement(policy)["Condition"] == {
+        "ForAllValues:StringEquals": {"route53:ChangeResourceRecordSetsRecordTypes": ["A"]},
+        "ForAllValues:StringLike": {
+            "route53:ChangeResourceRecordSetsNormalizedRecordNames": ["*.dev.example.com"]
+        },
+    }
+    # A configured provider's own zone shapes its policy.
+    cli.ok("provider", "add", "aws", "--name", "web", "-o", "region=us-east-1", "--no-check")
+    cli.ok("provider", "set", "web", "route53_zone=web.example.org")
+    policy = json.loads(cli.ok("provider", "policy", "web").stdout)
+    names = _route53_statement(policy)["Condition"]["ForAllValues:StringLike"]
+    assert names == {"route53:ChangeResourceRecordSetsNormalizedRecordNames": ["*.web.example.org"]}
+    line, hint = _fails(cli, "provider", "policy", "aws", "-o", 'route53_zone=x"],"*')
+    assert line.endswith("option route53_zone: a hosted zone is a domain name like dev.example.com")
+    assert hint == "hint: e.g. dev.example.com"
+    line, hint = _fails(cli, "provider", "policy", "nope")
+    assert line == "podbay: error: no provider or provider type named 'nope'"
+    assert hint == "hint: see: podbay provider list"

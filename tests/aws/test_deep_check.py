@@ -51,6 +51,26 @@ def test_a_ready_account_passes_every_check_and_nothing_is_created(
     assert _running() == 0  # DryRun: nothing launched, nothing billed
 
 
+def test_the_policy_asked_about_is_the_one_the_provider_needs(
+    aws: None, caller_ip: dict[str, str], strict_aws: Any
+) -> None:
+    asked: list[set[str]] = []
+
+    def simulate(params: dict[str, Any]) -> dict[str, Any]:
+        asked.append(set(params["ActionNames"]))
+        return strict.MOTO_LACKS["SimulatePrincipalPolicy"](params)
+
+    strict_aws.answers["SimulatePrincipalPolicy"] = simulate
+    _check({})
+    _check({"route53_zone": "dev.example.com"})
+    without, with_zone = asked
+    assert with_zone - without == {
+        "route53:ChangeResourceRecordSets",
+        "route53:ListHostedZonesByName",
+        "route53:ListResourceRecordSets",
+    }
+
+
 def test_what_would_fail_is_named_with_its_fix(
     aws: None, caller_ip: dict[str, str], strict_aws: Any
 ) -> None:
@@ -78,7 +98,7 @@ def test_what_would_fail_is_named_with_its_fix(
     found = _check({"subnet_id": private})
     assert found["policy"].ok is False
     assert found["policy"].detail == "not allowed: ec2:RunInstances"
-    assert "podbay provider policy aws" in found["policy"].fix
+    assert "podbay provider policy cloud" in found["policy"].fix  # its own, zone and all
     assert found["route to the internet"].ok is False
     assert private in found["route to the internet"].detail
     assert "0.0.0.0/0" in found["route to the internet"].fix

@@ -28,7 +28,8 @@ def test_every_provider_type_is_a_provider_with_its_capabilities_typed() -> None
         cls = providers.provider_class(type_name)
         assert issubclass(cls, Provider) and cls.type_name == type_name
     aws = providers.provider_class("aws")
-    assert aws.dedicated_machine and aws.iam_policy == "aws/policy.json"
+    assert aws.dedicated_machine and aws.iam_policy({}) is not None
+    assert providers.provider_class("docker").iam_policy({}) is None
     docker = providers.load(ProviderConfig(name="d", type="docker"))
     assert not docker.dedicated_machine and docker.leftovers is None
     aws_config = ProviderConfig(name="a", type="aws", options={"region": "us-east-1"})

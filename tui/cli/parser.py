@@ -207,9 +207,10 @@ def _provider(sub: Subcommands) -> None:
         actions,
         "policy",
         provider.cmd_provider_policy,
-        "print the IAM policy a provider type needs (aws)",
+        "print the IAM policy a provider (or type) needs: podbay provider policy aws",
     )
-    q.add_argument("type")
+    q.add_argument("name", help="a provider's name, or a type (aws)")
+    q.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE")
     q = _verb(
         actions,
         "gc",

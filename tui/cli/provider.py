@@ -126,20 +126,26 @@ def cmd_provider_check(ns: argparse.Namespace) -> int:
 
 
 def cmd_provider_policy(ns: argparse.Namespace) -> int:
-    """The least-privilege cloud policy a provider type needs, as JSON."""
-    from importlib import resources
-
+    """The least-privilege cloud policy a provider (its name, or a type) needs, as JSON; a
+    configured provider's options shape it (e.g. its Route 53 zone), and -o adds to them."""
     from podbay import providers
     from podbay.core.errors import PodbayError
 
-    policy = providers.provider_class(ns.type).iam_policy
-    if policy is None:
-        having = [t for t in sorted(providers.TYPES) if providers.provider_class(t).iam_policy]
+    config = open_providers().store.provider(ns.name)
+    type_name = config.type if config else ns.name
+    if type_name not in providers.TYPES:
         raise PodbayError(
-            f"no IAM policy for provider type {ns.type!r}",
+            f"no provider or provider type named {ns.name!r}", "see: podbay provider list"
+        )
+    options = {**(config.options if config else {}), **_parse_options(ns.option)}
+    policy = providers.provider_class(type_name).iam_policy(options)
+    if policy is None:
+        having = [t for t in sorted(providers.TYPES) if providers.provider_class(t).iam_policy({})]
+        raise PodbayError(
+            f"no IAM policy for provider type {type_name!r}",
             f"try: podbay provider policy {having[0]}" if having else "",
         )
-    print(resources.files("podbay.assets").joinpath(policy).read_text(), end="")
+    print(json.dumps(policy, indent=2))
     return 0
 
 
