@@ -51,6 +51,11 @@ def features_cache(root: Path) -> Path:
     return _sub(root, "features")
 
 
+def cache_dir(root: Path) -> Path:
+    """What can be asked again: e.g. cloud prices, kept a while to save calls."""
+    return _sub(root, "cache")
+
+
 def keys_dir(root: Path) -> Path:
     return _sub(root, "keys")
 

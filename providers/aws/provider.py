@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal
 
-from podbay.core import testseam
+from podbay.core import paths, testseam
 from podbay.core.errors import ProviderError
 from podbay.core.host import HostSession
 from podbay.core.model import (
@@ -43,6 +43,18 @@ from podbay.providers.aws.deep_check import AwsDeepCheck
 from podbay.providers.aws.errors import AwsError, check_region, client_config, explain
 from podbay.providers.aws.launch import TAG_HOME, TAG_WORKSPACE, launch_params, workspace_tags
 from podbay.providers.aws.options import AwsOptions, zone_name
+
+
+def _tag(instance: dict[str, Any], key: str) -> str:
+    return next((t["Value"] for t in instance.get("Tags", []) if t["Key"] == key), "")
+
+
+def _spot_zone(instance: dict[str, Any]) -> str | None:
+    """The zone of a spot instance (its price is the zone's), None for on-demand."""
+    if instance.get("InstanceLifecycle") != "spot":
+        return None
+    return str(instance.get("Placement", {}).get("AvailabilityZone") or "") or None
+
 
 LIVE_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
 # Instance state -> the container-list word the engine's status mapping understands.
@@ -80,6 +92,7 @@ class AwsProvider(Provider):
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
         self._session: Any = None
+        self._prices: pricing.PriceBook | None = None
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._conns: dict[str, Any] = {}  # workspace -> SSH connection made by ensure_machine
@@ -114,7 +127,11 @@ class AwsProvider(Provider):
         with self._lock:
             if service not in self._clients:
                 # One client per service and process: adaptive retry shares its rate limit.
-                self._clients[service] = session.client(service, config=client_config())
+                region, config = None, client_config()
+                if service == "pricing":  # answered in a few regions; a price may not wait
+                    region = pricing.price_list_region(self.options.region)
+                    config = client_config(2).merge(pricing.client_timeouts())
+                self._clients[service] = session.client(service, region_name=region, config=config)
             return self._clients[service]
 
     async def _boto(self, service: str, work: Callable[[Any], Any], what: str = "") -> Any:
@@ -467,14 +484,27 @@ class AwsProvider(Provider):
             )
             return [i for page in pages for r in page["Reservations"] for i in r["Instances"]]
 
-        result: dict[str, MachineState] = {}
         found = await self._boto("ec2", every_page)
-        for instance in sorted(found, key=lambda i: str(i["LaunchTime"])):
-            tags = {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
-            name = tags.get(TAG_WORKSPACE, "")
-            if name in names:
-                result[name] = self._state(instance)
-        return result
+        mine = [
+            i
+            for i in sorted(found, key=lambda i: str(i["LaunchTime"]))
+            if _tag(i, TAG_WORKSPACE) in names
+        ]
+        # Prices: from the cache on most days; AWS is asked for what is missing or stale.
+        if mine:
+            await self.prices.refresh(
+                self._call,
+                self.options.region,
+                [i.get("InstanceType", "?") for i in mine],
+                [(z, i.get("InstanceType", "?")) for i in mine if (z := _spot_zone(i))],
+            )
+        return {_tag(i, TAG_WORKSPACE): self._state(i) for i in mine}
+
+    @property
+    def prices(self) -> pricing.PriceBook:
+        if self._prices is None:
+            self._prices = pricing.PriceBook(paths.cache_dir(paths.home()) / "aws-prices.json")
+        return self._prices
 
     def _state(self, instance: dict[str, Any]) -> MachineState:
         state = instance["State"]["Name"]
@@ -483,24 +513,25 @@ class AwsProvider(Provider):
             status=STATUS.get(state, Status.STOPPED),
             state=state,
             detail=f"instance {instance['InstanceId']} {state} ({kind})",
-            machine=self.machine_info(instance["InstanceId"], kind, state),
+            machine=self.machine_info(instance["InstanceId"], kind, state, _spot_zone(instance)),
         )
 
-    def machine_info(self, instance_id: str, instance_type: str, state: str) -> MachineInfo:
-        """Type, state and the estimated cost: $/h while running, $/month all month."""
-        region, disk = self.options.region, self.options.disk_gb
-        estimate = pricing.estimate(instance_type, region, disk)
-        idle = pricing.stopped_per_month(region, disk)
-        unknown = f"{instance_type} in {region} is not in the price table"
+    def machine_info(
+        self, instance_id: str, instance_type: str, state: str, spot_zone: str | None = None
+    ) -> MachineInfo:
+        """Type, state and the estimated cost: $/h while running, $/month all month (a spot
+        instance at its zone's current spot price)."""
+        region = self.options.region
+        found = self.prices.estimate(instance_type, region, self.options.disk_gb, spot_zone)
         return MachineInfo(
             id=instance_id,
             type=instance_type,
             state=state,
             region=region,
-            hourly=round(estimate[0], 4) if estimate else None,
-            monthly=round(estimate[1], 2) if estimate else None,
-            stopped_monthly=round(idle, 2) if idle is not None else None,
-            price_note=None if estimate else unknown,
+            hourly=round(found.hourly, 4) if found else None,
+            monthly=round(found.monthly, 2) if found else None,
+            stopped_monthly=round(found.stopped_monthly, 2) if found else None,
+            price_note=None if found else f"{instance_type} in {region} is not in the price table",
         )
 
     async def _wait_terminated(self, instance_id: str) -> None:

@@ -76,8 +76,11 @@ def pytest_unconfigure(config: Any) -> None:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """moto in-process, with fake credentials and no instance metadata lookups."""
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """moto in-process, with fake credentials and no instance metadata lookups; podbay's
+    caches (prices) in the test's own home unless a test chose one."""
+    if not os.environ.get("PODBAY_HOME"):
+        monkeypatch.setenv("PODBAY_HOME", str(tmp_path / "podbay-home"))
     for key, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",

@@ -14,6 +14,7 @@ reference (ChangeResourceRecordSets). Throttling: "Request throttling for the Am
 from __future__ import annotations
 
 import ipaddress
+import json
 import random
 import re
 import threading
@@ -113,7 +114,43 @@ def _check_route53(params: dict[str, Any]) -> None:
             raise _bad("a non-alias record needs TTL and ResourceRecords", "InvalidInput")
 
 
-def check(operation: str, params: dict[str, Any]) -> None:
+PRICE_LIST_REGIONS = ("us-east-1", "eu-central-1", "ap-south-1")
+FILTER_TYPES = ("TERM_MATCH", "EQUALS", "CONTAINS", "ANY_OF", "NONE_OF")
+SPOT_PRODUCTS = (
+    "Linux/UNIX",
+    "Linux/UNIX (Amazon VPC)",
+    "SUSE Linux",
+    "SUSE Linux (Amazon VPC)",
+    "Red Hat Enterprise Linux",
+    "Red Hat Enterprise Linux (Amazon VPC)",
+    "Windows",
+    "Windows (Amazon VPC)",
+)
+
+
+def _check_get_products(params: dict[str, Any], region: str) -> None:
+    # The Price List Query API has endpoints in three regions only (a client elsewhere fails
+    # to connect; the "pricing" endpoint of another region does not exist).
+    if region not in PRICE_LIST_REGIONS:
+        raise _bad(f"the Price List API has no endpoint in {region}", "EndpointConnectionError")
+    if not params.get("ServiceCode"):
+        raise _bad("ServiceCode is required with Filters", "InvalidParameterException")
+    if not 1 <= int(params.get("MaxResults", 100)) <= 100:
+        raise _bad("MaxResults must be 1 to 100", "InvalidParameterException")
+    for item in params.get("Filters") or []:
+        if item.get("Type") not in FILTER_TYPES or not item.get("Field") or "Value" not in item:
+            raise _bad(f"malformed filter {item}", "InvalidParameterException")
+
+
+def _check_spot_history(params: dict[str, Any]) -> None:
+    for product in params.get("ProductDescriptions") or []:
+        if product not in SPOT_PRODUCTS:
+            raise _bad(f"Invalid product description: {product}", "InvalidParameterValue")
+    if not 0 <= int(params.get("MaxResults", 1000)) <= 1000:
+        raise _bad("MaxResults must be 0 to 1000")
+
+
+def check(operation: str, params: dict[str, Any], region: str = "us-east-1") -> None:
     """Raise Violation where AWS would refuse the request."""
     _check_tags(params)
     _check_token(params)
@@ -130,6 +167,10 @@ def check(operation: str, params: dict[str, Any]) -> None:
         _check_user_data(params.get("LaunchSpecification") or {})
     elif operation == "ChangeResourceRecordSets":
         _check_route53(params)
+    elif operation == "GetProducts":
+        _check_get_products(params, region)
+    elif operation == "DescribeSpotPriceHistory":
+        _check_spot_history(params)
 
 
 class EventualConsistency:
@@ -168,6 +209,64 @@ def _all_allowed(params: dict[str, Any]) -> dict[str, Any]:
     return {"EvaluationResults": [{"EvalActionName": n, "EvalDecision": "allowed"} for n in names]}
 
 
+# The Price List as these tests' AWS has it (not the bundled table: a test tells them apart).
+LIST_PRICES = {
+    ("us-east-1", "t3.medium"): "0.0418000000",
+    ("us-east-1", "t3.large"): "0.0836000000",
+    ("eu-west-1", "t3.medium"): "0.0457000000",
+    ("us-east-1", "gp3"): "0.0800000000",
+    ("eu-west-1", "gp3"): "0.0880000000",
+}
+SPOT_PRICES = {"t3.medium": "0.0143", "t3.large": "0.0281"}
+
+
+def _price_list(params: dict[str, Any]) -> dict[str, Any]:
+    """GetProducts in the documented aws_v1 shape: PriceList holds one JSON string per product,
+    with terms.OnDemand.<offer>.priceDimensions.<rate>.pricePerUnit.USD."""
+    fields = {f["Field"]: f["Value"] for f in params.get("Filters") or []}
+    region = fields.get("regionCode", "")
+    product = fields.get("instanceType") or fields.get("volumeApiName", "")
+    usd = LIST_PRICES.get((region, product))
+    if usd is None:
+        return {"FormatVersion": "aws_v1", "PriceList": []}
+    sku = "JRTCKXETXF"
+    item = {
+        "product": {"productFamily": "Compute Instance", "attributes": fields, "sku": "SKU1"},
+        "serviceCode": "AmazonEC2",
+        "terms": {
+            "OnDemand": {
+                f"SKU1.{sku}": {
+                    "offerTermCode": sku,
+                    "priceDimensions": {
+                        f"SKU1.{sku}.6YS6EN2CT7": {
+                            "unit": "Hrs" if "instanceType" in fields else "GB-Mo",
+                            "pricePerUnit": {"USD": usd},
+                        }
+                    },
+                }
+            }
+        },
+    }
+    return {"FormatVersion": "aws_v1", "PriceList": [json.dumps(item)]}
+
+
+def _spot_history(params: dict[str, Any]) -> dict[str, Any]:
+    """moto answers every type at $0.00001 and ignores the product; AWS's latest price."""
+    zone = params.get("AvailabilityZone", "us-east-1a")
+    history = [
+        {
+            "AvailabilityZone": zone,
+            "InstanceType": kind,
+            "ProductDescription": "Linux/UNIX",
+            "SpotPrice": SPOT_PRICES[kind],
+            "Timestamp": "2026-11-30T10:00:00Z",
+        }
+        for kind in params.get("InstanceTypes") or []
+        if kind in SPOT_PRICES
+    ]
+    return {"SpotPriceHistory": history[: int(params.get("MaxResults", 1000)) or None]}
+
+
 # What moto does not implement, answered in the shape AWS documents (tests may replace one,
 # e.g. to deny an action or to name a customer-managed key). A Violation raised by an answer
 # is AWS refusing.
@@ -176,6 +275,8 @@ MOTO_LACKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
         "KmsKeyId": "arn:aws:kms:us-east-1:123456789012:alias/aws/ebs"
     },
     "SimulatePrincipalPolicy": _all_allowed,
+    "GetProducts": _price_list,
+    "DescribeSpotPriceHistory": _spot_history,
 }
 
 
@@ -199,7 +300,7 @@ def install(
 
     def strict_call(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
         try:
-            check(operation_name, api_params)
+            check(operation_name, api_params, self.meta.region_name)
             if consistency is not None and operation_name in CONSISTENCY_CHECKED:
                 consistency.before(operation_name, api_params)
             if operation_name in lacking:

@@ -93,7 +93,7 @@ def test_workspace_on_a_stand_in_instance(
 
         statuses = asyncio.run(engine.status_all())
         assert statuses[0].status == Status.RUNNING
-        assert statuses[0].machine is not None and statuses[0].machine.hourly == 0.0466
+        assert statuses[0].machine is not None and statuses[0].machine.hourly == 0.0468  # listed
 
         asyncio.run(engine.stop("project"))
         standin.sync(ec2, store.install_id())
