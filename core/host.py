@@ -6,16 +6,21 @@ SSH). A provider (core/provider.py) opens one for each operation.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from podbay.core.docker import DockerEndpoint
+
+# A question a program on the machine asks podbay over `serve`: its request (bytes up to a
+# blank line) in, the answer out.
+Answer = Callable[[bytes], Awaitable[bytes]]
 
 
 @dataclass
@@ -43,9 +48,16 @@ class HostSession(Protocol):
         on_line: Callable[[str], None],
         cwd: str | None = None,
         env: dict[str, str] | None = None,
+        forward_agent: bool = False,
     ) -> int:
         """Run a command on the machine, passing each line of its output (stdout and stderr
-        together) to `on_line` as it comes; returns the exit status."""
+        together) to `on_line` as it comes; returns the exit status. `forward_agent`: the
+        command (and only it) may use this computer's ssh-agent."""
+        ...
+
+    def serve(self, path: str, answer: Answer) -> contextlib.AbstractAsyncContextManager[None]:
+        """While open: a unix socket at `path` on the machine; each connection's request (up
+        to a blank line) is answered here by `answer`."""
         ...
 
     # Files on the machine, by absolute path. Errors are OSError, as pathlib raises them.
@@ -118,7 +130,9 @@ class LocalHost:
         on_line: Callable[[str], None],
         cwd: str | None = None,
         env: dict[str, str] | None = None,
+        forward_agent: bool = False,
     ) -> int:
+        # forward_agent: a local command has this computer's agent already (SSH_AUTH_SOCK).
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv,
@@ -142,6 +156,18 @@ class LocalHost:
                 process.kill()
                 await process.wait()
             raise
+
+    @contextlib.asynccontextmanager
+    async def serve(self, path: str, answer: Answer) -> AsyncIterator[None]:
+        async def one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reply(reader, writer, answer)
+
+        server = await asyncio.start_unix_server(one, path)
+        try:
+            yield
+        finally:
+            server.close()
+            Path(path).unlink(missing_ok=True)
 
     async def exists(self, path: str) -> bool:
         return await asyncio.to_thread(os.path.lexists, path)
@@ -191,3 +217,19 @@ class LocalHost:
 
     async def close(self) -> None:
         return None
+
+
+REQUEST_LIMIT = 64 * 1024
+
+
+async def reply(reader: Any, writer: Any, answer: Answer) -> None:
+    """One connection of `serve`: read the request up to a blank line, write the answer."""
+    try:
+        request = await reader.readuntil(b"\n\n")
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        request = b""
+    try:
+        if 0 < len(request) <= REQUEST_LIMIT:
+            writer.write(await answer(request))
+    finally:
+        writer.close()

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from podbay.core import templates
+from podbay.core import git_access, templates
 from podbay.core.devcontainer.values import (
     IMAGE_REFERENCE,
     WORKSPACE_NAME,
@@ -209,12 +209,19 @@ async def _clone(
         if on_line is not None and text.strip():
             on_line(f"  {text}")
 
-    code = await host.run_stream(argv, line, env=GIT_ENV)
+    async with git_access.for_clone(source.value, host) as access:
+        code = await host.run_stream(
+            ["git", *access.args, *argv[1:]],
+            line,
+            env={**GIT_ENV, **access.env},
+            forward_agent=access.forward_agent,
+        )
     if code != 0:
         reason = _git_reason("\n".join(output), source)
+        hint = "check the URL and branch; git's own credentials (ssh keys, credential helper) apply"
         raise GitCloneFailed(
             f"git clone of {source.display()} failed: {reason}",
-            "check the URL and branch; git's own credentials (ssh keys, credential helper) apply",
+            access.hint if access.hint and _REFUSED.search("\n".join(output)) else hint,
         )
     if by_commit:
         assert ref is not None
@@ -226,6 +233,13 @@ async def _clone(
                 "check the commit id; it must be reachable from a branch of the repository",
             )
 
+
+# git's words for "who are you?" (the hint then says how podbay lends your credentials).
+_REFUSED = re.compile(
+    r"Permission denied|Authentication failed|could not read (Username|Password)|"
+    r"terminal prompts disabled|returned error: 40[13]",
+    re.IGNORECASE,
+)
 
 # No prompts (there is no terminal to answer them), only podbay's transports (submodules too),
 # and an HTTP transfer slower than 1 KB/s for a minute is given up instead of waited on forever.

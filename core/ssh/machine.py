@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from podbay.core.docker import DockerEndpoint
 from podbay.core.errors import PodbayError
-from podbay.core.host import RunResult
+from podbay.core.host import Answer, RunResult, reply
 from podbay.core.model import MachineRecord
 
 if TYPE_CHECKING:
@@ -73,12 +73,15 @@ async def connect(
     timeout: float = 10.0,
     retry_until: float | None = None,
     on_retry: Callable[[str], None] | None = None,
+    agent_forwarding: str | None = None,
 ) -> asyncssh.SSHClientConnection:
     """An SSH connection to the machine, pinned to podbay's host key for it.
 
     With `retry_until` (a time.monotonic() deadline), refused or timed-out connections, a
     host key that is not ours yet and an unknown user are retried with backoff: that is a VM
     still booting (sshd starts before user-data has installed our key and user).
+    `agent_forwarding`: the local agent's socket, offered to the machine's sessions (podbay's
+    own key still logs in; the agent is never used for that).
     """
     import asyncssh
 
@@ -95,6 +98,7 @@ async def connect(
                 known_hosts=([pinned], [], []),
                 config=[],
                 agent_path=None,
+                agent_forwarding=agent_forwarding or False,
                 connect_timeout=timeout,
                 keepalive_interval=30,
             )
@@ -129,16 +133,24 @@ class SshHost:
     local = False
 
     def __init__(
-        self, conn: asyncssh.SSHClientConnection, docker: DockerEndpoint, socket_dir: str
+        self,
+        conn: asyncssh.SSHClientConnection,
+        docker: DockerEndpoint,
+        socket_dir: str,
+        address: MachineAddress | None = None,
     ) -> None:
         self.conn = conn
         self.docker = docker
+        self.address = address  # to open a connection of its own for a forwarded agent
         self._socket_dir = socket_dir
         self._sftp: asyncssh.SFTPClient | None = None
 
     @classmethod
     async def open(
-        cls, conn: asyncssh.SSHClientConnection, remote_socket: str = "/var/run/docker.sock"
+        cls,
+        conn: asyncssh.SSHClientConnection,
+        remote_socket: str = "/var/run/docker.sock",
+        address: MachineAddress | None = None,
     ) -> SshHost:
         # A short private path: unix socket paths are limited to about 100 bytes.
         socket_dir = tempfile.mkdtemp(prefix="podbay-")
@@ -148,7 +160,7 @@ class SshHost:
         except BaseException:
             shutil.rmtree(socket_dir, ignore_errors=True)
             raise
-        return cls(conn, DockerEndpoint(f"unix://{local}"), socket_dir)
+        return cls(conn, DockerEndpoint(f"unix://{local}"), socket_dir, address)
 
     async def run(
         self, argv: list[str], cwd: str | None = None, env: dict[str, str] | None = None
@@ -161,16 +173,43 @@ class SshHost:
         on_line: Callable[[str], None],
         cwd: str | None = None,
         env: dict[str, str] | None = None,
+        forward_agent: bool = False,
     ) -> int:
         import asyncssh
 
-        async with self.conn.create_process(
-            _command(argv, cwd, env), stderr=asyncssh.STDOUT, encoding="utf-8", errors="replace"
-        ) as process:
-            async for line in process.stdout:
-                on_line(line.rstrip("\r\n"))
-            await process.wait()
+        agent = os.environ.get("SSH_AUTH_SOCK") if forward_agent else None
+        # The agent goes over a connection of the command's own, closed when it ends: nothing
+        # else on the machine (the workspace, a later shell) gets to use it.
+        conn = self.conn
+        if agent and self.address is not None:
+            conn = await connect(self.address, agent_forwarding=agent)
+        try:
+            async with conn.create_process(
+                _command(argv, cwd, env),
+                stderr=asyncssh.STDOUT,
+                encoding="utf-8",
+                errors="replace",
+            ) as process:
+                async for line in process.stdout:
+                    on_line(line.rstrip("\r\n"))
+                await process.wait()
+        finally:
+            if conn is not self.conn:
+                conn.close()
         return int(process.exit_status if process.exit_status is not None else 255)
+
+    @contextlib.asynccontextmanager
+    async def serve(self, path: str, answer: Answer) -> AsyncIterator[None]:
+        def handler(reader: Any, writer: Any) -> Any:
+            return reply(reader, writer, answer)
+
+        listener = await self.conn.start_unix_server(lambda: handler, path)
+        try:
+            yield
+        finally:
+            listener.close()
+            with contextlib.suppress(Exception):
+                await self.run(["rm", "-f", "--", path])
 
     async def run_shell(self, script: str, stdin: bytes | str | None = None) -> RunResult:
         """Run a shell line; stdin is bytes to feed, or the path of a local file to stream."""

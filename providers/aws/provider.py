@@ -407,11 +407,11 @@ class AwsProvider(Provider):
         )
 
     async def open_host(self, job: MachineJob) -> HostSession:
+        address = ssh_machine.MachineAddress.of(job.workspace.machine, job.keys.client_key)
         conn = self._conns.pop(job.workspace.name, None)
         if conn is None:
-            address = ssh_machine.MachineAddress.of(job.workspace.machine, job.keys.client_key)
             conn = await ssh_machine.connect(address)
-        return await ssh_machine.SshHost.open(conn)
+        return await ssh_machine.SshHost.open(conn, address=address)
 
     async def stop_machine(self, job: MachineJob) -> None:
         instance_id = job.workspace.machine.extra.get("instance_id")
