@@ -99,14 +99,7 @@ class AwsDeepCheck:
     async def _offering(self) -> CheckResult:
         kind = self.options.instance_type
         zone = self._place.availability_zone if self._place else None
-        filters = [{"Name": "instance-type", "Values": [kind]}]
-        found = await self.call(
-            "ec2",
-            "describe_instance_type_offerings",
-            LocationType="availability-zone",
-            Filters=filters,
-        )
-        zones = sorted(o["Location"] for o in found.get("InstanceTypeOfferings", []))
+        zones = await network.offered_zones(self.call, kind)
         if zone is not None and zone not in zones:
             offered = ", ".join(zones) or "no zone of this region"
             return CheckResult(

@@ -49,11 +49,28 @@ class Placement:
     availability_zone: str
 
 
+async def offered_zones(call: Call, instance_type: str) -> list[str]:
+    """The availability zones of the region that offer the instance type."""
+    found = await call(
+        "ec2",
+        "describe_instance_type_offerings",
+        LocationType="availability-zone",
+        Filters=[{"Name": "instance-type", "Values": [instance_type]}],
+    )
+    return sorted(str(o["Location"]) for o in found.get("InstanceTypeOfferings", []))
+
+
 async def placement(
-    call: Call, subnet_id: str | None, vpc_id: str | None, zone: str | None
+    call: Call,
+    subnet_id: str | None,
+    vpc_id: str | None,
+    zone: str | None,
+    avoid: list[str] | tuple[str, ...] = (),
+    only: list[str] | None = None,
 ) -> Placement:
     """The subnet to launch into: the given one, else a public subnet of the VPC (default VPC
-    when none is given), in the given availability zone if any. One DescribeSubnets call."""
+    when none is given), in the given availability zone if any, not in a zone to `avoid` and,
+    when given, in one of the `only` zones. One DescribeSubnets call."""
     if subnet_id:
         found = await call("ec2", "describe_subnets", SubnetIds=[subnet_id])
     else:
@@ -64,7 +81,13 @@ async def placement(
         if zone:
             filters.append({"Name": "availability-zone", "Values": [zone]})
         found = await call("ec2", "describe_subnets", Filters=filters)
-    subnets = found.get("Subnets", [])
+    subnets = [
+        s
+        for s in found.get("Subnets", [])
+        if s["AvailabilityZone"] not in avoid and (only is None or s["AvailabilityZone"] in only)
+    ]
+    if not subnets and (avoid or only is not None):
+        raise NoZoneLeft(avoid)
     if not subnets:
         if subnet_id:
             raise ProviderError(f"subnet {subnet_id} not found", "check the subnet_id option")
@@ -76,6 +99,14 @@ async def placement(
     subnets.sort(key=lambda s: (not s.get("MapPublicIpOnLaunch"), s["AvailabilityZone"]))
     chosen = subnets[0]
     return Placement(chosen["SubnetId"], chosen["VpcId"], chosen["AvailabilityZone"])
+
+
+class NoZoneLeft(ProviderError):
+    """Every zone that could take the instance was tried."""
+
+    def __init__(self, tried: list[str] | tuple[str, ...]) -> None:
+        super().__init__(f"no other zone to try (tried {', '.join(tried) or 'none'})")
+        self.tried = list(tried)
 
 
 def ingress_cidr(option: str | None) -> str:

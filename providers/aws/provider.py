@@ -56,6 +56,9 @@ def _spot_zone(instance: dict[str, Any]) -> str | None:
     return str(instance.get("Placement", {}).get("AvailabilityZone") or "") or None
 
 
+# RunInstances' words for "not in this zone": now, or never.
+NO_ROOM = ("InsufficientInstanceCapacity", "Unsupported")
+
 LIVE_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
 # Instance state -> the container-list word the engine's status mapping understands.
 # EC2's instance states as podbay shows them (terminated ones are not polled).
@@ -123,15 +126,20 @@ class AwsProvider(Provider):
             return self._session
 
     def client(self, service: str) -> Any:
+        """One client per service and process (adaptive retry shares its rate limit).
+        "ec2-launch" is EC2 for RunInstances alone: AWS answers a zone without capacity with
+        HTTP 500, which botocore retries as a passing fault; that client tries twice, and podbay
+        moves to another zone instead of waiting out eight tries."""
         session = self.session()
         with self._lock:
             if service not in self._clients:
-                # One client per service and process: adaptive retry shares its rate limit.
-                region, config = None, client_config()
+                name, region, config = service, None, client_config()
                 if service == "pricing":  # answered in a few regions; a price may not wait
                     region = pricing.price_list_region(self.options.region)
                     config = client_config(2).merge(pricing.client_timeouts())
-                self._clients[service] = session.client(service, region_name=region, config=config)
+                elif service == "ec2-launch":
+                    name, config = "ec2", client_config(2)
+                self._clients[service] = session.client(name, region_name=region, config=config)
             return self._clients[service]
 
     async def _boto(self, service: str, work: Callable[[Any], Any], what: str = "") -> Any:
@@ -261,6 +269,8 @@ class AwsProvider(Provider):
         tags = self._tags(job)
         if opts.security_group_id:
             group, owned = opts.security_group_id, False
+        elif machine.get("security_group_owned") and machine.get("security_group_id"):
+            group, owned = machine["security_group_id"], True  # made by a try in another zone
         else:
             group = await network.create_group(
                 self._call, f"podbay-{ws.name}-{job.install_id[:8]}", where.vpc_id, tags
@@ -289,9 +299,16 @@ class AwsProvider(Provider):
         )
         # The group was made moments ago: EC2 may not know it yet (ClientToken makes the
         # retry safe).
-        launched = await retry.until_visible(
-            lambda: self._call("ec2", "run_instances", **params), self.poll_interval
-        )
+        try:
+            launched = await retry.until_visible(
+                lambda: self._call("ec2-launch", "run_instances", **params), self.poll_interval
+            )
+        except AwsError as exc:
+            if exc.code not in NO_ROOM or opts.subnet_id or opts.availability_zone:
+                raise
+            return await self._next_zone(job, where.availability_zone, exc)
+        machine.pop("zones_tried", None)
+        machine.pop("zones_offered", None)
         instance: dict[str, Any] = launched["Instances"][0]
         if instance["State"]["Name"] in ("terminated", "shutting-down"):
             # AWS answered the token with an earlier launch that is gone: next generation.
@@ -306,6 +323,35 @@ class AwsProvider(Provider):
         job.save()
         return instance
 
+    async def _next_zone(self, job: MachineJob, zone: str, refused: AwsError) -> dict[str, Any]:
+        """The zone cannot take the type, now (InsufficientInstanceCapacity) or at all
+        (Unsupported): launch in the next zone of the region that offers it, with a token of
+        its own (a token belongs to its parameters). Asked only then, so a launch that works
+        first time costs no extra call."""
+        machine, kind = job.workspace.machine.extra, self.options.instance_type
+        tried = [*machine.get("zones_tried", []), zone]
+        if "zones_offered" not in machine:
+            machine["zones_offered"] = await network.offered_zones(self._call, kind)
+        left = sorted(set(machine["zones_offered"]) - set(tried))
+        if not machine["zones_offered"]:
+            raise AwsError(
+                f"{kind} is not offered in {self.options.region}",
+                f"choose another instance type: podbay provider set {self.name} instance_type=...",
+                refused.code,
+            )
+        if not left:
+            raise AwsError(
+                f"no zone can launch a {kind} now (tried {', '.join(tried)}): {refused.message}",
+                f"try again later, or another instance type: podbay provider set {self.name} "
+                "instance_type=...",
+                refused.code,
+            )
+        job.report.warn(f"{zone} cannot launch a {kind} now ({refused.code}); trying {left[0]}")
+        machine.update(zones_tried=tried, generation=machine.get("generation", 0) + 1)
+        machine.pop("launch", None)
+        job.save()
+        return await self._launch(job)
+
     async def _launch_inputs(self, machine: dict[str, Any]) -> tuple[amis.Ami, network.Placement]:
         """The image and subnet of this launch: looked up once, then kept in the record, so a
         retry with the same ClientToken sends the same parameters. AWS refuses a token reused
@@ -317,7 +363,21 @@ class AwsProvider(Provider):
             return amis.Ami(**kept["image"]), network.Placement(**kept["placement"])
         image = await self._image()
         o = self.options
-        where = await network.placement(self._call, o.subnet_id, o.vpc_id, o.availability_zone)
+        try:
+            where = await network.placement(
+                self._call,
+                o.subnet_id,
+                o.vpc_id,
+                o.availability_zone,
+                avoid=machine.get("zones_tried", []),
+                only=machine.get("zones_offered"),
+            )
+        except network.NoZoneLeft as exc:
+            raise AwsError(
+                f"no subnet in a zone that can launch a {o.instance_type} now "
+                f"(tried {', '.join(exc.tried)})",
+                "add a subnet in another zone, try again later, or choose another instance_type",
+            ) from None
         machine["launch"] = {
             "generation": generation,
             "image": dataclasses.asdict(image),

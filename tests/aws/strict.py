@@ -150,6 +150,18 @@ def _check_spot_history(params: dict[str, Any]) -> None:
         raise _bad("MaxResults must be 0 to 1000")
 
 
+OFFERING_LOCATIONS = ("region", "availability-zone", "availability-zone-id", "outpost")
+OFFERING_FILTERS = ("instance-type", "location")
+
+
+def _check_offerings(params: dict[str, Any]) -> None:
+    if params.get("LocationType", "region") not in OFFERING_LOCATIONS:
+        raise _bad(f"Invalid LocationType: {params.get('LocationType')}")
+    for item in params.get("Filters") or []:
+        if item.get("Name") not in OFFERING_FILTERS:
+            raise _bad(f"The filter '{item.get('Name')}' is invalid", "InvalidParameterValue")
+
+
 def check(operation: str, params: dict[str, Any], region: str = "us-east-1") -> None:
     """Raise Violation where AWS would refuse the request."""
     _check_tags(params)
@@ -171,6 +183,8 @@ def check(operation: str, params: dict[str, Any], region: str = "us-east-1") -> 
         _check_get_products(params, region)
     elif operation == "DescribeSpotPriceHistory":
         _check_spot_history(params)
+    elif operation == "DescribeInstanceTypeOfferings":
+        _check_offerings(params)
 
 
 class EventualConsistency:

@@ -31,13 +31,14 @@ def closed_port(instance: dict[str, Any], provider: Any) -> tuple[str, int]:
 
 
 class Calls:
-    """Every EC2 call the provider's client sends: (operation, params)."""
+    """Every EC2 call the provider's clients send: (operation, params)."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, *clients: Any) -> None:
         self.sent: list[tuple[str, dict[str, Any]]] = []
         self.fail: dict[str, tuple[int, bytes]] = {}
-        client.meta.events.register("before-parameter-build.ec2.*", self._record)
-        client.meta.events.register_first("before-send.ec2.*", self._inject)
+        for client in clients:
+            client.meta.events.register("before-parameter-build.ec2.*", self._record)
+            client.meta.events.register_first("before-send.ec2.*", self._inject)
 
     def _record(self, model: Any, params: dict[str, Any], **_: Any) -> None:
         self.sent.append((model.name, params))
@@ -89,7 +90,8 @@ def _live(ec2: Any) -> list[str]:
 
 
 def _calls(engine: Engine) -> Calls:
-    return Calls(engine.provider("cloud").client("ec2"))  # type: ignore[attr-defined]
+    provider: Any = engine.provider("cloud")
+    return Calls(provider.client("ec2"), provider.client("ec2-launch"))
 
 
 def test_a_retried_and_a_rerun_create_launch_one_instance_with_one_token(
@@ -98,13 +100,10 @@ def test_a_retried_and_a_rerun_create_launch_one_instance_with_one_token(
     calls = _calls(engine)
     ec2 = engine.provider("cloud").client("ec2")  # type: ignore[attr-defined]
     request = UpRequest(source=_project(tmp_path), provider="cloud")
-    calls.fail["RunInstances"] = (
-        500,
-        ec2_error("InsufficientInstanceCapacity", "No t3.medium capacity", 500),
-    )
+    calls.fail["RunInstances"] = (500, ec2_error("InternalError", "An internal error", 500))
     with pytest.raises(PodbayError) as failed:
         asyncio.run(engine.up(request))
-    assert failed.value.message.startswith("AWS has no capacity for this instance type")
+    assert "An internal error" in failed.value.message
     del calls.fail["RunInstances"]
     # moto runs behind the injected answers and ignores ClientToken, so it launched one
     # instance per attempt (AWS launches none on this error): clear them away.
@@ -127,7 +126,7 @@ def test_a_retried_and_a_rerun_create_launch_one_instance_with_one_token(
     launches = calls.of("RunInstances")
     wire = calls.of("RunInstances@wire")
     assert len(launches) == 2  # podbay asked twice: the failed run and the next one
-    assert len(wire) >= 3  # botocore retried the 500 before giving up
+    assert len(wire) == 3  # botocore retried the 500 once before giving up, then the launch
     # Every attempt on the wire, retries and re-runs alike, carried the same token, with the
     # same parameters: the image and subnet were looked up once and kept for the retries.
     assert {w["ClientToken"] for w in wire} == {ws.machine.extra["client_token"]}
@@ -164,6 +163,73 @@ def test_a_retried_and_a_rerun_create_launch_one_instance_with_one_token(
         ]
         == []
     )
+
+
+def test_a_zone_without_room_moves_the_launch_to_the_next_zone_that_offers_the_type(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """EC2 answers a zone out of capacity with HTTP 500 InsufficientInstanceCapacity: podbay
+    tries it twice at most, then asks which zones offer the type and launches in the next one,
+    with a token of its own (a token belongs to its parameters)."""
+    calls = _calls(engine)
+    provider: Any = engine.provider("cloud")
+    ec2 = provider.client("ec2")
+    zones = {s["SubnetId"]: s["AvailabilityZone"] for s in ec2.describe_subnets()["Subnets"]}
+    full = "us-east-1a"  # the zone podbay picks first (default subnets, by name)
+
+    def no_room(request: Any, **_: Any) -> AWSResponse | None:
+        text = request.body if isinstance(request.body, str) else request.body.decode()
+        wire = dict(p.split("=", 1) for p in text.split("&") if "=" in p)
+        if zones.get(wire.get("SubnetId", "")) == full:
+            body = ec2_error("InsufficientInstanceCapacity", "No t3.medium capacity", 500)
+            return AWSResponse(request.url, 500, {}, RawBody(body))
+        return None
+
+    provider.client("ec2-launch").meta.events.register_first(
+        "before-send.ec2.RunInstances", no_room
+    )
+    with pytest.raises(PodbayError) as unreachable:  # nothing answers SSH; the launch is done
+        asyncio.run(engine.up(UpRequest(source=_project(tmp_path), provider="cloud")))
+    assert "did not answer SSH" in unreachable.value.message
+    wire = calls.of("RunInstances@wire")
+    assert [zones[w["SubnetId"]] for w in wire] == [full, full, "us-east-1b"]
+    assert len({w["ClientToken"] for w in wire}) == 2  # one per zone
+    assert len(calls.of("DescribeInstanceTypeOfferings")) == 1
+    ws = engine.store.workspace("app")
+    [instance] = ec2.describe_instances(InstanceIds=[ws.machine.extra["instance_id"]])[
+        "Reservations"
+    ][0]["Instances"]
+    assert instance["Placement"]["AvailabilityZone"] == "us-east-1b"
+    assert len(calls.of("CreateSecurityGroup")) == 1  # the group made for the first try
+    assert "zones_tried" not in ws.machine.extra
+    log = (engine.store.root / "logs" / "app.log").read_text()
+    assert "us-east-1a cannot launch a t3.medium now (InsufficientInstanceCapacity)" in log
+
+
+def test_a_type_no_zone_can_launch_is_said_with_the_zones_tried(
+    engine: Engine, tmp_path: Path
+) -> None:
+    calls = _calls(engine)
+    calls.fail["RunInstances"] = (
+        400,
+        ec2_error("Unsupported", "The requested configuration is currently not supported", 400),
+    )
+    with pytest.raises(PodbayError) as failed:
+        asyncio.run(engine.up(UpRequest(source=_project(tmp_path), provider="cloud")))
+    ec2: Any = engine.provider("cloud").client("ec2")  # type: ignore[attr-defined]
+    offers = ec2.describe_instance_type_offerings(
+        LocationType="availability-zone",
+        Filters=[{"Name": "instance-type", "Values": ["t3.medium"]}],
+    )["InstanceTypeOfferings"]
+    subnets = {s["AvailabilityZone"] for s in ec2.describe_subnets()["Subnets"]}
+    # Every zone with a default subnet that offers the type (as on AWS, us-east-1e does not).
+    tried = sorted(subnets & {o["Location"] for o in offers})
+    assert "us-east-1e" in subnets and "us-east-1e" not in tried
+    assert failed.value.message.startswith(
+        f"no zone can launch a t3.medium now (tried {', '.join(tried)})"
+    )
+    assert "instance_type=" in failed.value.hint
+    assert len(calls.of("RunInstances@wire")) == len(tried)  # 400: each zone asked once
 
 
 def test_the_ssh_rule_follows_the_caller_and_never_opens_to_the_world_by_itself(
