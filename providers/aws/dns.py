@@ -9,9 +9,11 @@ from podbay.providers.aws.network import Call
 
 
 async def zone_id(call: Call, zone: str) -> str:
-    """The id of the hosted zone named `zone` (with its trailing dot)."""
+    """The id of the hosted zone named `zone` (with its trailing dot); of a public and a private
+    zone of one name, the public one (the address podbay writes is a public one)."""
     zones = await call("route53", "list_hosted_zones_by_name", DNSName=zone)
     match = [z for z in zones.get("HostedZones", []) if z["Name"] == zone]
+    match.sort(key=lambda z: bool(z.get("Config", {}).get("PrivateZone")))
     if not match:
         raise ProviderError(f"Route53 zone {zone} not found", "check route53_zone")
     return str(match[0]["Id"])

@@ -69,6 +69,7 @@ exit 0
 # mirror that may fail the first STANDIN_APT_UPDATE_FAILURES updates, and docker.io "installed"
 # from the test machine's CLI, adding the docker group as the package does.
 APT_GET = """#!/bin/bash
+echo "apt-get $*" >>/var/log/standin-apt.log  # what user-data asked for, for the tests
 timeout=0
 update=no
 for arg in "$@"; do

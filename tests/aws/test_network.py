@@ -40,3 +40,30 @@ def test_the_callers_address_is_asked_directly_not_through_a_proxy(
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     assert network.caller_ip() == caller_ip["ip"]
+
+
+def test_of_a_public_and_a_private_zone_of_one_name_the_public_one_gets_the_record(
+    aws: None,
+) -> None:
+    import boto3
+
+    from podbay.providers.aws import dns
+
+    route53 = boto3.client("route53")
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    private = route53.create_hosted_zone(
+        Name="dev.example.org",
+        CallerReference="private",
+        HostedZoneConfig={"PrivateZone": True},
+        VPC={"VPCRegion": "us-east-1", "VPCId": vpc},
+    )["HostedZone"]["Id"]
+    public = route53.create_hosted_zone(Name="dev.example.org", CallerReference="public")[
+        "HostedZone"
+    ]["Id"]
+    assert private != public
+
+    async def call(service: str, operation: str, **kwargs: Any) -> Any:
+        return getattr(boto3.client(service), operation)(**kwargs)
+
+    assert asyncio.run(dns.zone_id(call, "dev.example.org.")) == public

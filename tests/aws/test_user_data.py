@@ -65,6 +65,10 @@ def test_user_data_makes_a_pinned_key_only_machine(machine: Any, tmp_path: Path)
     assert offered == ["/etc/ssh/podbay/ssh_host_ed25519_key"]
     assert "passwordauthentication no" in config and "permitrootlogin no" in config
     assert _in(name, "test -e /var/lib/podbay/ready").returncode == 0
+    # Docker and git from the mirror; BuildKit asked for, and its absence (Ubuntu releases
+    # without a docker-buildx package, as this mirror) is no failure.
+    asked = _in(name, "cat /var/log/standin-apt.log").stdout
+    assert "install -y -q docker.io git" in asked and "install -y -q docker-buildx" in asked
     units = _in(name, "cat /etc/systemd/system/podbay-idle.service").stdout
     assert "PODBAY_IDLE_MINUTES=30" in units
 
