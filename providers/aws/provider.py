@@ -49,6 +49,12 @@ def _tag(instance: dict[str, Any], key: str) -> str:
     return next((t["Value"] for t in instance.get("Tags", []) if t["Key"] == key), "")
 
 
+def _interrupted(instance: dict[str, Any]) -> bool:
+    """Stopped by EC2 for a spot interruption (StateReason Server.SpotInstanceShutdown)."""
+    code = str((instance.get("StateReason") or {}).get("Code", ""))
+    return instance.get("InstanceLifecycle") == "spot" and code.startswith("Server.SpotInstance")
+
+
 def _spot_zone(instance: dict[str, Any]) -> str | None:
     """The zone of a spot instance (its price is the zone's), None for on-demand."""
     if instance.get("InstanceLifecycle") != "spot":
@@ -221,13 +227,23 @@ class AwsProvider(Provider):
         except AwsError as exc:
             if exc.code == "InvalidInstanceID.NotFound":
                 state = "terminated"
-            elif exc.code == "IncorrectInstanceState":
+            elif exc.code in ("IncorrectInstanceState", "IncorrectSpotRequestState"):
                 state = "stopping-or-gone"
             else:
                 raise
         if state == "stopping-or-gone":
             found = await self._call("ec2", "describe_instances", InstanceIds=[instance_id])
-            state = found["Reservations"][0]["Instances"][0]["State"]["Name"]
+            instance = found["Reservations"][0]["Instances"][0]
+            state = instance["State"]["Name"]
+            if state == "stopped" and _interrupted(instance):
+                raise AwsError(
+                    f"instance {instance_id} was stopped by AWS (spot interruption); EC2 starts "
+                    "it again by itself when spot capacity returns",
+                    f"wait and run podbay up {job.workspace.name} again; or, for a machine that "
+                    f"need not wait: podbay provider set {self.name} spot=false, then delete "
+                    "and up the workspace (a new machine)",
+                    "IncorrectSpotRequestState",
+                )
             if state in ("stopping", "stopped"):
                 job.report.step(f"waiting for instance {instance_id} to stop before starting it")
                 await self._wait(instance_id, "stopped")
@@ -569,10 +585,13 @@ class AwsProvider(Provider):
     def _state(self, instance: dict[str, Any]) -> MachineState:
         state = instance["State"]["Name"]
         kind = instance.get("InstanceType", "?")
+        why = ", spot interruption: EC2 restarts it when capacity returns"
         return MachineState(
             status=STATUS.get(state, Status.STOPPED),
             state=state,
-            detail=f"instance {instance['InstanceId']} {state} ({kind})",
+            detail=f"instance {instance['InstanceId']} {state} ({kind}"
+            + (why if state == "stopped" and _interrupted(instance) else "")
+            + ")",
             machine=self.machine_info(instance["InstanceId"], kind, state, _spot_zone(instance)),
         )
 

@@ -19,6 +19,7 @@ from podbay.core.engine import Engine, UpRequest
 from podbay.core.errors import PodbayError
 from podbay.core.model import Event, ProviderConfig, Source, Status, Workspace
 from podbay.core.store import Store
+from tests.aws import strict
 from tests.aws.test_errors import RawBody, ec2_error
 from tests.conftest import IMAGE, write_config
 
@@ -401,6 +402,48 @@ def test_spot_and_route53(engine: Engine, tmp_path: Path) -> None:
     order = [n for n in calls.names()[before:] if not n.endswith("@wire")]
     assert order.index("CancelSpotInstanceRequests") < order.index("TerminateInstances")
     assert a_records() == []
+
+
+def test_a_spot_instance_aws_stopped_is_said_so_with_what_to_do(
+    engine: Engine, tmp_path: Path, strict_aws: Any
+) -> None:
+    """EC2 stops a persistent spot instance when it needs the capacity back and starts it again
+    itself; StartInstances is refused meanwhile. The user is told that, not a raw error."""
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.instances import StateReason
+
+    engine.providers.save(
+        ProviderConfig(name="cloud", type="aws", options={"region": "us-east-1", "spot": True})
+    )
+    with pytest.raises(PodbayError):  # nothing answers SSH; the machine exists
+        asyncio.run(engine.up(UpRequest(source=_project(tmp_path), provider="cloud")))
+    asyncio.run(engine.stop("app"))
+    instance_id = engine.store.workspace("app").machine.extra["instance_id"]
+    instance = ec2_backends["123456789012"]["us-east-1"].get_instance(instance_id)
+    instance.state_reason = StateReason(
+        "Server.SpotInstanceShutdown: The instance was stopped due to a Spot interruption",
+        "Server.SpotInstanceShutdown",
+    )
+
+    def refused_while_interrupted(params: dict[str, Any]) -> dict[str, Any]:
+        raise strict.Violation("IncorrectSpotRequestState", "The spot request is not active")
+
+    strict_aws.answers["StartInstances"] = refused_while_interrupted
+    with pytest.raises(PodbayError) as refused:
+        asyncio.run(engine.start("app"))
+    assert refused.value.message == (
+        f"instance {instance_id} was stopped by AWS (spot interruption); EC2 starts it again "
+        "by itself when spot capacity returns"
+    )
+    assert "podbay up app" in refused.value.hint and "spot=false" in refused.value.hint
+    [status] = asyncio.run(engine.status_all())
+    assert "spot interruption" in status.detail
+    ws = engine.store.workspace("app")
+    polled = asyncio.run(engine.provider("cloud").poll(engine.store.install_id(), [ws]))
+    assert polled["app"].detail == (
+        f"instance {instance_id} stopped (t3.medium, spot interruption: EC2 restarts it when "
+        "capacity returns)"
+    )
 
 
 def test_a_deleted_machine_leaves_no_address_behind(engine: Engine) -> None:
