@@ -13,6 +13,30 @@ from podbay.core.provider import ProviderOptions
 CANONICAL_OWNER = "099720109477"
 
 
+# Offered in the setup form: current general-purpose, compute and burstable types, Intel and
+# Graviton (arm64: podbay picks the arm64 Ubuntu image for them), smallest first. Any type
+# can be typed; the price comes from AWS's Price List, not from this list.
+SUGGESTED_TYPES = (
+    "t3.medium",
+    "t3.large",
+    "t3.xlarge",
+    "t4g.medium",
+    "t4g.large",
+    "t4g.xlarge",
+    "m7i.large",
+    "m7i.xlarge",
+    "m7i.2xlarge",
+    "m7g.large",
+    "m7g.xlarge",
+    "m7g.2xlarge",
+    "c7i.xlarge",
+    "c7i.2xlarge",
+    "c7g.xlarge",
+    "c7g.2xlarge",
+    "r7i.large",
+    "g5.xlarge",
+)
+
 _LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
 
 

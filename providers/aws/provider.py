@@ -42,7 +42,7 @@ from podbay.providers.aws import policy as iam
 from podbay.providers.aws.deep_check import AwsDeepCheck
 from podbay.providers.aws.errors import AwsError, check_region, client_config, explain
 from podbay.providers.aws.launch import TAG_HOME, TAG_WORKSPACE, launch_params, workspace_tags
-from podbay.providers.aws.options import AwsOptions, zone_name
+from podbay.providers.aws.options import SUGGESTED_TYPES, AwsOptions, zone_name
 
 
 def _tag(instance: dict[str, Any], key: str) -> str:
@@ -639,5 +639,5 @@ class AwsProvider(Provider):
 
             return sorted(boto3.Session().available_profiles)
         if field == "instance_type":
-            return sorted({t for prices in pricing.PRICES.values() for t in prices})
+            return list(SUGGESTED_TYPES)
         return []

@@ -150,3 +150,13 @@ def test_a_price_book_without_any_source_says_so() -> None:
     assert book.estimate("x9.huge", "us-east-1", 40) is None
     found = book.estimate("t3.medium", "us-east-1", 40)
     assert found is not None and found.source == "bundled table"
+
+
+def test_the_form_suggests_types_ec2_knows_arm64_included_not_the_price_table(aws: None) -> None:
+    suggested = asyncio.run(providers.provider_class("aws").suggestions("instance_type"))
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    known = ec2.describe_instance_types(InstanceTypes=suggested)["InstanceTypes"]
+    arches = {t["InstanceType"]: t["ProcessorInfo"]["SupportedArchitectures"] for t in known}
+    assert set(arches) == set(suggested)  # every suggestion is a real type
+    assert any(a == ["arm64"] for a in arches.values())  # Graviton too
+    assert set(suggested) - set(pricing.PRICES["us-east-1"])  # not the 9 types of the table
