@@ -126,29 +126,7 @@ class AwsDeepCheck:
         p = self._place
         if p is None:
             return CheckResult("route to the internet", None, "not checked: no subnet")
-        tables = await self.call(
-            "ec2",
-            "describe_route_tables",
-            Filters=[{"Name": "association.subnet-id", "Values": [p.subnet_id]}],
-        )
-        found = tables.get("RouteTables") or []
-        if not found:  # the subnet uses its VPC's main table
-            main = await self.call(
-                "ec2",
-                "describe_route_tables",
-                Filters=[
-                    {"Name": "vpc-id", "Values": [p.vpc_id]},
-                    {"Name": "association.main", "Values": ["true"]},
-                ],
-            )
-            found = main.get("RouteTables") or []
-        gateways = [
-            str(r.get("GatewayId") or r.get("NatGatewayId"))
-            for t in found
-            for r in t.get("Routes", [])
-            if r.get("DestinationCidrBlock") == "0.0.0.0/0"
-            and str(r.get("GatewayId") or r.get("NatGatewayId") or "").startswith(("igw-", "nat-"))
-        ]
+        gateways = await network.default_routes(self.call, p.subnet_id, p.vpc_id)
         if not gateways:
             return CheckResult(
                 "route to the internet",

@@ -101,6 +101,36 @@ async def placement(
     return Placement(chosen["SubnetId"], chosen["VpcId"], chosen["AvailabilityZone"])
 
 
+async def default_routes(call: Call, subnet_id: str, vpc_id: str) -> list[str]:
+    """The gateways (igw-, nat-) the subnet's 0.0.0.0/0 route goes to, from its own route
+    table, else its VPC's main one."""
+    tables = await call(
+        "ec2",
+        "describe_route_tables",
+        Filters=[{"Name": "association.subnet-id", "Values": [subnet_id]}],
+    )
+    found = tables.get("RouteTables") or []
+    if not found:  # the subnet uses its VPC's main table
+        main = await call(
+            "ec2",
+            "describe_route_tables",
+            Filters=[
+                {"Name": "vpc-id", "Values": [vpc_id]},
+                {"Name": "association.main", "Values": ["true"]},
+            ],
+        )
+        found = main.get("RouteTables") or []
+    return [
+        gateway
+        for t in found
+        for r in t.get("Routes", [])
+        if r.get("DestinationCidrBlock") == "0.0.0.0/0"
+        and (gateway := str(r.get("GatewayId") or r.get("NatGatewayId") or "")).startswith(
+            ("igw-", "nat-")
+        )
+    ]
+
+
 class NoZoneLeft(ProviderError):
     """Every zone that could take the instance was tried."""
 

@@ -479,8 +479,26 @@ class AwsProvider(Provider):
 
     async def _wait_for_ssh(self, job: MachineJob) -> None:
         self._conns[job.workspace.name] = await ready.wait_until_ready(
-            job, self.ssh_timeout, self.options.ssh_ingress_cidr
+            job, self.ssh_timeout, self.options.ssh_ingress_cidr, lambda: self._reachable(job)
         )
+
+    async def _reachable(self, job: MachineJob) -> None:
+        """Asked when SSH stays silent: a subnet whose default route is not an internet gateway
+        can neither download Docker nor be reached, however long podbay waits."""
+        kept = job.workspace.machine.extra.get("launch") or {}
+        where = kept.get("placement") or {}
+        if not where.get("subnet_id"):
+            return
+        gateways = await network.default_routes(self._call, where["subnet_id"], where["vpc_id"])
+        if not any(g.startswith("igw-") for g in gateways):
+            via = f" (only {', '.join(gateways)}, outbound only)" if gateways else ""
+            raise ProviderError(
+                f"subnet {where['subnet_id']} has no route to an internet gateway{via}: "
+                "the VM cannot install Docker and SSH cannot reach it",
+                f"use a public subnet: podbay provider set {self.name} subnet_id=SUBNET, then "
+                f"podbay delete {job.workspace.name} and up again; or route 0.0.0.0/0 to an "
+                "internet gateway",
+            )
 
     async def open_host(self, job: MachineJob) -> HostSession:
         address = ssh_machine.MachineAddress.of(job.workspace.machine, job.keys.client_key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from podbay.core.errors import ProviderError
@@ -25,16 +26,33 @@ _RERUN_SCRIPT = (
 )
 
 
+# How long SSH may stay silent before podbay asks AWS whether the machine can be reached at all
+# (a subnet without a route to an internet gateway) instead of waiting out the timeout.
+DIAGNOSE_AFTER = 60.0
+
+
 async def wait_until_ready(
-    job: MachineJob, timeout: float, ingress_option: str | None
+    job: MachineJob,
+    timeout: float,
+    ingress_option: str | None,
+    diagnose: Callable[[], Awaitable[None]] | None = None,
 ) -> asyncssh.SSHClientConnection:
-    """An SSH connection to the workspace's machine once its setup has finished."""
+    """An SSH connection to the workspace's machine once its setup has finished. `diagnose`
+    raises the reason when SSH is silent for a minute (or times out sooner), if it finds one."""
     machine = job.workspace.machine.extra
     address = ssh_machine.MachineAddress.of(job.workspace.machine, job.keys.client_key)
     job.report.step(f"waiting for SSH on {address.host}:{address.port}")
     deadline = time.monotonic() + timeout
     try:
-        conn = await ssh_machine.connect(address, retry_until=deadline)
+        try:
+            first = min(deadline, time.monotonic() + DIAGNOSE_AFTER)
+            conn = await ssh_machine.connect(address, retry_until=first)
+        except ssh_machine.MachineUnreachable:
+            if diagnose is not None:
+                await diagnose()
+            if time.monotonic() >= deadline:
+                raise
+            conn = await ssh_machine.connect(address, retry_until=deadline)
     except ssh_machine.MachineUnreachable as exc:
         cidr = machine.get("ingress_cidr") or ingress_option or "?"
         group = machine.get("security_group_id", "?")

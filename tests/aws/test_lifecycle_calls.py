@@ -207,6 +207,28 @@ def test_a_zone_without_room_moves_the_launch_to_the_next_zone_that_offers_the_t
     assert "us-east-1a cannot launch a t3.medium now (InsufficientInstanceCapacity)" in log
 
 
+def test_a_subnet_without_an_internet_gateway_is_named_instead_of_a_silent_ssh(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A private subnet (no route, or a NAT gateway only) can never be reached: the user is
+    told why, after a minute at most, not after the ten-minute SSH timeout."""
+    ec2: Any = engine.provider("cloud").client("ec2")  # type: ignore[attr-defined]
+    vpc = ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.7.1.0/24")["Subnet"]["SubnetId"]
+    engine.providers.save(
+        ProviderConfig(
+            name="cloud", type="aws", options={"region": "us-east-1", "subnet_id": subnet}
+        )
+    )
+    with pytest.raises(PodbayError) as failed:
+        asyncio.run(engine.up(UpRequest(source=_project(tmp_path), provider="cloud")))
+    assert failed.value.message == (
+        f"subnet {subnet} has no route to an internet gateway: the VM cannot install Docker "
+        "and SSH cannot reach it"
+    )
+    assert "podbay provider set cloud subnet_id=SUBNET" in failed.value.hint
+
+
 def test_a_type_no_zone_can_launch_is_said_with_the_zones_tried(
     engine: Engine, tmp_path: Path
 ) -> None:
