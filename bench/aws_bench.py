@@ -38,6 +38,7 @@ DEVPOD = {
     # DescribeVpcs, CreateSecurityGroup, AuthorizeSecurityGroupIngress, GetInstanceProfile,
     # DescribeSubnets, RunInstances
     "status": 3,  # NewProvider 2 + DescribeInstances, per workspace
+    "status (first of a week: prices asked)": 3,  # DevPod shows no prices
     "stop": 4,  # NewProvider 2 + DescribeInstances + StopInstances
     "start": 4,  # NewProvider 2 + DescribeInstances + StartInstances
     "up (running workspace)": 3,  # a status check
@@ -113,7 +114,12 @@ def main() -> None:
     (project / ".devcontainer").mkdir(parents=True)
     (project / ".devcontainer" / "devcontainer.json").write_text(json.dumps({"image": IMAGE}))
     rows: list[tuple[str, int, str, float]] = []
+    from tests.aws import strict
+
     with mock_aws():
+        # AWS's request checks, and the Price List answered in AWS's shape (moto has none);
+        # no eventual-consistency or throttling injection: the counts of a run needing no retry.
+        unstrict = strict.install()
         store = Store(work / "home")
         engine = Engine(store, providers.load)
         engine.providers.save(
@@ -121,13 +127,18 @@ def main() -> None:
         )
         provider: Any = engine.provider("aws")
         calls: Counter[str] = Counter()
+        # Counted at the client's call, above the strict answers (which stand in for AWS);
         # DescribeInstanceAttribute is the stand-in reading user-data back, not podbay.
-        provider.session().events.register(
-            "before-call",
-            lambda model, **_: calls.update(
-                [] if model.name == "DescribeInstanceAttribute" else [model.name]
-            ),
-        )
+        from botocore.client import BaseClient
+
+        strict_call = BaseClient._make_api_call
+
+        def counted(client: Any, name: str, params: dict[str, Any]) -> Any:
+            if name != "DescribeInstanceAttribute":
+                calls.update([name])
+            return strict_call(client, name, params)
+
+        BaseClient._make_api_call = counted
         ec2 = provider.client("ec2")
 
         def step(label: str, work_fn: Any) -> None:
@@ -148,6 +159,7 @@ def main() -> None:
 
             step("up (new workspace)", lambda: engine.up(first, phase))
             phases = [(text, later - at) for (at, text), (later, _) in itertools.pairwise(marks)]
+            step("status (first of a week: prices asked)", engine.status_all)
             step("status", engine.status_all)
             step("up (running workspace)", lambda: engine.up(UpRequest(name="project")))
             cfg = work / "home" / "ssh_config"
@@ -184,6 +196,8 @@ def main() -> None:
             standin.sync(ec2, store.install_id())
         finally:
             standin.remove_all(store.install_id())
+            BaseClient._make_api_call = strict_call
+            unstrict()
 
     print(
         f"## AWS provider ({time.strftime('%Y-%m-%d')}, {platform.node()}, "
