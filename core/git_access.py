@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from podbay.core.devcontainer.values import printable
 from podbay.core.errors import SourceError
 from podbay.core.host import HostSession
 
@@ -55,15 +56,18 @@ class Remote:
     protocol: str  # "ssh", "https", "http", or "" for one podbay does not help with
     host: str
     known_as: str = ""
-    has_credentials: bool = False
+    has_credentials: bool = False  # a password (or token) in the URL itself
+    user: str = ""
 
 
 def remote(url: str) -> Remote:
     scheme, sep, rest = url.partition("://")
     if not sep:
         # scp-like user@host:path (check_git_url admitted it)
-        match = re.match(r"^(?:[^@/]+@)?([^:/]+):", url)
-        return Remote("ssh", match.group(1), match.group(1)) if match else Remote("", "")
+        match = re.match(r"^(?:([^@/]+)@)?([^:/]+):", url)
+        if not match:
+            return Remote("", "")
+        return Remote("ssh", match.group(2), match.group(2), user=match.group(1) or "")
     authority = rest.split("/", 1)[0]
     userinfo, at, hostport = authority.rpartition("@")
     host, _, port = hostport.partition(":")
@@ -71,11 +75,13 @@ def remote(url: str) -> Remote:
         host, _, port = hostport[1:].partition("]")
         port = port.removeprefix(":")
     scheme = scheme.lower()
+    user, _, password = userinfo.partition(":") if at else ("", "", "")
     if scheme == "ssh":
         known = f"[{host}]:{port}" if port and port != "22" else host
-        return Remote("ssh", host, known)
+        return Remote("ssh", host, known, user=user)
     if scheme in ("https", "http"):
-        return Remote(scheme, hostport.lower(), has_credentials=bool(at and userinfo))
+        # A user name alone (https://org@dev.azure.com/...) still needs the password asked.
+        return Remote(scheme, hostport.lower(), has_credentials=bool(password), user=user)
     return Remote("", host)
 
 
@@ -115,9 +121,10 @@ async def for_clone(url: str, host: HostSession) -> AsyncIterator[CloneAccess]:
                     # Only this helper: none the machine may have, none in the repository.
                     args=["-c", "credential.helper=", "-c", f"credential.helper={helper}"],
                     hint=(
-                        f"podbay asked this computer's git for {where.protocol}://{where.host} "
-                        "credentials (git credential fill); store them with your credential "
-                        "helper, e.g. sign in once with git here"
+                        "podbay asked this computer's git for the credentials of "
+                        f"{printable(where.protocol + '://' + where.host)} (git credential "
+                        "fill); store them with your credential helper: sign in once with git "
+                        "here"
                     ),
                 )
     finally:
@@ -128,9 +135,12 @@ async def for_clone(url: str, host: HostSession) -> AsyncIterator[CloneAccess]:
 async def _ssh_access(where: Remote, workdir: str, host: HostSession) -> CloneAccess:
     lines = await asyncio.to_thread(known_host_lines, where.known_as)
     if not lines:
+        port = where.known_as.rpartition("]:")[2] if where.known_as.startswith("[") else ""
+        login = f"{where.user or 'git'}@{where.host}"
+        try_it = f"ssh -p {port} -T {login}" if port else f"ssh -T {login}"
         raise SourceError(
-            f"the SSH host key of {where.host} is not in this computer's known_hosts",
-            f"connect once from here to check and keep it, e.g. ssh -T git@{where.host}",
+            f"the SSH host key of {printable(where.host)} is not in this computer's known_hosts",
+            f"connect once from here to check and keep it, e.g. {printable(try_it)}",
         )
     known = f"{workdir}/known_hosts"
     await host.write_bytes(known, ("\n".join(lines) + "\n").encode())
@@ -182,7 +192,7 @@ async def _fill(request: bytes, where: Remote) -> bytes:
     asked: dict[str, str] = {}
     for line in request.decode("utf-8", "replace").splitlines():
         key, sep, value = line.partition("=")
-        if sep and key in ("protocol", "host", "path"):
+        if sep and key in ("protocol", "host", "path", "username"):
             asked[key] = value
     if asked.get("protocol") != where.protocol or asked.get("host", "").lower() != where.host:
         return b""

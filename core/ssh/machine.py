@@ -66,6 +66,8 @@ class MachineAddress:
 
 class MachineUnreachable(PodbayError):
     kind = "machine-unreachable"
+    # sshd did answer (a host key not ours yet, our key refused): the network is fine.
+    answered = False
 
 
 async def connect(
@@ -105,10 +107,13 @@ async def connect(
         except (TimeoutError, OSError, asyncssh.Error) as exc:
             last = _why(exc)
             if retry_until is None or time.monotonic() + delay > retry_until:
-                raise MachineUnreachable(
-                    f"cannot reach SSH at {address.host}:{address.port}: {last}",
-                    "",
-                ) from None
+                failed = MachineUnreachable(
+                    f"cannot reach SSH at {address.host}:{address.port}: {last}", ""
+                )
+                failed.answered = isinstance(
+                    exc, asyncssh.HostKeyNotVerifiable | asyncssh.PermissionDenied
+                )
+                raise failed from None
             if on_retry is not None:
                 on_retry(last)
             await asyncio.sleep(delay)

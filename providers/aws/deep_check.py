@@ -126,7 +126,8 @@ class AwsDeepCheck:
         p = self._place
         if p is None:
             return CheckResult("route to the internet", None, "not checked: no subnet")
-        gateways = await network.default_routes(self.call, p.subnet_id, p.vpc_id)
+        routes = await network.default_routes(self.call, p.subnet_id, p.vpc_id)
+        gateways = [g for g in routes if g.startswith(("igw-", "nat-"))]
         if not gateways:
             return CheckResult(
                 "route to the internet",

@@ -102,8 +102,8 @@ async def placement(
 
 
 async def default_routes(call: Call, subnet_id: str, vpc_id: str) -> list[str]:
-    """The gateways (igw-, nat-) the subnet's 0.0.0.0/0 route goes to, from its own route
-    table, else its VPC's main one."""
+    """Where the subnet's 0.0.0.0/0 route goes (igw-, nat-, tgw-, vgw-, ... ids), from its own
+    route table, else its VPC's main one."""
     tables = await call(
         "ec2",
         "describe_route_tables",
@@ -120,14 +120,18 @@ async def default_routes(call: Call, subnet_id: str, vpc_id: str) -> list[str]:
             ],
         )
         found = main.get("RouteTables") or []
+    targets = (
+        "GatewayId",
+        "NatGatewayId",
+        "TransitGatewayId",
+        "VpcPeeringConnectionId",
+        "NetworkInterfaceId",
+    )
     return [
-        gateway
+        str(next(r[k] for k in targets if r.get(k)))
         for t in found
         for r in t.get("Routes", [])
-        if r.get("DestinationCidrBlock") == "0.0.0.0/0"
-        and (gateway := str(r.get("GatewayId") or r.get("NatGatewayId") or "")).startswith(
-            ("igw-", "nat-")
-        )
+        if r.get("DestinationCidrBlock") == "0.0.0.0/0" and any(r.get(k) for k in targets)
     ]
 
 

@@ -10,6 +10,7 @@ the offline fallback; a type or region in neither gives None ("not in the price 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import json
@@ -56,6 +57,7 @@ GP3_PER_GB_MONTH = {"us-east-1": 0.08, "eu-west-1": 0.088}
 PUBLIC_IPV4_PER_HOUR = 0.005
 
 WEEK, HOUR, DAY = 7 * 24 * 3600, 3600, 24 * 3600
+REFRESH_LIMIT = 12.0  # seconds a status may spend asking for prices
 
 # The Price List API answers in these regions only; the nearest one is asked.
 PRICE_LIST_REGIONS = {"eu": "eu-central-1", "ap": "ap-south-1", "me": "ap-south-1"}
@@ -115,6 +117,16 @@ class Estimate:
     source: str  # "AWS Price List", "spot price", "bundled table"
 
 
+def _entry(value: Any) -> bool:
+    """A cache entry: [price or None, when it was asked]."""
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and (value[0] is None or isinstance(value[0], int | float))
+        and isinstance(value[1], int | float)
+    )
+
+
 class PriceBook:
     """Prices by (region, type), from the cache file or the bundled table; `refresh` asks AWS
     for what is missing or stale."""
@@ -129,9 +141,9 @@ class PriceBook:
             if self.path is not None:
                 try:
                     loaded = json.loads(self.path.read_text())
-                    self._data = {k: v for k, v in loaded.items() if isinstance(v, list)}
+                    self._data = {k: v for k, v in loaded.items() if _entry(v)}
                 except (OSError, ValueError, AttributeError):
-                    pass  # a missing or damaged cache is asked again
+                    pass  # a missing or damaged cache (or entry) is asked again
         return self._data
 
     def _fresh(self, key: str, ttl: float) -> bool:
@@ -173,20 +185,27 @@ class PriceBook:
             (f"spot/{zone}/{kind}", HOUR, ask(_spot, call, zone, kind))
             for zone, kind in sorted(set(spot))
         ]
-        asked = False
-        for key, ttl, price in wanted:
-            if self._fresh(key, ttl):
-                continue
+        stale = [(key, price) for key, ttl, price in wanted if not self._fresh(key, ttl)]
+        if not stale:
+            return
+
+        async def one(key: str, price: Callable[[], Awaitable[float | None]]) -> None:
             try:
                 value = await price()
             except ProviderError:
                 value = None  # no permission, no network: the table answers, asked again later
             self._entries()[key] = [value, time.time()]
-            asked = True
-        if asked:
-            # Prices are an estimate; a read-only home only costs the cache.
-            with contextlib.suppress(OSError):
-                self._save()
+
+        # All at once, and never long: a status does not wait on a price.
+        asks = [asyncio.ensure_future(one(key, price)) for key, price in stale]
+        _, late = await asyncio.wait(asks, timeout=REFRESH_LIMIT)
+        for task in late:
+            task.cancel()
+        for key, _ in stale:
+            self._entries().setdefault(key, [None, time.time()])
+        # Prices are an estimate; a read-only home only costs the cache.
+        with contextlib.suppress(OSError):
+            self._save()
 
     def estimate(
         self, instance_type: str, region: str, disk_gb: int, spot_zone: str | None = None

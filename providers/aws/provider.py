@@ -49,6 +49,13 @@ def _tag(instance: dict[str, Any], key: str) -> str:
     return next((t["Value"] for t in instance.get("Tags", []) if t["Key"] == key), "")
 
 
+def _forget_zones(machine: dict[str, Any]) -> None:
+    """After every zone refused: the next `up` starts over (no room passes), with a new token."""
+    for key in ("zones_tried", "zones_offered", "launch"):
+        machine.pop(key, None)
+    machine["generation"] = machine.get("generation", 0) + 1
+
+
 def _interrupted(instance: dict[str, Any]) -> bool:
     """Stopped by EC2 for a spot interruption (StateReason Server.SpotInstanceShutdown)."""
     code = str((instance.get("StateReason") or {}).get("Code", ""))
@@ -275,7 +282,9 @@ class AwsProvider(Provider):
         instances.sort(key=lambda i: str(i.get("LaunchTime", "")), reverse=True)
         return instances[0] if instances else None
 
-    async def _launch(self, job: MachineJob) -> dict[str, Any]:
+    async def _launch(self, job: MachineJob, group: str | None = None) -> dict[str, Any]:
+        """Launch the workspace's instance; `group`: the security group made for a try in
+        another zone of this `up`."""
         ws, report, machine = job.workspace, job.report, job.workspace.machine.extra
         opts = self.options
         report.step(f"launching a {opts.instance_type} instance in {opts.region}")
@@ -285,8 +294,8 @@ class AwsProvider(Provider):
         tags = self._tags(job)
         if opts.security_group_id:
             group, owned = opts.security_group_id, False
-        elif machine.get("security_group_owned") and machine.get("security_group_id"):
-            group, owned = machine["security_group_id"], True  # made by a try in another zone
+        elif group is not None:
+            owned = True
         else:
             group = await network.create_group(
                 self._call, f"podbay-{ws.name}-{job.install_id[:8]}", where.vpc_id, tags
@@ -317,7 +326,9 @@ class AwsProvider(Provider):
         # retry safe).
         try:
             launched = await retry.until_visible(
-                lambda: self._call("ec2-launch", "run_instances", **params), self.poll_interval
+                lambda: self._call("ec2-launch", "run_instances", **params),
+                self.poll_interval,
+                also=retry.PASSING,
             )
         except AwsError as exc:
             if exc.code not in NO_ROOM or opts.subnet_id or opts.availability_zone:
@@ -346,16 +357,20 @@ class AwsProvider(Provider):
         first time costs no extra call."""
         machine, kind = job.workspace.machine.extra, self.options.instance_type
         tried = [*machine.get("zones_tried", []), zone]
-        if "zones_offered" not in machine:
-            machine["zones_offered"] = await network.offered_zones(self._call, kind)
-        left = sorted(set(machine["zones_offered"]) - set(tried))
-        if not machine["zones_offered"]:
-            raise AwsError(
-                f"{kind} is not offered in {self.options.region}",
-                f"choose another instance type: podbay provider set {self.name} instance_type=...",
-                refused.code,
-            )
+        offered = machine.get("zones_offered")
+        if offered is None:
+            offered = machine["zones_offered"] = await network.offered_zones(self._call, kind)
+        left = sorted(set(offered) - set(tried))
         if not left:
+            _forget_zones(machine)  # the next `up` asks every zone again: "no room" passes
+            job.save()
+            if not offered:
+                raise AwsError(
+                    f"{kind} is not offered in {self.options.region}",
+                    f"choose another instance type: podbay provider set {self.name} "
+                    "instance_type=...",
+                    refused.code,
+                )
             raise AwsError(
                 f"no zone can launch a {kind} now (tried {', '.join(tried)}): {refused.message}",
                 f"try again later, or another instance type: podbay provider set {self.name} "
@@ -366,7 +381,7 @@ class AwsProvider(Provider):
         machine.update(zones_tried=tried, generation=machine.get("generation", 0) + 1)
         machine.pop("launch", None)
         job.save()
-        return await self._launch(job)
+        return await self._launch(job, machine["security_group_id"])
 
     async def _launch_inputs(self, machine: dict[str, Any]) -> tuple[amis.Ami, network.Placement]:
         """The image and subnet of this launch: looked up once, then kept in the record, so a
@@ -389,6 +404,7 @@ class AwsProvider(Provider):
                 only=machine.get("zones_offered"),
             )
         except network.NoZoneLeft as exc:
+            _forget_zones(machine)
             raise AwsError(
                 f"no subnet in a zone that can launch a {o.instance_type} now "
                 f"(tried {', '.join(exc.tried)})",
@@ -483,22 +499,36 @@ class AwsProvider(Provider):
         )
 
     async def _reachable(self, job: MachineJob) -> None:
-        """Asked when SSH stays silent: a subnet whose default route is not an internet gateway
-        can neither download Docker nor be reached, however long podbay waits."""
-        kept = job.workspace.machine.extra.get("launch") or {}
-        where = kept.get("placement") or {}
+        """Asked when SSH stays silent: an instance with a public address in a subnet whose
+        default route is no internet gateway can neither download Docker nor be reached,
+        however long podbay waits. Other routes (a NAT, a transit or VPN gateway: reached over
+        a VPN at its private address) and a refused question leave podbay waiting."""
+        machine = job.workspace.machine.extra
+        where = (machine.get("launch") or {}).get("placement") or {}
+        if not machine.get("public_ip"):
+            job.report.warn(
+                "the instance has no public address: podbay reaches it at its private one, "
+                "which works over a VPN only (subnet_id: a public subnet, if that is not meant)"
+            )
+            return
         if not where.get("subnet_id"):
             return
-        gateways = await network.default_routes(self._call, where["subnet_id"], where["vpc_id"])
-        if not any(g.startswith("igw-") for g in gateways):
-            via = f" (only {', '.join(gateways)}, outbound only)" if gateways else ""
-            raise ProviderError(
-                f"subnet {where['subnet_id']} has no route to an internet gateway{via}: "
-                "the VM cannot install Docker and SSH cannot reach it",
-                f"use a public subnet: podbay provider set {self.name} subnet_id=SUBNET, then "
-                f"podbay delete {job.workspace.name} and up again; or route 0.0.0.0/0 to an "
-                "internet gateway",
-            )
+        try:
+            routes = await network.default_routes(self._call, where["subnet_id"], where["vpc_id"])
+        except AwsError:
+            return
+        if any(r.startswith("igw-") for r in routes) or any(
+            not r.startswith("nat-") for r in routes
+        ):
+            return
+        via = f" (only {', '.join(routes)}, outbound only)" if routes else ""
+        raise ProviderError(
+            f"subnet {where['subnet_id']} has no route to an internet gateway{via}: "
+            "the VM cannot install Docker and SSH cannot reach it",
+            f"use a public subnet: podbay provider set {self.name} subnet_id=SUBNET, then "
+            f"podbay delete {job.workspace.name} and up again; or route 0.0.0.0/0 to an "
+            "internet gateway",
+        )
 
     async def open_host(self, job: MachineJob) -> HostSession:
         address = ssh_machine.MachineAddress.of(job.workspace.machine, job.keys.client_key)

@@ -47,8 +47,8 @@ async def wait_until_ready(
         try:
             first = min(deadline, time.monotonic() + DIAGNOSE_AFTER)
             conn = await ssh_machine.connect(address, retry_until=first)
-        except ssh_machine.MachineUnreachable:
-            if diagnose is not None:
+        except ssh_machine.MachineUnreachable as silent:
+            if diagnose is not None and not silent.answered:
                 await diagnose()
             if time.monotonic() >= deadline:
                 raise

@@ -17,18 +17,33 @@ T = TypeVar("T")
 
 NOT_YET = ("InvalidInstanceID.NotFound", "InvalidGroup.NotFound", "InvalidGroupId.NotFound")
 
+# Faults that pass, for a call whose client tries only twice (RunInstances: see
+# AwsProvider.client): throttling and AWS's own errors, but not a zone without capacity.
+PASSING = (
+    "RequestLimitExceeded",
+    "Throttling",
+    "InternalError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "Unavailable",
+)
+
 
 async def until_visible(
-    attempt: Callable[[], Awaitable[T]], pause: float, limit: float = 60.0
+    attempt: Callable[[], Awaitable[T]],
+    pause: float,
+    limit: float = 60.0,
+    also: tuple[str, ...] = (),
 ) -> T:
-    """`attempt()`, again while it answers that a just-made id does not exist."""
+    """`attempt()`, again while it answers that a just-made id does not exist (or with one of
+    the codes in `also`)."""
     deadline = time.monotonic() + limit
     delay = pause / 2
     while True:
         try:
             return await attempt()
         except AwsError as exc:
-            if exc.code not in NOT_YET or time.monotonic() >= deadline:
+            if exc.code not in (*NOT_YET, *also) or time.monotonic() >= deadline:
                 raise
         await asyncio.sleep(delay)
         delay = min(max(delay * 2, pause), 5.0)

@@ -338,17 +338,26 @@ def install(
 class Throttling:
     """AWS's request rate limit, at random: a request's first attempt answers RequestLimitExceeded
     with probability `rate` (seeded, so a failure reproduces). Injected below botocore's retry
-    loop, where AWS's answer arrives, so podbay's retry configuration is what meets it."""
+    loop, where AWS's answer arrives, so podbay's retry configuration is what meets it. A test
+    may throttle later attempts too (`attempts`), only some operations (`only`), and only so
+    many times (`budget`)."""
 
     def __init__(self, rate: float, seed: int | str = 0) -> None:
         self.rate = rate
         self.random = random.Random(seed)
         self.lock = threading.Lock()
+        self.attempts = 1
+        self.only: set[str] | None = None
+        self.budget: int | None = None
         self.throttled: list[str] = []  # operations that were made to wait
 
     def decide(self, operation: str, attempt: int) -> bool:
         with self.lock:
-            if attempt != 1 or self.random.random() >= self.rate:
+            if attempt > self.attempts or (self.only is not None and operation not in self.only):
+                return False
+            if self.budget is not None and len(self.throttled) >= self.budget:
+                return False
+            if self.random.random() >= self.rate:
                 return False
             self.throttled.append(operation)
             return True

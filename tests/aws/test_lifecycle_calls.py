@@ -98,13 +98,24 @@ def _calls(engine: Engine) -> Calls:
 def test_a_retried_and_a_rerun_create_launch_one_instance_with_one_token(
     engine: Engine, tmp_path: Path
 ) -> None:
+    request = UpRequest(source=_project(tmp_path), provider="cloud")
+    # A zone the user chose (no other is tried) without room: HTTP 500, which botocore retries.
+    engine.providers.save(
+        ProviderConfig(
+            name="cloud",
+            type="aws",
+            options={"region": "us-east-1", "availability_zone": "us-east-1a"},
+        )
+    )
     calls = _calls(engine)
     ec2 = engine.provider("cloud").client("ec2")  # type: ignore[attr-defined]
-    request = UpRequest(source=_project(tmp_path), provider="cloud")
-    calls.fail["RunInstances"] = (500, ec2_error("InternalError", "An internal error", 500))
+    calls.fail["RunInstances"] = (
+        500,
+        ec2_error("InsufficientInstanceCapacity", "No t3.medium capacity", 500),
+    )
     with pytest.raises(PodbayError) as failed:
         asyncio.run(engine.up(request))
-    assert "An internal error" in failed.value.message
+    assert failed.value.message.startswith("AWS has no capacity for this instance type")
     del calls.fail["RunInstances"]
     # moto runs behind the injected answers and ignores ClientToken, so it launched one
     # instance per attempt (AWS launches none on this error): clear them away.
@@ -215,6 +226,8 @@ def test_a_subnet_without_an_internet_gateway_is_named_instead_of_a_silent_ssh(
     ec2: Any = engine.provider("cloud").client("ec2")  # type: ignore[attr-defined]
     vpc = ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.7.1.0/24")["Subnet"]["SubnetId"]
+    # Public addresses on launch, but no route to an internet gateway: nothing can reach them.
+    ec2.modify_subnet_attribute(SubnetId=subnet, MapPublicIpOnLaunch={"Value": True})
     engine.providers.save(
         ProviderConfig(
             name="cloud", type="aws", options={"region": "us-east-1", "subnet_id": subnet}
@@ -230,13 +243,17 @@ def test_a_subnet_without_an_internet_gateway_is_named_instead_of_a_silent_ssh(
 
 
 def test_a_type_no_zone_can_launch_is_said_with_the_zones_tried(
-    engine: Engine, tmp_path: Path
+    engine: Engine, tmp_path: Path, strict_aws: Any
 ) -> None:
-    calls = _calls(engine)
-    calls.fail["RunInstances"] = (
-        400,
-        ec2_error("Unsupported", "The requested configuration is currently not supported", 400),
-    )
+    asked: list[str] = []
+
+    def unsupported(params: dict[str, Any]) -> dict[str, Any]:
+        asked.append(params["SubnetId"])  # refused as AWS refuses: nothing launched
+        raise strict.Violation(
+            "Unsupported", "The requested configuration is currently not supported"
+        )
+
+    strict_aws.answers["RunInstances"] = unsupported
     with pytest.raises(PodbayError) as failed:
         asyncio.run(engine.up(UpRequest(source=_project(tmp_path), provider="cloud")))
     ec2: Any = engine.provider("cloud").client("ec2")  # type: ignore[attr-defined]
@@ -252,7 +269,12 @@ def test_a_type_no_zone_can_launch_is_said_with_the_zones_tried(
         f"no zone can launch a t3.medium now (tried {', '.join(tried)})"
     )
     assert "instance_type=" in failed.value.hint
-    assert len(calls.of("RunInstances@wire")) == len(tried)  # 400: each zone asked once
+    assert len(asked) == len(tried)  # 400: each zone asked once
+    # No room passes: the next `up` asks every zone again, from the first.
+    with pytest.raises(PodbayError) as again:
+        asyncio.run(engine.up(UpRequest(name="app")))
+    assert again.value.message == failed.value.message
+    assert len(asked) == 2 * len(tried) and asked[len(tried)] == asked[0]
 
 
 def test_the_ssh_rule_follows_the_caller_and_never_opens_to_the_world_by_itself(
@@ -368,6 +390,20 @@ def test_a_throttled_request_waits_and_is_sent_again(engine: Engine, strict_aws:
     [status] = asyncio.run(engine.status_all())
     assert status.status == Status.NOT_FOUND
     assert strict_aws.throttling.throttled == ["DescribeInstances"]
+
+
+def test_a_launch_throttled_beyond_its_clients_two_tries_is_sent_again(
+    engine: Engine, tmp_path: Path, strict_aws: Any
+) -> None:
+    """RunInstances' client tries twice (a full zone must not cost eight tries); throttling
+    that outlasts both is retried by podbay, not shown to the user."""
+    throttling = strict_aws.throttling
+    throttling.rate, throttling.attempts = 1.0, 2
+    throttling.only, throttling.budget = {"RunInstances"}, 2
+    with pytest.raises(PodbayError) as unreachable:  # nothing answers SSH; the launch is done
+        asyncio.run(engine.up(UpRequest(source=_project(tmp_path), provider="cloud")))
+    assert "did not answer SSH" in unreachable.value.message
+    assert throttling.throttled == ["RunInstances", "RunInstances"]
 
 
 def test_spot_and_route53(engine: Engine, tmp_path: Path) -> None:

@@ -160,3 +160,13 @@ def test_the_form_suggests_types_ec2_knows_arm64_included_not_the_price_table(aw
     assert set(arches) == set(suggested)  # every suggestion is a real type
     assert any(a == ["arm64"] for a in arches.values())  # Graviton too
     assert set(suggested) - set(pricing.PRICES["us-east-1"])  # not the 9 types of the table
+
+
+def test_a_damaged_price_cache_is_asked_again(aws: None, strict_aws: Any) -> None:
+    cache = Path(os.environ["PODBAY_HOME"]) / "cache" / "aws-prices.json"
+    cache.parent.mkdir(parents=True)
+    cache.write_text(json.dumps({"us-east-1/t3.medium": [], "us-east-1/gp3": ["x", 1]}))
+    calls = PriceCalls(strict_aws)
+    _launch("us-east-1", "t3.medium")
+    assert _status("us-east-1").hourly == 0.0468  # asked again, answered by the Price List
+    assert calls.names() == ["GetProducts", "GetProducts"]

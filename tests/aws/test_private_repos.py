@@ -109,6 +109,12 @@ def _clone(machine: Any, url: str, dest: str) -> str:
             data = await host.read_bytes(f"{dest}/README")
             left = await host.run(["sh", "-c", "ls -d /tmp/podbay-git.* 2>/dev/null; true"])
             assert left.stdout == ""  # the helper, its socket and known_hosts are gone
+            # The agent was the clone's alone: the machine's own connection has none, and
+            # sshd's forwarded-agent socket went with the clone's connection.
+            agent = await host.run(
+                ["sh", "-c", "echo ${SSH_AUTH_SOCK:-none}; ls /tmp/ssh-*/agent.* 2>/dev/null"]
+            )
+            assert agent.stdout == "none\n"
             return data.decode()
 
     return asyncio.run(scenario())
@@ -138,9 +144,10 @@ def test_an_ssh_repository_clones_with_a_key_only_this_computers_agent_holds(
     # A host this computer has never met is not trusted on the machine's word either.
     Path(user_home, ".ssh", "known_hosts").write_text("")
     unknown = _fails(machine, url, "/home/podbay/work/three")
-    assert (
-        unknown.message == f"the SSH host key of {git_server} is not in this computer's known_hosts"
+    assert unknown.message == (
+        f"the SSH host key of '{git_server}' is not in this computer's known_hosts"
     )
+    assert unknown.hint.endswith(f"ssh -T git@{git_server}'")
 
 
 def test_an_https_repository_clones_with_this_computers_git_credentials(
@@ -190,4 +197,7 @@ def test_the_relay_answers_only_for_the_repositorys_own_host(user_home: Path) ->
 def test_where_a_url_points(url: str, protocol: str, host: str, known_as: str) -> None:
     found = git_access.remote(url)
     assert (found.protocol, found.host, found.known_as) == (protocol, host, known_as)
-    assert git_access.remote("https://tok@git.example/app.git").has_credentials
+    assert git_access.remote("https://alice:tok@git.example/app.git").has_credentials
+    # A user name alone (Azure DevOps' clone URLs) still needs the password asked for.
+    named = git_access.remote("https://org@dev.example/app.git")
+    assert not named.has_credentials and named.user == "org"

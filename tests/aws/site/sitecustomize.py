@@ -8,6 +8,6 @@ if os.environ.get("PODBAY_TEST_STRICT_AWS") == "1":
     from tests.aws import strict
 
     strict.install(strict.EventualConsistency())
-    strict.install_throttling(
-        strict.Throttling(strict.THROTTLE_RATE, os.environ.get("PODBAY_TEST_THROTTLE_SEED", "0"))
-    )
+    # Seeded by the test that started this process, as in-process throttling is.
+    seed = os.environ.get("PYTEST_CURRENT_TEST", "0").split(" ")[0]
+    strict.install_throttling(strict.Throttling(strict.THROTTLE_RATE, seed))
