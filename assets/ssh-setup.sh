@@ -15,6 +15,22 @@ printf '%s' "$PODBAY_SSH_AUTHORIZED_KEYS" > @DIR@/authorized_keys
 chmod 600 @CONFIG@ @CONFIG@.min
 find_sshd() { command -v sshd || { test -x /usr/sbin/sshd && echo /usr/sbin/sshd; }; }
 sshd=$(find_sshd)
+# podbay's portable sshd (core/ssh/bundle.py), mounted read-only, when the image has none.
+if [ -z "$sshd" ] && [ -x @BUNDLE@/ld.so ]; then
+  sshd=@BUNDLE@/sshd
+  # sshd's privilege separation drops to a user named sshd, which images without it lack.
+  if ! grep -qs '^sshd:' /etc/passwd; then
+    uid=$(awk -F: '{ used[$3] = 1 } END { for (i = 100; i < 60000; i++) if (!(i in used)) { print i; exit } }' /etc/passwd 2>/dev/null)
+    echo "sshd:x:${uid:-74}:65534:sshd privilege separation:/run/sshd:/bin/false" >>/etc/passwd
+  fi
+fi
+run_sshd() {
+  if [ "$sshd" = @BUNDLE@/sshd ]; then
+    @BUNDLE@/ld.so --library-path @BUNDLE@/lib @BUNDLE@/sshd "$@"
+  else
+    "$sshd" "$@"
+  fi
+}
 if [ -z "$sshd" ]; then
   echo "sshd is not in the image; installing openssh-server"
   (
@@ -50,9 +66,9 @@ if [ -z "$sshd" ]; then
   echo "@installed"
 fi
 mkdir -p /run/sshd
-if ! "$sshd" -t -f @CONFIG@ >/dev/null 2>&1; then
+if ! run_sshd -t -f @CONFIG@ >/dev/null 2>&1; then
   cp @CONFIG@.min @CONFIG@
-  "$sshd" -t -f @CONFIG@ 2>&1 || exit 43
+  run_sshd -t -f @CONFIG@ 2>&1 || exit 43
 fi
 if [ -w /etc/shadow ]; then
   field=$(awk -F: -v u="$user" '$1 == u { print $2 }' /etc/shadow)

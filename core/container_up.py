@@ -21,6 +21,7 @@ from podbay.core.errors import ProviderError
 from podbay.core.images import UpJob
 from podbay.core.model import Workspace
 from podbay.core.reporter import Reporter
+from podbay.core.ssh import bundle as ssh_bundle
 from podbay.core.ssh import keys as ssh_keys
 from podbay.core.ssh.setup import setup_ssh, write_ssh_config
 from podbay.core.store import Store
@@ -115,7 +116,10 @@ async def _make_container(
         container_id = await images.compose_up(job, plan.compose_service)
     else:
         report.step(f"creating the container from {plan.image}")
-        container_id = await asyncio.to_thread(docker.create, plan.create_args)
+        # podbay's portable sshd, read-only: SSH without a package install in the container.
+        sshd = await ssh_bundle.mount_for(job.host, plan.image)
+        extra = ["--mount", sshd] if sshd else []
+        container_id = await asyncio.to_thread(docker.create, [*extra, *plan.create_args])
     # Recorded before it starts: a container that cannot start is still podbay's to
     # show (Error) and to delete.
     ws.container_id = container_id

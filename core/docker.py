@@ -340,6 +340,44 @@ class DockerEndpoint:
 
         return output, exit_code
 
+    def inspect_volume(self, name: str) -> dict[str, Any] | None:
+        import docker
+
+        try:
+            result: dict[str, Any] = self.call(
+                "inspecting a volume", self.quick().inspect_volume, name
+            )
+        except docker.errors.NotFound:
+            return None
+        return result
+
+    def fill_volume(self, name: str, image: str, data: bytes, labels: dict[str, str]) -> None:
+        """A named volume holding the tar `data`: extracted through a container of `image` that
+        never starts (any local image will do), removed afterwards."""
+        import docker
+
+        api = self.api()
+        self.call("making a volume", api.create_volume, name, labels=labels)
+        mount = docker.types.Mount("/fill", name, type="volume")
+        made = self.call(
+            "making a volume",
+            api.create_container,
+            image,
+            command=["true"],
+            entrypoint=[],
+            network_disabled=True,
+            host_config=api.create_host_config(mounts=[mount]),
+        )
+        try:
+            self.call("filling a volume", api.put_archive, made["Id"], "/fill", data)
+        except BaseException:
+            # Half a volume must not pass for a whole one next time.
+            with contextlib.suppress(Exception):
+                api.remove_container(made["Id"], force=True)
+                api.remove_volume(name)
+            raise
+        self.call("making a volume", api.remove_container, made["Id"], force=True)
+
     def put_archive(self, container: str, path: str, data: bytes) -> None:
         """Extract a tar archive into the container at `path`."""
         self.call("copying files into the container", self.api().put_archive, container, path, data)

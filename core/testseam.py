@@ -7,6 +7,8 @@ environment; keeping every reader here makes the whole seam visible in one page:
 - PODBAY_TEST_AWS_RESOLVER=tests.MODULE:FUNCTION: where SSH of an EC2 instance answers, for the
   tests' stand-in instance (a local container that ran podbay's real user-data). Only modules
   under `tests.` are accepted.
+- PODBAY_TEST_NO_SSHD_BUNDLE=1: new containers get no portable sshd (core/ssh/bundle.py), so
+  the package-manager path is what sets SSH up.
 """
 
 from __future__ import annotations
@@ -34,3 +36,7 @@ def aws_resolver() -> Callable[..., tuple[str, int]] | None:
         raise ValueError(f"PODBAY_TEST_AWS_RESOLVER must name a module under tests.: {hook}")
     found: Any = getattr(importlib.import_module(module), function)
     return found  # type: ignore[no-any-return]
+
+
+def no_sshd_bundle() -> bool:
+    return os.environ.get("PODBAY_TEST_NO_SSHD_BUNDLE") == "1"

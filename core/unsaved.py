@@ -20,6 +20,7 @@ from typing import Any
 from podbay.core import templates
 from podbay.core.host import HostSession
 from podbay.core.model import Workspace
+from podbay.core.ssh.bundle import is_ours
 
 _SHOWN = 3  # names listed per item
 
@@ -203,5 +204,7 @@ def named_volumes(container: dict[str, Any]) -> list[tuple[str, str]]:
     return [
         (str(mount.get("Name")), str(mount.get("Destination")))
         for mount in container.get("Mounts") or []
-        if mount.get("Type") == "volume" and not _anonymous(str(mount.get("Name") or ""))
+        if mount.get("Type") == "volume"
+        and not _anonymous(str(mount.get("Name") or ""))
+        and not is_ours(str(mount.get("Name") or ""))  # podbay's sshd, shared
     ]

@@ -16,10 +16,10 @@ from podbay.core import scripts
 from podbay.core.devcontainer.values import has_control
 from podbay.core.docker import DockerEndpoint
 from podbay.core.ssh.keys import WorkspaceKeys
-from podbay.core.ssh.sshd import CONFIG, DIR
+from podbay.core.ssh.sshd import BUNDLE, CONFIG, DIR
 
 # One exec does the whole setup (assets/ssh-setup.sh), after the keys and configs were copied in.
-_SETUP = scripts.command("ssh-setup.sh", CONFIG=CONFIG, DIR=DIR)
+_SETUP = scripts.command("ssh-setup.sh", CONFIG=CONFIG, DIR=DIR, BUNDLE=BUNDLE)
 
 
 @dataclass

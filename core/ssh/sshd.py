@@ -2,9 +2,13 @@
 
 DIR = "/etc/podbay/ssh"
 CONFIG = f"{DIR}/sshd_config"
+BUNDLE = "/.podbay/sshd"  # podbay's portable sshd, when mounted (core/ssh/bundle.py)
 
-# What the exec channel runs for each connection. sshd must be started by absolute path.
+# What the exec channel runs for each connection: the image's own sshd, else podbay's through
+# its loader. sshd must be started by absolute path.
 SSHD_SCRIPT = (
     "mkdir -p /run/sshd 2>/dev/null; "
-    'exec "$(command -v sshd || echo /usr/sbin/sshd)" -i -e -f ' + CONFIG
+    "s=$(command -v sshd || { [ -x /usr/sbin/sshd ] && echo /usr/sbin/sshd; }); "
+    f'[ -n "$s" ] && exec "$s" -i -e -f {CONFIG}; '
+    f"exec {BUNDLE}/ld.so --library-path {BUNDLE}/lib {BUNDLE}/sshd -i -e -f {CONFIG}"
 )

@@ -1,0 +1,27 @@
+#!/bin/sh
+# podbay's portable sshd (core/ssh/bundle.py), made on the machine that runs the containers:
+# that machine's own OpenSSH sshd, the libraries it links and their loader, run by the loader
+# in any container of the same architecture (glibc, musl or none), so nothing is installed in
+# a container. Argument: "key" prints the architecture and the sshd's digest; "make" builds the
+# bundle as a tar file and prints its path.
+set -eu
+sshd=$(command -v sshd 2>/dev/null || true)
+[ -n "$sshd" ] || sshd=/usr/sbin/sshd
+[ -x "$sshd" ] || { echo "no sshd on this machine" >&2; exit 3; }
+command -v ldd >/dev/null 2>&1 || { echo "no ldd on this machine" >&2; exit 3; }
+if [ "$1" = key ]; then
+  printf '%s %s\n' "$(uname -m)" "$(sha256sum "$sshd" | cut -d' ' -f1)"
+  exit 0
+fi
+out=$(mktemp -d "${TMPDIR:-/tmp}/podbay-sshd.XXXXXXXX")
+mkdir "$out/b" "$out/b/lib"
+cp "$sshd" "$out/b/sshd"
+ldd "$sshd" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |
+  while read -r lib; do cp -L "$lib" "$out/b/lib/"; done
+loader=$(ldd "$sshd" | awk '$1 ~ /^\// && $1 ~ /ld-/ { print $1 }')
+[ -n "$loader" ] || { echo "sshd lists no ELF loader" >&2; exit 3; }
+cp -L "$loader" "$out/b/ld.so"
+"$sshd" -V 2>&1 | head -n 1 >"$out/b/version" || true
+tar -C "$out/b" -cf "$out/sshd.tar" .
+rm -rf "$out/b"
+echo "$out/sshd.tar"

@@ -1,0 +1,70 @@
+"""A portable sshd for containers, so SSH needs no package install in them.
+
+The machine that runs the containers (this computer, or a workspace's VM) has OpenSSH's sshd.
+podbay copies it once, with the libraries it links and their ELF loader, into a Docker volume
+named by the sshd's digest, and mounts that volume read-only into every new container of the
+same architecture at /.podbay/sshd. A connection runs it through the bundled loader
+(`ld.so --library-path lib sshd -i`), which needs nothing from the image: glibc, musl and
+images without a libc work alike, offline, and nothing is added to the image. An image with an
+sshd of its own keeps using it; without the volume (another architecture, no sshd on the
+machine, Compose) the container gets sshd from its package manager as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from podbay.core import scripts, testseam
+from podbay.core.host import HostSession
+from podbay.core.ssh.sshd import BUNDLE as MOUNT_AT
+
+VOLUME_PREFIX = "podbay-sshd-"
+LABEL = "dev.podbay.sshd"
+# uname -m -> Docker's image architecture
+ARCHES = {
+    "x86_64": "amd64",
+    "aarch64": "arm64",
+    "armv7l": "arm",
+    "ppc64le": "ppc64le",
+    "s390x": "s390x",
+    "riscv64": "riscv64",
+}
+
+
+def is_ours(volume: str) -> bool:
+    return volume.startswith(VOLUME_PREFIX)
+
+
+async def mount_for(host: HostSession, image: str) -> str | None:
+    """The `--mount` of podbay's sshd volume for a new container of `image`, making the volume
+    first if this machine's sshd has none yet; None when it cannot serve the image."""
+    if testseam.no_sshd_bundle():
+        return None
+    key = await host.run(["sh", "-c", scripts.command("sshd-bundle.sh"), "sh", "key"])
+    if key.returncode != 0 or len(key.stdout.split()) != 2:
+        return None
+    arch, digest = key.stdout.split()
+    info = await asyncio.to_thread(host.docker.inspect_image, image)
+    if info is None or ARCHES.get(arch) != info.get("Architecture"):
+        return None
+    name = VOLUME_PREFIX + digest[:16]
+    if await asyncio.to_thread(host.docker.inspect_volume, name) is None:
+        data = await _bundle(host)
+        if data is None:
+            return None
+        await asyncio.to_thread(host.docker.fill_volume, name, image, data, {LABEL: digest})
+    return f"type=volume,src={name},dst={MOUNT_AT},readonly,volume-nocopy"
+
+
+async def _bundle(host: HostSession) -> bytes | None:
+    """The bundle as a tar, made on the machine and read from it."""
+    made = await host.run(["sh", "-c", scripts.command("sshd-bundle.sh"), "sh", "make"])
+    path = made.stdout.strip()
+    if made.returncode != 0 or not path.endswith("/sshd.tar"):
+        return None
+    try:
+        return await host.read_bytes(path)
+    finally:
+        with contextlib.suppress(Exception):
+            await host.remove_tree(path.rsplit("/", 1)[0])
