@@ -378,6 +378,18 @@ class DockerEndpoint:
             raise
         self.call("making a volume", api.remove_container, made["Id"], force=True)
 
+    def remove_volumes(self, label: str, keep: str) -> None:
+        """Remove the volumes carrying `label` but `keep`; one a container uses stays (Docker
+        refuses), to go next time."""
+        import docker
+
+        api = self.api()
+        found = self.call("listing volumes", api.volumes, filters={"label": label})
+        for volume in found.get("Volumes") or []:
+            if volume["Name"] != keep:
+                with contextlib.suppress(docker.errors.APIError):
+                    api.remove_volume(volume["Name"])
+
     def put_archive(self, container: str, path: str, data: bytes) -> None:
         """Extract a tar archive into the container at `path`."""
         self.call("copying files into the container", self.api().put_archive, container, path, data)

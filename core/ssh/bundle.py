@@ -54,6 +54,8 @@ async def mount_for(host: HostSession, image: str) -> str | None:
         if data is None:
             return None
         await asyncio.to_thread(host.docker.fill_volume, name, image, data, {LABEL: digest})
+        # The machine's sshd changed (an upgrade): earlier copies go once nothing uses them.
+        await asyncio.to_thread(host.docker.remove_volumes, LABEL, name)
     return f"type=volume,src={name},dst={MOUNT_AT},readonly,volume-nocopy"
 
 
