@@ -66,6 +66,20 @@ if [ -z "$sshd" ]; then
   echo "@installed"
 fi
 mkdir -p /run/sshd
+# sshd logs in only users of /etc/passwd; a minimal image may have none (distroless, scratch).
+if ! grep -qs "^$user:" /etc/passwd; then
+  if [ "$user" = root ]; then
+    shell=/bin/sh
+    [ -x /bin/bash ] && shell=/bin/bash
+    echo "root:x:0:0:root:/root:$shell" >>/etc/passwd
+    mkdir -p /root
+  else
+    echo "the login user $user is not in the image's /etc/passwd"
+    exit 44
+  fi
+fi
+# What `up` suggests to run: bash where there is one.
+command -v bash >/dev/null 2>&1 || echo "@no-bash"
 if ! run_sshd -t -f @CONFIG@ >/dev/null 2>&1; then
   cp @CONFIG@.min @CONFIG@
   run_sshd -t -f @CONFIG@ 2>&1 || exit 43

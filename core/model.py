@@ -133,6 +133,7 @@ class Workspace(BaseModel):
     ssh_container: str | None = None  # container whose sshd setup is done
     ssh_ready: bool = False
     ssh_note: str = ""  # why SSH is unavailable, or what setting it up did
+    shell: str = "bash"  # the interactive shell to suggest: "sh" in images without bash
     # A dedicated machine's record (its SSH address, the provider's own fields). Empty on a
     # shared engine.
     machine: MachineRecord = Field(default_factory=MachineRecord)

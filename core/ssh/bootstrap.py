@@ -26,6 +26,7 @@ _SETUP = scripts.command("ssh-setup.sh", CONFIG=CONFIG, DIR=DIR, BUNDLE=BUNDLE)
 class SshResult:
     ready: bool
     note: str  # why not, or what was done ("installed openssh-server with apt")
+    bash: bool = True  # the image has bash (else `up` suggests sh)
 
 
 def sshd_config(container_env: Mapping[str, str], with_setenv: bool = True) -> str:
@@ -87,15 +88,19 @@ def ensure_sshd(
         for line in done:
             text = line.decode(errors="replace")
             lines.append(text)
-            if text != "@installed":
+            if text not in ("@installed", "@no-bash"):
                 log(text)
     if pending:
         lines.append(pending.decode(errors="replace"))
         log(lines[-1])
     code = exit_code()
+    bash = "@no-bash" not in lines
     if code == 0:
-        return SshResult(True, "installed openssh-server" if "@installed" in lines else "")
-    last = lines[-1] if lines else f"exit code {code}"
+        note = "installed openssh-server" if "@installed" in lines else ""
+        return SshResult(True, note, bash)
+    last = next((x for x in reversed(lines) if not x.startswith("@")), f"exit code {code}")
+    if code == 44:
+        return SshResult(False, last, bash)
     if code == 43:
         return SshResult(False, f"sshd rejects its configuration: {last}")
     return SshResult(False, f"could not install openssh-server: {last}")

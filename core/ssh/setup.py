@@ -36,6 +36,9 @@ async def setup_ssh(
         report.log_threadsafe,
     )
     ws.ssh_container, ws.ssh_ready, ws.ssh_note = ws.container_id, result.ready, result.note
+    ws.shell = "bash" if result.bash else "sh"
+    if not result.bash:
+        report.warn(f"{ws.name} has no bash; its shell is sh: podbay exec {ws.name} -- sh")
     store.save_workspace(ws)
     # Pinned now, not at the end of `up`: attaching works from waitFor on, and a failing
     # later hook must not leave the workspace without its key (a false mismatch alarm).

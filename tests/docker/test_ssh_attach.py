@@ -219,6 +219,9 @@ def test_without_the_portable_sshd_the_image_gets_it_installed(
 def test_busybox_gets_ssh_too(podbay: Podbay) -> None:
     up = podbay.ok("up", "--image", BUSYBOX, "--name", "tiny")
     assert "no SSH for tiny" not in up.stderr
+    # No bash there: up says so, and suggests what the image has.
+    assert "tiny has no bash; its shell is sh" in up.stderr
+    assert up.stdout == "tiny is running. Try: podbay exec tiny -- sh\n"
     openssh = ssh(podbay, "tiny.podbay", "echo hi from $(cat /etc/hostname | wc -c)")
     assert openssh.returncode == 0, openssh.stderr
     assert openssh.stdout.startswith(b"hi from")
@@ -490,3 +493,16 @@ def test_the_portable_sshd_volume_is_made_once_and_replaces_an_older_one() -> No
         client.volumes.get(old.name)
     # A second container of the machine mounts the same volume, made no more.
     assert asyncio.run(bundle.mount_for(host, BUSYBOX)) == mount
+
+
+def test_an_image_without_etc_passwd_gets_ssh_as_root(podbay: Podbay, tmp_path: Path) -> None:
+    """A minimal image with no /etc/passwd (as distroless and scratch images are): sshd needs
+    its login user there, so podbay adds root's line, as it adds sshd's own."""
+    tag = "podbay-test/busybox-nopasswd:latest"
+    (tmp_path / "Dockerfile").write_text(f"FROM {BUSYBOX}\nRUN rm -f /etc/passwd /etc/group\n")
+    docker.from_env().images.build(path=str(tmp_path), tag=tag, rm=True)
+    podbay.ok("up", "--image", tag, "--name", "bare")
+    result = ssh(podbay, "bare.podbay", "id -u; pwd")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == b"0"
+    assert podbay.ok("exec", "bare", "--", "id", "-u").stdout == "0\n"

@@ -71,7 +71,7 @@ def cmd_up(ns: argparse.Namespace) -> int:
             )
         )
     else:
-        print(f"{ws.name} is running. Try: podbay exec {ws.name} -- bash")
+        print(f"{ws.name} is running. Try: podbay exec {ws.name} -- {ws.shell}")
     return 0
 
 
