@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from podbay.core import consent, hooks, images, testseam
+from podbay.core import consent, hooks, images, quick_up, testseam
 from podbay.core.compose import part_of
 from podbay.core.devcontainer import plan as dcplan
 from podbay.core.devcontainer.plan import ONCE_HOOKS, Plan, resolve_container_env
@@ -64,10 +64,29 @@ async def container_up(
     await _hooks_and_ssh(store, job, plan, container_id, info, container_env, keys_ready)
     write_ssh_config(store)
     _checkpoint("ssh")
+    ws.quick = _quick_note(job, info)
     ws.phase, ws.error, ws.usable = "ready", None, True
     store.save_workspace(ws)
     report.done(f"workspace {ws.name} is ready ({plan.workspace_folder})")
     return ws
+
+
+def _quick_note(job: UpJob, info: dict[str, Any]) -> dict[str, Any]:
+    """What lets the next `up` answer without this path (core/quick_up.py): only for a config
+    whose inputs are its own file and local variables (an image, remote features), on this
+    computer's engine, with a container made from exactly this config."""
+    resolved = job.resolved
+    local_feature = any(key.startswith((".", "/")) for key in resolved.features)
+    if not job.host.local or resolved.build or resolved.compose or local_feature:
+        return {}
+    labels = (info.get("Config") or {}).get("Labels") or {}
+    made_from = labels.get("dev.podbay.config_hash")
+    if made_from != dcplan.config_hash(resolved.fingerprint):
+        return {}  # drift: every `up` says so, through the full path
+    found = quick_up.inputs(job.ws.config_path, job.ws.image)
+    if found is None:
+        return {}
+    return {"config_path": job.ws.config_path, "inputs": found, "config_hash": made_from}
 
 
 async def _container_for(

@@ -134,6 +134,8 @@ class Workspace(BaseModel):
     ssh_ready: bool = False
     ssh_note: str = ""  # why SSH is unavailable, or what setting it up did
     shell: str = "bash"  # the interactive shell to suggest: "sh" in images without bash
+    # What a later `up` checks to answer at once (core/quick_up.py); {} when it cannot.
+    quick: dict[str, Any] = {}
     # A dedicated machine's record (its SSH address, the provider's own fields). Empty on a
     # shared engine.
     machine: MachineRecord = Field(default_factory=MachineRecord)

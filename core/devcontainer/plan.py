@@ -242,6 +242,11 @@ def _base_source(
     return build, compose
 
 
+def config_hash(fingerprint: dict[str, Any]) -> str:
+    """The `dev.podbay.config_hash` label of a container made from this fingerprint."""
+    return _short_hash(fingerprint)
+
+
 def _short_hash(value: Any) -> str:
     data = value if isinstance(value, bytes) else json.dumps(value, sort_keys=True).encode()
     return hashlib.sha256(data).hexdigest()[:12]

@@ -10,7 +10,6 @@ import sys
 import time
 from collections.abc import Sequence
 
-from podbay.tui.cli.parser import build_parser
 from podbay.tui.output import fail
 
 __all__ = ["main"]
@@ -22,6 +21,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from podbay.tui.app import run_tui
 
         return run_tui()
+    if args[0] == "up":
+        from podbay.core.quick_up import try_up
+
+        answered = try_up(args[1:])
+        if answered is not None:
+            return answered
+    from podbay.tui.cli.parser import build_parser
+
     parser = build_parser()
     ns, extra = parser.parse_known_args(args)
     if extra and ns.command not in ("exec", "ssh"):

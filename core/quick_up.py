@@ -1,0 +1,163 @@
+"""`podbay up NAME` of a workspace that runs with an unchanged config, answered in milliseconds.
+
+Imports only the standard library's light modules (no pydantic, docker SDK or asyncio): the
+workspace's record from the database, a digest of its config file and of the local environment
+variables the config reads, and one Docker API request over the engine's unix socket. The full
+`up` leaves a `quick` note in the record when a later `up` could be answered so (an image-based
+config on this computer's engine, no drift); anything else, or anything unexpected here, returns
+None and the full `up` runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import os
+import re
+import socket
+import sys
+from typing import Any
+
+from podbay.core import attach
+from podbay.core.docker_cli import current_context_host
+
+# ${localEnv:NAME} and ${localEnv:NAME:default}: the config's inputs besides its own text.
+_LOCAL_ENV = re.compile(r"\$\{localEnv:([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def inputs(config_path: str | None, image: str | None) -> dict[str, Any] | None:
+    """What the config is made of: its file's digest and the local variables it reads."""
+    if config_path is None:
+        return {"digest": hashlib.sha256((image or "").encode()).hexdigest(), "env": {}}
+    try:
+        with open(config_path, "rb") as file:
+            data = file.read()
+    except OSError:
+        return None
+    names = sorted(set(_LOCAL_ENV.findall(data.decode("utf-8", "replace"))))
+    return {
+        "digest": hashlib.sha256(data).hexdigest(),
+        "env": {name: os.environ.get(name) for name in names},
+    }
+
+
+def try_up(args: list[str]) -> int | None:
+    """The exit code when `podbay up ARGS` was answered here; None: run the full `up`."""
+    json_mode = "--json" in args
+    rest = [a for a in args if a != "--json"]
+    if len(rest) != 1 or rest[0].startswith("-") or os.path.exists(rest[0]):
+        return None
+    name = rest[0]
+    try:
+        if _busy(name):
+            return None  # another command works on it: the full `up` waits its turn
+        record = attach._read("workspaces", name)
+        if record is None or not _ready(record):
+            return None
+        quick = record.get("quick") or {}
+        if inputs(quick.get("config_path"), record.get("image")) != quick.get("inputs"):
+            return None
+        if not _container_as_left(record, quick):
+            return None
+    except Exception:
+        return None  # whatever it was, the full `up` knows how to say it
+    folder = record.get("workspace_folder") or ""
+    line = f"==> workspace {name} is ready ({folder})"
+    _log(name, line)
+    print(line, file=sys.stderr, flush=True)
+    if json_mode:
+        answer = {
+            "outcome": "success",
+            "name": name,
+            "containerId": record["container_id"],
+            "remoteUser": record.get("remote_user"),
+            "remoteWorkspaceFolder": record.get("workspace_folder"),
+        }
+        print(json.dumps(answer))
+    else:
+        print(f"{name} is running. Try: podbay exec {name} -- {record.get('shell') or 'bash'}")
+    return 0
+
+
+def _busy(name: str) -> bool:
+    import fcntl
+
+    try:
+        fd = os.open(os.path.join(attach._home(), "locks", f"{name}.lock"), os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def _ready(record: dict[str, Any]) -> bool:
+    container = record.get("container_id")
+    return bool(
+        container
+        and record.get("phase") == "ready"
+        and record.get("usable")
+        and record.get("hooks_container") == container
+        and record.get("ssh_container") == container
+        and not attach.machine_ssh(record)  # type: ignore[arg-type]
+    )
+
+
+def _container_as_left(record: dict[str, Any], quick: dict[str, Any]) -> bool:
+    """The container the last `up` left, still running since the start its postStartCommand
+    ran for, made from this config."""
+    provider = attach._read("providers", str(record.get("provider") or "")) or {}
+    if provider.get("type") != "docker":
+        return False
+    host = (provider.get("options") or {}).get("host") or current_context_host() or ""
+    if host and not host.startswith("unix://"):
+        return False
+    path = host.removeprefix("unix://") or "/var/run/docker.sock"
+    info = _inspect(path, str(record["container_id"]))
+    if info is None or info.get("Id") != record["container_id"]:
+        return False
+    state = info.get("State") or {}
+    labels = (info.get("Config") or {}).get("Labels") or {}
+    return bool(
+        state.get("Running")
+        and not state.get("Paused")
+        and state.get("StartedAt") == record.get("post_start_at")
+        and labels.get("dev.podbay.config_hash") == quick.get("config_hash")
+    )
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str) -> None:
+        super().__init__("localhost", timeout=5)
+        self.socket_path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(5)
+        sock.connect(self.socket_path)
+        self.sock = sock
+
+
+def _inspect(path: str, container: str) -> dict[str, Any] | None:
+    """GET /containers/ID/json over the engine's socket; None unless it answers 200."""
+    conn = _UnixConnection(path)
+    try:
+        conn.request("GET", f"/containers/{container}/json")
+        answer = conn.getresponse()
+        body = answer.read()
+    finally:
+        conn.close()
+    return dict(json.loads(body)) if answer.status == 200 else None
+
+
+def _log(name: str, line: str) -> None:
+    logs = os.path.join(attach._home(), "logs")
+    fd = os.open(os.path.join(logs, f"{name}.log"), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as log:
+        log.write(line + "\n")
