@@ -35,3 +35,23 @@ def test_the_portable_sshd_volume_is_made_once_and_replaces_an_older_one() -> No
         client.volumes.get(old.name)
     # A second container of the machine mounts the same volume, made no more.
     assert asyncio.run(bundle.mount_for(host, BUSYBOX)) == mount
+
+
+def test_a_machine_whose_sshd_runs_sessions_apart_is_not_bundled() -> None:
+    """OpenSSH 9.8+ execs sshd-session from a path built into sshd, which a container lacks:
+    no bundle then (the package manager's sshd instead), rather than SSH that fails later."""
+    from podbay.core import scripts
+    from tests.conftest import IMAGE
+
+    script = scripts.command("sshd-bundle.sh")
+    client = docker.from_env()
+
+    def key(prepare: str) -> bytes:
+        return client.containers.run(
+            IMAGE, ["sh", "-c", f'{prepare}; sh -c "$0" sh key; echo "exit $?"', script],
+            remove=True, stderr=True,
+        )  # fmt: skip
+
+    assert key("true").split()[-2:] == [b"exit", b"0"]
+    split = key("touch /usr/lib/openssh/sshd-session")
+    assert b"OpenSSH 9.8+" in split and split.split()[-2:] == [b"exit", b"3"]
