@@ -78,6 +78,37 @@ if ! grep -qs "^$user:" /etc/passwd; then
     exit 44
   fi
 fi
+# Sessions start in the workspace folder, as `podbay ssh` does; sftp keeps the home folder.
+# A ForceCommand does it, and sftp then needs an sftp-server program to be handed to.
+sftp=""
+if [ "$sshd" = @BUNDLE@/sshd ]; then
+  if [ -x @BUNDLE@/sftp-server ]; then
+    sftp="@BUNDLE@/ld.so --library-path @BUNDLE@/lib @BUNDLE@/sftp-server"
+  fi
+else
+  for f in /usr/lib/openssh/sftp-server /usr/libexec/openssh/sftp-server \
+    /usr/lib/ssh/sftp-server /usr/libexec/sftp-server; do
+    if [ -x "$f" ]; then sftp=$f; break; fi
+  done
+fi
+if [ -n "$sftp" ] && [ -n "${PODBAY_SSH_WORKDIR:-}" ]; then
+  printf '%s' "$PODBAY_SSH_WORKDIR" >@DIR@/workdir
+  # The session script's own variables, written as they are.
+  # shellcheck disable=SC2016
+  {
+    printf '%s\n' '#!/bin/sh'
+    printf '%s\n' 'case "$SSH_ORIGINAL_COMMAND" in'
+    printf '%s\n' "  internal-sftp*|*/sftp-server*) exec $sftp ;;"
+    printf '%s\n' 'esac'
+    printf '%s\n' 'cd "$(cat @DIR@/workdir)" 2>/dev/null || true'
+    printf '%s\n' '[ -z "$SSH_ORIGINAL_COMMAND" ] || exec "${SHELL:-/bin/sh}" -c "$SSH_ORIGINAL_COMMAND"'
+    printf '%s\n' 'exec "${SHELL:-/bin/sh}" -l'
+  } >@DIR@/session
+  chmod 755 @DIR@/session
+  for config in @CONFIG@ @CONFIG@.min; do
+    echo "ForceCommand @DIR@/session" >>"$config"
+  done
+fi
 # What `up` suggests to run: bash where there is one.
 command -v bash >/dev/null 2>&1 || echo "@no-bash"
 if ! run_sshd -t -f @CONFIG@ >/dev/null 2>&1; then

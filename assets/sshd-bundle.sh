@@ -16,16 +16,24 @@ for split in /usr/lib/openssh/sshd-session /usr/libexec/openssh/sshd-session \
   /usr/lib/ssh/sshd-session /usr/libexec/sshd-session; do
   [ ! -e "$split" ] || { echo "sshd runs sessions in $split (OpenSSH 9.8+)" >&2; exit 3; }
 done
+sftp=""
+for f in /usr/lib/openssh/sftp-server /usr/libexec/openssh/sftp-server /usr/lib/ssh/sftp-server \
+  /usr/libexec/sftp-server; do
+  if [ -x "$f" ]; then sftp=$f; break; fi
+done
 if [ "$1" = key ]; then
-  printf '%s %s\n' "$(uname -m)" "$(sha256sum "$sshd" | cut -d' ' -f1)"
+  printf '%s %s\n' "$(uname -m)" "$(cat "$sshd" ${sftp:+"$sftp"} | sha256sum | cut -d' ' -f1)"
   exit 0
 fi
 out=$(mktemp -d "${TMPDIR:-/tmp}/podbay-sshd.XXXXXXXX")
 mkdir "$out/b" "$out/b/lib"
 cp "$sshd" "$out/b/sshd"
-ldd "$sshd" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |
-  while read -r lib; do cp -L "$lib" "$out/b/lib/"; done
-loader=$(ldd "$sshd" | awk '$1 ~ /^\// && $1 ~ /ld-/ { print $1 }')
+# sftp-server too: sessions forced into the workspace folder hand sftp to it.
+[ -z "$sftp" ] || cp "$sftp" "$out/b/sftp-server"
+ldd "$sshd" ${sftp:+"$sftp"} |
+  awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $1 !~ /:$/ { print $1 }' |
+  sort -u | while read -r lib; do cp -L "$lib" "$out/b/lib/"; done
+loader=$(ldd "$sshd" | awk '$1 ~ /^\// && $1 ~ /ld-/ { print $1 }' | head -n 1)
 [ -n "$loader" ] || { echo "sshd lists no ELF loader" >&2; exit 3; }
 cp -L "$loader" "$out/b/ld.so"
 "$sshd" -V 2>&1 | head -n 1 >"$out/b/version" || true

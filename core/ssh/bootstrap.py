@@ -68,9 +68,12 @@ def ensure_sshd(
     user: str,
     container_env: Mapping[str, str],
     log: Callable[[str], None],
+    workdir: str = "",
 ) -> SshResult:
-    """Make the container ready for `sshd -i` connections. Blocking: call in a thread."""
+    """Make the container ready for `sshd -i` connections, sessions starting in `workdir`.
+    Blocking: call in a thread."""
     env = {
+        "PODBAY_SSH_WORKDIR": workdir,
         "PODBAY_SSH_HOST_KEY": keys.host_key.read_text(),
         "PODBAY_SSH_AUTHORIZED_KEYS": keys.client_public() + "\n",
         "PODBAY_SSH_CONFIG": sshd_config(container_env),

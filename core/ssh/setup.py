@@ -34,6 +34,7 @@ async def setup_ssh(
         ws.remote_user or "root",
         env,
         report.log_threadsafe,
+        ws.workspace_folder or "",
     )
     ws.ssh_container, ws.ssh_ready, ws.ssh_note = ws.container_id, result.ready, result.note
     ws.shell = "bash" if result.bash else "sh"

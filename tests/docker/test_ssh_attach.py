@@ -40,6 +40,24 @@ def workspace(podbay: Podbay) -> str:
     return "box"
 
 
+def test_ssh_sessions_start_in_the_workspace_folder_and_sftp_at_home(
+    podbay: Podbay, workspace: str
+) -> None:
+    """As `podbay ssh` does; sftp keeps the home folder as its start, as OpenSSH's does."""
+    assert ssh(podbay, "box.podbay", "pwd").stdout == b"/workspaces/box\n"
+    assert podbay.ok("ssh", "box", "--", "pwd").stdout == "/workspaces/box\n"
+    shell = ssh(podbay, "-tt", "box.podbay", input=b"pwd; exit\n")
+    assert b"/workspaces/box\r\n" in shell.stdout, shell.stdout
+    sftp = subprocess.run(
+        ["sftp", "-F", str(podbay.home / "ssh_config"), "-b", "-", "box.podbay"],
+        input=b"pwd\n",
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert b"Remote working directory: /root" in sftp.stdout, sftp.stderr
+
+
 def test_openssh_runs_commands_with_pinned_keys(podbay: Podbay, workspace: str) -> None:
     result = ssh(podbay, "box.podbay", "echo $GREETING; id -un; exit 3")
     assert result.returncode == 3, result.stderr
@@ -222,6 +240,7 @@ def test_busybox_gets_ssh_too(podbay: Podbay) -> None:
     # No bash there: up says so, and suggests what the image has.
     assert "tiny has no bash; its shell is sh" in up.stderr
     assert up.stdout == "tiny is running. Try: podbay exec tiny -- sh\n"
+    assert ssh(podbay, "tiny.podbay", "pwd").stdout == b"/workspaces/tiny\n"
     openssh = ssh(podbay, "tiny.podbay", "echo hi from $(cat /etc/hostname | wc -c)")
     assert openssh.returncode == 0, openssh.stderr
     assert openssh.stdout.startswith(b"hi from")
