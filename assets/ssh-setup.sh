@@ -15,15 +15,6 @@ printf '%s' "$PODBAY_SSH_AUTHORIZED_KEYS" > @DIR@/authorized_keys
 chmod 600 @CONFIG@ @CONFIG@.min
 find_sshd() { command -v sshd || { test -x /usr/sbin/sshd && echo /usr/sbin/sshd; }; }
 sshd=$(find_sshd)
-# podbay's portable sshd (core/ssh/bundle.py), mounted read-only, when the image has none.
-if [ -z "$sshd" ] && [ -x @BUNDLE@/ld.so ]; then
-  sshd=@BUNDLE@/sshd
-  # sshd's privilege separation drops to a user named sshd, which images without it lack.
-  if ! grep -qs '^sshd:' /etc/passwd; then
-    uid=$(awk -F: '{ used[$3] = 1 } END { for (i = 100; i < 60000; i++) if (!(i in used)) { print i; exit } }' /etc/passwd 2>/dev/null)
-    echo "sshd:x:${uid:-74}:65534:sshd privilege separation:/run/sshd:/bin/false" >>/etc/passwd
-  fi
-fi
 run_sshd() {
   if [ "$sshd" = @BUNDLE@/sshd ]; then
     @BUNDLE@/ld.so --library-path @BUNDLE@/lib @BUNDLE@/sshd "$@"
@@ -31,6 +22,26 @@ run_sshd() {
     "$sshd" "$@"
   fi
 }
+# podbay's portable sshd (core/ssh/bundle.py), mounted read-only, when the image has none and
+# the volume is whole (`complete` comes last out of its archive).
+if [ -z "$sshd" ] && [ -x @BUNDLE@/ld.so ] && [ -e @BUNDLE@/complete ]; then
+  sshd=@BUNDLE@/sshd
+  # sshd's privilege separation drops to a user named sshd, which images without it lack.
+  if ! grep -qs '^sshd:' /etc/passwd; then
+    if [ -s /etc/passwd ] && [ -n "$(tail -c 1 /etc/passwd)" ]; then echo >>/etc/passwd; fi
+    uid=$(awk -F: '{ used[$3] = 1 } END { for (i = 100; i < 60000; i++) if (!(i in used)) { print i; exit } }' /etc/passwd 2>/dev/null)
+    echo "sshd:x:${uid:-74}:65534:sshd privilege separation:/run/sshd:/bin/false" >>/etc/passwd
+  fi
+  # The privilege separation folder this sshd was built with: /run/sshd (Debian, Ubuntu),
+  # /usr/share/empty.sshd (Fedora), /var/lib/empty (SUSE).
+  mkdir -p /run/sshd
+  missing=$(run_sshd -t -f @CONFIG@.min 2>&1 | sed -n 's/.*Missing privilege separation directory: *//p')
+  if [ -n "$missing" ]; then mkdir -p "$missing"; fi
+  if ! run_sshd -t -f @CONFIG@.min >/dev/null 2>&1; then
+    echo "podbay's portable sshd does not run in this image: $(run_sshd -t -f @CONFIG@.min 2>&1 | tail -n 1)"
+    sshd=""
+  fi
+fi
 if [ -z "$sshd" ]; then
   echo "sshd is not in the image; installing openssh-server"
   (
@@ -69,6 +80,7 @@ mkdir -p /run/sshd
 # sshd logs in only users of /etc/passwd; a minimal image may have none (distroless, scratch).
 if ! grep -qs "^$user:" /etc/passwd; then
   if [ "$user" = root ]; then
+    if [ -s /etc/passwd ] && [ -n "$(tail -c 1 /etc/passwd)" ]; then echo >>/etc/passwd; fi
     shell=/bin/sh
     [ -x /bin/bash ] && shell=/bin/bash
     echo "root:x:0:0:root:/root:$shell" >>/etc/passwd
@@ -97,11 +109,14 @@ if [ -n "$sftp" ] && [ -n "${PODBAY_SSH_WORKDIR:-}" ]; then
   # shellcheck disable=SC2016
   {
     printf '%s\n' '#!/bin/sh'
-    printf '%s\n' 'case "$SSH_ORIGINAL_COMMAND" in'
-    printf '%s\n' "  internal-sftp*|*/sftp-server*) exec $sftp ;;"
+    printf '%s\n' 'command=$SSH_ORIGINAL_COMMAND'
+    printf '%s\n' 'unset SSH_ORIGINAL_COMMAND'
+    printf '%s\n' 'case "$command" in'
+    printf '%s\n' "  internal-sftp|internal-sftp\\ *|*/sftp-server) exec $sftp ;;"
+    printf '%s\n' '  "scp -"[tf]*|*" scp -"[tf]*|"rsync --server"*|git-upload-pack*|git-receive-pack*) ;;'
+    printf '%s\n' '  *) cd "$(cat @DIR@/workdir)" 2>/dev/null || true ;;'
     printf '%s\n' 'esac'
-    printf '%s\n' 'cd "$(cat @DIR@/workdir)" 2>/dev/null || true'
-    printf '%s\n' '[ -z "$SSH_ORIGINAL_COMMAND" ] || exec "${SHELL:-/bin/sh}" -c "$SSH_ORIGINAL_COMMAND"'
+    printf '%s\n' '[ -z "$command" ] || exec "${SHELL:-/bin/sh}" -c "$command"'
     printf '%s\n' 'exec "${SHELL:-/bin/sh}" -l'
   } >@DIR@/session
   chmod 755 @DIR@/session

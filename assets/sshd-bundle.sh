@@ -21,22 +21,38 @@ for f in /usr/lib/openssh/sftp-server /usr/libexec/openssh/sftp-server /usr/lib/
   /usr/libexec/sftp-server; do
   if [ -x "$f" ]; then sftp=$f; break; fi
 done
+# The libraries: what ldd lists, and the name-service modules glibc loads by name (before
+# glibc 2.34, reading /etc/passwd needs libnss_files, which ldd does not list).
+libs() {
+  ldd "$sshd" ${sftp:+"$sftp"} |
+    awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $1 !~ /:$/ { print $1 }'
+  libc=$(ldd "$sshd" | awk '$1 ~ /^libc\.so/ && $3 ~ /^\// { print $3 }')
+  for nss in libnss_files.so.2 libnss_compat.so.2; do
+    if [ -n "$libc" ] && [ -e "${libc%/*}/$nss" ]; then echo "${libc%/*}/$nss"; fi
+  done
+}
 if [ "$1" = key ]; then
-  printf '%s %s\n' "$(uname -m)" "$(cat "$sshd" ${sftp:+"$sftp"} | sha256sum | cut -d' ' -f1)"
+  # Named by the programs and the libraries as they are (a security update makes a new one).
+  digest=$({ cat "$sshd" ${sftp:+"$sftp"}; libs | sort -u | xargs stat -L -c '%n %s %Y'; } |
+    sha256sum | cut -d' ' -f1)
+  printf '%s %s\n' "$(uname -m)" "$digest"
   exit 0
 fi
+umask 022
 out=$(mktemp -d "${TMPDIR:-/tmp}/podbay-sshd.XXXXXXXX")
 mkdir "$out/b" "$out/b/lib"
 cp "$sshd" "$out/b/sshd"
 # sftp-server too: sessions forced into the workspace folder hand sftp to it.
 [ -z "$sftp" ] || cp "$sftp" "$out/b/sftp-server"
-ldd "$sshd" ${sftp:+"$sftp"} |
-  awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $1 !~ /:$/ { print $1 }' |
-  sort -u | while read -r lib; do cp -L "$lib" "$out/b/lib/"; done
+libs | sort -u | while read -r lib; do cp -L "$lib" "$out/b/lib/"; done
 loader=$(ldd "$sshd" | awk '$1 ~ /^\// && $1 ~ /ld-/ { print $1 }' | head -n 1)
 [ -n "$loader" ] || { echo "sshd lists no ELF loader" >&2; exit 3; }
 cp -L "$loader" "$out/b/ld.so"
 "$sshd" -V 2>&1 | head -n 1 >"$out/b/version" || true
+chmod -R go+rX "$out/b"
 tar -C "$out/b" -cf "$out/sshd.tar" .
+# Last in the archive: a volume whose extraction stopped half way has no `complete`.
+touch "$out/complete"
+tar -C "$out" -rf "$out/sshd.tar" ./complete
 rm -rf "$out/b"
 echo "$out/sshd.tar"

@@ -79,6 +79,9 @@ def _quick_note(job: UpJob, info: dict[str, Any]) -> dict[str, Any]:
     local_feature = any(key.startswith((".", "/")) for key in resolved.features)
     if not job.host.local or resolved.build or resolved.compose or local_feature:
         return {}
+    # Run by every `up`: only the full path runs them.
+    if resolved.config.initializeCommand or job.ws.attach_hooks:
+        return {}
     labels = (info.get("Config") or {}).get("Labels") or {}
     made_from = labels.get("dev.podbay.config_hash")
     if made_from != dcplan.config_hash(resolved.fingerprint):

@@ -357,6 +357,8 @@ class DockerEndpoint:
         import docker
 
         api = self.api()
+        if self.inspect_volume(name) is not None:  # a fill that stopped half way: again
+            self.call("removing a volume", api.remove_volume, name)
         self.call("making a volume", api.create_volume, name, labels=labels)
         mount = docker.types.Mount("/fill", name, type="volume")
         made = self.call(
@@ -373,20 +375,24 @@ class DockerEndpoint:
         except BaseException:
             # Half a volume must not pass for a whole one next time.
             with contextlib.suppress(Exception):
-                api.remove_container(made["Id"], force=True)
+                api.remove_container(made["Id"], force=True, v=True)
+            with contextlib.suppress(Exception):
                 api.remove_volume(name)
             raise
-        self.call("making a volume", api.remove_container, made["Id"], force=True)
+        self.call("making a volume", api.remove_container, made["Id"], force=True, v=True)
 
-    def remove_volumes(self, label: str, keep: str) -> None:
-        """Remove the volumes carrying `label` but `keep`; one a container uses stays (Docker
-        refuses), to go next time."""
+    def create_volume(self, name: str, labels: dict[str, str]) -> None:
+        self.call("making a volume", self.api().create_volume, name, labels=labels)
+
+    def remove_volumes(self, label: str, keep: tuple[str, ...]) -> None:
+        """Remove the volumes carrying `label` but those to `keep`; one a container uses stays
+        (Docker refuses), to go next time."""
         import docker
 
         api = self.api()
         found = self.call("listing volumes", api.volumes, filters={"label": label})
         for volume in found.get("Volumes") or []:
-            if volume["Name"] != keep:
+            if volume["Name"] not in keep:
                 with contextlib.suppress(docker.errors.APIError):
                     api.remove_volume(volume["Name"])
 

@@ -22,8 +22,9 @@ from typing import Any
 from podbay.core import attach
 from podbay.core.docker_cli import current_context_host
 
-# ${localEnv:NAME} and ${localEnv:NAME:default}: the config's inputs besides its own text.
-_LOCAL_ENV = re.compile(r"\$\{localEnv:([A-Za-z_][A-Za-z0-9_]*)")
+# ${localEnv:NAME}, ${env:NAME} (its alias) and with a default: the config's inputs besides its
+# own text.
+_LOCAL_ENV = re.compile(r"\$\{(?:localEnv|env):([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def inputs(config_path: str | None, image: str | None) -> dict[str, Any] | None:

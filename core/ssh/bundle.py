@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+from collections.abc import AsyncIterator
 
-from podbay.core import scripts, testseam
+from podbay.core import paths, scripts, testseam
+from podbay.core.errors import DockerError
 from podbay.core.host import HostSession
 from podbay.core.ssh.sshd import BUNDLE as MOUNT_AT
 
@@ -33,6 +36,7 @@ ARCHES = {
 
 
 def is_ours(volume: str) -> bool:
+    """podbay's sshd volumes (and their `-ready` twins), not a user's."""
     return volume.startswith(VOLUME_PREFIX)
 
 
@@ -49,14 +53,39 @@ async def mount_for(host: HostSession, image: str) -> str | None:
     if info is None or ARCHES.get(arch) != info.get("Architecture"):
         return None
     name = VOLUME_PREFIX + digest[:16]
-    if await asyncio.to_thread(host.docker.inspect_volume, name) is None:
-        data = await _bundle(host)
-        if data is None:
-            return None
-        await asyncio.to_thread(host.docker.fill_volume, name, image, data, {LABEL: digest})
-        # The machine's sshd changed (an upgrade): earlier copies go once nothing uses them.
-        await asyncio.to_thread(host.docker.remove_volumes, LABEL, name)
+    # The volume counts once its empty twin `-ready` exists, made after the fill: a fill that
+    # stopped half way (a killed `up`) is never mounted, and is made again.
+    ready = f"{name}-ready"
+    docker = host.docker
+    if await asyncio.to_thread(docker.inspect_volume, ready) is None:
+        async with _one_fill_at_a_time():
+            if await asyncio.to_thread(docker.inspect_volume, ready) is None:
+                data = await _bundle(host)
+                if data is None:
+                    return None
+                labels = {LABEL: digest}
+                try:
+                    await asyncio.to_thread(docker.fill_volume, name, image, data, labels)
+                except DockerError:
+                    return None  # the package manager's sshd, as without a bundle
+                await asyncio.to_thread(docker.create_volume, ready, labels)
+                # The machine's sshd changed (an upgrade): earlier copies go once unused.
+                await asyncio.to_thread(docker.remove_volumes, LABEL, (name, ready))
     return f"type=volume,src={name},dst={MOUNT_AT},readonly,volume-nocopy"
+
+
+@contextlib.asynccontextmanager
+async def _one_fill_at_a_time() -> AsyncIterator[None]:
+    """Two `up`s of this computer fill a volume one after the other (the second finds it)."""
+    import fcntl
+
+    path = paths.locks_dir(paths.home()) / "sshd-volume.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 async def _bundle(host: HostSession) -> bytes | None:

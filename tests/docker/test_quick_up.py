@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import docker
 
@@ -90,7 +89,23 @@ def test_a_folder_named_like_the_workspace_is_the_source_and_goes_the_full_way(
     podbay: Podbay,
 ) -> None:
     write_config(podbay.cwd / "app", {"image": IMAGE})
-    podbay.ok("up", "app")
-    result = podbay.ok("up", "app")  # from the folder's parent: "app" is the folder
-    assert result.stdout == "app is running. Try: podbay exec app -- bash\n"
-    assert Path(podbay.cwd / "app").is_dir()
+    _up(podbay, str(podbay.cwd / "app"))
+    assert _up(podbay, "app")[2] == []  # by name: the quick answer
+    done = subprocess.run(  # from the folder's parent, "app" is the folder: the full path
+        [sys.executable, "-c", PROBE, "up", "app"],
+        cwd=podbay.cwd, env=podbay.env, capture_output=True, text=True, timeout=180,
+        check=False,
+    )  # fmt: skip
+    assert done.stdout == "app is running. Try: podbay exec app -- bash\n"
+    assert "pydantic" in json.loads(done.stderr.strip().splitlines()[-1])["heavy"]
+
+
+def test_what_every_up_runs_keeps_the_full_path(podbay: Podbay) -> None:
+    """postAttachCommand (and initializeCommand) run on every `up`: never answered quickly."""
+    write_config(
+        podbay.cwd / "app", {"image": IMAGE, "postAttachCommand": "echo attached >> /tmp/att"}
+    )
+    _up(podbay, str(podbay.cwd / "app"))
+    _, _, heavy = _up(podbay, "app")
+    assert "pydantic" in heavy
+    assert podbay.ok("exec", "app", "--", "cat", "/tmp/att").stdout == "attached\nattached\n"

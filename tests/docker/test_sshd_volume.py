@@ -3,26 +3,40 @@ older one removed. A module of its own: no other module's containers hold the vo
 
 from __future__ import annotations
 
+import asyncio
+
 import docker
 import pytest
 
 from tests.conftest import BUSYBOX
 
 
-def test_the_portable_sshd_volume_is_made_once_and_replaces_an_older_one() -> None:
-    import asyncio
+def _clear_ours() -> None:
+    from podbay.core.ssh import bundle
 
+    for volume in docker.from_env().volumes.list(filters={"label": bundle.LABEL}):
+        try:
+            volume.remove()
+        except docker.errors.APIError:
+            pytest.skip(f"{volume.name} is in use by a container of this machine")
+
+
+def _complete(name: str) -> bool:
+    """Whether the volume holds a whole bundle (its `complete` comes last out of the tar)."""
+    found = docker.from_env().containers.run(
+        BUSYBOX, ["sh", "-c", "test -e /x/complete && test -x /x/ld.so && echo whole || true"],
+        mounts=[docker.types.Mount("/x", name, type="volume", read_only=True)], remove=True,
+    )  # fmt: skip
+    return bool(found.strip() == b"whole")
+
+
+def test_the_portable_sshd_volume_is_made_once_and_replaces_an_older_one() -> None:
     from podbay.core.docker import DockerEndpoint
     from podbay.core.host import LocalHost
     from podbay.core.ssh import bundle
 
     client = docker.from_env()
-    ours = client.volumes.list(filters={"label": bundle.LABEL})
-    for volume in ours:
-        try:
-            volume.remove()
-        except docker.errors.APIError:
-            pytest.skip(f"{volume.name} is in use by a container of this machine")
+    _clear_ours()
     old = client.volumes.create("podbay-sshd-0000000000000000", labels={bundle.LABEL: "old"})
     host = LocalHost(DockerEndpoint(None))
     mount = asyncio.run(bundle.mount_for(host, BUSYBOX))
@@ -30,11 +44,33 @@ def test_the_portable_sshd_volume_is_made_once_and_replaces_an_older_one() -> No
     name = mount.split(",")[1].removeprefix("src=")
     made = client.volumes.get(name)
     assert made.attrs["Labels"][bundle.LABEL]  # the sshd's digest
-    assert [v.name for v in client.volumes.list(filters={"label": bundle.LABEL})] == [name]
+    ours = sorted(v.name for v in client.volumes.list(filters={"label": bundle.LABEL}))
+    assert ours == [name, f"{name}-ready"] and _complete(name)
     with pytest.raises(docker.errors.NotFound):
         client.volumes.get(old.name)
     # A second container of the machine mounts the same volume, made no more.
     assert asyncio.run(bundle.mount_for(host, BUSYBOX)) == mount
+    assert client.volumes.get(name).attrs["CreatedAt"] == made.attrs["CreatedAt"]
+
+
+def test_a_volume_whose_fill_stopped_half_way_is_made_again() -> None:
+    from podbay.core.docker import DockerEndpoint
+    from podbay.core.host import LocalHost
+    from podbay.core.ssh import bundle
+
+    host = LocalHost(DockerEndpoint(None))
+    client = docker.from_env()
+    _clear_ours()
+    mount = asyncio.run(bundle.mount_for(host, BUSYBOX))
+    assert mount is not None
+    name = mount.split(",")[1].removeprefix("src=")
+    # As a killed `up` leaves it: the volume made, nothing (or half) in it, no `-ready` twin.
+    client.volumes.get(f"{name}-ready").remove()
+    client.volumes.get(name).remove()
+    client.volumes.create(name, labels={bundle.LABEL: "half"})
+    assert not _complete(name)
+    assert asyncio.run(bundle.mount_for(host, BUSYBOX)) == mount
+    assert _complete(name)
 
 
 def test_a_machine_whose_sshd_runs_sessions_apart_is_not_bundled() -> None:
