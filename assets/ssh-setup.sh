@@ -35,11 +35,15 @@ if [ -z "$sshd" ] && [ -x @BUNDLE@/ld.so ] && [ -e @BUNDLE@/complete ]; then
   # The privilege separation folder this sshd was built with: /run/sshd (Debian, Ubuntu),
   # /usr/share/empty.sshd (Fedora), /var/lib/empty (SUSE).
   mkdir -p /run/sshd
-  missing=$(run_sshd -t -f @CONFIG@.min 2>&1 | sed -n 's/.*Missing privilege separation directory: *//p')
-  if [ -n "$missing" ]; then mkdir -p "$missing"; fi
-  if ! run_sshd -t -f @CONFIG@.min >/dev/null 2>&1; then
-    echo "podbay's portable sshd does not run in this image: $(run_sshd -t -f @CONFIG@.min 2>&1 | tail -n 1)"
-    sshd=""
+  if run_sshd -t -f @CONFIG@ >/dev/null 2>&1; then
+    checked=1
+  else
+    missing=$(run_sshd -t -f @CONFIG@.min 2>&1 | sed -n 's/.*Missing privilege separation directory: *//p')
+    if [ -n "$missing" ]; then mkdir -p "$missing"; fi
+    if ! run_sshd -t -f @CONFIG@.min >/dev/null 2>&1; then
+      echo "podbay's portable sshd does not run in this image: $(run_sshd -t -f @CONFIG@.min 2>&1 | tail -n 1)"
+      sshd=""
+    fi
   fi
 fi
 if [ -z "$sshd" ]; then
@@ -126,7 +130,7 @@ if [ -n "$sftp" ] && [ -n "${PODBAY_SSH_WORKDIR:-}" ]; then
 fi
 # What `up` suggests to run: bash where there is one.
 command -v bash >/dev/null 2>&1 || echo "@no-bash"
-if ! run_sshd -t -f @CONFIG@ >/dev/null 2>&1; then
+if [ -z "${checked:-}" ] && ! run_sshd -t -f @CONFIG@ >/dev/null 2>&1; then
   cp @CONFIG@.min @CONFIG@
   run_sshd -t -f @CONFIG@ 2>&1 || exit 43
 fi
