@@ -253,15 +253,3 @@ async def _spot(call: Call, zone: str, kind: str) -> float | None:
     )
     history = found.get("SpotPriceHistory", [])
     return float(history[0]["SpotPrice"]) if history else None
-
-
-def estimate(instance_type: str, region: str, disk_gb: int) -> tuple[float, float] | None:
-    """($/h while running, $/month always on) from the bundled table alone."""
-    found = PriceBook(None).estimate(instance_type, region, disk_gb)
-    return None if found is None else (found.hourly, found.monthly)
-
-
-def stopped_per_month(region: str, disk_gb: int) -> float | None:
-    """What a stopped workspace costs in the bundled table: only its disk."""
-    disk = GP3_PER_GB_MONTH.get(region)
-    return None if disk is None else disk * disk_gb

@@ -13,21 +13,24 @@ import pytest
 from podbay import providers
 from podbay.core.model import ProviderConfig, Source, Workspace
 from podbay.providers.aws import pricing
-from podbay.providers.aws.pricing import estimate, stopped_per_month
 from tests.aws import strict
 
 
+TABLE = pricing.PriceBook(None)  # the bundled table alone
+
+
 def test_estimate_for_known_types() -> None:
-    hourly, monthly = estimate("t3.medium", "us-east-1", disk_gb=40)  # type: ignore[misc]
-    assert hourly == pytest.approx(0.0416 + 0.005)  # the instance and its public IPv4
-    assert monthly == pytest.approx((0.0416 + 0.005) * 730 + 0.08 * 40)
-    assert stopped_per_month("eu-west-1", 100) == pytest.approx(8.8)
+    found = TABLE.estimate("t3.medium", "us-east-1", disk_gb=40)
+    assert found is not None
+    assert found.hourly == pytest.approx(0.0416 + 0.005)  # the instance and its public IPv4
+    assert found.monthly == pytest.approx((0.0416 + 0.005) * 730 + 0.08 * 40)
+    stopped = TABLE.estimate("t3.small", "eu-west-1", 100)
+    assert stopped is not None and stopped.stopped_monthly == pytest.approx(8.8)
 
 
 def test_unknown_type_or_region_is_said_not_guessed() -> None:
-    assert estimate("x9.huge", "us-east-1", 40) is None
-    assert estimate("t3.medium", "ap-south-2", 40) is None
-    assert stopped_per_month("ap-south-2", 40) is None
+    assert TABLE.estimate("x9.huge", "us-east-1", 40) is None
+    assert TABLE.estimate("t3.medium", "ap-south-2", 40) is None
 
 
 class PriceCalls:
