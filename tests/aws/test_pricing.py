@@ -15,7 +15,6 @@ from podbay.core.model import ProviderConfig, Source, Workspace
 from podbay.providers.aws import pricing
 from tests.aws import strict
 
-
 TABLE = pricing.PriceBook(None)  # the bundled table alone
 
 
