@@ -219,11 +219,84 @@ def stdio_argv(name: str) -> list[str]:
     return sshd_argv(record)
 
 
+def _stderr_is_null() -> bool:
+    """True under ControlPersist: OpenSSH gives the ProxyCommand /dev/null as stderr."""
+    try:
+        return os.path.samestat(os.fstat(2), os.stat(os.devnull))
+    except OSError:
+        return False
+
+
+def say_over_ssh(text: str) -> None:
+    """Tell OpenSSH's client why it cannot connect as an SSH server would: a version line, then
+    a DISCONNECT packet, which ssh prints ("Received disconnect from ...: <text>") whatever
+    became of the ProxyCommand's stderr. Waits (10 s at most) for the client to hang up, so
+    that its own first write does not meet a closed pipe first."""
+    import select
+    import time
+
+    about = " ".join(text.split()).encode("utf-8")[:400]
+    # SSH_MSG_DISCONNECT, reason 11 (by application), description, empty language tag.
+    payload = b"\x01" + (11).to_bytes(4, "big") + len(about).to_bytes(4, "big") + about + bytes(4)
+    pad = 8 - (5 + len(payload)) % 8
+    pad += 8 if pad < 4 else 0
+    packet = (1 + len(payload) + pad).to_bytes(4, "big") + bytes([pad]) + payload + bytes(pad)
+    try:
+        os.write(1, b"SSH-2.0-podbay\r\n" + packet)
+        deadline = time.monotonic() + 10
+        while (left := deadline - time.monotonic()) > 0:
+            if select.select([0], [], [], left)[0] and not os.read(0, 65536):
+                return
+    except OSError:
+        pass
+
+
+def _refusal(name: str, errors: str) -> str | None:
+    """What to tell of the exec channel's errors when it ended in failure: podbay's own lines
+    (the AWS relay's) as they are, the engine's refusals in podbay's words, else nothing (a
+    session that ran and ended is not an error to show)."""
+    own = [line for line in errors.splitlines() if line.startswith(("podbay: ", "hint: "))]
+    if own:
+        return " ".join(own)
+    if "is not running" in errors:
+        return f"podbay: error: workspace {name} is stopped; hint: start it: podbay start {name}"
+    if "No such container" in errors:
+        return f"podbay: error: workspace {name} has no container; hint: run: podbay up {name}"
+    return None
+
+
+def _run_watched(name: str, argv: list[str]) -> NoReturn:
+    """Run the exec channel as a child whose errors are read here: OpenSSH gave this
+    ProxyCommand /dev/null as stderr (ControlPersist), so a refusal is said over SSH instead.
+    Its stdin and stdout are this process's: the SSH bytes do not pass through Python."""
+    import subprocess
+
+    child = subprocess.Popen(argv, stderr=subprocess.PIPE)
+    assert child.stderr is not None
+    tail = b""
+    while chunk := os.read(child.stderr.fileno(), 65536):
+        tail = (tail + chunk)[-8192:]
+    code = child.wait()
+    if code != 0 and (told := _refusal(name, tail.decode("utf-8", "replace"))):
+        say_over_ssh(told)
+    raise SystemExit(code)
+
+
 def stdio_main() -> NoReturn:
     """ProxyCommand entry: `podbay ssh --stdio NAME`, without the CLI's start-up cost."""
     try:
         argv = stdio_argv(sys.argv[1])
     except PodbayError as exc:
+        if _stderr_is_null():
+            say_over_ssh(f"podbay: error: {exc.message}; hint: {exc.hint}")
         print(f"podbay: error: {exc.message}\nhint: {exc.hint}", file=sys.stderr)
         raise SystemExit(1) from None
+    # OpenSSH binds the master connection's socket there after this connects (see
+    # core.ssh.config.control_path); without the folder, ssh would exit.
+    try:  # noqa: SIM105 (contextlib would cost this per-connection path 2 ms)
+        os.mkdir(os.path.join(_home(), "cm"), 0o700)
+    except OSError:
+        pass
+    if _stderr_is_null():
+        _run_watched(sys.argv[1], argv)
     replace_process(argv)

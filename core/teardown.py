@@ -14,6 +14,7 @@ from podbay.core.host import HostSession
 from podbay.core.model import LABEL_HOME, LABEL_WORKSPACE, Workspace
 from podbay.core.provider import MachineJob, Provider
 from podbay.core.reporter import Reporter
+from podbay.core.ssh import config as ssh_config
 from podbay.core.ssh import keys as ssh_keys
 from podbay.core.ssh.setup import write_ssh_config
 from podbay.core.store import Store
@@ -22,6 +23,7 @@ from podbay.core.workspace_host import find_container, open_host
 
 async def stop(store: Store, ws: Workspace, provider: Provider, job: MachineJob) -> None:
     """Stop the container; a workspace's own machine is stopped with it (disk kept)."""
+    await asyncio.to_thread(ssh_config.close_master, store.root, ws.name)
     if provider.dedicated_machine:
         await provider.stop_machine(job)
     else:
@@ -79,6 +81,7 @@ async def delete(
             f"{ws.provider} (named {ws.container_name}, labelled "
             f"{LABEL_WORKSPACE}={ws.name})"
         )
+    await asyncio.to_thread(ssh_config.close_master, store.root, name)
     folder = Path(ws.folder)
     if ws.owned_folder and folder.is_relative_to(store.root):
         report.step(f"removing podbay's copy of the source ({ws.folder})")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -71,12 +73,15 @@ class Podbay:
 
 @pytest.fixture
 def podbay(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Podbay]:
-    home = tmp_path / "podbay-home"
+    # A short home, as a user's is: pytest's folders are too deep for the unix socket of an
+    # ssh master connection, and `ssh NAME.podbay` is tested as users get it (multiplexed).
+    home = Path(tempfile.mkdtemp(prefix="pbh-")) / "home"
     monkeypatch.setenv("PODBAY_HOME", str(home))
     work = tmp_path / "work"
     work.mkdir()
     yield Podbay(home, work)
     _remove_containers(home)
+    shutil.rmtree(home.parent, ignore_errors=True)
 
 
 def _remove_containers(home: Path) -> None:

@@ -43,6 +43,9 @@ def sshd_config(container_env: Mapping[str, str], with_setenv: bool = True) -> s
         "AllowTcpForwarding yes",
         "AllowAgentForwarding yes",
         "X11Forwarding no",
+        # A multiplexed `ssh NAME.podbay` (ControlMaster) carries every session on one
+        # connection: VS Code, git and scp side by side need more than the default 10.
+        "MaxSessions 64",
         "Subsystem sftp internal-sftp",
     ]
     if with_setenv:

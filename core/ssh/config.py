@@ -6,7 +6,10 @@ Every host is pinned: StrictHostKeyChecking stays on and the only known_hosts is
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
+import subprocess
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,6 +19,15 @@ from podbay import IMPORT_ROOT
 from podbay.core.devcontainer.values import USER_NAME, WORKSPACE_NAME, has_control
 
 SUFFIX = ".podbay"
+
+# Seconds a master connection outlives its last session (OpenSSH's ControlPersist): later
+# connections within it skip the ProxyCommand and the handshake. Short, because an AWS
+# machine counts a master as activity when deciding whether it is idle.
+CONTROL_PERSIST = 120
+# A unix socket path's limit less its NUL, and what OpenSSH adds while it binds the master's
+# socket ("<ControlPath>.<16 random characters>", then renamed).
+_SOCKET_MAX = 103 if sys.platform == "darwin" else 107
+_MUX_SUFFIX = 17
 
 
 @dataclass(frozen=True)
@@ -32,6 +44,31 @@ def ssh_config_path(root: Path) -> Path:
 
 def known_hosts_path(root: Path) -> Path:
     return root / "known_hosts"
+
+
+def control_dir(root: Path) -> Path:
+    """Where the master connections' sockets are (made 0700 by the ProxyCommand, which runs
+    before OpenSSH binds one: a missing folder would make ssh exit)."""
+    return root / "cm"
+
+
+def control_path(root: Path, name: str) -> Path | None:
+    """The master socket of a workspace's connections, or None (no multiplexing) when its
+    path would be too long for a unix socket."""
+    path = control_dir(root) / hashlib.sha256(name.encode()).hexdigest()[:12]
+    return path if len(str(path)) + _MUX_SUFFIX <= _SOCKET_MAX else None
+
+
+def close_master(root: Path, name: str) -> None:
+    """End a workspace's master connection, if it has one (at stop and delete), so no later
+    connection is handed to a session on a container that is going away."""
+    path = control_path(root, name)
+    if path is None or not path.exists():
+        return
+    socket = str(path).replace("%", "%%")
+    argv = ["ssh", "-F", "/dev/null", "-S", socket, "-O", "exit", "podbay"]
+    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+        subprocess.run(argv, capture_output=True, timeout=5, check=False)
 
 
 def proxy_command(name: str) -> str:
@@ -83,6 +120,13 @@ def entry_lines(root: Path, entry: HostEntry) -> list[str] | None:
     home_env = f"PODBAY_HOME={sh_word(str(root))} "
     # ProxyCommand is the rest of the line, handed to a shell after %-token expansion.
     proxy = f"env {home_env}{proxy_command(entry.name)}".replace("%", "%%")
+    mux = []
+    if (socket := control_path(root, entry.name)) is not None:
+        mux = [
+            "  ControlMaster auto",
+            f"  ControlPath {quote_word(str(socket))}",
+            f"  ControlPersist {CONTROL_PERSIST}",
+        ]
     return [
         f"Host {host}",
         f"  HostName {host}",
@@ -94,6 +138,7 @@ def entry_lines(root: Path, entry: HostEntry) -> list[str] | None:
         "  StrictHostKeyChecking yes",
         "  HostKeyAlias " + host,
         "  LogLevel ERROR",
+        *mux,
         "",
     ]
 

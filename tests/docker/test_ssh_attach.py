@@ -47,7 +47,10 @@ def test_ssh_sessions_start_in_the_workspace_folder_and_sftp_at_home(
     assert ssh(podbay, "box.podbay", "pwd").stdout == b"/workspaces/box\n"
     assert podbay.ok("ssh", "box", "--", "pwd").stdout == "/workspaces/box\n"
     shell = ssh(podbay, "-tt", "box.podbay", input=b"pwd; exit\n")
-    assert b"/workspaces/box\r\n" in shell.stdout, shell.stdout
+    # (A multiplexed session's terminal takes its modes from the client's stdin, here a pipe:
+    # no CR added to line ends.)
+    lines = [line.rstrip(b"\r") for line in shell.stdout.split(b"\n")]
+    assert b"/workspaces/box" in lines, shell.stdout
     sftp = subprocess.run(
         ["sftp", "-F", str(podbay.home / "ssh_config"), "-b", "-", "box.podbay"],
         input=b"pwd\n",
@@ -146,6 +149,35 @@ def test_host_key_survives_stop_start_and_recreate(podbay: Podbay, workspace: st
     result = ssh(podbay, "box.podbay", "true")
     assert result.returncode == 0, result.stderr
     assert (podbay.home / "known_hosts").read_text() == known
+
+
+def test_connections_share_one_master_that_stop_closes(podbay: Podbay, workspace: str) -> None:
+    """`ssh NAME.podbay` multiplexes (OpenSSH's ControlMaster): a later connection runs no
+    ProxyCommand and no handshake, so no new sshd in the container; `stop` ends the master, and
+    an attempt on the stopped workspace still says why on the terminal."""
+    container = docker.from_env().containers.get(podbay.status("box")["containerId"])
+
+    def sshd_processes() -> list[str]:
+        return [proc[-1] for proc in container.top()["Processes"] if "sshd" in proc[-1]]
+
+    assert ssh(podbay, "box.podbay", "true").returncode == 0
+    master = sshd_processes()
+    assert master, "the master connection's sshd is kept"
+    for _ in range(3):
+        assert ssh(podbay, "box.podbay", "true").returncode == 0
+        assert sshd_processes() == master
+    check = ssh(podbay, "-O", "check", "box.podbay")
+    assert check.returncode == 0 and b"Master running" in check.stderr
+    podbay.ok("stop", "box")
+    assert ssh(podbay, "-O", "check", "box.podbay").returncode != 0
+    # OpenSSH gives a ProxyCommand of a master /dev/null as stderr: the reason comes over SSH.
+    refused = ssh(podbay, "box.podbay", "true")
+    assert refused.returncode == 255
+    assert b"podbay: error: workspace box is stopped; hint: start it: podbay start box" in (
+        refused.stderr
+    ), refused.stderr
+    podbay.ok("start", "box")
+    assert ssh(podbay, "box.podbay", "echo back").stdout == b"back\n"
 
 
 def test_twenty_concurrent_connections(podbay: Podbay, workspace: str) -> None:

@@ -110,6 +110,9 @@ def test_paths_with_any_characters_parse_back_to_the_same_paths(home: str) -> No
         argv = shell_words(got["proxycommand"].replace("%%", "%"))
         assert argv[:2] == ["env", f"PODBAY_HOME={root}"]
         assert argv[-1] == "web"
+        # ControlPath is shown expanded: the socket podbay closes at stop is the one ssh uses.
+        socket = ssh_config.control_path(root, "web")
+        assert got.get("controlpath") == (str(socket) if socket else None)
         assert ssh_g(path, "github.com") == defaults(root)
 
 
@@ -164,3 +167,21 @@ def test_an_ssh_config_from_an_older_podbay_is_rewritten_once(tmp_path: Path) ->
     path.write_text(f"Host w.podbay\n  ProxyCommand env PODBAY_HOME=x {current}\n")
     assert not refresh_ssh_config(store)  # this podbay's own: left alone
     assert "PODBAY_HOME=x" in path.read_text()
+
+
+def test_connections_share_a_master_unless_its_socket_path_is_too_long(tmp_path: Path) -> None:
+    entry = ssh_config.HostEntry("web", "vscode", tmp_path / "id", HOST_KEY)
+    short = Path(tempfile.mkdtemp(prefix="pb-"))
+    try:
+        got = ssh_g(write(short, [entry]), "web.podbay")
+        assert got["controlmaster"] == "auto" and got["controlpersist"] == "120"
+        assert got["controlpath"].startswith(str(short / "cm") + "/")
+    finally:
+        shutil.rmtree(short)
+    # The folder the ProxyCommand makes is the one the socket is in.
+    assert ssh_config.control_dir(tmp_path).name == "cm"
+    deep = tmp_path / ("d" * 90)
+    deep.mkdir()
+    got = ssh_g(write(deep, [entry]), "web.podbay")
+    # A socket path over the limit would make ssh exit: no multiplexing then, ssh still works.
+    assert "controlpath" not in got and got["controlmaster"] == "false"
