@@ -1,14 +1,17 @@
 """Container and image operations on one Docker endpoint.
 
-The docker SDK does the API work (blocking; the engine calls these methods through
-`asyncio.to_thread`). Containers are created with the docker CLI instead, because
-devcontainer.json's `runArgs`, `mounts` and `workspaceMount` are written in `docker run` syntax;
-the CLI is the one faithful interpreter of it (the reference devcontainer CLI does the same).
+The API work is blocking (the engine calls these methods through `asyncio.to_thread`): for an
+engine on a unix socket, the calls made often go through core.docker_api (the standard library
+only); the docker SDK does the rest, and everything for tcp:// and ssh:// engines. Containers
+are created with the docker CLI instead, because devcontainer.json's `runArgs`, `mounts` and
+`workspaceMount` are written in `docker run` syntax; the CLI is the one faithful interpreter of
+it (the reference devcontainer CLI does the same).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -18,6 +21,7 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from podbay.core.docker_api import ApiError, UnixAPI, Unreachable
 from podbay.core.docker_cli import current_context_host, docker_cli
 from podbay.core.errors import ConfigError, DockerError, DockerUnreachable, ImageNotFound
 
@@ -70,6 +74,12 @@ class DockerEndpoint:
         self._client: docker.DockerClient | None = None
         self._quick: docker.DockerClient | None = None
         self._lock = threading.Lock()
+        url = self.host or "unix:///var/run/docker.sock"
+        self._unix = (
+            UnixAPI(url.removeprefix("unix://"), QUICK_SECONDS)
+            if url.startswith("unix://")
+            else None
+        )
 
     @property
     def label(self) -> str:
@@ -157,12 +167,41 @@ class DockerEndpoint:
         except docker.errors.DockerException as exc:
             raise self.unreachable(exc) from None
 
+    def ask(
+        self,
+        what: str,
+        method: str,
+        path: str,
+        query: dict[str, Any] | None = None,
+        hint: str = "see `docker info`",
+        missing: bool = False,
+        timeout: float = 0,
+    ) -> Any:
+        """One call of the engine's API on its unix socket (core.docker_api); `missing`: a 404
+        answers None rather than an error."""
+        assert self._unix is not None
+        try:
+            return self._unix.request(method, path, query, timeout=timeout or QUICK_SECONDS)
+        except Unreachable as exc:
+            raise self.unreachable(exc) from None
+        except ApiError as exc:
+            if missing and exc.status == 404:
+                return None
+            message = exc.message.split("\n")[0]
+            raise DockerError(f"{what} failed: {message}", hint) from None
+
     # queries -------------------------------------------------------------------------------
 
     def ping(self) -> None:
+        if self._unix is not None:
+            self.ask("ping", "GET", "/_ping")
+            return
         self.call("ping", self.quick().ping)
 
     def info(self) -> dict[str, Any]:
+        if self._unix is not None:
+            answer: dict[str, Any] = self.ask("reading engine info", "GET", "/info")
+            return answer
         result: dict[str, Any] = self.call("reading engine info", self.api().info)
         return result
 
@@ -170,12 +209,23 @@ class DockerEndpoint:
         """All containers carrying these labels (a None value: with any value), in ONE API call
         (no per-container inspect)."""
         filters = {"label": [k if v is None else f"{k}={v}" for k, v in labels.items()]}
+        if self._unix is not None:
+            query = {"all": "1", "filters": json.dumps(filters)}
+            found: list[dict[str, Any]] = self.ask(
+                "listing containers", "GET", "/containers/json", query
+            )
+            return found
         result: list[dict[str, Any]] = self.call(
             "listing containers", self.quick().containers, all=True, filters=filters
         )
         return result
 
     def inspect_container(self, container: str) -> dict[str, Any] | None:
+        if self._unix is not None:
+            found: dict[str, Any] | None = self.ask(
+                "inspecting a container", "GET", f"/containers/{container}/json", missing=True
+            )
+            return found
         import docker
 
         try:
@@ -187,6 +237,14 @@ class DockerEndpoint:
         return result
 
     def inspect_image(self, image: str) -> dict[str, Any] | None:
+        if self._unix is not None:
+            try:
+                found: dict[str, Any] | None = self.ask(
+                    "inspecting an image", "GET", f"/images/{image}/json", missing=True
+                )
+            except DockerError:
+                return None
+            return found
         import docker
 
         try:
@@ -273,25 +331,40 @@ class DockerEndpoint:
         return result.stdout.strip().splitlines()[-1]
 
     def start(self, container: str) -> None:
-        self.call(
-            "starting the container",
-            self.api().start,
-            container,
-            hint="check appPort, containerUser, runArgs and mounts in devcontainer.json; once "
-            "fixed, podbay up makes the container again",
+        hint = (
+            "check appPort, containerUser, runArgs and mounts in devcontainer.json; once "
+            "fixed, podbay up makes the container again"
         )
+        if self._unix is not None:
+            path = f"/containers/{container}/start"
+            self.ask("starting the container", "POST", path, hint=hint, timeout=STREAM_SECONDS)
+            return
+        self.call("starting the container", self.api().start, container, hint=hint)
 
     def stop(self, container: str, timeout: int = 10) -> None:
+        if self._unix is not None:
+            path = f"/containers/{container}/stop"
+            wait = timeout + QUICK_SECONDS
+            self.ask("stopping the container", "POST", path, {"t": timeout}, timeout=wait)
+            return
         self.call("stopping the container", self.api().stop, container, timeout=timeout)
 
     def list_images(self, labels: dict[str, str]) -> list[dict[str, Any]]:
         filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
+        if self._unix is not None:
+            query = {"filters": json.dumps(filters)}
+            found: list[dict[str, Any]] = self.ask("listing images", "GET", "/images/json", query)
+            return found
         result: list[dict[str, Any]] = self.call(
             "listing images", self.quick().images, all=False, filters=filters
         )
         return result
 
     def remove_image(self, image: str) -> None:
+        if self._unix is not None:
+            path = f"/images/{image}"
+            self.ask("removing an image", "DELETE", path, {"force": "1"}, missing=True)
+            return
         import docker
 
         with contextlib.suppress(docker.errors.NotFound):
@@ -300,9 +373,18 @@ class DockerEndpoint:
     def prune_networks(self, labels: dict[str, str]) -> None:
         """Remove the unused networks carrying these labels (a compose project's)."""
         filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
+        if self._unix is not None:
+            query = {"filters": json.dumps(filters)}
+            self.ask("removing networks", "POST", "/networks/prune", query)
+            return
         self.call("removing networks", self.api().prune_networks, filters=filters)
 
     def remove(self, container: str) -> None:
+        if self._unix is not None:
+            path = f"/containers/{container}"
+            query = {"force": "1", "v": "1"}
+            self.ask("removing the container", "DELETE", path, query, missing=True)
+            return
         import docker
 
         with contextlib.suppress(docker.errors.NotFound):
@@ -319,6 +401,27 @@ class DockerEndpoint:
         env: dict[str, str],
     ) -> tuple[ByteStream, Callable[[], int]]:
         """Start a command in the container; returns (output chunks, exit code getter)."""
+        if self._unix is not None:
+            unix = self._unix
+            try:
+                output, exec_id = unix.exec_stream(container, argv, exec_user(user), workdir, env)
+            except Unreachable as exc:
+                raise self.unreachable(exc) from None
+            except ApiError as exc:
+                reason = exc.message.split("\n")[0]
+                raise DockerError(
+                    f"starting a command in the container failed: {reason}", ""
+                ) from None
+
+            def read_exit_code() -> int:
+                return int(
+                    self.ask("reading a command's result", "GET", f"/exec/{exec_id}/json").get(
+                        "ExitCode"
+                    )
+                    or 0
+                )
+
+            return output, read_exit_code
         api = self.api()
         created = self.call(
             "starting a command in the container",
@@ -341,6 +444,11 @@ class DockerEndpoint:
         return output, exit_code
 
     def inspect_volume(self, name: str) -> dict[str, Any] | None:
+        if self._unix is not None:
+            found: dict[str, Any] | None = self.ask(
+                "inspecting a volume", "GET", f"/volumes/{name}", missing=True
+            )
+            return found
         import docker
 
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
@@ -128,13 +129,17 @@ def test_status_of_many_workspaces_is_one_docker_call(
             )
         )
     calls: list[str] = []
-    real_call = DockerEndpoint.call
+    # Every API request goes through one of these two (the SDK's, and the socket's own).
+    for entry in ("call", "ask"):
+        real = getattr(DockerEndpoint, entry)
 
-    def counting(self: DockerEndpoint, what: str, *args: object, **kw: object) -> object:
-        calls.append(what)
-        return real_call(self, what, *args, **kw)  # type: ignore[arg-type]
+        def counting(
+            self: DockerEndpoint, what: str, *args: object, _real: Any = real, **kw: object
+        ) -> object:
+            calls.append(what)
+            return _real(self, what, *args, **kw)
 
-    monkeypatch.setattr(DockerEndpoint, "call", counting)
+        monkeypatch.setattr(DockerEndpoint, entry, counting)
     statuses = asyncio.run(Engine(store, providers.load).status_all())
     assert calls == ["listing containers"]
     by_name = {s.workspace.name: str(s.status) for s in statuses}

@@ -49,7 +49,19 @@ def test_a_running_unchanged_workspace_is_answered_without_the_full_path(podbay:
     )  # fmt: skip
     who = {"PODBAY_TEST_WHO": "alice"}
     first_out, first_err, heavy = _up(podbay, str(podbay.cwd / "app"), env=who)
-    assert "pydantic" in heavy  # the first `up` makes the container
+    # The first `up` makes the container: the full path, with the engine's socket spoken
+    # directly (core.docker_api), not through the docker SDK.
+    assert "pydantic" in heavy and "docker" not in heavy
+    listed = subprocess.run(
+        [sys.executable, "-c", PROBE, "list"],
+        env=podbay.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "Running" in listed.stdout
+    assert "docker" not in json.loads(listed.stderr.strip().splitlines()[-1])["heavy"]
     out, err, heavy = _up(podbay, "app", env=who)
     assert heavy == []  # no pydantic, no docker SDK, no asyncio
     assert out == first_out == "app is running. Try: podbay exec app -- bash\n"
