@@ -89,6 +89,14 @@ if ! grep -qs "^$user:" /etc/passwd; then
     [ -x /bin/bash ] && shell=/bin/bash
     echo "root:x:0:0:root:/root:$shell" >>/etc/passwd
     mkdir -p /root
+  elif printf '%s\n' "$user" | grep -qx '[0-9][0-9]*'; then
+    # A user given by number (containerUser "1000"): sshd logs in by name, so the number gets
+    # a line of its own, with the home and shell of that uid's entry when there is one.
+    if [ -s /etc/passwd ] && [ -n "$(tail -c 1 /etc/passwd)" ]; then echo >>/etc/passwd; fi
+    rest=$(awk -F: -v u="$user" '$3 == u { print $4 ":" $5 ":" $6 ":" $7; exit }' /etc/passwd 2>/dev/null)
+    shell=/bin/sh
+    [ -x /bin/bash ] && shell=/bin/bash
+    echo "$user:x:$user:${rest:-$user::/:$shell}" >>/etc/passwd
   else
     echo "the login user $user is not in the image's /etc/passwd"
     exit 44

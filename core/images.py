@@ -82,6 +82,18 @@ def _lockfile(job: UpJob) -> Path | None:
 
 async def prepare_image(job: UpJob) -> Plan:
     """Pull or build the base image, fetch features, build the image on top if needed."""
+    # The engine's facts (GPU runtime, CPUs, memory) are asked alongside the image's steps.
+    engine_info = asyncio.ensure_future(asyncio.to_thread(job.host.docker.info))
+    try:
+        return await _prepare_image(job, engine_info)
+    finally:
+        if not engine_info.done():
+            engine_info.cancel()
+        elif not engine_info.cancelled():
+            engine_info.exception()  # retrieved: an error was already raised or not needed
+
+
+async def _prepare_image(job: UpJob, engine_info: asyncio.Future[dict[str, Any]]) -> Plan:
     ws, host, resolved, report = job.ws, job.host, job.resolved, job.report
     docker = host.docker
     if resolved.compose is not None:
@@ -109,7 +121,7 @@ async def prepare_image(job: UpJob) -> Plan:
         metadata=entries,
     )
     features = await _features(job) if resolved.features else []
-    engine = await asyncio.to_thread(docker.info)
+    engine = await engine_info
     ctx = job.ctx.model_copy(
         update={
             "source_owner": await _source_owner(ws, host),

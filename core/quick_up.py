@@ -11,15 +11,14 @@ None and the full `up` runs.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import os
 import re
-import socket
 import sys
 from typing import Any
 
 from podbay.core import attach
+from podbay.core.docker_api import ApiError, UnixAPI, Unreachable
 from podbay.core.docker_cli import current_context_host
 
 # ${localEnv:NAME}, ${env:NAME} (its alias) and with a default: the config's inputs besides its
@@ -133,28 +132,13 @@ def _container_as_left(record: dict[str, Any], quick: dict[str, Any]) -> bool:
     )
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str) -> None:
-        super().__init__("localhost", timeout=5)
-        self.socket_path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(5)
-        sock.connect(self.socket_path)
-        self.sock = sock
-
-
 def _inspect(path: str, container: str) -> dict[str, Any] | None:
-    """GET /containers/ID/json over the engine's socket; None unless it answers 200."""
-    conn = _UnixConnection(path)
+    """GET /containers/ID/json over the engine's socket; None unless it answers."""
     try:
-        conn.request("GET", f"/containers/{container}/json")
-        answer = conn.getresponse()
-        body = answer.read()
-    finally:
-        conn.close()
-    return dict(json.loads(body)) if answer.status == 200 else None
+        found = UnixAPI(path, 5).request("GET", f"/containers/{container}/json")
+    except (ApiError, Unreachable):
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def _log(name: str, line: str) -> None:

@@ -518,14 +518,39 @@ def test_a_podbay_home_with_quotes_hashes_and_percents_still_attaches(
     podbay.ok("delete", "odd", "--yes", env=env)
 
 
+def _no_passwd_image(tmp_path: Path) -> str:
+    """busybox without /etc/passwd and /etc/group (as distroless and scratch images are)."""
+    tag = "podbay-test/busybox-nopasswd:latest"
+    (tmp_path / "Dockerfile").write_text(
+        f"FROM {BUSYBOX}\nRUN rm -f /etc/passwd /etc/group && mkdir -p /tmp && chmod 1777 /tmp\n"
+    )
+    docker.from_env().images.build(path=str(tmp_path), tag=tag, rm=True)
+    return tag
+
+
 def test_an_image_without_etc_passwd_gets_ssh_as_root(podbay: Podbay, tmp_path: Path) -> None:
     """A minimal image with no /etc/passwd (as distroless and scratch images are): sshd needs
     its login user there, so podbay adds root's line, as it adds sshd's own."""
-    tag = "podbay-test/busybox-nopasswd:latest"
-    (tmp_path / "Dockerfile").write_text(f"FROM {BUSYBOX}\nRUN rm -f /etc/passwd /etc/group\n")
-    docker.from_env().images.build(path=str(tmp_path), tag=tag, rm=True)
+    tag = _no_passwd_image(tmp_path)
     podbay.ok("up", "--image", tag, "--name", "bare")
     result = ssh(podbay, "bare.podbay", "id -u; pwd")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[0] == b"0"
     assert podbay.ok("exec", "bare", "--", "id", "-u").stdout == "0\n"
+
+
+def test_a_user_given_by_number_in_an_image_without_passwd(podbay: Podbay, tmp_path: Path) -> None:
+    """containerUser "1000" where no /etc/passwd names it: hooks, exec, `podbay ssh` and
+    `ssh NAME.podbay` all run as uid 1000, and `up` offers sh (the image has no bash)."""
+    tag = _no_passwd_image(tmp_path)
+    write_config(
+        podbay.cwd / "num",
+        {"image": tag, "containerUser": "1000", "postCreateCommand": "id -u > /tmp/hook-uid"},
+    )
+    up = podbay.ok("up", "num")
+    assert "Try: podbay exec num -- sh" in up.stdout
+    assert podbay.ok("exec", "num", "--", "id", "-u").stdout == "1000\n"
+    assert podbay.ok("exec", "num", "--", "cat", "/tmp/hook-uid").stdout == "1000\n"
+    assert podbay.ok("ssh", "num", "--", "id", "-u").stdout == "1000\n"
+    result = ssh(podbay, "num.podbay", "id -u; pwd")
+    assert result.stdout == b"1000\n/workspaces/num\n", result.stderr

@@ -84,7 +84,7 @@ def test_a_machine_whose_sshd_runs_sessions_apart_is_not_bundled() -> None:
 
     def key(prepare: str) -> bytes:
         return client.containers.run(
-            IMAGE, ["sh", "-c", f'{prepare}; sh -c "$0" sh key; echo "exit $?"', script],
+            IMAGE, ["sh", "-c", f'{prepare}; sh -c "$0" sh key 2>&1; echo "exit $?"', script],
             remove=True, stderr=True,
         )  # fmt: skip
 

@@ -139,3 +139,22 @@ def test_a_bug_is_logged_privately_under_podbay_home(
     assert stat.S_IMODE(os.stat(log).st_mode) == 0o600
     text = log.read_text()
     assert "RuntimeError: a bug" in text and "hunter2" not in text and "bob:***@host" in text
+
+
+def test_a_reader_that_went_away_is_not_an_error(podbay: Podbay) -> None:
+    """`podbay list | head -0`: the pipe is closed before podbay writes."""
+    import os
+    import subprocess
+
+    from tests.conftest import PODBAY
+
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run(
+            [PODBAY, "templates"], stdout=write, stderr=subprocess.PIPE, env=podbay.env, timeout=60
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == 141
+    assert done.stderr == b""

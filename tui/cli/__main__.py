@@ -1,5 +1,5 @@
 """`python -m tui.cli`: the same as the `podbay` command (the TUI runs it for its shells)."""
 
-from podbay.tui.cli import main
+from podbay.tui.cli import entry
 
-raise SystemExit(main())
+entry()
