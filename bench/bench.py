@@ -174,6 +174,7 @@ def main() -> None:
             lambda: run(["docker", "ps", "-a", "--filter", "label=dev.podbay.workspace"]), None, n
         ),
     }
+    offline_bench(work, n, results)
     features_bench(work, n, results)
     results["startup: podbay --help (import cost)"] = {
         "podbay": timed(lambda: run([PODBAY, "--help"]), None, n),
@@ -184,6 +185,53 @@ def main() -> None:
     remove_quietly(container_of(folders["reference"]))
     cleanup_list(Path(list_env["PODBAY_HOME"]))
     shutil.rmtree(work, ignore_errors=True)
+
+
+def offline_bench(work: Path, n: int, results: dict[str, dict[str, list[float]]]) -> None:
+    """Fresh `up` with the network cut: the container on an internal Docker network (no route,
+    no DNS), podbay and the reference CLI in a network namespace of their own (`unshare --net`:
+    loopback only; Docker is reached through its unix socket)."""
+    network = f"podbay-bench-offline-{os.getpid()}"
+    run(["docker", "network", "create", "--internal", network])
+    env = {**os.environ, "PODBAY_HOME": str(work / "offline-home")}
+    config = {**CONFIG, "runArgs": ["--network", network]}
+    folders = {}
+    for who in ("podbay", "reference"):
+        folder = work / "offline" / who
+        (folder / ".devcontainer").mkdir(parents=True)
+        (folder / ".devcontainer" / "devcontainer.json").write_text(json.dumps(config))
+        folders[who] = folder
+    cut = ["unshare", "--net"]
+    raw_name = f"podbay-bench-offline-raw-{os.getpid()}"
+
+    def raw_up() -> None:
+        run(["docker", "run", "-d", "--name", raw_name, "--network", network,
+             "--entrypoint", "/bin/sh", NO_SSHD, "-c", "sleep infinity"])  # fmt: skip
+        run(["docker", "exec", raw_name, "sh", "-c", CONFIG["postCreateCommand"]])
+
+    podbay_up = [*cut, PODBAY, "up", str(folders["podbay"])]
+    reference_up = [*cut, REFERENCE, "up", "--workspace-folder", str(folders["reference"])]
+    try:
+        run(podbay_up, env)  # warm-up, as for the fresh up above
+        run([PODBAY, "delete", "podbay", "--yes"], env)
+        results["fresh up, network cut (internal network, no route, no DNS)"] = {
+            "podbay": timed(
+                lambda: run(podbay_up, env),
+                lambda: run([PODBAY, "delete", "podbay", "--yes"], env),
+                n,
+            ),
+            "reference": timed(
+                lambda: run(reference_up),
+                lambda: remove_quietly(container_of(folders["reference"])),
+                n,
+            ),
+            "raw docker": timed(raw_up, lambda: remove_quietly(raw_name), n),
+        }
+    finally:
+        subprocess.run([PODBAY, "delete", "podbay", "--yes"], env=env, capture_output=True)
+        remove_quietly(container_of(folders["reference"]))
+        remove_quietly(raw_name)
+        subprocess.run(["docker", "network", "rm", network], capture_output=True, check=False)
 
 
 FEATURES = ("alpha", "beta", "gamma")

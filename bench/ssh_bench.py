@@ -32,9 +32,17 @@ SINK = (
 )
 
 
-def timed(argv: list[str], env: dict[str, str], repeat: int, stdin: int | None = None) -> float:
+def timed(
+    argv: list[str],
+    env: dict[str, str],
+    repeat: int,
+    stdin: int | None = None,
+    reset: list[str] | None = None,
+) -> float:
     samples = []
     for _ in range(repeat):
+        if reset:
+            subprocess.run(reset, env=env, capture_output=True, check=False)
         start = time.perf_counter()
         subprocess.run(argv, env=env, stdin=stdin, capture_output=True, check=True)
         samples.append(time.perf_counter() - start)
@@ -94,16 +102,22 @@ def main() -> None:
     size = args.mib << 20
     rows: list[tuple[str, str, str, str]] = []
 
-    def ssh_true(cfg: Path, *options: str) -> float:
-        return timed(["ssh", "-F", str(cfg), *options, host, "true"], env, n)
+    def ssh_true(cfg: Path, *options: str, first: bool = False) -> float:
+        # first: the master of the last run closed, untimed, so each run starts one.
+        reset = ["ssh", "-F", str(cfg), "-O", "exit", host] if first else None
+        return timed(["ssh", "-F", str(cfg), *options, host, "true"], env, n, reset=reset)
 
     def row(label: str, podbay_s: float, hand_s: float) -> None:
         rows.append((label, f"{podbay_s:.3f} s", f"{hand_s:.3f} s", f"{podbay_s / hand_s:.2f}x"))
 
     hand_true = ssh_true(hand_cfg)
-    # podbay's first connection: no master yet (what every connection paid before).
     row(
-        "`ssh NAME.podbay true`, no master (first connection)",
+        "`ssh NAME.podbay true`, first connection (starts the master)",
+        ssh_true(podbay_cfg, first=True),
+        hand_true,
+    )
+    row(
+        "`ssh NAME.podbay true`, multiplexing turned off (`-S none`)",
         ssh_true(podbay_cfg, "-S", "none"),
         hand_true,
     )

@@ -15,6 +15,7 @@ import shutil
 import sqlite3
 import time
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -83,6 +84,11 @@ class Store:
             self._db = sqlite3.connect(
                 db_file, timeout=30, isolation_level=None, check_same_thread=False
             )
+            # Closed when this store goes, not when the cyclic collector gets to the connection
+            # (it holds a cycle through its statement cache), and at exit at the latest, the
+            # `podbay` command's quick exit included (tui.cli.entry): the last connection to
+            # close folds SQLite's write-ahead log into podbay.db.
+            weakref.finalize(self, self._db.close)
             self._db.execute("PRAGMA synchronous=NORMAL")
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             wal = self._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
