@@ -212,8 +212,7 @@ def offline_bench(work: Path, n: int, results: dict[str, dict[str, list[float]]]
     podbay_up = [*cut, PODBAY, "up", str(folders["podbay"])]
     reference_up = [*cut, REFERENCE, "up", "--workspace-folder", str(folders["reference"])]
     try:
-        run(podbay_up, env)  # warm-up, as for the fresh up above
-        run([PODBAY, "delete", "podbay", "--yes"], env)
+        run(podbay_up, env)  # warm-up, as for the fresh up above (each run's reset deletes)
         results["fresh up, network cut (internal network, no route, no DNS)"] = {
             "podbay": timed(
                 lambda: run(podbay_up, env),
