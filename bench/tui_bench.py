@@ -23,6 +23,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -90,19 +91,25 @@ def calls_per_poll(home: Path) -> list[str]:
     from podbay.core.store import Store
 
     calls: list[str] = []
-    real = DockerEndpoint.call
+    # Every API request goes through one of these two (the SDK's, and the socket's own).
+    real = {entry: getattr(DockerEndpoint, entry) for entry in ("call", "ask")}
 
-    def counting(self: DockerEndpoint, what: str, *args: object, **kw: object) -> object:
-        calls.append(what)
-        return real(self, what, *args, **kw)  # type: ignore[arg-type]
+    def counter(entry: str) -> Any:
+        def counting(self: DockerEndpoint, what: str, *args: object, **kw: object) -> object:
+            calls.append(what)
+            return real[entry](self, what, *args, **kw)
+
+        return counting
 
     engine = Engine(Store(home), providers.load)
     asyncio.run(engine.poll())  # clients connect (API version check) on first use
-    DockerEndpoint.call = counting  # type: ignore[method-assign]
+    for entry in real:
+        setattr(DockerEndpoint, entry, counter(entry))
     try:
         asyncio.run(engine.poll())
     finally:
-        DockerEndpoint.call = real  # type: ignore[method-assign]
+        for entry, method in real.items():
+            setattr(DockerEndpoint, entry, method)
     return calls
 
 
