@@ -58,20 +58,22 @@ async def container_up(
 ) -> Workspace:
     """Bring the workspace's container to ready, from whatever an earlier `up` left."""
     ws, report = job.ws, job.report
+    # The config's digest as this `up` starts: an edit while it runs is not taken as applied.
+    inputs = quick_up.inputs(ws.config_path, ws.image)
     container_id, plan = await _container_for(store, job, rebuild, attempt)
     info = await _running(job, container_id)
     plan, container_env = await _record_container(store, job, plan, container_id, info)
     await _hooks_and_ssh(store, job, plan, container_id, info, container_env, keys_ready)
     write_ssh_config(store)
     _checkpoint("ssh")
-    ws.quick = _quick_note(job, info)
+    ws.quick = _quick_note(job, info, inputs)
     ws.phase, ws.error, ws.usable = "ready", None, True
     store.save_workspace(ws)
     report.done(f"workspace {ws.name} is ready ({plan.workspace_folder})")
     return ws
 
 
-def _quick_note(job: UpJob, info: dict[str, Any]) -> dict[str, Any]:
+def _quick_note(job: UpJob, info: dict[str, Any], inputs: dict[str, Any] | None) -> dict[str, Any]:
     """What lets the next `up` answer without this path (core/quick_up.py): only for a config
     whose inputs are its own file and local variables (an image, remote features), on this
     computer's engine, with a container made from exactly this config."""
@@ -86,10 +88,9 @@ def _quick_note(job: UpJob, info: dict[str, Any]) -> dict[str, Any]:
     made_from = labels.get("dev.podbay.config_hash")
     if made_from != dcplan.config_hash(resolved.fingerprint):
         return {}  # drift: every `up` says so, through the full path
-    found = quick_up.inputs(job.ws.config_path, job.ws.image)
-    if found is None:
+    if inputs is None:
         return {}
-    return {"config_path": job.ws.config_path, "inputs": found, "config_hash": made_from}
+    return {"config_path": job.ws.config_path, "inputs": inputs, "config_hash": made_from}
 
 
 async def _container_for(

@@ -121,3 +121,17 @@ def test_what_every_up_runs_keeps_the_full_path(podbay: Podbay) -> None:
     _, _, heavy = _up(podbay, "app")
     assert "pydantic" in heavy
     assert podbay.ok("exec", "app", "--", "cat", "/tmp/att").stdout == "attached\nattached\n"
+
+
+def test_a_config_edited_while_up_runs_is_not_taken_as_applied(podbay: Podbay) -> None:
+    """The edit lands during `up` (here by its own postCreateCommand, through the workspace
+    mount): the next `up NAME` sees the change instead of answering "ready"."""
+    write_config(
+        podbay.cwd / "app",
+        {"image": IMAGE, "containerEnv": {"WHEN": "before"},
+         "postCreateCommand": "sed -i s/before/after/ .devcontainer/devcontainer.json"},
+    )  # fmt: skip
+    _up(podbay, str(podbay.cwd / "app"))
+    assert "after" in (podbay.cwd / "app" / ".devcontainer" / "devcontainer.json").read_text()
+    _, err, heavy = _up(podbay, "app")
+    assert "pydantic" in heavy and "the config changed since this container was made" in err
