@@ -96,7 +96,7 @@ if ! grep -qs "^$user:" /etc/passwd; then
     rest=$(awk -F: -v u="$user" '$3 == u { print $4 ":" $5 ":" $6 ":" $7; exit }' /etc/passwd 2>/dev/null)
     shell=/bin/sh
     [ -x /bin/bash ] && shell=/bin/bash
-    echo "$user:x:$user:${rest:-$user::/:$shell}" >>/etc/passwd
+    printf '%s\n' "$user:x:$user:${rest:-$user::/:$shell}" >>/etc/passwd
   else
     echo "the login user $user is not in the image's /etc/passwd"
     exit 44

@@ -279,10 +279,28 @@ def _run_watched(name: str, argv: list[str]) -> NoReturn:
         finally:
             os._exit(127)
     os.close(write)
+    import signal
+
+    # ssh ends its ProxyCommand with SIGHUP: passed on, as if the child were the ProxyCommand.
+    def forward(received: int, _frame: object) -> None:
+        try:  # noqa: SIM105 (contextlib costs this per-connection path an import)
+            os.kill(pid, received)
+        except OSError:
+            pass  # it has ended already
+
+    for number in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, forward)
     tail = b""
-    while chunk := os.read(read, 65536):
+    while True:
+        try:
+            chunk = os.read(read, 65536)
+        except InterruptedError:
+            continue
+        if not chunk:
+            break
         tail = (tail + chunk)[-8192:]
     code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    code = 128 - code if code < 0 else code  # killed by a signal: 128+N, as a shell says
     if code != 0 and (told := _refusal(name, tail.decode("utf-8", "replace"))):
         say_over_ssh(told)
     raise SystemExit(code)

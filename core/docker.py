@@ -344,7 +344,7 @@ class DockerEndpoint:
     def stop(self, container: str, timeout: int = 10) -> None:
         if self._unix is not None:
             path = f"/containers/{container}/stop"
-            wait = timeout + QUICK_SECONDS
+            wait = timeout + STREAM_SECONDS
             self.ask("stopping the container", "POST", path, {"t": timeout}, timeout=wait)
             return
         self.call("stopping the container", self.api().stop, container, timeout=timeout)
@@ -363,7 +363,14 @@ class DockerEndpoint:
     def remove_image(self, image: str) -> None:
         if self._unix is not None:
             path = f"/images/{image}"
-            self.ask("removing an image", "DELETE", path, {"force": "1"}, missing=True)
+            self.ask(
+                "removing an image",
+                "DELETE",
+                path,
+                {"force": "1"},
+                missing=True,
+                timeout=STREAM_SECONDS,
+            )
             return
         import docker
 
@@ -375,7 +382,7 @@ class DockerEndpoint:
         filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
         if self._unix is not None:
             query = {"filters": json.dumps(filters)}
-            self.ask("removing networks", "POST", "/networks/prune", query)
+            self.ask("removing networks", "POST", "/networks/prune", query, timeout=STREAM_SECONDS)
             return
         self.call("removing networks", self.api().prune_networks, filters=filters)
 
@@ -383,7 +390,15 @@ class DockerEndpoint:
         if self._unix is not None:
             path = f"/containers/{container}"
             query = {"force": "1", "v": "1"}
-            self.ask("removing the container", "DELETE", path, query, missing=True)
+            # Removing a large writable layer or its volumes takes Docker a while.
+            self.ask(
+                "removing the container",
+                "DELETE",
+                path,
+                query,
+                missing=True,
+                timeout=STREAM_SECONDS,
+            )
             return
         import docker
 

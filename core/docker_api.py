@@ -95,7 +95,10 @@ class UnixAPI:
         finally:
             sock.close()
         if headers.get("transfer-encoding") == "chunked":
-            data = _dechunk(data)
+            try:
+                data = _dechunk(data)
+            except ValueError:
+                raise Unreachable("a broken answer (its chunks do not add up)") from None
         if status >= 400:
             raise _message(status, data)
         if not data.strip():
@@ -136,13 +139,17 @@ class UnixAPI:
         )
         try:
             sock = _connect(self.path, self.timeout)
+        except OSError as exc:
+            raise _reason(exc) from None
+        try:
             sock.sendall(head.encode() + body)
             status, _, rest = _read_head(sock)
         except OSError as exc:
+            sock.close()
             raise _reason(exc) from None
         if status >= 400:
             sock.close()
-            raise ApiError(status, "starting the command failed")
+            raise _message(status, rest)
         sock.settimeout(None)  # a quiet command is not a hang
         return ExecOutput(sock, rest), exec_id
 
@@ -208,7 +215,7 @@ class ExecOutput:
                     continue
             chunk = self._recv()
             if not chunk:
-                self.close()
+                self._sock.close()  # here, by the reading thread (see close)
                 raise StopIteration
             self._pending += chunk
 
@@ -221,9 +228,10 @@ class ExecOutput:
             return b""
 
     def close(self) -> None:
+        """Stop reading: a reader blocked in recv() wakes with nothing and closes the socket
+        itself (closing it here could hand its number to another connection mid-recv)."""
         if self._closed:
             return
         self._closed = True
         with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)
-        self._sock.close()

@@ -23,7 +23,8 @@ from podbay.core.workspace_host import find_container, open_host
 
 async def stop(store: Store, ws: Workspace, provider: Provider, job: MachineJob) -> None:
     """Stop the container; a workspace's own machine is stopped with it (disk kept)."""
-    await asyncio.to_thread(ssh_config.close_master, store.root, ws.name)
+    user = ws.remote_user or "root"
+    await asyncio.to_thread(ssh_config.close_master, store.root, ws.name, user)
     if provider.dedicated_machine:
         await provider.stop_machine(job)
     else:
@@ -81,7 +82,7 @@ async def delete(
             f"{ws.provider} (named {ws.container_name}, labelled "
             f"{LABEL_WORKSPACE}={ws.name})"
         )
-    await asyncio.to_thread(ssh_config.close_master, store.root, name)
+    await asyncio.to_thread(ssh_config.close_master, store.root, name, ws.remote_user or "root")
     folder = Path(ws.folder)
     if ws.owned_folder and folder.is_relative_to(store.root):
         report.step(f"removing podbay's copy of the source ({ws.folder})")

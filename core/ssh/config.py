@@ -52,17 +52,19 @@ def control_dir(root: Path) -> Path:
     return root / "cm"
 
 
-def control_path(root: Path, name: str) -> Path | None:
-    """The master socket of a workspace's connections, or None (no multiplexing) when its
-    path would be too long for a unix socket."""
-    path = control_dir(root) / hashlib.sha256(name.encode()).hexdigest()[:12]
-    return path if len(str(path)) + _MUX_SUFFIX <= _SOCKET_MAX else None
+def control_path(root: Path, name: str, user: str) -> Path | None:
+    """The master socket of a workspace's connections as `user`, or None (no multiplexing)
+    when its path would be too long for a unix socket. The user is part of its name: a master
+    does not check the user a later connection asks for, so a changed remoteUser gets a
+    master of its own."""
+    path = control_dir(root) / hashlib.sha256(f"{name}\0{user}".encode()).hexdigest()[:12]
+    return path if len(os.fsencode(path)) + _MUX_SUFFIX <= _SOCKET_MAX else None
 
 
-def close_master(root: Path, name: str) -> None:
+def close_master(root: Path, name: str, user: str) -> None:
     """End a workspace's master connection, if it has one (at stop and delete), so no later
     connection is handed to a session on a container that is going away."""
-    path = control_path(root, name)
+    path = control_path(root, name, user)
     if path is None or not path.exists():
         return
     socket = str(path).replace("%", "%%")
@@ -121,7 +123,7 @@ def entry_lines(root: Path, entry: HostEntry) -> list[str] | None:
     # ProxyCommand is the rest of the line, handed to a shell after %-token expansion.
     proxy = f"env {home_env}{proxy_command(entry.name)}".replace("%", "%%")
     mux = []
-    if (socket := control_path(root, entry.name)) is not None:
+    if (socket := control_path(root, entry.name, entry.user)) is not None:
         mux = [
             "  ControlMaster auto",
             f"  ControlPath {quote_word(str(socket))}",

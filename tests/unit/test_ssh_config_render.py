@@ -111,7 +111,7 @@ def test_paths_with_any_characters_parse_back_to_the_same_paths(home: str) -> No
         assert argv[:2] == ["env", f"PODBAY_HOME={root}"]
         assert argv[-1] == "web"
         # ControlPath is shown expanded: the socket podbay closes at stop is the one ssh uses.
-        socket = ssh_config.control_path(root, "web")
+        socket = ssh_config.control_path(root, "web", "vscode")
         assert got.get("controlpath") == (str(socket) if socket else None)
         assert ssh_g(path, "github.com") == defaults(root)
 
@@ -180,6 +180,9 @@ def test_connections_share_a_master_unless_its_socket_path_is_too_long(tmp_path:
         shutil.rmtree(short)
     # The folder the ProxyCommand makes is the one the socket is in.
     assert ssh_config.control_dir(tmp_path).name == "cm"
+    # A master does not check the user a later connection asks for: one per user.
+    root = Path("/r")
+    assert ssh_config.control_path(root, "web", "a") != ssh_config.control_path(root, "web", "b")
     deep = tmp_path / ("d" * 90)
     deep.mkdir()
     got = ssh_g(write(deep, [entry]), "web.podbay")

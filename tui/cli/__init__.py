@@ -21,6 +21,7 @@ def entry() -> None:
     Taken only when nothing is left for it to do: this is the one thread, the output is
     flushed, and the exit handlers (logging's) have run."""
     import atexit
+    import contextlib
     import os
     import threading
 
@@ -28,12 +29,17 @@ def entry() -> None:
     run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
     if threading.active_count() != 1 or run_exit_handlers is None:
         raise SystemExit(code)
+    run_exit_handlers()
     try:
         sys.stdout.flush()
-        sys.stderr.flush()
+    except BrokenPipeError:
+        # The reader went away before the last of the output (`podbay list | head -0`).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = code or 141
     except (OSError, ValueError):
-        raise SystemExit(code) from None  # a closed pipe: said as Python's own exit says it
-    run_exit_handlers()
+        raise SystemExit(code) from None
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
     os._exit(code)
 
 
