@@ -1,8 +1,8 @@
-"""Per-connection entry points that must start fast: `podbay exec` and the ssh ProxyCommand.
+"""Per-connection entry points that must start fast: `podbay exec`, `podbay ssh`, and the ssh
+ProxyCommand's full read of a record (core/ssh/proxy.py takes a quicker way when it can).
 
 Imports only os, sys, json and sqlite3 (no pydantic, docker SDK, asyncio, argparse, pathlib or
-typing at run time): `stdio_main` runs once per SSH connection with `python -S -E`, and every
-millisecond here is added to every `ssh NAME.podbay` (see core.ssh.config.proxy_command).
+typing at run time): every millisecond here is added to every `podbay exec`.
 """
 
 from __future__ import annotations
@@ -217,110 +217,3 @@ def stdio_argv(name: str) -> list[str]:
             f"`podbay ssh {name}` still works (it falls back to docker exec)",
         )
     return sshd_argv(record)
-
-
-def _stderr_is_null() -> bool:
-    """True under ControlPersist: OpenSSH gives the ProxyCommand /dev/null as stderr."""
-    try:
-        return os.path.samestat(os.fstat(2), os.stat(os.devnull))
-    except OSError:
-        return False
-
-
-def say_over_ssh(text: str) -> None:
-    """Tell OpenSSH's client why it cannot connect as an SSH server would: a version line, then
-    a DISCONNECT packet, which ssh prints ("Received disconnect from ...: <text>") whatever
-    became of the ProxyCommand's stderr. Waits (10 s at most) for the client to hang up, so
-    that its own first write does not meet a closed pipe first."""
-    import select
-    import time
-
-    about = " ".join(text.split()).encode("utf-8")[:400]
-    # SSH_MSG_DISCONNECT, reason 11 (by application), description, empty language tag.
-    payload = b"\x01" + (11).to_bytes(4, "big") + len(about).to_bytes(4, "big") + about + bytes(4)
-    pad = 8 - (5 + len(payload)) % 8
-    pad += 8 if pad < 4 else 0
-    packet = (1 + len(payload) + pad).to_bytes(4, "big") + bytes([pad]) + payload + bytes(pad)
-    try:
-        os.write(1, b"SSH-2.0-podbay\r\n" + packet)
-        deadline = time.monotonic() + 10
-        while (left := deadline - time.monotonic()) > 0:
-            if select.select([0], [], [], left)[0] and not os.read(0, 65536):
-                return
-    except OSError:
-        pass
-
-
-def _refusal(name: str, errors: str) -> str | None:
-    """What to tell of the exec channel's errors when it ended in failure: podbay's own lines
-    (the AWS relay's) as they are, the engine's refusals in podbay's words, else nothing (a
-    session that ran and ended is not an error to show)."""
-    own = [line for line in errors.splitlines() if line.startswith(("podbay: ", "hint: "))]
-    if own:
-        return " ".join(own)
-    if "is not running" in errors:
-        return f"podbay: error: workspace {name} is stopped; hint: start it: podbay start {name}"
-    if "No such container" in errors:
-        return f"podbay: error: workspace {name} has no container; hint: run: podbay up {name}"
-    return None
-
-
-def _run_watched(name: str, argv: list[str]) -> NoReturn:
-    """Run the exec channel as a child whose errors are read here: OpenSSH gave this
-    ProxyCommand /dev/null as stderr (ControlPersist), so a refusal is said over SSH instead.
-    Its stdin and stdout are this process's: the SSH bytes do not pass through Python."""
-    read, write = os.pipe()
-    pid = os.fork()  # not subprocess: its import would cost this path milliseconds
-    if pid == 0:
-        try:
-            os.dup2(write, 2)
-            os.close(read)
-            os.execv(argv[0], argv)
-        finally:
-            os._exit(127)
-    os.close(write)
-    import signal
-
-    # ssh ends its ProxyCommand with SIGHUP: passed on, as if the child were the ProxyCommand.
-    def forward(received: int, _frame: object) -> None:
-        try:  # noqa: SIM105 (contextlib costs this per-connection path an import)
-            os.kill(pid, received)
-        except OSError:
-            pass  # it has ended already
-
-    for number in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
-        signal.signal(number, forward)
-    tail = b""
-    while True:
-        try:
-            chunk = os.read(read, 65536)
-        except InterruptedError:
-            continue
-        if not chunk:
-            break
-        tail = (tail + chunk)[-8192:]
-    code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-    code = 128 - code if code < 0 else code  # killed by a signal: 128+N, as a shell says
-    if code != 0 and (told := _refusal(name, tail.decode("utf-8", "replace"))):
-        say_over_ssh(told)
-    raise SystemExit(code)
-
-
-def stdio_main() -> NoReturn:
-    """ProxyCommand entry: `podbay ssh --stdio NAME`, without the CLI's start-up cost."""
-    try:
-        argv = stdio_argv(sys.argv[1])
-    except PodbayError as exc:
-        if _stderr_is_null():
-            say_over_ssh(f"podbay: error: {exc.message}; hint: {exc.hint}")
-        print(f"podbay: error: {exc.message}\nhint: {exc.hint}", file=sys.stderr)
-        raise SystemExit(1) from None
-    # OpenSSH binds the master connection's socket there after this connects (see
-    # core.ssh.config.control_path); without the folder, ssh would exit.
-    try:  # noqa: SIM105 (contextlib would cost this per-connection path 2 ms)
-        os.mkdir(os.path.join(_home(), "cm"), 0o700)
-    except OSError:
-        pass
-    if _stderr_is_null():
-        _run_watched(sys.argv[1], argv)
-    replace_process(argv)

@@ -4,7 +4,6 @@ for the fast path (`podbay ssh/exec`) as much as for the engine."""
 
 from __future__ import annotations
 
-import json
 import os
 
 from podbay.core.errors import DockerError
@@ -25,6 +24,8 @@ def current_context_host() -> str | None:
     """DOCKER_HOST, else the endpoint of the docker CLI's current context, else None."""
     if os.environ.get("DOCKER_HOST"):
         return os.environ["DOCKER_HOST"]
+    import json  # here: the ProxyCommand (core.ssh.proxy) imports this module for docker_cli
+
     config_dir = os.environ.get("DOCKER_CONFIG") or os.path.expanduser("~/.docker")
     context = os.environ.get("DOCKER_CONTEXT")
     if not context:

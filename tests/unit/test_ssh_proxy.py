@@ -1,0 +1,74 @@
+"""The ProxyCommand's quick read of a record (core/ssh/proxy.py): it takes the fast way only for
+a ready workspace on a shared engine and leaves everything else to core.attach, which says
+what is missing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from podbay.core.model import MachineRecord, ProviderConfig, Source, SshAddress, Workspace
+from podbay.core.ssh import proxy
+from podbay.core.ssh.sshd import SSHD_SCRIPT
+from podbay.core.store import Store
+
+
+def _workspace(name: str, **fields: object) -> Workspace:
+    base: dict[str, object] = {
+        "name": name,
+        "provider": "docker",
+        "source": Source(kind="image", value="busybox"),
+        "folder": "/nonexistent",
+        "owned_folder": True,
+        "container_name": name,
+        "container_id": f"c-{name}",
+        "phase": "ready",
+        "usable": True,
+        "ssh_ready": True,
+    }
+    return Workspace.model_validate({**base, **fields})
+
+
+@pytest.fixture(autouse=True)
+def docker_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "docker").write_text("#!/bin/sh\n")
+    (tmp_path / "bin" / "docker").chmod(0o755)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    store = Store(tmp_path / "home")
+    store.save_provider(ProviderConfig(name="docker", type="docker"))
+    store.save_provider(ProviderConfig(name="far", type="docker", options={"host": "tcp://h:1"}))
+    store.insert_workspace(_workspace("ready"))
+    store.insert_workspace(_workspace("far", provider="far"))
+    store.insert_workspace(_workspace("nossh", ssh_ready=False))
+    store.insert_workspace(_workspace("making", phase="creating", usable=False))
+    address = SshAddress(host="203.0.113.9", port=22, user="podbay", host_public_key="k")
+    store.insert_workspace(_workspace("vm", machine=MachineRecord(ssh=address)))
+    store.close()
+    return tmp_path / "home"
+
+
+def test_a_ready_local_workspace_gets_docker_exec_at_once(home: Path) -> None:
+    docker = str(home.parent / "bin" / "docker")
+    tail = ["exec", "-i", "-u", "0", "c-ready", "/bin/sh", "-c", SSHD_SCRIPT]
+    assert proxy._fast_argv(str(home), "ready") == [docker, *tail]
+    far = proxy._fast_argv(str(home), "far")
+    assert far is not None and far[:3] == [docker, "-H", "tcp://h:1"]
+
+
+@pytest.mark.parametrize("name", ["nossh", "making", "vm", "ghost"])
+def test_everything_else_is_left_to_the_full_read(home: Path, name: str) -> None:
+    assert proxy._fast_argv(str(home), name) is None
+
+
+def test_a_home_with_uri_characters_is_read(tmp_path: Path) -> None:
+    odd = tmp_path / "a #b ?c %d"
+    store = Store(odd)
+    store.insert_workspace(_workspace("ready"))
+    store.close()
+    assert proxy._fast_argv(str(odd), "ready") is not None
