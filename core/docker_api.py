@@ -114,7 +114,7 @@ class UnixAPI:
         self, container: str, argv: list[str], user: str, workdir: str | None, env: dict[str, str]
     ) -> tuple[ExecOutput, str]:
         """Start `argv` in the container: (its output, stdout and stderr as they come, and the
-        exec's id, whose exit code `exec_exit_code` reads once the output has ended)."""
+        exec's id, whose `/exec/ID/json` has the exit code once the output has ended)."""
         created = self.request(
             "POST",
             f"/containers/{container}/exec",
@@ -152,10 +152,6 @@ class UnixAPI:
             raise _message(status, rest)
         sock.settimeout(None)  # a quiet command is not a hang
         return ExecOutput(sock, rest), exec_id
-
-    def exec_exit_code(self, exec_id: str) -> int:
-        info = self.request("GET", f"/exec/{exec_id}/json")
-        return int(info.get("ExitCode") or 0)
 
 
 def _read_head(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:

@@ -31,17 +31,20 @@ def _fast_argv(home: str, name: str) -> list[str] | None:
         row = db.execute(
             "SELECT json_extract(data, '$.container_id'), json_extract(data, '$.phase'), "
             "json_extract(data, '$.usable'), json_extract(data, '$.ssh_ready'), "
-            "json_extract(data, '$.provider'), json_type(data, '$.machine') "
+            "json_extract(data, '$.provider'), json_type(data, '$.machine.ssh'), "
+            "json_type(data, '$.machine.extra'), json_extract(data, '$.machine.host') "
             "FROM workspaces WHERE name=?",
             (name,),
         ).fetchone()
         if row is None:
             return None
-        container, phase, usable, ssh_ready, provider, machine = row
+        container, phase, usable, ssh_ready, provider, ssh, extra, flat_host = row
         if not container or not ssh_ready or (phase == "creating" and not usable):
             return None
-        if machine == "object" and _has_machine(db, name):
-            return None  # a machine of its own: the relay (core.ssh.relay)
+        # A machine of its own (core.attach.machine_ssh's rule, a flat record being one from
+        # before 0.2): the relay's way (core.ssh.relay).
+        if ssh == "object" or (ssh is None and extra is None and flat_host):
+            return None
         found = db.execute(
             "SELECT json_extract(data, '$.options.host') FROM providers WHERE name=?",
             (provider,),
@@ -68,21 +71,6 @@ def _fast_argv(home: str, name: str) -> list[str] | None:
         "-c",
         SSHD_SCRIPT,
     ]
-
-
-def _has_machine(db: sqlite3.Connection, name: str) -> bool:
-    """The workspace's record names an SSH machine (core.attach.machine_ssh's rule)."""
-    row = db.execute(
-        "SELECT json_type(data, '$.machine.ssh'), json_type(data, '$.machine.extra'), "
-        "json_extract(data, '$.machine.host') FROM workspaces WHERE name=?",
-        (name,),
-    ).fetchone()
-    if row is None:
-        return False
-    ssh, extra, host = row
-    if ssh is not None or extra is not None:
-        return bool(ssh == "object")
-    return bool(host)
 
 
 def _stderr_is_null() -> bool:
