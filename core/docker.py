@@ -21,8 +21,9 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from podbay.core.docker_api import ApiError, UnixAPI, Unreachable
+from podbay.core.docker_api import ApiError, ExecOutput, UnixAPI, Unreachable
 from podbay.core.docker_cli import current_context_host, docker_cli
+from podbay.core.docker_create import create_request
 from podbay.core.errors import ConfigError, DockerError, DockerUnreachable, ImageNotFound
 
 __all__ = ["DockerEndpoint", "current_context_host", "docker_cli", "import_sdk", "split_image"]
@@ -306,11 +307,27 @@ class DockerEndpoint:
             ) from None
 
     def create(self, args: list[str]) -> str:
-        """`docker create ARGS...` with the CLI; returns the new container's id."""
+        """`docker create ARGS...`; returns the new container's id. Arguments podbay writes go
+        as one API request (core/docker_create.py); others, and a missing image (which the CLI
+        pulls), to the CLI."""
+        check_argv(args)
+        unix = self._unix
+        request = create_request(args) if unix is not None else None
+        if unix is not None and request is not None:
+            name, body = request
+            try:
+                created = unix.request("POST", "/containers/create", {"name": name}, body)
+                return str(created["Id"])
+            except Unreachable as exc:
+                raise self.unreachable(exc) from None
+            except ApiError as exc:
+                if exc.status != 404:  # else the CLI: it pulls a missing image
+                    reason = exc.message.split("\n")[0][:300]
+                    message = f"creating the container failed: {reason}"
+                    raise DockerError(message, _CREATE_HINT) from None
         env = dict(os.environ)
         if self.host:
             env["DOCKER_HOST"] = self.host
-        check_argv(args)
         result = subprocess.run(
             [docker_cli(), "create", *args],
             capture_output=True,
@@ -323,11 +340,7 @@ class DockerEndpoint:
             message = cli_reason(result.stderr)
             if "Cannot connect to the Docker daemon" in result.stderr:
                 raise DockerUnreachable(f"cannot reach Docker at {self.label}", START_HINT)
-            raise DockerError(
-                f"creating the container failed: {message[:300]}",
-                "check runArgs, mounts, appPort, containerEnv and workspaceMount "
-                "in devcontainer.json",
-            )
+            raise DockerError(f"creating the container failed: {message[:300]}", _CREATE_HINT)
         return result.stdout.strip().splitlines()[-1]
 
     def start(self, container: str) -> None:
@@ -417,26 +430,7 @@ class DockerEndpoint:
     ) -> tuple[ByteStream, Callable[[], int]]:
         """Start a command in the container; returns (output chunks, exit code getter)."""
         if self._unix is not None:
-            unix = self._unix
-            try:
-                output, exec_id = unix.exec_stream(container, argv, exec_user(user), workdir, env)
-            except Unreachable as exc:
-                raise self.unreachable(exc) from None
-            except ApiError as exc:
-                reason = exc.message.split("\n")[0]
-                raise DockerError(
-                    f"starting a command in the container failed: {reason}", ""
-                ) from None
-
-            def read_exit_code() -> int:
-                return int(
-                    self.ask("reading a command's result", "GET", f"/exec/{exec_id}/json").get(
-                        "ExitCode"
-                    )
-                    or 0
-                )
-
-            return output, read_exit_code
+            return self._unix_exec(container, argv, user, workdir, env, stdin=False)
         api = self.api()
         created = self.call(
             "starting a command in the container",
@@ -457,6 +451,45 @@ class DockerEndpoint:
             return int(info.get("ExitCode") or 0)
 
         return output, exit_code
+
+    @property
+    def feeds_input(self) -> bool:
+        """Whether exec_with_input works here: on a unix socket (this engine's API client)."""
+        return self._unix is not None
+
+    def exec_with_input(
+        self, container: str, argv: list[str], user: str | None, env: dict[str, str]
+    ) -> tuple[ExecOutput, Callable[[], int]]:
+        """exec_stream with the command's input open: written with send(), ended with
+        end_input() on the output. Only where feeds_input."""
+        return self._unix_exec(container, argv, user, None, env, stdin=True)
+
+    def _unix_exec(
+        self,
+        container: str,
+        argv: list[str],
+        user: str | None,
+        workdir: str | None,
+        env: dict[str, str],
+        stdin: bool,
+    ) -> tuple[ExecOutput, Callable[[], int]]:
+        unix = self._unix
+        assert unix is not None
+        try:
+            output, exec_id = unix.exec_stream(
+                container, argv, exec_user(user), workdir, env, stdin=stdin
+            )
+        except Unreachable as exc:
+            raise self.unreachable(exc) from None
+        except ApiError as exc:
+            reason = exc.message.split("\n")[0]
+            raise DockerError(f"starting a command in the container failed: {reason}", "") from None
+
+        def read_exit_code() -> int:
+            path = f"/exec/{exec_id}/json"
+            return int(self.ask("reading a command's result", "GET", path).get("ExitCode") or 0)
+
+        return output, read_exit_code
 
     def inspect_volume(self, name: str) -> dict[str, Any] | None:
         if self._unix is not None:
@@ -529,6 +562,11 @@ STREAM_SECONDS = 120  # the longest silence of a pull or a call (exec and attach
 
 # Linux refuses a single argument over 128 KiB (MAX_ARG_STRLEN).
 _MAX_ARGUMENT = 128 * 1024 - 1
+
+
+_CREATE_HINT = (
+    "check runArgs, mounts, appPort, containerEnv and workspaceMount in devcontainer.json"
+)
 
 
 def check_argv(argv: list[str]) -> None:

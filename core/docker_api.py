@@ -111,15 +111,22 @@ class UnixAPI:
             raise Unreachable("a broken answer (not the JSON it announced)") from None
 
     def exec_stream(
-        self, container: str, argv: list[str], user: str, workdir: str | None, env: dict[str, str]
+        self,
+        container: str,
+        argv: list[str],
+        user: str,
+        workdir: str | None,
+        env: dict[str, str],
+        stdin: bool = False,
     ) -> tuple[ExecOutput, str]:
         """Start `argv` in the container: (its output, stdout and stderr as they come, and the
-        exec's id, whose `/exec/ID/json` has the exit code once the output has ended)."""
+        exec's id, whose `/exec/ID/json` has the exit code once the output has ended). With
+        `stdin`, the command's input stays open for ExecOutput.send and end_input."""
         created = self.request(
             "POST",
             f"/containers/{container}/exec",
             body={
-                "AttachStdin": False,
+                "AttachStdin": stdin,
                 "AttachStdout": True,
                 "AttachStderr": True,
                 "Tty": False,
@@ -222,6 +229,15 @@ class ExecOutput:
             return self._sock.recv(65536)
         except OSError:
             return b""
+
+    def send(self, data: bytes) -> None:
+        """Write to the command's input (an exec started with stdin), from any thread."""
+        self._sock.sendall(data)
+
+    def end_input(self) -> None:
+        """End the command's input (the engine closes its stdin); the output keeps coming."""
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_WR)
 
     def close(self) -> None:
         """Stop reading: a reader blocked in recv() wakes with nothing and closes the socket
