@@ -1,18 +1,46 @@
 #!/bin/sh
-# podbay's SSH setup in a container, one exec (core/ssh/bootstrap.py): find or install sshd,
-# place the host key, authorized key and sshd_config under @DIR@ (filled in by podbay).
-# Arguments: the login user. The files come in this exec's environment.
+# podbay's SSH setup in a container, one exec as root (core/ssh/bootstrap.py): find or install
+# sshd, place the host key, authorized key and sshd_config under @DIR@ (filled in by podbay).
+# Arguments: the login user. The files come in this exec's environment (readable by root only).
+# The sessions' environment (a SetEnv line) comes in PODBAY_SSH_SETENV, or, with
+# PODBAY_SSH_SETENV_LATER set, on the input once podbay knows it; meanwhile this exec can keep
+# /etc/profile's PATH (PODBAY_PATCH_PROFILE) and run the user-env probe for root (PODBAY_PROBE).
 user="$1"
-# The files come in this exec's environment (readable by root only), written before anything else.
+# Taken into the script's own variables and out of the environment: nothing started here (the
+# probe's shell, sshd) sees the keys.
+host_key=$PODBAY_SSH_HOST_KEY
+authorized=$PODBAY_SSH_AUTHORIZED_KEYS
+config_min=$PODBAY_SSH_CONFIG_MIN
+setenv=${PODBAY_SSH_SETENV:-}
+later=${PODBAY_SSH_SETENV_LATER:-}
+workdir=${PODBAY_SSH_WORKDIR:-}
+patch=${PODBAY_PATCH_PROFILE:-}
+probe=${PODBAY_PROBE:-}
+probe_arg=${PODBAY_PROBE_ARG:-}
+probe_marker=${PODBAY_PROBE_MARKER:-}
+unset PODBAY_SSH_HOST_KEY PODBAY_SSH_AUTHORIZED_KEYS PODBAY_SSH_CONFIG_MIN PODBAY_SSH_SETENV \
+  PODBAY_SSH_SETENV_LATER PODBAY_SSH_WORKDIR PODBAY_PATCH_PROFILE PODBAY_PROBE PODBAY_PROBE_ARG \
+  PODBAY_PROBE_MARKER
+if [ -n "$patch" ]; then
+  @PATCH_PROFILE@
+fi
+echo "@patched"
+if [ -n "$probe" ]; then
+  # Its output goes to podbay between its markers, never to the log; it ends with a line of
+  # the marker podbay gave, which the probe's own output cannot hold.
+  echo "@probe"
+  /bin/sh -c "$probe" "$probe_arg" </dev/null 2>/dev/null
+  printf '\n%s-end\n' "$probe_marker"
+fi
 umask 022
 mkdir -p @DIR@
-(umask 077 && printf '%s' "$PODBAY_SSH_HOST_KEY" > @DIR@/host_key)
+(umask 077 && printf '%s' "$host_key" > @DIR@/host_key)
 chmod 600 @DIR@/host_key
-printf '%s' "$PODBAY_SSH_AUTHORIZED_KEYS" > @DIR@/authorized_keys
-# The config carries the remote environment (SetEnv), which may hold tokens: root's only.
-(umask 077 && printf '%s' "$PODBAY_SSH_CONFIG" > @CONFIG@)
-(umask 077 && printf '%s' "$PODBAY_SSH_CONFIG_MIN" > @CONFIG@.min)
-chmod 600 @CONFIG@ @CONFIG@.min
+printf '%s' "$authorized" > @DIR@/authorized_keys
+# The config with the sessions' environment (SetEnv), which may hold tokens, is root's only;
+# until then, and where an old sshd refuses SetEnv, sshd runs with the one without it.
+(umask 077 && printf '%s' "$config_min" > @CONFIG@.min)
+chmod 600 @CONFIG@.min
 find_sshd() { command -v sshd || { test -x /usr/sbin/sshd && echo /usr/sbin/sshd; }; }
 sshd=$(find_sshd)
 run_sshd() {
@@ -35,7 +63,9 @@ if [ -z "$sshd" ] && [ -x @BUNDLE@/ld.so ] && [ -e @BUNDLE@/complete ]; then
   # The privilege separation folder this sshd was built with: /run/sshd (Debian, Ubuntu),
   # /usr/share/empty.sshd (Fedora), /var/lib/empty (SUSE).
   mkdir -p /run/sshd
-  if run_sshd -t -f @CONFIG@ >/dev/null 2>&1; then
+  # Checked with a SetEnv line as the sessions' environment will add (OpenSSH 7.8 and later
+  # read it): then the final config needs no check of its own.
+  if run_sshd -t -f @CONFIG@.min -o "SetEnv PODBAY=1" >/dev/null 2>&1; then
     checked=1
   else
     missing=$(run_sshd -t -f @CONFIG@.min 2>&1 | sed -n 's/.*Missing privilege separation directory: *//p')
@@ -115,8 +145,8 @@ else
     if [ -x "$f" ]; then sftp=$f; break; fi
   done
 fi
-if [ -n "$sftp" ] && [ -n "${PODBAY_SSH_WORKDIR:-}" ]; then
-  printf '%s' "$PODBAY_SSH_WORKDIR" >@DIR@/workdir
+if [ -n "$sftp" ] && [ -n "$workdir" ]; then
+  printf '%s' "$workdir" >@DIR@/workdir
   # The session script's own variables, written as they are.
   # shellcheck disable=SC2016
   {
@@ -132,12 +162,15 @@ if [ -n "$sftp" ] && [ -n "${PODBAY_SSH_WORKDIR:-}" ]; then
     printf '%s\n' 'exec "${SHELL:-/bin/sh}" -l'
   } >@DIR@/session
   chmod 755 @DIR@/session
-  for config in @CONFIG@ @CONFIG@.min; do
-    echo "ForceCommand @DIR@/session" >>"$config"
-  done
+  echo "ForceCommand @DIR@/session" >>@CONFIG@.min
 fi
 # What `up` suggests to run: bash where there is one.
 command -v bash >/dev/null 2>&1 || echo "@no-bash"
+if [ -n "$later" ]; then
+  setenv=$(cat)
+fi
+(umask 077 && { cat @CONFIG@.min; [ -z "$setenv" ] || printf '%s\n' "$setenv"; } > @CONFIG@)
+chmod 600 @CONFIG@
 if [ -z "${checked:-}" ] && ! run_sshd -t -f @CONFIG@ >/dev/null 2>&1; then
   cp @CONFIG@.min @CONFIG@
   run_sshd -t -f @CONFIG@ 2>&1 || exit 43

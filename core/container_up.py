@@ -7,6 +7,7 @@ are recorded per container after they succeed, and crash tests kill `up` at each
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from podbay.core.model import Workspace
 from podbay.core.reporter import Reporter
 from podbay.core.ssh import bundle as ssh_bundle
 from podbay.core.ssh import keys as ssh_keys
-from podbay.core.ssh.setup import setup_ssh, write_ssh_config
+from podbay.core.ssh.setup import SshSetup, write_ssh_config
 from podbay.core.store import Store
 from podbay.core.workspace_host import find_container
 
@@ -62,8 +63,8 @@ async def container_up(
     inputs = quick_up.inputs(ws.config_path, ws.image)
     container_id, plan = await _container_for(store, job, rebuild, attempt)
     info = await _running(job, container_id)
-    plan, container_env = await _record_container(store, job, plan, container_id, info)
-    await _hooks_and_ssh(store, job, plan, container_id, info, container_env, keys_ready)
+    plan, ssh = await _record_container(store, job, plan, container_id, info, keys_ready)
+    await _hooks_and_ssh(store, job, plan, info, ssh, keys_ready)
     write_ssh_config(store)
     _checkpoint("ssh")
     ws.quick = _quick_note(job, info, inputs)
@@ -112,7 +113,7 @@ async def _make_container(
     store: Store, job: UpJob, old: dict[str, Any] | None, attempt: Attempt
 ) -> tuple[str, Plan]:
     """A new container from today's config (replacing `old`), recorded before it starts."""
-    ws, report, docker = job.ws, job.report, job.host.docker
+    ws = job.ws
     # A build that reaches beyond the source is asked about before it runs.
     config_dir = str(Path(ws.config_path).parent) if ws.config_path else ws.folder
     asked = consent.build_access(job.resolved.build, config_dir, ws.folder)
@@ -120,7 +121,37 @@ async def _make_container(
         files = ", ".join(job.resolved.compose.files)
         asked.append(f"runs its Docker Compose file(s) as they are ({files})")
     await ask_consent(store, ws, attempt, "its build reaches beyond its source", asked)
-    # The new image first: if it cannot be made, the old container is still there.
+    # podbay's portable sshd, read-only: SSH without a package install in the container. For
+    # a config naming its image, looked up alongside the image's steps.
+    early_sshd = None
+    if job.resolved.image is not None and job.resolved.compose is None:
+        early_sshd = asyncio.create_task(ssh_bundle.mount_for(job.host, job.resolved.image))
+    try:
+        container_id, plan = await _image_and_container(store, job, old, attempt, early_sshd)
+    finally:
+        if early_sshd is not None:
+            early_sshd.cancel()  # (done by now, unless this `up` failed)
+            await asyncio.wait([early_sshd])
+            if not early_sshd.cancelled():
+                early_sshd.exception()  # retrieved: raised again where it was awaited
+    # Recorded before it starts: a container that cannot start is still podbay's to
+    # show (Error) and to delete.
+    ws.container_id = container_id
+    store.save_workspace(ws)
+    _checkpoint("created")
+    return container_id, plan
+
+
+async def _image_and_container(
+    store: Store,
+    job: UpJob,
+    old: dict[str, Any] | None,
+    attempt: Attempt,
+    early_sshd: asyncio.Task[str | None] | None,
+) -> tuple[str, Plan]:
+    """The image made (the new image first: if it cannot be made, the old container is still
+    there), then the container created from it."""
+    ws, report, docker = job.ws, job.report, job.host.docker
     plan = await images.prepare_image(job)
     for warning in plan.warnings:
         report.warn(warning)
@@ -136,19 +167,13 @@ async def _make_container(
         report.step("removing the old container (the source and volumes stay)")
         await asyncio.to_thread(docker.remove, old["Id"])
     if job.compose is not None and plan.compose_service is not None:
-        container_id = await images.compose_up(job, plan.compose_service)
-    else:
-        report.step(f"creating the container from {plan.image}")
-        # podbay's portable sshd, read-only: SSH without a package install in the container.
+        return await images.compose_up(job, plan.compose_service), plan
+    report.step(f"creating the container from {plan.image}")
+    sshd = await early_sshd if early_sshd is not None else None
+    if sshd is None:  # (looked up now: the image was pulled or built since)
         sshd = await ssh_bundle.mount_for(job.host, plan.image)
-        extra = ["--mount", sshd] if sshd else []
-        container_id = await asyncio.to_thread(docker.create, [*extra, *plan.create_args])
-    # Recorded before it starts: a container that cannot start is still podbay's to
-    # show (Error) and to delete.
-    ws.container_id = container_id
-    store.save_workspace(ws)
-    _checkpoint("created")
-    return container_id, plan
+    extra = ["--mount", sshd] if sshd else []
+    return await asyncio.to_thread(docker.create, [*extra, *plan.create_args]), plan
 
 
 async def _running(job: UpJob, container_id: str) -> dict[str, Any]:
@@ -167,9 +192,15 @@ async def _running(job: UpJob, container_id: str) -> dict[str, Any]:
 
 
 async def _record_container(
-    store: Store, job: UpJob, plan: Plan, container_id: str, info: dict[str, Any]
-) -> tuple[Plan, dict[str, str]]:
-    """Save what attaching needs from the running container; (its final plan, its env)."""
+    store: Store,
+    job: UpJob,
+    plan: Plan,
+    container_id: str,
+    info: dict[str, Any],
+    keys_ready: asyncio.Future[ssh_keys.WorkspaceKeys],
+) -> tuple[Plan, SshSetup | None]:
+    """Save what attaching needs from the running container: (its final plan, the SSH setup
+    started when this container has none yet)."""
     ws, report, docker = job.ws, job.report, job.host.docker
     container_env = dict(
         item.split("=", 1) for item in info["Config"].get("Env") or [] if "=" in item
@@ -179,16 +210,39 @@ async def _record_container(
     ws.workspace_folder = plan.workspace_folder
     ws.remote_user = plan.remote_user
     new_container = ws.hooks_container != container_id
-    # The user's shell environment changes with the container's start, not with each up.
     probe_key = f"{container_id}@{info['State'].get('StartedAt')}@{plan.user_env_probe}"
-    if ws.probed_for != probe_key:
-        ws.probed_env = await hooks.probe_user_env(
-            docker, container_id, plan, report, new_container
-        )
-        ws.probed_for = probe_key
-    probed = ws.probed_env
-    remote_env = {k: v for k, v in plan.remote_env.items() if v is not None}
-    ws.remote_env = {**probed, **remote_env}
+    probe = hooks.probe_command(plan) if ws.probed_for != probe_key else None
+    ssh = None
+    try:
+        if ws.ssh_container != container_id and docker.feeds_input:
+            # SSH setup (root, /etc/podbay) starts at once: for root it runs the probe itself,
+            # and it keeps /etc/profile's PATH before any probe (an exec less for each). Its
+            # sessions' environment is given once probed (below).
+            as_root = plan.remote_user in ("root", "0")
+            ssh = SshSetup(
+                store,
+                ws,
+                docker,
+                keys_ready,
+                report,
+                patch=probe is not None and new_container,
+                probe=probe if as_root else None,
+            )
+        if ws.probed_for != probe_key:
+            ws.probed_env = await _probe(job, plan, container_id, probe, ssh, new_container)
+            ws.probed_for = probe_key
+        remote_env = {k: v for k, v in plan.remote_env.items() if v is not None}
+        ws.remote_env = {**ws.probed_env, **remote_env}
+        if ws.ssh_container != container_id:
+            ssh_env = {**container_env, **ws.remote_env}
+            if ssh is None:
+                ssh = SshSetup(store, ws, docker, keys_ready, report, env=ssh_env)
+            ssh.give_env(ssh_env)
+    except BaseException:
+        if ssh is not None:
+            with contextlib.suppress(Exception):
+                await ssh.finish()
+        raise
     ws.forward_ports = plan.forward_ports
     ws.vscode_extensions = plan.vscode_extensions
     ws.attach_hooks = [c.model_dump() for c in plan.hooks.get("postAttachCommand", [])]
@@ -196,30 +250,45 @@ async def _record_container(
         ws.hooks_container, ws.hooks_done, ws.post_start_at = container_id, [], None
         ws.usable = False
     store.save_workspace(ws)
-    return plan, container_env
+    return plan, ssh
+
+
+async def _probe(
+    job: UpJob,
+    plan: Plan,
+    container_id: str,
+    probe: hooks.ProbeCommand | None,
+    ssh: SshSetup | None,
+    new_container: bool,
+) -> dict[str, str]:
+    """The user's environment (userEnvProbe): from the SSH setup's exec when it ran the probe,
+    else with an exec of its own (after the setup kept /etc/profile's PATH)."""
+    docker, report = job.host.docker, job.report
+    if probe is None:
+        return {}
+    if ssh is None:
+        return await hooks.probe_user_env(docker, container_id, plan, report, new_container)
+    if ssh.probe is not None:
+        return await hooks.probe_result(ssh.probed, probe, docker, container_id, plan, report)
+    await ssh.patched
+    return await hooks.probe_user_env(docker, container_id, plan, report, patch_profile=False)
 
 
 async def _hooks_and_ssh(
     store: Store,
     job: UpJob,
     plan: Plan,
-    container_id: str,
     info: dict[str, Any],
-    container_env: dict[str, str],
+    ssh: SshSetup | None,
     keys_ready: asyncio.Future[ssh_keys.WorkspaceKeys],
 ) -> None:
-    """The lifecycle hooks, with SSH set up alongside when this container has none yet."""
+    """The lifecycle hooks, with the SSH setup (root, /etc/podbay) going on alongside."""
     ws, report, docker = job.ws, job.report, job.host.docker
-    # SSH setup (root, /etc/podbay) runs alongside the hooks (remote user, workspace).
-    ssh_setup = None
-    if ws.ssh_container != container_id:
-        ssh_env = {**container_env, **ws.remote_env}
-        ssh_setup = asyncio.create_task(setup_ssh(store, ws, docker, ssh_env, keys_ready, report))
     try:
         await run_hooks(store, ws, plan, docker, str(info["State"].get("StartedAt")), report)
     finally:
-        if ssh_setup is not None:
-            await ssh_setup
+        if ssh is not None:
+            await ssh.finish()
         await keys_ready
 
 

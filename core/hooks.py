@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import secrets
 import threading
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from podbay.core import scripts
@@ -147,25 +148,22 @@ _VOLATILE = {"PWD", "OLDPWD", "SHLVL", "_", "HOSTNAME"}
 _PATCH_PROFILE = scripts.command("patch-profile.sh")
 
 
-async def probe_user_env(
-    docker: DockerEndpoint,
-    container_id: str,
-    plan: Plan,
-    report: Reporter,
-    patch_profile: bool = True,
-) -> dict[str, str]:
-    """The remote user's environment as their shell sets it up (userEnvProbe); {} for none.
+@dataclass(frozen=True)
+class ProbeCommand:
+    """The user-env probe as one `/bin/sh -c` script: the user's shell with the probe's flags
+    runs `arg` (its $0), which prints /proc/self/environ between two copies of `marker`, so
+    whatever rc files print does not matter."""
 
-    Runs the user's shell with the probe's flags and reads /proc/self/environ between markers,
-    so whatever rc files print does not matter. Gives up after 10 seconds with a warning.
-    """
+    script: str
+    arg: str
+    marker: str
+
+
+def probe_command(plan: Plan) -> ProbeCommand | None:
+    """The probe for the plan's userEnvProbe; None for none."""
     flags = _PROBE_FLAGS.get(plan.user_env_probe)
     if flags is None:
-        return {}
-    as_root = plan.remote_user in ("root", "0")
-    if patch_profile and not as_root:  # once per container; as root, in the probe's own exec
-        patch = ["/bin/sh", "-c", _PATCH_PROFILE]
-        await asyncio.to_thread(_exec_output, docker, container_id, patch, "root")
+        return None
     marker = secrets.token_hex(8)
     inner = f"printf '%s' {marker}; cat /proc/self/environ; printf '%s' {marker}"
     script = (
@@ -174,23 +172,11 @@ async def probe_user_env(
         '[ -x "$s" ] || s=/bin/sh; '
         f'exec "$s" {flags} "$0"'
     )
-    if patch_profile and as_root:
-        script = f"{_PATCH_PROFILE}; {script}"
-    argv = ["/bin/sh", "-c", script, inner]
-    # A daemon thread: if the exec never ends, it must not hold podbay open at exit either.
-    probe = _in_daemon_thread(_exec_output, docker, container_id, argv, plan.remote_user)
-    try:
-        output = await asyncio.wait_for(asyncio.shield(probe), PROBE_SECONDS)
-    except TimeoutError:
-        # Killed, not abandoned: an rc file that waits (a prompt, `sleep`) must not keep a
-        # shell and its children running in the container.
-        kill = ["/bin/sh", "-c", _KILL_PROBE]
-        await asyncio.to_thread(_exec_output, docker, container_id, kill, "root", {"M": marker})
-        report.warn(
-            f"userEnvProbe ({plan.user_env_probe}) took over {PROBE_SECONDS} s and was "
-            "stopped; check the shell's rc files, or set userEnvProbe to none"
-        )
-        return {}
+    return ProbeCommand(script, inner, marker)
+
+
+def probed_env(output: bytes, marker: str) -> dict[str, str]:
+    """The environment a probe printed ({} when it did not finish)."""
     parts = output.split(marker.encode())
     if len(parts) < 3:
         return {}
@@ -200,6 +186,54 @@ async def probe_user_env(
         if sep and key and key not in _VOLATILE:
             env[key] = value
     return env
+
+
+async def probe_user_env(
+    docker: DockerEndpoint,
+    container_id: str,
+    plan: Plan,
+    report: Reporter,
+    patch_profile: bool = True,
+) -> dict[str, str]:
+    """The remote user's environment as their shell sets it up (userEnvProbe); {} for none.
+    Gives up after 10 seconds with a warning."""
+    probe = probe_command(plan)
+    if probe is None:
+        return {}
+    as_root = plan.remote_user in ("root", "0")
+    if patch_profile and not as_root:  # once per container; as root, in the probe's own exec
+        patch = ["/bin/sh", "-c", _PATCH_PROFILE]
+        await asyncio.to_thread(_exec_output, docker, container_id, patch, "root")
+    script = f"{_PATCH_PROFILE}; {probe.script}" if patch_profile and as_root else probe.script
+    argv = ["/bin/sh", "-c", script, probe.arg]
+    # A daemon thread: if the exec never ends, it must not hold podbay open at exit either.
+    output = _in_daemon_thread(_exec_output, docker, container_id, argv, plan.remote_user)
+    return await probe_result(output, probe, docker, container_id, plan, report)
+
+
+async def probe_result(
+    output: asyncio.Future[bytes],
+    probe: ProbeCommand,
+    docker: DockerEndpoint,
+    container_id: str,
+    plan: Plan,
+    report: Reporter,
+) -> dict[str, str]:
+    """The environment from a running probe's `output`, given 10 seconds."""
+    try:
+        data = await asyncio.wait_for(asyncio.shield(output), PROBE_SECONDS)
+    except TimeoutError:
+        # Killed, not abandoned: an rc file that waits (a prompt, `sleep`) must not keep a
+        # shell and its children running in the container.
+        kill = ["/bin/sh", "-c", _KILL_PROBE]
+        env = {"M": probe.marker}
+        await asyncio.to_thread(_exec_output, docker, container_id, kill, "root", env)
+        report.warn(
+            f"userEnvProbe ({plan.user_env_probe}) took over {PROBE_SECONDS} s and was "
+            "stopped; check the shell's rc files, or set userEnvProbe to none"
+        )
+        return {}
+    return probed_env(data, probe.marker)
 
 
 PROBE_SECONDS = 10

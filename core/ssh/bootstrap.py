@@ -8,18 +8,31 @@ and an sshd_config under /etc/podbay/ssh, leaving the image's own sshd setup alo
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from podbay.core import scripts
 from podbay.core.devcontainer.values import has_control
 from podbay.core.docker import DockerEndpoint
+from podbay.core.docker_api import ExecOutput
 from podbay.core.ssh.keys import WorkspaceKeys
 from podbay.core.ssh.sshd import BUNDLE, CONFIG, DIR
 
-# One exec does the whole setup (assets/ssh-setup.sh), after the keys and configs were copied in.
-_SETUP = scripts.command("ssh-setup.sh", CONFIG=CONFIG, DIR=DIR, BUNDLE=BUNDLE)
+if TYPE_CHECKING:
+    from podbay.core.hooks import ProbeCommand
+
+# One exec does the whole setup (assets/ssh-setup.sh), /etc/profile's patch included.
+_SETUP = scripts.command(
+    "ssh-setup.sh",
+    CONFIG=CONFIG,
+    DIR=DIR,
+    BUNDLE=BUNDLE,
+    PATCH_PROFILE=scripts.command("patch-profile.sh"),
+)
 
 
 @dataclass
@@ -29,7 +42,8 @@ class SshResult:
     bash: bool = True  # the image has bash (else `up` suggests sh)
 
 
-def sshd_config(container_env: Mapping[str, str], with_setenv: bool = True) -> str:
+def sshd_config() -> str:
+    """podbay's sshd_config, without the sessions' environment (see setenv_line)."""
     lines = [
         f"HostKey {DIR}/host_key",
         f"AuthorizedKeysFile {DIR}/authorized_keys",
@@ -48,58 +62,144 @@ def sshd_config(container_env: Mapping[str, str], with_setenv: bool = True) -> s
         "MaxSessions 64",
         "Subsystem sftp internal-sftp",
     ]
-    if with_setenv:
-        # Sessions of sshd do not inherit the container's environment; give it to them.
-        pairs = [
-            f'"{key}={value}"'
-            for key, value in sorted(container_env.items())
-            if key not in ("HOME", "HOSTNAME", "USER", "SHELL", "TERM")
-            and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key)
-            and '"' not in value
-            and "\\" not in value
-            and not has_control(value)
-        ]
-        if pairs:
-            lines.append("SetEnv " + " ".join(pairs))
     return "\n".join(lines) + "\n"
 
 
-def ensure_sshd(
-    docker: DockerEndpoint,
-    container: str,
-    keys: WorkspaceKeys,
-    user: str,
-    container_env: Mapping[str, str],
-    log: Callable[[str], None],
-    workdir: str = "",
-) -> SshResult:
-    """Make the container ready for `sshd -i` connections, sessions starting in `workdir`.
-    Blocking: call in a thread."""
-    env = {
-        "PODBAY_SSH_WORKDIR": workdir,
-        "PODBAY_SSH_HOST_KEY": keys.host_key.read_text(),
-        "PODBAY_SSH_AUTHORIZED_KEYS": keys.client_public() + "\n",
-        "PODBAY_SSH_CONFIG": sshd_config(container_env),
-        "PODBAY_SSH_CONFIG_MIN": sshd_config(container_env, with_setenv=False),
-    }
-    # One exec, no archive copy: dockerd's archive extraction alone costs about 40 ms.
-    output, exit_code = docker.exec_stream(
-        container, ["/bin/sh", "-c", _SETUP, "sh", user], "root", None, env
-    )
-    lines: list[str] = []
-    pending = b""
-    for chunk in output:
-        pending += chunk
-        *done, pending = pending.split(b"\n")
-        for line in done:
-            text = line.decode(errors="replace")
-            lines.append(text)
-            if text not in ("@installed", "@no-bash"):
-                log(text)
-    if pending:
-        lines.append(pending.decode(errors="replace"))
-        log(lines[-1])
-    code = exit_code()
+def setenv_line(env: Mapping[str, str]) -> str:
+    """sshd_config's SetEnv line for sessions with `env` ("" for none): sessions of sshd do not
+    inherit the container's environment. Values an sshd_config cannot hold are left out."""
+    pairs = [
+        f'"{key}={value}"'
+        for key, value in sorted(env.items())
+        if key not in ("HOME", "HOSTNAME", "USER", "SHELL", "TERM")
+        and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key)
+        and '"' not in value
+        and "\\" not in value
+        and not has_control(value)
+    ]
+    return "SetEnv " + " ".join(pairs) if pairs else ""
+
+
+class SshdSetup:
+    """podbay's SSH setup in a container: one exec as root (assets/ssh-setup.sh).
+
+    With `env` given, the sessions' environment goes in with it. Without, it comes later
+    (give_env) on the exec's input, once the user's environment is probed: meanwhile the same
+    exec keeps /etc/profile's PATH (`patch`, reported through `on_patched`) and runs the probe
+    for root (`probe`, its raw output to `on_probed`), so no exec of its own is needed for
+    either. Blocking (run in a thread); the callbacks are called from that thread.
+    """
+
+    def __init__(
+        self,
+        docker: DockerEndpoint,
+        container: str,
+        keys: WorkspaceKeys,
+        user: str,
+        workdir: str,
+        log: Callable[[str], None],
+        env: Mapping[str, str] | None = None,
+        patch: bool = False,
+        probe: ProbeCommand | None = None,
+        on_patched: Callable[[], None] = lambda: None,
+        on_probed: Callable[[bytes], None] = lambda output: None,
+    ) -> None:
+        assert env is not None or docker.feeds_input, "a later environment needs exec input"
+        self.docker, self.container, self.keys, self.user = docker, container, keys, user
+        self.workdir, self.log, self.env, self.patch, self.probe = workdir, log, env, patch, probe
+        self.on_patched, self.on_probed = on_patched, on_probed
+        self._lock = threading.Lock()
+        self._output: ExecOutput | None = None
+        self._line: str | None = None  # the SetEnv line given, until sent
+        self._sent = False
+
+    def give_env(self, env: Mapping[str, str]) -> None:
+        """The sessions' environment, once known (without `env` at the start); ends the input."""
+        with self._lock:
+            self._line = setenv_line(env)
+            self._send()
+
+    def _send(self) -> None:
+        if self._output is None or self._line is None or self._sent:
+            return
+        self._sent = True
+        with contextlib.suppress(OSError):  # the setup ended early (it says why)
+            self._output.send(self._line.encode() + b"\n")
+        self._output.end_input()
+
+    def run(self) -> SshResult:
+        """Make the container ready for `sshd -i` connections, sessions starting in the
+        workspace folder; blocks until done (after give_env, when the environment comes later)."""
+        env = {
+            "PODBAY_SSH_WORKDIR": self.workdir,
+            "PODBAY_SSH_HOST_KEY": self.keys.host_key.read_text(),
+            "PODBAY_SSH_AUTHORIZED_KEYS": self.keys.client_public() + "\n",
+            "PODBAY_SSH_CONFIG_MIN": sshd_config(),
+        }
+        if self.patch:
+            env["PODBAY_PATCH_PROFILE"] = "1"
+        if self.probe is not None:
+            env |= {
+                "PODBAY_PROBE": self.probe.script,
+                "PODBAY_PROBE_ARG": self.probe.arg,
+                "PODBAY_PROBE_MARKER": self.probe.marker,
+            }
+        argv = ["/bin/sh", "-c", _SETUP, "sh", self.user]
+        # One exec, no archive copy: dockerd's archive extraction alone costs about 40 ms.
+        if self.env is not None:
+            env["PODBAY_SSH_SETENV"] = setenv_line(self.env)
+            output, exit_code = self.docker.exec_stream(self.container, argv, "root", None, env)
+        else:
+            env["PODBAY_SSH_SETENV_LATER"] = "1"
+            output, exit_code = self.docker.exec_with_input(self.container, argv, "root", env)
+            with self._lock:
+                self._output = output
+                self._send()
+        try:
+            lines = self._read(output)
+        finally:
+            self.on_patched()  # whatever happened: nobody waits on a setup that ended
+            self.on_probed(b"")
+        return _result(exit_code(), lines)
+
+    def _read(self, output: Iterable[bytes]) -> list[str]:
+        """The setup's lines (the probe's output, between its markers, goes to on_probed and
+        is never logged: it holds the user's environment)."""
+        lines: list[str] = []
+        pending = b""
+        probe_end = None
+        for chunk in output:
+            pending += chunk
+            while True:
+                if probe_end is not None:
+                    at = pending.find(probe_end)
+                    if at < 0:
+                        break
+                    self.on_probed(pending[:at])
+                    pending, probe_end = pending[at + len(probe_end) :], None
+                    continue
+                line, sep, rest = pending.partition(b"\n")
+                if not sep:
+                    break
+                pending = rest
+                text = line.decode(errors="replace")
+                if text == "@patched":
+                    self.on_patched()
+                elif text == "@probe" and self.probe is not None:
+                    probe_end = f"\n{self.probe.marker}-end\n".encode()
+                else:
+                    lines.append(text)
+                    if text not in ("@installed", "@no-bash"):
+                        self.log(text)
+        if probe_end is not None:
+            self.on_probed(pending)  # cut short: what came of it
+        elif pending:
+            lines.append(pending.decode(errors="replace"))
+            self.log(lines[-1])
+        return lines
+
+
+def _result(code: int, lines: list[str]) -> SshResult:
     bash = "@no-bash" not in lines
     if code == 0:
         note = "installed openssh-server" if "@installed" in lines else ""

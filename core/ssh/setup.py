@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from typing import TYPE_CHECKING, Any
 
 from podbay.core.docker import DockerEndpoint
 from podbay.core.model import Workspace
@@ -12,40 +14,106 @@ from podbay.core.ssh import config as ssh_config
 from podbay.core.ssh import keys as ssh_keys
 from podbay.core.store import Store
 
+if TYPE_CHECKING:
+    from podbay.core.hooks import ProbeCommand
 
-async def setup_ssh(
-    store: Store,
-    ws: Workspace,
-    docker: DockerEndpoint,
-    env: dict[str, str],
-    keys_ready: asyncio.Future[ssh_keys.WorkspaceKeys],
-    report: Reporter,
-) -> None:
-    """sshd in the container with the workspace's keys; a failure only disables ssh."""
-    assert ws.container_id is not None
-    report.step("setting up SSH access")
-    report.bind_loop()
-    keys = await keys_ready
-    result = await asyncio.to_thread(
-        ssh_bootstrap.ensure_sshd,
-        docker,
-        ws.container_id,
-        keys,
-        ws.remote_user or "root",
-        env,
-        report.log_threadsafe,
-        ws.workspace_folder or "",
-    )
-    ws.ssh_container, ws.ssh_ready, ws.ssh_note = ws.container_id, result.ready, result.note
-    ws.shell = "bash" if result.bash else "sh"
-    if not result.bash:
-        report.warn(f"{ws.name} has no bash; its shell is sh: podbay exec {ws.name} -- sh")
-    store.save_workspace(ws)
-    # Pinned now, not at the end of `up`: attaching works from waitFor on, and a failing
-    # later hook must not leave the workspace without its key (a false mismatch alarm).
-    write_ssh_config(store)
-    if not result.ready:
-        report.warn(f"no SSH for {ws.name}: {result.note}; `podbay ssh {ws.name}` uses docker exec")
+
+class SshSetup:
+    """sshd set up in the workspace's container, running (core/ssh/bootstrap.py's one exec);
+    a failure only disables ssh. Without `env`, the sessions' environment comes later through
+    give_env: meanwhile `patched` and `probed` (the inline probe's raw output) come true."""
+
+    def __init__(
+        self,
+        store: Store,
+        ws: Workspace,
+        docker: DockerEndpoint,
+        keys_ready: asyncio.Future[ssh_keys.WorkspaceKeys],
+        report: Reporter,
+        env: dict[str, str] | None = None,
+        patch: bool = False,
+        probe: ProbeCommand | None = None,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        self.patched: asyncio.Future[None] = loop.create_future()
+        self.probed: asyncio.Future[bytes] = loop.create_future()
+        self._loop = loop
+        self.probe = probe  # run by the setup's exec (for root)
+        self._store, self._ws, self._docker, self._report = store, ws, docker, report
+        self._keys_ready, self._env, self._patch = keys_ready, env, patch
+        self._given = env is not None
+        self._setup: ssh_bootstrap.SshdSetup | None = None
+        self._env_later: dict[str, str] | None = None
+        self.task = asyncio.create_task(self._run())
+
+    def give_env(self, env: dict[str, str]) -> None:
+        """The sessions' environment, when it was not known at the start."""
+        if self._given:
+            return
+        self._given = True
+        if self._setup is None:
+            self._env_later = env  # handed over once the setup exists
+        else:
+            self._setup.give_env(env)
+
+    async def finish(self) -> None:
+        """Wait for the setup (its environment given, or none if never given)."""
+        self.give_env({})
+        await self.task
+
+    def _settle(self, future: asyncio.Future[Any], value: Any) -> None:
+        def settle() -> None:
+            if not future.done():
+                future.set_result(value)
+
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
+            self._loop.call_soon_threadsafe(settle)
+
+    async def _run(self) -> None:
+        self._report.step("setting up SSH access")
+        self._report.bind_loop()
+        if self.probe is None:
+            self._settle(self.probed, b"")
+        try:
+            await self._setup_in_container()
+        finally:
+            # Whatever happened: nobody waits on a setup that has ended.
+            self._settle(self.patched, None)
+            self._settle(self.probed, b"")
+
+    async def _setup_in_container(self) -> None:
+        store, ws, report = self._store, self._ws, self._report
+        assert ws.container_id is not None
+        keys = await self._keys_ready
+        setup = ssh_bootstrap.SshdSetup(
+            self._docker,
+            ws.container_id,
+            keys,
+            ws.remote_user or "root",
+            ws.workspace_folder or "",
+            report.log_threadsafe,
+            env=self._env,
+            patch=self._patch,
+            probe=self.probe,
+            on_patched=lambda: self._settle(self.patched, None),
+            on_probed=lambda output: self._settle(self.probed, output),
+        )
+        self._setup = setup
+        if self._env_later is not None:
+            setup.give_env(self._env_later)
+        result = await asyncio.to_thread(setup.run)
+        ws.ssh_container, ws.ssh_ready, ws.ssh_note = ws.container_id, result.ready, result.note
+        ws.shell = "bash" if result.bash else "sh"
+        if not result.bash:
+            report.warn(f"{ws.name} has no bash; its shell is sh: podbay exec {ws.name} -- sh")
+        store.save_workspace(ws)
+        # Pinned now, not at the end of `up`: attaching works from waitFor on, and a failing
+        # later hook must not leave the workspace without its key (a false mismatch alarm).
+        write_ssh_config(store)
+        if not result.ready:
+            report.warn(
+                f"no SSH for {ws.name}: {result.note}; `podbay ssh {ws.name}` uses docker exec"
+            )
 
 
 def write_ssh_config(store: Store) -> None:

@@ -554,3 +554,59 @@ def test_a_user_given_by_number_in_an_image_without_passwd(podbay: Podbay, tmp_p
     assert podbay.ok("ssh", "num", "--", "id", "-u").stdout == "1000\n"
     result = ssh(podbay, "num.podbay", "id -u; pwd")
     assert result.stdout == b"1000\n/workspaces/num\n", result.stderr
+
+
+def _probed_project(podbay: Podbay, name: str, config: dict[str, Any]) -> None:
+    """An image whose shells set variables (root's and dev's .bashrc) and whose PATH has a
+    folder of its own, which Debian's /etc/profile would drop in a login shell."""
+    project = podbay.cwd / name
+    (project / ".devcontainer").mkdir(parents=True)
+    (project / ".devcontainer" / "Dockerfile").write_text(
+        f"FROM {IMAGE}\n"
+        "ENV PATH=/opt/tools/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+        "RUN echo 'export FROM_RC=root-rc' >> /root/.bashrc"
+        " && useradd -m -s /bin/bash dev && echo 'export FROM_RC=dev-rc' >> /home/dev/.bashrc\n"
+    )
+    write_config(project, {"build": {"dockerfile": "Dockerfile"}, **config})
+
+
+@pytest.mark.parametrize("user", ["root", "dev"])
+def test_the_probed_environment_reaches_hooks_exec_and_ssh_sessions(
+    podbay: Podbay, user: str
+) -> None:
+    """The probe runs inside the SSH setup's exec for root, in its own for another user: both
+    give hooks, exec and `ssh NAME.podbay` the login shell's variables and the image's PATH."""
+    show = 'echo "$(id -un) $FROM_RC $PATH"'
+    _probed_project(podbay, "env", {"remoteUser": user, "postCreateCommand": f"{show} > /tmp/hook"})
+    podbay.ok("up", "env")
+    expected = f"{user} {user}-rc /opt/tools/bin:"
+    assert podbay.ok("exec", "env", "--", "cat", "/tmp/hook").stdout.startswith(expected)
+    assert podbay.ok("exec", "env", "--", "sh", "-c", show).stdout.startswith(expected)
+    session = ssh(podbay, "env.podbay", show)
+    assert session.stdout.decode().startswith(expected), session.stderr
+    # The setup's own variables (the host key) never reach the probe, nor a session.
+    leaked = ssh(podbay, "env.podbay", "env; cat /proc/1/environ").stdout
+    assert b"PODBAY_SSH" not in leaked and b"PRIVATE KEY" not in leaked
+
+
+def test_a_blocking_rc_file_at_the_first_up_is_stopped_and_ssh_still_works(
+    podbay: Podbay,
+) -> None:
+    """The probe that the SSH setup runs for root is bounded too (killed after 10 s); the setup
+    goes on and SSH works."""
+    project = podbay.cwd / "stuck"
+    (project / ".devcontainer").mkdir(parents=True)
+    (project / ".devcontainer" / "Dockerfile").write_text(
+        # Interactive shells only: Debian's bash reads .bashrc for sshd's sessions too.
+        f"FROM {IMAGE}\nRUN echo 'case $- in *i*) sleep 4321 ;; esac' >> /root/.bashrc\n"
+    )
+    write_config(project, {"build": {"dockerfile": "Dockerfile"}, "remoteUser": "root"})
+    started = time.monotonic()
+    result = podbay("up", "stuck", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started < 60
+    assert "took over 10 s and was stopped" in result.stderr
+    assert ssh(podbay, "stuck.podbay", "echo reached").stdout == b"reached\n"
+    container = docker.from_env().containers.get(podbay.status("stuck")["containerId"])
+    processes = [" ".join(p) for p in container.top()["Processes"]]
+    assert not any("sleep 4321" in p for p in processes), processes

@@ -17,17 +17,18 @@ from podbay.core.ssh.sshd import DIR
 
 def test_setup_script_is_valid_shell_with_its_inputs_intact() -> None:
     script = bootstrap._SETUP
-    assert "@CONFIG@" not in script and "@DIR@" not in script
-    for var in ("HOST_KEY", "AUTHORIZED_KEYS", "CONFIG", "CONFIG_MIN"):
-        assert f'"$PODBAY_SSH_{var}"' in script
+    assert "@" + "CONFIG@" not in script and "@DIR@" not in script and "@PATCH" not in script
+    for var in ("HOST_KEY", "AUTHORIZED_KEYS", "CONFIG_MIN"):
+        assert f"=$PODBAY_SSH_{var}\n" in script
     subprocess.run(["sh", "-n", "-c", script], check=True)  # parses
 
 
 def test_sshd_config_passes_the_environment_safely() -> None:
-    text = bootstrap.sshd_config({"PATH": "/usr/bin:/opt/x", "Q": 'a"b', "HOME": "/root"})
-    assert 'SetEnv "PATH=/usr/bin:/opt/x"' in text
-    assert "Q=" not in text and "HOME=" not in text  # unquotable / per-user values stay out
-    assert "SetEnv" not in bootstrap.sshd_config({"PATH": "/x"}, with_setenv=False)
+    line = bootstrap.setenv_line({"PATH": "/usr/bin:/opt/x", "Q": 'a"b', "HOME": "/root"})
+    assert line == 'SetEnv "PATH=/usr/bin:/opt/x"'  # unquotable / per-user values stay out
+    assert bootstrap.setenv_line({"HOME": "/root"}) == ""
+    text = bootstrap.sshd_config()
+    assert "SetEnv" not in text
     assert "PasswordAuthentication no" in text and "UsePAM no" in text
 
 
@@ -56,7 +57,8 @@ def test_sshd_reads_back_exactly_the_environment_podbay_means(env: dict[str, str
     with tempfile.TemporaryDirectory() as folder:
         key = Path(folder) / "host_key"
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-        text = bootstrap.sshd_config(env).replace(f"{DIR}/host_key", str(key))
+        text = bootstrap.sshd_config().replace(f"{DIR}/host_key", str(key))
+        text += bootstrap.setenv_line(env) + "\n"
         config = Path(folder) / "sshd_config"
         config.write_text(text)
         Path("/run/sshd").mkdir(exist_ok=True)
