@@ -82,18 +82,21 @@ def _lockfile(job: UpJob) -> Path | None:
 
 async def prepare_image(job: UpJob) -> Plan:
     """Pull or build the base image, fetch features, build the image on top if needed."""
-    # The engine's facts (GPU runtime, CPUs, memory) are asked alongside the image's steps.
-    engine_info = asyncio.ensure_future(asyncio.to_thread(job.host.docker.info))
+    # The engine's facts (GPU runtime, CPUs, memory) matter only for hostRequirements; asked
+    # (about 15 ms of the engine's time) alongside the image's steps when the config has them.
+    engine_info = None
+    if job.resolved.config.hostRequirements:
+        engine_info = asyncio.ensure_future(asyncio.to_thread(job.host.docker.info))
     try:
         return await _prepare_image(job, engine_info)
     finally:
-        if not engine_info.done():
+        if engine_info is not None and not engine_info.done():
             engine_info.cancel()
-        elif not engine_info.cancelled():
+        elif engine_info is not None and not engine_info.cancelled():
             engine_info.exception()  # retrieved: an error was already raised or not needed
 
 
-async def _prepare_image(job: UpJob, engine_info: asyncio.Future[dict[str, Any]]) -> Plan:
+async def _prepare_image(job: UpJob, engine_info: asyncio.Future[dict[str, Any]] | None) -> Plan:
     ws, host, resolved, report = job.ws, job.host, job.resolved, job.report
     docker = host.docker
     if resolved.compose is not None:
@@ -121,26 +124,31 @@ async def _prepare_image(job: UpJob, engine_info: asyncio.Future[dict[str, Any]]
         metadata=entries,
     )
     features = await _features(job) if resolved.features else []
-    engine = await engine_info
-    ctx = job.ctx.model_copy(
-        update={
-            "source_owner": await _source_owner(ws, host),
-            "gpu_available": "nvidia" in (engine.get("Runtimes") or {}),
-        }
-    )
+    ctx = job.ctx.model_copy(update={"source_owner": await _source_owner(ws, host)})
     plan = dcplan.make_plan(resolved, base, features, ctx)
-    free = None
-    root = str(engine.get("DockerRootDir") or "")
-    if host.local and root and Path(root).is_dir():
-        free = (await asyncio.to_thread(shutil.disk_usage, root)).free
-    machine = host_requirements.Machine(
-        cpus=int(engine.get("NCPU") or 0), memory=int(engine.get("MemTotal") or 0), free=free
-    )
-    plan.warnings += host_requirements.host_shortfalls(plan.host_requirements, machine)
+    if plan.host_requirements:
+        # From the config, the image's metadata or a feature.
+        engine = await (engine_info or asyncio.to_thread(docker.info))
+        if "nvidia" in (engine.get("Runtimes") or {}):
+            ctx = ctx.model_copy(update={"gpu_available": True})
+            plan = dcplan.make_plan(resolved, base, features, ctx)
+        _check_machine(job, plan, engine)
     if plan.extension is not None:
         folder = paths.builds_dir(job.root) / ws.name
         await build.build_extension(docker, plan.extension, folder, report)
     return plan
+
+
+def _check_machine(job: UpJob, plan: Plan, engine: dict[str, Any]) -> None:
+    """Warnings for the hostRequirements the engine's machine falls short of."""
+    free = None
+    root = str(engine.get("DockerRootDir") or "")
+    if job.host.local and root and Path(root).is_dir():
+        free = shutil.disk_usage(root).free
+    machine = host_requirements.Machine(
+        cpus=int(engine.get("NCPU") or 0), memory=int(engine.get("MemTotal") or 0), free=free
+    )
+    plan.warnings += host_requirements.host_shortfalls(plan.host_requirements, machine)
 
 
 async def _compose_base(job: UpJob) -> str:

@@ -25,6 +25,9 @@ def entry() -> None:
     import os
     import threading
 
+    # podbay uses no pydantic plugins; looking for them reads every installed package's
+    # metadata at the first model (about 10 ms of every command).
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     code = main()
     run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
     if threading.active_count() != 1 or run_exit_handlers is None:
