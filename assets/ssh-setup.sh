@@ -6,8 +6,13 @@
 # PODBAY_SSH_SETENV_LATER set, on the input once podbay knows it; meanwhile this exec can keep
 # /etc/profile's PATH (PODBAY_PATCH_PROFILE) and run the user-env probe for root (PODBAY_PROBE).
 user="$1"
-# Taken into the script's own variables and out of the environment: nothing started here (the
-# probe's shell, sshd) sees the keys.
+# The input carries only the SetEnv line, read at the end: nothing started before that (a
+# package manager, the probe's shell) may take it.
+exec 3<&0 </dev/null
+# Taken into the script's own variables (unset first: one the container exports would pass a
+# value on) and out of the environment: nothing started here (the probe's shell, sshd) sees
+# the keys.
+unset host_key authorized config_min setenv later workdir patch probe probe_arg probe_marker
 host_key=$PODBAY_SSH_HOST_KEY
 authorized=$PODBAY_SSH_AUTHORIZED_KEYS
 config_min=$PODBAY_SSH_CONFIG_MIN
@@ -25,15 +30,20 @@ if [ -n "$patch" ]; then
   @PATCH_PROFILE@
 fi
 echo "@patched"
-if [ -n "$probe" ]; then
-  # Its output goes to podbay between its markers, never to the log; it ends with a line of
-  # the marker podbay gave, which the probe's own output cannot hold.
-  echo "@probe"
-  /bin/sh -c "$probe" "$probe_arg" </dev/null 2>/dev/null
-  printf '\n%s-end\n' "$probe_marker"
-fi
 umask 022
 mkdir -p @DIR@
+if [ -n "$probe" ]; then
+  # Its output goes to podbay between its markers, never to the log, after it ends: kept in a
+  # file first, so that a process an rc file leaves running cannot hold this exec's output
+  # open. Then a line of the marker podbay gave, which the probe's output cannot hold.
+  echo "@probe"
+  out=@DIR@/probe.out
+  (umask 077 && : >"$out")
+  /bin/sh -c "$probe" "$probe_arg" >"$out" 2>/dev/null
+  cat "$out"
+  rm -f "$out"
+  printf '\n%s-end\n' "$probe_marker"
+fi
 (umask 077 && printf '%s' "$host_key" > @DIR@/host_key)
 chmod 600 @DIR@/host_key
 printf '%s' "$authorized" > @DIR@/authorized_keys
@@ -167,7 +177,7 @@ fi
 # What `up` suggests to run: bash where there is one.
 command -v bash >/dev/null 2>&1 || echo "@no-bash"
 if [ -n "$later" ]; then
-  setenv=$(cat)
+  IFS= read -r setenv <&3 || :
 fi
 (umask 077 && { cat @CONFIG@.min; [ -z "$setenv" ] || printf '%s\n' "$setenv"; } > @CONFIG@)
 chmod 600 @CONFIG@

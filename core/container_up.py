@@ -7,7 +7,6 @@ are recorded per container after they succeed, and crash tests kill `up` at each
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -240,8 +239,7 @@ async def _record_container(
             ssh.give_env(ssh_env)
     except BaseException:
         if ssh is not None:
-            with contextlib.suppress(Exception):
-                await ssh.finish()
+            await ssh.abort()
         raise
     ws.forward_ports = plan.forward_ports
     ws.vscode_extensions = plan.vscode_extensions
@@ -269,6 +267,7 @@ async def _probe(
     if ssh is None:
         return await hooks.probe_user_env(docker, container_id, plan, report, new_container)
     if ssh.probe is not None:
+        await ssh.probe_started  # (the 10 seconds count from there)
         return await hooks.probe_result(ssh.probed, probe, docker, container_id, plan, report)
     await ssh.patched
     return await hooks.probe_user_env(docker, container_id, plan, report, patch_profile=False)

@@ -316,7 +316,9 @@ class DockerEndpoint:
         if unix is not None and request is not None:
             name, body = request
             try:
-                created = unix.request("POST", "/containers/create", {"name": name}, body)
+                path, query = "/containers/create", {"name": name}
+                # As long as the CLI would wait: a busy engine may take its time.
+                created = unix.request("POST", path, query, body, timeout=STREAM_SECONDS)
                 return str(created["Id"])
             except Unreachable as exc:
                 raise self.unreachable(exc) from None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import threading
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
@@ -202,6 +203,8 @@ class ExecOutput:
         self._sock = sock
         self._pending = pending
         self._closed = False
+        self._ended = False  # the socket closed by the reader (send() must not touch it then)
+        self._lock = threading.Lock()
 
     def __iter__(self) -> Iterator[bytes]:
         return self
@@ -218,7 +221,9 @@ class ExecOutput:
                     continue
             chunk = self._recv()
             if not chunk:
-                self._sock.close()  # here, by the reading thread (see close)
+                with self._lock:  # here, by the reading thread (see close), never mid-send
+                    self._ended = True
+                    self._sock.close()
                 raise StopIteration
             self._pending += chunk
 
@@ -231,13 +236,17 @@ class ExecOutput:
             return b""
 
     def send(self, data: bytes) -> None:
-        """Write to the command's input (an exec started with stdin), from any thread."""
-        self._sock.sendall(data)
+        """Write to the command's input (an exec started with stdin), from any thread; nothing
+        once the output has ended."""
+        with self._lock:
+            if not self._ended:
+                self._sock.sendall(data)
 
     def end_input(self) -> None:
         """End the command's input (the engine closes its stdin); the output keeps coming."""
-        with contextlib.suppress(OSError):
-            self._sock.shutdown(socket.SHUT_WR)
+        with self._lock, contextlib.suppress(OSError):
+            if not self._ended:
+                self._sock.shutdown(socket.SHUT_WR)
 
     def close(self) -> None:
         """Stop reading: a reader blocked in recv() wakes with nothing and closes the socket

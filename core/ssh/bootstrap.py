@@ -102,12 +102,13 @@ class SshdSetup:
         patch: bool = False,
         probe: ProbeCommand | None = None,
         on_patched: Callable[[], None] = lambda: None,
+        on_probe: Callable[[], None] = lambda: None,
         on_probed: Callable[[bytes], None] = lambda output: None,
     ) -> None:
         assert env is not None or docker.feeds_input, "a later environment needs exec input"
         self.docker, self.container, self.keys, self.user = docker, container, keys, user
         self.workdir, self.log, self.env, self.patch, self.probe = workdir, log, env, patch, probe
-        self.on_patched, self.on_probed = on_patched, on_probed
+        self.on_patched, self.on_probe, self.on_probed = on_patched, on_probe, on_probed
         self._lock = threading.Lock()
         self._output: ExecOutput | None = None
         self._line: str | None = None  # the SetEnv line given, until sent
@@ -118,6 +119,15 @@ class SshdSetup:
         with self._lock:
             self._line = setenv_line(env)
             self._send()
+
+    def abort(self) -> None:
+        """Stop waiting for the setup (its input ended, its output no longer read): `up` failed
+        or was cancelled; the next `up` sets SSH up again."""
+        with self._lock:
+            self._sent = True
+            if self._output is not None:
+                self._output.end_input()
+                self._output.close()
 
     def _send(self) -> None:
         if self._output is None or self._line is None or self._sent:
@@ -159,6 +169,7 @@ class SshdSetup:
             lines = self._read(output)
         finally:
             self.on_patched()  # whatever happened: nobody waits on a setup that ended
+            self.on_probe()
             self.on_probed(b"")
         return _result(exit_code(), lines)
 
@@ -187,6 +198,7 @@ class SshdSetup:
                     self.on_patched()
                 elif text == "@probe" and self.probe is not None:
                     probe_end = f"\n{self.probe.marker}-end\n".encode()
+                    self.on_probe()
                 else:
                     lines.append(text)
                     if text not in ("@installed", "@no-bash"):

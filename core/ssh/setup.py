@@ -36,6 +36,7 @@ class SshSetup:
     ) -> None:
         loop = asyncio.get_running_loop()
         self.patched: asyncio.Future[None] = loop.create_future()
+        self.probe_started: asyncio.Future[None] = loop.create_future()
         self.probed: asyncio.Future[bytes] = loop.create_future()
         self._loop = loop
         self.probe = probe  # run by the setup's exec (for root)
@@ -44,6 +45,7 @@ class SshSetup:
         self._given = env is not None
         self._setup: ssh_bootstrap.SshdSetup | None = None
         self._env_later: dict[str, str] | None = None
+        self._aborted = False
         self.task = asyncio.create_task(self._run())
 
     def give_env(self, env: dict[str, str]) -> None:
@@ -57,9 +59,17 @@ class SshSetup:
             self._setup.give_env(env)
 
     async def finish(self) -> None:
-        """Wait for the setup (its environment given, or none if never given)."""
-        self.give_env({})
+        """Wait for the setup (its environment given)."""
         await self.task
+
+    async def abort(self) -> None:
+        """`up` failed or was cancelled before the environment was known: the setup is not
+        waited for and not recorded (the next `up` makes it again, with its environment)."""
+        self._aborted = self._given = True
+        if self._setup is not None:
+            self._setup.abort()
+        with contextlib.suppress(Exception):
+            await self.task
 
     def _settle(self, future: asyncio.Future[Any], value: Any) -> None:
         def settle() -> None:
@@ -73,12 +83,14 @@ class SshSetup:
         self._report.step("setting up SSH access")
         self._report.bind_loop()
         if self.probe is None:
+            self._settle(self.probe_started, None)
             self._settle(self.probed, b"")
         try:
             await self._setup_in_container()
         finally:
             # Whatever happened: nobody waits on a setup that has ended.
-            self._settle(self.patched, None)
+            for future in (self.patched, self.probe_started):
+                self._settle(future, None)
             self._settle(self.probed, b"")
 
     async def _setup_in_container(self) -> None:
@@ -96,12 +108,17 @@ class SshSetup:
             patch=self._patch,
             probe=self.probe,
             on_patched=lambda: self._settle(self.patched, None),
+            on_probe=lambda: self._settle(self.probe_started, None),
             on_probed=lambda output: self._settle(self.probed, output),
         )
         self._setup = setup
+        if self._aborted:
+            return
         if self._env_later is not None:
             setup.give_env(self._env_later)
         result = await asyncio.to_thread(setup.run)
+        if self._aborted:
+            return
         ws.ssh_container, ws.ssh_ready, ws.ssh_note = ws.container_id, result.ready, result.note
         ws.shell = "bash" if result.bash else "sh"
         if not result.bash:

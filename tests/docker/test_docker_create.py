@@ -56,26 +56,38 @@ def _args(name: str, folder: Path, network: str) -> list[str]:
         "--init",
         "--cap-add", "SYS_PTRACE",
         "--security-opt", "seccomp=unconfined",
+        "--security-opt", "label=disable",
+        "--security-opt", "no-new-privileges",
+        "-e", "GREETING=said twice, the last counts",
         "--entrypoint", "/bin/sh",
         IMAGE, "-c", "echo Container started\nwhile sleep 1000 & wait $!; do :; done", "-",
     ]  # fmt: skip
 
 
+def _no_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail if core.docker runs a program: the API path must have been taken."""
+
+    def refuse() -> str:
+        raise AssertionError("the docker CLI was run")
+
+    monkeypatch.setattr("podbay.core.docker.docker_cli", refuse)
+
+
 def test_the_api_request_makes_the_containers_the_cli_makes(
-    names: list[str], tmp_path: Path
+    names: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     subprocess.run(["docker", "network", "create", NETWORK], check=True, capture_output=True)
     by_cli, by_api = (f"podbay-test-create-{who}-{uuid.uuid4().hex[:6]}" for who in "ca")
     names += [by_cli, by_api]
     cli_args = ["docker", "create", *_args(by_cli, tmp_path, NETWORK)]
     subprocess.run(cli_args, check=True, capture_output=True)
-    assert create_request(_args(by_api, tmp_path, NETWORK)) is not None
+    _no_cli(monkeypatch)
     DockerEndpoint().create(_args(by_api, tmp_path, NETWORK))
     cli, api = _inspect(by_cli), _inspect(by_api)
-    env = ["EMPTY=", "GREETING=hello there", "MULTI=line one\nline two"]
+    env = ["EMPTY=", "GREETING=said twice, the last counts", "MULTI=line one\nline two"]
     for made in (cli, api):
         made["Config"].pop("Hostname")
-        # The CLI orders the variables its own way; each name is given once.
+        # The CLI orders the variables its own way; a name given twice keeps its last value.
         assert sorted(made["Config"].pop("Env")) == env
     assert api["Config"] == cli["Config"]
     assert api["HostConfig"] == cli["HostConfig"]
@@ -84,6 +96,19 @@ def test_the_api_request_makes_the_containers_the_cli_makes(
         return str(mount["Destination"])
 
     assert sorted(api["Mounts"], key=where) == sorted(cli["Mounts"], key=where)
+
+
+def test_proxies_in_the_docker_config_reach_the_container(
+    names: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI adds its config's proxies to every container: with proxies set, the CLI makes it."""
+    name = f"podbay-test-create-{uuid.uuid4().hex[:6]}"
+    names.append(name)
+    proxies = {"proxies": {"default": {"httpProxy": "http://127.0.0.1:3128"}}}
+    (tmp_path / "config.json").write_text(json.dumps(proxies))
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    DockerEndpoint().create(["--name", name, IMAGE])
+    assert "HTTP_PROXY=http://127.0.0.1:3128" in _inspect(name)["Config"]["Env"]
 
 
 def test_arguments_it_does_not_know_go_to_the_cli(names: list[str], tmp_path: Path) -> None:
@@ -95,6 +120,9 @@ def test_arguments_it_does_not_know_go_to_the_cli(names: list[str], tmp_path: Pa
         ["-e", "FROM_MY_ENV"],  # the value comes from the CLI's environment
         ["--mount", "type=bind,source=/tmp,target=/x,bind-propagation=rslave"],
         ["--memory", "1g"],
+        ["--security-opt", "seccomp=/etc/profile.json"],  # the CLI sends the file's content
+        ["--network", "a", "--network", "b"],  # the CLI connects the second itself
+        ["--mount", "type=tmpfs,target=/x,ro="],  # the CLI refuses it
     ]
     for extra in unknown:
         assert create_request(["--name", name, *extra, IMAGE]) is None, extra
@@ -105,9 +133,12 @@ def test_arguments_it_does_not_know_go_to_the_cli(names: list[str], tmp_path: Pa
     assert "80/tcp" in info["HostConfig"]["PortBindings"]
 
 
-def test_the_engines_refusal_reads_as_the_clis(names: list[str]) -> None:
+def test_the_engines_refusal_reads_as_the_clis(
+    names: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     name = f"podbay-test-create-{uuid.uuid4().hex[:6]}"
     names.append(name)
+    _no_cli(monkeypatch)
     DockerEndpoint().create(["--name", name, IMAGE])
     with pytest.raises(DockerError) as again:
         DockerEndpoint().create(["--name", name, IMAGE])
