@@ -30,29 +30,48 @@ if [ -n "$patch" ]; then
   @PATCH_PROFILE@
 fi
 echo "@patched"
+# Every fork counts (about 2 ms each): files are written by the shell itself, /etc/passwd is
+# read by a loop of the shell, and one chmod sets the modes of what an earlier run may have left.
+mkdir -p @DIR@ /run/sshd
+umask 077
+printf '%s' "$host_key" >@DIR@/host_key
+printf '%s' "$config_min" >@CONFIG@.min
+printf '%s' "$config_min" >@CONFIG@  # (the final one, with SetEnv, comes at the end)
+[ -z "$probe" ] || : >@DIR@/probe.out
+chmod 600 @DIR@/host_key @CONFIG@ @CONFIG@.min ${probe:+@DIR@/probe.out}
 umask 022
-mkdir -p @DIR@
 if [ -n "$probe" ]; then
   # Its output goes to podbay between its markers, never to the log, after it ends: kept in a
-  # file first, so that a process an rc file leaves running cannot hold this exec's output
-  # open. Then a line of the marker podbay gave, which the probe's output cannot hold.
+  # root-only file first, so that a process an rc file leaves running cannot hold this exec's
+  # output open. Then a line of the marker podbay gave, which the probe's output cannot hold.
   echo "@probe"
-  out=@DIR@/probe.out
-  (umask 077 && : >"$out")
-  /bin/sh -c "$probe" "$probe_arg" >"$out" 2>/dev/null
-  cat "$out"
-  rm -f "$out"
+  /bin/sh -c "$probe" "$probe_arg" >@DIR@/probe.out 2>/dev/null
+  cat @DIR@/probe.out
+  rm -f @DIR@/probe.out
   printf '\n%s-end\n' "$probe_marker"
 fi
-(umask 077 && printf '%s' "$host_key" > @DIR@/host_key)
-chmod 600 @DIR@/host_key
-printf '%s' "$authorized" > @DIR@/authorized_keys
-# The config with the sessions' environment (SetEnv), which may hold tokens, is root's only;
-# until then, and where an old sshd refuses SetEnv, sshd runs with the one without it.
-(umask 077 && printf '%s' "$config_min" > @CONFIG@.min)
-chmod 600 @CONFIG@.min
-find_sshd() { command -v sshd || { test -x /usr/sbin/sshd && echo /usr/sbin/sshd; }; }
-sshd=$(find_sshd)
+printf '%s' "$authorized" >@DIR@/authorized_keys
+# What /etc/passwd has: the login user, sshd's user, the uids taken, a last line without its
+# newline (then one is added before a line is appended).
+has_user="" has_sshd="" used=" " torn=""
+if [ -f /etc/passwd ]; then
+  while IFS=: read -r name _ id rest || { [ -n "$name" ] && torn=1; }; do
+    [ "$name" = "$user" ] && has_user=1
+    [ "$name" = sshd ] && has_sshd=1
+    used="$used$id "
+    name=""
+  done </etc/passwd
+fi
+append_passwd() {
+  if [ -n "$torn" ]; then echo >>/etc/passwd; torn=""; fi
+  printf '%s\n' "$1" >>/etc/passwd
+}
+sshd=""
+if command -v sshd >/dev/null 2>&1; then
+  sshd=$(command -v sshd)
+elif [ -x /usr/sbin/sshd ]; then
+  sshd=/usr/sbin/sshd
+fi
 run_sshd() {
   if [ "$sshd" = @BUNDLE@/sshd ]; then
     @BUNDLE@/ld.so --library-path @BUNDLE@/lib @BUNDLE@/sshd "$@"
@@ -65,16 +84,15 @@ run_sshd() {
 if [ -z "$sshd" ] && [ -x @BUNDLE@/ld.so ] && [ -e @BUNDLE@/complete ]; then
   sshd=@BUNDLE@/sshd
   # sshd's privilege separation drops to a user named sshd, which images without it lack.
-  if ! grep -qs '^sshd:' /etc/passwd; then
-    if [ -s /etc/passwd ] && [ -n "$(tail -c 1 /etc/passwd)" ]; then echo >>/etc/passwd; fi
-    uid=$(awk -F: '{ used[$3] = 1 } END { for (i = 100; i < 60000; i++) if (!(i in used)) { print i; exit } }' /etc/passwd 2>/dev/null)
-    echo "sshd:x:${uid:-74}:65534:sshd privilege separation:/run/sshd:/bin/false" >>/etc/passwd
+  if [ -z "$has_sshd" ]; then
+    uid=100
+    while case "$used" in *" $uid "*) true ;; *) false ;; esac; do uid=$((uid + 1)); done
+    append_passwd "sshd:x:$uid:65534:sshd privilege separation:/run/sshd:/bin/false"
   fi
-  # The privilege separation folder this sshd was built with: /run/sshd (Debian, Ubuntu),
-  # /usr/share/empty.sshd (Fedora), /var/lib/empty (SUSE).
-  mkdir -p /run/sshd
   # Checked with a SetEnv line as the sessions' environment will add (OpenSSH 7.8 and later
-  # read it): then the final config needs no check of its own.
+  # read it): then the final config needs no check of its own. The privilege separation
+  # folder this sshd was built with: /run/sshd (Debian, Ubuntu), /usr/share/empty.sshd
+  # (Fedora), /var/lib/empty (SUSE).
   if run_sshd -t -f @CONFIG@.min -o "SetEnv PODBAY=1" >/dev/null 2>&1; then
     checked=1
   else
@@ -116,27 +134,33 @@ if [ -z "$sshd" ]; then
       exit 42
     fi
   ) || exit $?
-  sshd=$(find_sshd)
+  sshd=$(command -v sshd || { test -x /usr/sbin/sshd && echo /usr/sbin/sshd; })
   [ -n "$sshd" ] || { echo "openssh-server installed no sshd"; exit 42; }
+  mkdir -p /run/sshd
   echo "@installed"
 fi
-mkdir -p /run/sshd
 # sshd logs in only users of /etc/passwd; a minimal image may have none (distroless, scratch).
-if ! grep -qs "^$user:" /etc/passwd; then
+if [ -z "$has_user" ]; then
+  shell=/bin/sh
+  [ -x /bin/bash ] && shell=/bin/bash
+  case "$user" in
+    *[!0-9]*|"") numeric="" ;;
+    *) numeric=1 ;;
+  esac
   if [ "$user" = root ]; then
-    if [ -s /etc/passwd ] && [ -n "$(tail -c 1 /etc/passwd)" ]; then echo >>/etc/passwd; fi
-    shell=/bin/sh
-    [ -x /bin/bash ] && shell=/bin/bash
-    echo "root:x:0:0:root:/root:$shell" >>/etc/passwd
+    append_passwd "root:x:0:0:root:/root:$shell"
     mkdir -p /root
-  elif printf '%s\n' "$user" | grep -qx '[0-9][0-9]*'; then
+  elif [ -n "$numeric" ]; then
     # A user given by number (containerUser "1000"): sshd logs in by name, so the number gets
     # a line of its own, with the home and shell of that uid's entry when there is one.
-    if [ -s /etc/passwd ] && [ -n "$(tail -c 1 /etc/passwd)" ]; then echo >>/etc/passwd; fi
-    rest=$(awk -F: -v u="$user" '$3 == u { print $4 ":" $5 ":" $6 ":" $7; exit }' /etc/passwd 2>/dev/null)
-    shell=/bin/sh
-    [ -x /bin/bash ] && shell=/bin/bash
-    printf '%s\n' "$user:x:$user:${rest:-$user::/:$shell}" >>/etc/passwd
+    rest=""
+    if [ -f /etc/passwd ]; then
+      while IFS=: read -r _ _ id more || [ -n "$id" ]; do
+        if [ "$id" = "$user" ]; then rest=$more; break; fi
+        id=""
+      done </etc/passwd
+    fi
+    append_passwd "$user:x:$user:${rest:-$user::/:$shell}"
   else
     echo "the login user $user is not in the image's /etc/passwd"
     exit 44
@@ -172,22 +196,32 @@ if [ -n "$sftp" ] && [ -n "$workdir" ]; then
     printf '%s\n' 'exec "${SHELL:-/bin/sh}" -l'
   } >@DIR@/session
   chmod 755 @DIR@/session
-  echo "ForceCommand @DIR@/session" >>@CONFIG@.min
+  config_min="$config_min
+ForceCommand @DIR@/session"
+  printf '%s\n' "$config_min" >@CONFIG@.min
 fi
 # What `up` suggests to run: bash where there is one.
 command -v bash >/dev/null 2>&1 || echo "@no-bash"
 if [ -n "$later" ]; then
   IFS= read -r setenv <&3 || :
 fi
-(umask 077 && { cat @CONFIG@.min; [ -z "$setenv" ] || printf '%s\n' "$setenv"; } > @CONFIG@)
-chmod 600 @CONFIG@
+{
+  printf '%s\n' "$config_min"
+  [ -z "$setenv" ] || printf '%s\n' "$setenv"
+} >@CONFIG@
 if [ -z "${checked:-}" ] && ! run_sshd -t -f @CONFIG@ >/dev/null 2>&1; then
   cp @CONFIG@.min @CONFIG@
   run_sshd -t -f @CONFIG@ 2>&1 || exit 43
 fi
+# A locked password ("!") makes some sshd refuse the user even with a key: "*" instead.
 if [ -w /etc/shadow ]; then
-  field=$(awk -F: -v u="$user" '$1 == u { print $2 }' /etc/shadow)
-  case "$field" in
-    '!'|'!!'|'!*') sed -i "s/^$user:[^:]*:/$user:*:/" /etc/shadow ;;
-  esac
+  locked=""
+  while IFS=: read -r name field _ || [ -n "$name" ]; do
+    if [ "$name" = "$user" ]; then
+      case "$field" in '!'|'!!'|'!*') locked=1 ;; esac
+      break
+    fi
+    name=""
+  done </etc/shadow
+  [ -z "$locked" ] || sed -i "s/^$user:[^:]*:/$user:*:/" /etc/shadow
 fi

@@ -613,3 +613,24 @@ def test_a_blocking_rc_file_at_the_first_up_is_stopped_and_ssh_still_works(
     container = docker.from_env().containers.get(podbay.status("stuck")["containerId"])
     processes = [" ".join(p) for p in container.top()["Processes"]]
     assert not any("sleep 4321" in p for p in processes), processes
+
+
+def test_a_torn_passwd_and_a_locked_user_still_get_ssh(podbay: Podbay, tmp_path: Path) -> None:
+    """/etc/passwd without its last newline, a user `dev` whose password is locked ("!"): the
+    lines podbay adds stay lines of their own, and sshd lets the locked user in with a key."""
+    base = _no_sshd_image(tmp_path)
+    project = podbay.cwd / "torn"
+    (project / ".devcontainer").mkdir(parents=True)
+    (project / ".devcontainer" / "Dockerfile").write_text(
+        f"FROM {base}\n"
+        "RUN useradd -m -s /bin/bash dev && passwd -l dev"
+        ' && printf %s "$(cat /etc/passwd)" > /tmp/p && cat /tmp/p > /etc/passwd\n'
+    )
+    write_config(project, {"build": {"dockerfile": "Dockerfile"}, "remoteUser": "dev"})
+    podbay.ok("up", "torn")
+    assert ssh(podbay, "torn.podbay", "id -un").stdout == b"dev\n"
+    passwd = podbay.ok("exec", "torn", "--", "cat", "/etc/passwd").stdout.splitlines()
+    assert passwd[-2].startswith("dev:x:") and passwd[-1].startswith("sshd:x:")
+    container = docker.from_env().containers.get(podbay.status("torn")["containerId"])
+    shadow = container.exec_run(["grep", "^dev:", "/etc/shadow"], user="root").output
+    assert shadow.startswith(b"dev:*:")
