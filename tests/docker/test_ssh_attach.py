@@ -633,4 +633,4 @@ def test_a_torn_passwd_and_a_locked_user_still_get_ssh(podbay: Podbay, tmp_path:
     assert passwd[-2].startswith("dev:x:") and passwd[-1].startswith("sshd:x:")
     container = docker.from_env().containers.get(podbay.status("torn")["containerId"])
     shadow = container.exec_run(["grep", "^dev:", "/etc/shadow"], user="root").output
-    assert shadow.startswith(b"dev:*:")
+    assert isinstance(shadow, bytes) and shadow.startswith(b"dev:*:")
