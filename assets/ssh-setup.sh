@@ -33,23 +33,23 @@ echo "@patched"
 # Every fork counts (about 2 ms each): files are written by the shell itself, /etc/passwd is
 # read by a loop of the shell, and one chmod sets the modes of what an earlier run may have left.
 mkdir -p @DIR@ /run/sshd
-umask 077
-printf '%s' "$host_key" >@DIR@/host_key
-printf '%s' "$config_min" >@CONFIG@.min
-printf '%s' "$config_min" >@CONFIG@  # (the final one, with SetEnv, comes at the end)
-[ -z "$probe" ] || : >@DIR@/probe.out
-chmod 600 @DIR@/host_key @CONFIG@ @CONFIG@.min ${probe:+@DIR@/probe.out}
-umask 022
 if [ -n "$probe" ]; then
   # Its output goes to podbay between its markers, never to the log, after it ends: kept in a
   # root-only file first, so that a process an rc file leaves running cannot hold this exec's
   # output open. Then a line of the marker podbay gave, which the probe's output cannot hold.
+  # Before the rest of the setup: the hooks wait for it.
   echo "@probe"
-  /bin/sh -c "$probe" "$probe_arg" >@DIR@/probe.out 2>/dev/null
+  (umask 077 && exec /bin/sh -c "$probe" "$probe_arg" >@DIR@/probe.out 2>/dev/null)
   cat @DIR@/probe.out
-  rm -f @DIR@/probe.out
   printf '\n%s-end\n' "$probe_marker"
+  rm -f @DIR@/probe.out
 fi
+umask 077
+printf '%s' "$host_key" >@DIR@/host_key
+printf '%s' "$config_min" >@CONFIG@.min
+printf '%s' "$config_min" >@CONFIG@  # (the final one, with SetEnv, comes at the end)
+chmod 600 @DIR@/host_key @CONFIG@ @CONFIG@.min
+umask 022
 printf '%s' "$authorized" >@DIR@/authorized_keys
 # What /etc/passwd has: the login user, sshd's user, the uids taken, a last line without its
 # newline (then one is added before a line is appended).
