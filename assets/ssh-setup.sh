@@ -12,7 +12,8 @@ exec 3<&0 </dev/null
 # Taken into the script's own variables (unset first: one the container exports would pass a
 # value on) and out of the environment: nothing started here (the probe's shell, sshd) sees
 # the keys.
-unset host_key authorized config_min setenv later workdir patch probe probe_arg probe_marker
+unset host_key authorized config_min setenv later workdir patch probe probe_arg probe_marker \
+  hook_later job
 host_key=$PODBAY_SSH_HOST_KEY
 authorized=$PODBAY_SSH_AUTHORIZED_KEYS
 config_min=$PODBAY_SSH_CONFIG_MIN
@@ -23,9 +24,10 @@ patch=${PODBAY_PATCH_PROFILE:-}
 probe=${PODBAY_PROBE:-}
 probe_arg=${PODBAY_PROBE_ARG:-}
 probe_marker=${PODBAY_PROBE_MARKER:-}
+hook_later=${PODBAY_HOOK_LATER:-}
 unset PODBAY_SSH_HOST_KEY PODBAY_SSH_AUTHORIZED_KEYS PODBAY_SSH_CONFIG_MIN PODBAY_SSH_SETENV \
   PODBAY_SSH_SETENV_LATER PODBAY_SSH_WORKDIR PODBAY_PATCH_PROFILE PODBAY_PROBE PODBAY_PROBE_ARG \
-  PODBAY_PROBE_MARKER
+  PODBAY_PROBE_MARKER PODBAY_HOOK_LATER
 if [ -n "$patch" ]; then
   @PATCH_PROFILE@
 fi
@@ -224,4 +226,18 @@ if [ -w /etc/shadow ]; then
     name=""
   done </etc/shadow
   [ -z "$locked" ] || sed -i "s/^$user:[^:]*:/$user:*:/" /etc/shadow
+fi
+# Done. With PODBAY_HOOK_LATER (a root user), this exec then becomes the first lifecycle hook,
+# an exec less: the next input line is shell code that ends in `exec` (printf's %b escapes),
+# run as an exec as root would run the hook; an empty line for none.
+if [ -n "$hook_later" ]; then
+  if [ -n "$workdir" ] && [ -d "$workdir" ]; then echo "@ready hook"; else echo "@ready"; fi
+  IFS= read -r job <&3 || :
+  exec 3<&-
+  if [ -n "$job" ] && [ -n "$workdir" ] && [ -d "$workdir" ]; then
+    job=$(printf '%b' "$job")
+    echo "@hook"
+    eval "$job"
+    exit 127
+  fi
 fi

@@ -226,6 +226,8 @@ async def _record_container(
                 report,
                 patch=probe is not None and new_container,
                 probe=probe if as_root else None,
+                # Then it can become the first hook, as root runs them: one exec less again.
+                hook_later=as_root and new_container,
             )
         if ws.probed_for != probe_key:
             ws.probed_env = await _probe(job, plan, container_id, probe, ssh, new_container)
@@ -283,8 +285,10 @@ async def _hooks_and_ssh(
 ) -> None:
     """The lifecycle hooks, with the SSH setup (root, /etc/podbay) going on alongside."""
     ws, report, docker = job.ws, job.report, job.host.docker
+    started_at = str(info["State"].get("StartedAt"))
+    take_over = ssh.take_over if ssh is not None and ssh.hook_later else None
     try:
-        await run_hooks(store, ws, plan, docker, str(info["State"].get("StartedAt")), report)
+        await run_hooks(store, ws, plan, docker, started_at, report, take_over)
     finally:
         if ssh is not None:
             await ssh.finish()
@@ -331,14 +335,17 @@ async def run_hooks(
     docker: DockerEndpoint,
     started_at: str,
     report: Reporter,
+    take_over: hooks.TakeOver | None = None,
 ) -> None:
     """Once-per-container hooks (progress kept in podbay's store, which is always writable,
-    not in the container), postStartCommand once per start, postAttachCommand every up."""
+    not in the container), postStartCommand once per start, postAttachCommand every up.
+    `take_over`: an exec that can run the first hook command instead of an exec of its own."""
 
     async def run(hook: str) -> None:
         commands = plan.hooks.get(hook, [])
         if commands:
-            await hooks.run_in_container(ws, hook, commands, plan.workspace_folder, docker, report)
+            folder = plan.workspace_folder
+            await hooks.run_in_container(ws, hook, commands, folder, docker, report, take_over)
         if hook == plan.wait_for and not ws.usable:
             # waitFor: attaching works from here on, while the later hooks run on.
             ws.usable = True

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -14,7 +15,7 @@ from podbay.core import scripts
 from podbay.core.devcontainer.config import Command
 from podbay.core.devcontainer.metadata import CONFIG, HookCommand
 from podbay.core.devcontainer.plan import Plan, hook_argvs
-from podbay.core.docker import DockerEndpoint
+from podbay.core.docker import ByteStream, DockerEndpoint
 from podbay.core.errors import HookFailed
 from podbay.core.host import HostSession
 from podbay.core.model import Workspace
@@ -37,6 +38,11 @@ async def run_initialize(
             )
 
 
+# Runs one hook command as an exec already there (argv, folder, env) -> its output and exit
+# code, or None (core/ssh/setup.py: the SSH setup's exec, for root).
+TakeOver = Callable[[list[str], str, dict[str, str]], "tuple[ByteStream, Callable[[], int]] | None"]
+
+
 async def run_in_container(
     ws: Workspace,
     hook: str,
@@ -44,6 +50,7 @@ async def run_in_container(
     plan_folder: str,
     docker: DockerEndpoint,
     report: Reporter,
+    take_over: TakeOver | None = None,
 ) -> None:
     """One lifecycle hook in the container: each contribution in order (features first), as the
     remote user, in the workspace folder, with the user's environment; the parts of an object
@@ -53,7 +60,9 @@ async def run_in_container(
         where = {CONFIG: "", "the image": " from the image"}.get(origin, f" from feature {origin}")
         report.step(f"running {hook}{where}")
         parts = hook_argvs(contribution.command)
-        await _run_parts(ws, hook, where, parts, plan_folder, docker, report)
+        # (parallel parts each need an exec)
+        first = take_over if len(parts) == 1 else None
+        await _run_parts(ws, hook, where, parts, plan_folder, docker, report, first)
 
 
 async def _run_parts(
@@ -64,6 +73,7 @@ async def _run_parts(
     folder: str,
     docker: DockerEndpoint,
     report: Reporter,
+    take_over: TakeOver | None = None,
 ) -> None:
     report.bind_loop()
     assert ws.container_id is not None
@@ -75,7 +85,8 @@ async def _run_parts(
     last_lines: list[bytes] = []  # the end of the output, to explain a failure
 
     def run_one(label: str | None, argv: list[str]) -> int:
-        output, exit_code = docker.exec_stream(
+        running = take_over(argv, folder, ws.remote_env) if take_over else None
+        output, exit_code = running or docker.exec_stream(
             container_id, argv, ws.remote_user, folder, ws.remote_env
         )
         streams.append(output)

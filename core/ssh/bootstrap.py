@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import re
+import shlex
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from podbay.core import scripts
 from podbay.core.devcontainer.values import has_control
-from podbay.core.docker import DockerEndpoint
+from podbay.core.docker import ByteStream, DockerEndpoint
 from podbay.core.docker_api import ExecOutput
 from podbay.core.ssh.keys import WorkspaceKeys
 from podbay.core.ssh.sshd import BUNDLE, CONFIG, DIR
@@ -104,8 +105,10 @@ class SshdSetup:
         on_patched: Callable[[], None] = lambda: None,
         on_probe: Callable[[], None] = lambda: None,
         on_probed: Callable[[bytes], None] = lambda output: None,
+        hook_later: bool = False,
     ) -> None:
         assert env is not None or docker.feeds_input, "a later environment needs exec input"
+        assert not hook_later or env is None, "the first hook comes on the exec's input"
         self.docker, self.container, self.keys, self.user = docker, container, keys, user
         self.workdir, self.log, self.env, self.patch, self.probe = workdir, log, env, patch, probe
         self.on_patched, self.on_probe, self.on_probed = on_patched, on_probe, on_probed
@@ -113,6 +116,14 @@ class SshdSetup:
         self._output: ExecOutput | None = None
         self._line: str | None = None  # the SetEnv line given, until sent
         self._sent = False
+        # The first hook (take_over): whether the exec waits for it, whether it can run it,
+        # what it did with it (None: not yet, else "taken" or "released").
+        self.hook_later = hook_later
+        self._ready = threading.Event()
+        self._hookable = False
+        self._hook: str | None = None
+        self._rest = b""  # output read past "@ready"
+        self._exit_code: Callable[[], int] = lambda: 0
 
     def give_env(self, env: Mapping[str, str]) -> None:
         """The sessions' environment, once known (without `env` at the start); ends the input."""
@@ -124,10 +135,42 @@ class SshdSetup:
         """Stop waiting for the setup (its input ended, its output no longer read): `up` failed
         or was cancelled; the next `up` sets SSH up again."""
         with self._lock:
-            self._sent = True
+            self._sent, self._hook = True, self._hook or "released"
             if self._output is not None:
                 self._output.end_input()
                 self._output.close()
+
+    def take_over(self, job: str) -> tuple[ByteStream, Callable[[], int]] | None:
+        """The setup's exec becomes the first hook, when it waits for one (hook_later) and can
+        run it (the folder is there): `job` is shell code that ends in `exec` (see hook_job).
+        Its output and exit code, as exec_stream gives them; None when it cannot. Waits for
+        the setup to be done."""
+        self._ready.wait()
+        with self._lock:
+            if not self._hookable or self._hook is not None or self._output is None:
+                return None
+            self._hook = "taken"
+            output = self._output
+            with contextlib.suppress(OSError):
+                output.send(job.encode() + b"\n")
+            output.end_input()
+        return self._hook_output(output), self._exit_code
+
+    def _hook_output(self, output: ExecOutput) -> _HookOutput:
+        return _HookOutput(output, self._rest)
+
+    def release(self) -> None:
+        """No hook for the setup's exec: it ends (blocks until it has)."""
+        with self._lock:
+            if not self.hook_later or self._hook is not None or self._output is None:
+                return
+            self._hook = "released"
+            output = self._output
+            with contextlib.suppress(OSError):
+                output.send(b"\n")
+            output.end_input()
+        for _ in output:  # to its end: the exec is over, its connection closed
+            pass
 
     def _send(self) -> None:
         if self._output is None or self._line is None or self._sent:
@@ -135,7 +178,8 @@ class SshdSetup:
         self._sent = True
         with contextlib.suppress(OSError):  # the setup ended early (it says why)
             self._output.send(self._line.encode() + b"\n")
-        self._output.end_input()
+        if not self.hook_later:
+            self._output.end_input()
 
     def run(self) -> SshResult:
         """Make the container ready for `sshd -i` connections, sessions starting in the
@@ -148,6 +192,8 @@ class SshdSetup:
         }
         if self.patch:
             env["PODBAY_PATCH_PROFILE"] = "1"
+        if self.hook_later:
+            env["PODBAY_HOOK_LATER"] = "1"
         if self.probe is not None:
             env |= {
                 "PODBAY_PROBE": self.probe.script,
@@ -165,17 +211,21 @@ class SshdSetup:
             with self._lock:
                 self._output = output
                 self._send()
+        self._exit_code = exit_code
         try:
-            lines = self._read(output)
+            lines, ready = self._read(output)
         finally:
             self.on_patched()  # whatever happened: nobody waits on a setup that ended
             self.on_probe()
             self.on_probed(b"")
-        return _result(exit_code(), lines)
+            self._ready.set()
+        # Done, its exec waiting for the first hook; else it ended with its exit code.
+        return _result(0 if ready else exit_code(), lines)
 
-    def _read(self, output: Iterable[bytes]) -> list[str]:
+    def _read(self, output: Iterable[bytes]) -> tuple[list[str], bool]:
         """The setup's lines (the probe's output, between its markers, goes to on_probed and
-        is never logged: it holds the user's environment)."""
+        is never logged: it holds the user's environment), and whether it got to "@ready"
+        (hook_later: the output after it is the hook's)."""
         lines: list[str] = []
         pending = b""
         probe_end = None
@@ -194,6 +244,9 @@ class SshdSetup:
                     break
                 pending = rest
                 text = line.decode(errors="replace")
+                if text.startswith("@ready") and self.hook_later:
+                    self._hookable, self._rest = text == "@ready hook", pending
+                    return lines, True
                 if text == "@patched":
                     self.on_patched()
                 elif text == "@probe" and self.probe is not None:
@@ -208,7 +261,50 @@ class SshdSetup:
         elif pending:
             lines.append(pending.decode(errors="replace"))
             self.log(lines[-1])
-        return lines
+        return lines, False
+
+
+def hook_job(argv: list[str], folder: str, env: Mapping[str, str]) -> str | None:
+    """Shell code running `argv` as a root exec would in `folder` with `env` (the container's
+    environment being the setup's own), as one line for SshdSetup.take_over (printf's %b
+    escapes for backslash and newline); None when a name cannot be exported by a shell."""
+    if any(not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) for key in env):
+        return None
+    # An exec's process has no PWD nor OLDPWD (a shell it runs sets PWD itself).
+    code = f"cd -- {shlex.quote(folder)} && unset OLDPWD PWD && "
+    if env:
+        code += "export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + " && "
+    code += "exec " + " ".join(shlex.quote(arg) for arg in argv)
+    return code.replace("\\", "\\0134").replace("\n", "\\012")
+
+
+class _HookOutput:
+    """The setup exec's output from the hook's start (after the script's "@hook" line), as
+    exec_stream's output is: chunks, and close() from another thread."""
+
+    def __init__(self, output: ExecOutput, rest: bytes) -> None:
+        self._output, self._rest, self._started = output, rest, False
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        if not self._started:
+            self._started = True
+            pending = self._rest
+            while b"\n" not in pending:
+                chunk = next(self._output, b"")
+                if not chunk:
+                    break
+                pending += chunk
+            line, _, rest = pending.partition(b"\n")
+            rest = rest if line == b"@hook" else pending  # (else: shown as it is)
+            if rest:
+                return rest
+        return next(self._output)
+
+    def close(self) -> None:
+        self._output.close()
 
 
 def _result(code: int, lines: list[str]) -> SshResult:

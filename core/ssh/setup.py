@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from podbay.core.docker import DockerEndpoint
+from podbay.core.docker import ByteStream, DockerEndpoint
 from podbay.core.model import Workspace
 from podbay.core.reporter import Reporter
 from podbay.core.ssh import bootstrap as ssh_bootstrap
@@ -33,6 +34,7 @@ class SshSetup:
         env: dict[str, str] | None = None,
         patch: bool = False,
         probe: ProbeCommand | None = None,
+        hook_later: bool = False,
     ) -> None:
         loop = asyncio.get_running_loop()
         self.patched: asyncio.Future[None] = loop.create_future()
@@ -42,6 +44,7 @@ class SshSetup:
         self.probe = probe  # run by the setup's exec (for root)
         self._store, self._ws, self._docker, self._report = store, ws, docker, report
         self._keys_ready, self._env, self._patch = keys_ready, env, patch
+        self.hook_later = hook_later  # its exec can become the first hook (take_over)
         self._given = env is not None
         self._setup: ssh_bootstrap.SshdSetup | None = None
         self._env_later: dict[str, str] | None = None
@@ -59,8 +62,20 @@ class SshSetup:
             self._setup.give_env(env)
 
     async def finish(self) -> None:
-        """Wait for the setup (its environment given)."""
+        """Wait for the setup (its environment given); its exec ends if no hook took it over."""
         await self.task
+        if self._setup is not None and self.hook_later:
+            await asyncio.to_thread(self._setup.release)
+
+    def take_over(
+        self, argv: list[str], folder: str, env: dict[str, str]
+    ) -> tuple[ByteStream, Callable[[], int]] | None:
+        """Run a hook command as the setup's exec, once (see SshdSetup.take_over); None when
+        it cannot. Blocking: from the hook's thread."""
+        job = ssh_bootstrap.hook_job(argv, folder, env)
+        if job is None or self._setup is None or self._aborted:
+            return None
+        return self._setup.take_over(job)
 
     async def abort(self) -> None:
         """`up` failed or was cancelled before the environment was known: the setup is not
@@ -110,6 +125,7 @@ class SshSetup:
             on_patched=lambda: self._settle(self.patched, None),
             on_probe=lambda: self._settle(self.probe_started, None),
             on_probed=lambda output: self._settle(self.probed, output),
+            hook_later=self.hook_later,
         )
         self._setup = setup
         if self._aborted:

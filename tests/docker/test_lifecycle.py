@@ -205,3 +205,44 @@ def test_logs_show_podbays_operations_and_the_containers_own_output(podbay: Podb
     # The container's own output, through the docker CLI where the container is (also the
     # path a VM workspace takes, through podbay's relay).
     assert "Container started" in podbay.ok("logs", "talk", "--container").stdout
+
+
+def test_the_first_hook_of_a_new_container_runs_as_a_hook_exec_would(podbay: Podbay) -> None:
+    """For root, the SSH setup's exec becomes the first hook (an exec less): the hook gets the
+    same environment, folder, umask and open files as a hook given an exec of its own."""
+    show = "cat /proc/$$/environ > /tmp/{0}-env; umask > /tmp/{0}-umask; pwd > /tmp/{0}-pwd; ls /proc/$$/fd > /tmp/{0}-fds; echo {0} said this"  # noqa: E501
+    write_config(
+        podbay.cwd / "same",
+        {
+            "image": IMAGE,
+            "remoteUser": "root",
+            "containerEnv": {"FROM_CONTAINER": "c v"},
+            "remoteEnv": {"ODD": 'it\'s \\ "q"\nline two %s \\012'},
+            "postCreateCommand": show.format("first"),
+            "postStartCommand": show.format("second"),
+        },
+    )
+    up = podbay.ok("up", "same")
+    assert "first said this" in up.stderr and "second said this" in up.stderr
+
+    def read(name: str) -> str:
+        return podbay.ok("exec", "same", "--", "cat", f"/tmp/{name}").stdout
+
+    first, second = (set(read(f"{which}-env").split("\0")) for which in ("first", "second"))
+    assert first == second
+    assert 'ODD=it\'s \\ "q"\nline two %s \\012' in first and "FROM_CONTAINER=c v" in first
+    for part in ("umask", "pwd", "fds"):
+        assert read(f"first-{part}") == read(f"second-{part}"), part
+    assert read("first-pwd") == "/workspaces/same\n"
+
+
+def test_a_first_hook_that_fails_says_its_exit_code_and_output(podbay: Podbay) -> None:
+    write_config(
+        podbay.cwd / "fails",
+        {"image": IMAGE, "remoteUser": "root",
+         "onCreateCommand": ["sh", "-c", "echo boom >&2; exit 7"]},
+    )  # fmt: skip
+    result = podbay("up", "fails")
+    assert result.returncode != 0
+    assert "onCreateCommand failed with exit code 7" in result.stderr
+    assert "boom" in result.stderr
