@@ -5,15 +5,15 @@
 # The sessions' environment (a SetEnv line) comes in PODBAY_SSH_SETENV, or, with
 # PODBAY_SSH_SETENV_LATER set, on the input once podbay knows it; meanwhile this exec can keep
 # /etc/profile's PATH (PODBAY_PATCH_PROFILE) and run the user-env probe for root (PODBAY_PROBE).
-user="$1"
 # The input carries only the SetEnv line, read at the end: nothing started before that (a
 # package manager, the probe's shell) may take it.
 exec 3<&0 </dev/null
-# Taken into the script's own variables (unset first: one the container exports would pass a
-# value on) and out of the environment: nothing started here (the probe's shell, sshd) sees
-# the keys.
-unset host_key authorized config_min setenv later workdir patch probe probe_arg probe_marker \
-  hook_later job
+# Taken into the script's own variables and out of the environment: nothing started here (the
+# probe's shell, sshd) sees the keys. Each name is unset first: a variable the container
+# exports would otherwise pass the script's value on to the probe (f and m: the patch's).
+unset user host_key authorized config_min setenv later workdir patch probe probe_arg \
+  probe_marker hook_later job f m
+user="$1"
 host_key=$PODBAY_SSH_HOST_KEY
 authorized=$PODBAY_SSH_AUTHORIZED_KEYS
 config_min=$PODBAY_SSH_CONFIG_MIN
@@ -107,6 +107,7 @@ if [ -z "$sshd" ] && [ -x @BUNDLE@/ld.so ] && [ -e @BUNDLE@/complete ]; then
   fi
 fi
 if [ -z "$sshd" ]; then
+  echo "@installing"
   echo "sshd is not in the image; installing openssh-server"
   (
     set -e
@@ -227,14 +228,19 @@ if [ -w /etc/shadow ]; then
   done </etc/shadow
   [ -z "$locked" ] || sed -i "s/^$user:[^:]*:/$user:*:/" /etc/shadow
 fi
-# Done. With PODBAY_HOOK_LATER (a root user), this exec then becomes the first lifecycle hook,
-# an exec less: the next input line is shell code that ends in `exec` (printf's %b escapes),
-# run as an exec as root would run the hook; an empty line for none.
+# Done. With PODBAY_HOOK_LATER (a root user; its value is a token that only podbay knows), this
+# exec then becomes the first lifecycle hook, an exec less: the next input line is shell code
+# that ends in `exec` (printf's %b escapes), run as an exec as root would run the hook; an
+# empty line for none.
 if [ -n "$hook_later" ]; then
-  if [ -n "$workdir" ] && [ -d "$workdir" ]; then echo "@ready hook"; else echo "@ready"; fi
+  if [ -n "$workdir" ] && [ -d "$workdir" ]; then
+    echo "@ready $hook_later hook"
+  else
+    echo "@ready $hook_later"
+  fi
   IFS= read -r job <&3 || :
   exec 3<&-
-  if [ -n "$job" ] && [ -n "$workdir" ] && [ -d "$workdir" ]; then
+  if [ -n "$job" ]; then
     job=$(printf '%b' "$job")
     echo "@hook"
     eval "$job"

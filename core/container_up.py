@@ -228,6 +228,7 @@ async def _record_container(
                 probe=probe if as_root else None,
                 # Then it can become the first hook, as root runs them: one exec less again.
                 hook_later=as_root and new_container,
+                container_env=container_env,
             )
         if ws.probed_for != probe_key:
             ws.probed_env = await _probe(job, plan, container_id, probe, ssh, new_container)

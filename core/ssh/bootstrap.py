@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import secrets
 import shlex
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -120,9 +121,10 @@ class SshdSetup:
         # what it did with it (None: not yet, else "taken" or "released").
         self.hook_later = hook_later
         self._ready = threading.Event()
-        self._hookable = False
+        self._hookable: bool | None = None  # None: not known yet
         self._hook: str | None = None
         self._rest = b""  # output read past "@ready"
+        self._token = secrets.token_hex(8)  # in the script's "@ready" line, which nothing forges
         self._exit_code: Callable[[], int] = lambda: 0
 
     def give_env(self, env: Mapping[str, str]) -> None:
@@ -139,30 +141,36 @@ class SshdSetup:
             if self._output is not None:
                 self._output.end_input()
                 self._output.close()
+        self._ready.set()
 
     def take_over(self, job: str) -> tuple[ByteStream, Callable[[], int]] | None:
         """The setup's exec becomes the first hook, when it waits for one (hook_later) and can
-        run it (the folder is there): `job` is shell code that ends in `exec` (see hook_job).
-        Its output and exit code, as exec_stream gives them; None when it cannot. Waits for
-        the setup to be done."""
+        run it (the folder is there; sshd was not being installed): `job` is one line of shell
+        code that ends in `exec` (see hook_job). Its output and exit code, as exec_stream gives
+        them; None when it cannot. Waits for the setup to be done."""
         self._ready.wait()
         with self._lock:
-            if not self._hookable or self._hook is not None or self._output is None:
+            if self._hookable is not True or self._hook is not None or self._output is None:
                 return None
             self._hook = "taken"
             output = self._output
             with contextlib.suppress(OSError):
                 output.send(job.encode() + b"\n")
             output.end_input()
-        return self._hook_output(output), self._exit_code
+        hook = _HookOutput(output, self._rest)
+        exit_code = self._exit_code
 
-    def _hook_output(self, output: ExecOutput) -> _HookOutput:
-        return _HookOutput(output, self._rest)
+        def hook_exit_code() -> int:
+            # The exec's, once the hook ran in it; else (it never got its line) a failure.
+            return exit_code() if hook.started else 125
+
+        return hook, hook_exit_code
 
     def release(self) -> None:
         """No hook for the setup's exec: it ends (blocks until it has)."""
         with self._lock:
             if not self.hook_later or self._hook is not None or self._output is None:
+                self._hook = self._hook or "released"
                 return
             self._hook = "released"
             output = self._output
@@ -184,6 +192,12 @@ class SshdSetup:
     def run(self) -> SshResult:
         """Make the container ready for `sshd -i` connections, sessions starting in the
         workspace folder; blocks until done (after give_env, when the environment comes later)."""
+        try:
+            return self._run()
+        finally:
+            self._ready.set()  # whatever happened: no hook waits on a setup that ended
+
+    def _run(self) -> SshResult:
         env = {
             "PODBAY_SSH_WORKDIR": self.workdir,
             "PODBAY_SSH_HOST_KEY": self.keys.host_key.read_text(),
@@ -193,7 +207,7 @@ class SshdSetup:
         if self.patch:
             env["PODBAY_PATCH_PROFILE"] = "1"
         if self.hook_later:
-            env["PODBAY_HOOK_LATER"] = "1"
+            env["PODBAY_HOOK_LATER"] = self._token
         if self.probe is not None:
             env |= {
                 "PODBAY_PROBE": self.probe.script,
@@ -218,7 +232,6 @@ class SshdSetup:
             self.on_patched()  # whatever happened: nobody waits on a setup that ended
             self.on_probe()
             self.on_probed(b"")
-            self._ready.set()
         # Done, its exec waiting for the first hook; else it ended with its exit code.
         return _result(0 if ready else exit_code(), lines)
 
@@ -244,9 +257,20 @@ class SshdSetup:
                     break
                 pending = rest
                 text = line.decode(errors="replace")
-                if text.startswith("@ready") and self.hook_later:
-                    self._hookable, self._rest = text == "@ready hook", pending
+                if self.hook_later and text in (
+                    f"@ready {self._token}",
+                    f"@ready {self._token} hook",
+                ):
+                    with self._lock:
+                        self._hookable = text.endswith(" hook") and self._hookable is not False
+                    self._rest = pending
                     return lines, True
+                if text == "@installing":
+                    # Installing sshd takes long: the first hook does not wait for it.
+                    with self._lock:
+                        self._hookable = False
+                    self._ready.set()
+                    continue
                 if text == "@patched":
                     self.on_patched()
                 elif text == "@probe" and self.probe is not None:
@@ -264,18 +288,32 @@ class SshdSetup:
         return lines, False
 
 
+# bash's read-only names: a shell cannot export them.
+_READ_ONLY = {"UID", "EUID", "PPID", "SHELLOPTS", "BASHOPTS", "BASH_VERSINFO", "GROUPS"}
+
+
 def hook_job(argv: list[str], folder: str, env: Mapping[str, str]) -> str | None:
-    """Shell code running `argv` as a root exec would in `folder` with `env` (the container's
-    environment being the setup's own), as one line for SshdSetup.take_over (printf's %b
-    escapes for backslash and newline); None when a name cannot be exported by a shell."""
-    if any(not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) for key in env):
+    """Shell code running `argv` as a root exec would, in `folder` with the environment an
+    exec gets: `env` (the container's own, then the exec's) exported again over what the
+    setup's shell may have changed, nothing of its own. Exported, not given as arguments:
+    values never show in a process list. One line for SshdSetup.take_over (printf's %b escapes
+    for backslash and newline); None when something cannot go that way."""
+    names = set(env)
+    if not argv or any(not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k) for k in names):
         return None
-    # An exec's process has no PWD nor OLDPWD (a shell it runs sets PWD itself).
-    code = f"cd -- {shlex.quote(folder)} && unset OLDPWD PWD && "
+    if names & _READ_ONLY:
+        return None
+    code = f"cd -- {shlex.quote(folder)} && unset OLDPWD PWD SHLVL"
     if env:
-        code += "export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + " && "
-    code += "exec " + " ".join(shlex.quote(arg) for arg in argv)
-    return code.replace("\\", "\\0134").replace("\n", "\\012")
+        code += " && export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+    code += " && exec " + " ".join(shlex.quote(arg) for arg in argv)
+    # \0 and three octal digits each: a digit after it is never taken as a fourth.
+    line = code.replace("\\", "\\0134").replace("\n", "\\0012")
+    try:
+        line.encode()
+    except UnicodeEncodeError:
+        return None  # (a lone surrogate: an exec of its own says what it makes of it)
+    return line
 
 
 class _HookOutput:
@@ -283,14 +321,15 @@ class _HookOutput:
     exec_stream's output is: chunks, and close() from another thread."""
 
     def __init__(self, output: ExecOutput, rest: bytes) -> None:
-        self._output, self._rest, self._started = output, rest, False
+        self._output, self._rest, self._read_head = output, rest, False
+        self.started = False  # the script said "@hook": the rest is the hook's
 
     def __iter__(self) -> Iterator[bytes]:
         return self
 
     def __next__(self) -> bytes:
-        if not self._started:
-            self._started = True
+        if not self._read_head:
+            self._read_head = True
             pending = self._rest
             while b"\n" not in pending:
                 chunk = next(self._output, b"")
@@ -298,7 +337,8 @@ class _HookOutput:
                     break
                 pending += chunk
             line, _, rest = pending.partition(b"\n")
-            rest = rest if line == b"@hook" else pending  # (else: shown as it is)
+            self.started = line == b"@hook"
+            rest = rest if self.started else pending  # (else: shown as it is)
             if rest:
                 return rest
         return next(self._output)

@@ -35,6 +35,7 @@ class SshSetup:
         patch: bool = False,
         probe: ProbeCommand | None = None,
         hook_later: bool = False,
+        container_env: dict[str, str] | None = None,
     ) -> None:
         loop = asyncio.get_running_loop()
         self.patched: asyncio.Future[None] = loop.create_future()
@@ -45,6 +46,7 @@ class SshSetup:
         self._store, self._ws, self._docker, self._report = store, ws, docker, report
         self._keys_ready, self._env, self._patch = keys_ready, env, patch
         self.hook_later = hook_later  # its exec can become the first hook (take_over)
+        self._container_env = container_env or {}  # (what an exec's environment starts from)
         self._given = env is not None
         self._setup: ssh_bootstrap.SshdSetup | None = None
         self._env_later: dict[str, str] | None = None
@@ -63,16 +65,18 @@ class SshSetup:
 
     async def finish(self) -> None:
         """Wait for the setup (its environment given); its exec ends if no hook took it over."""
-        await self.task
-        if self._setup is not None and self.hook_later:
-            await asyncio.to_thread(self._setup.release)
+        try:
+            await self.task
+        finally:
+            if self._setup is not None and self.hook_later:
+                await asyncio.to_thread(self._setup.release)
 
     def take_over(
         self, argv: list[str], folder: str, env: dict[str, str]
     ) -> tuple[ByteStream, Callable[[], int]] | None:
         """Run a hook command as the setup's exec, once (see SshdSetup.take_over); None when
         it cannot. Blocking: from the hook's thread."""
-        job = ssh_bootstrap.hook_job(argv, folder, env)
+        job = ssh_bootstrap.hook_job(argv, folder, {**self._container_env, **env})
         if job is None or self._setup is None or self._aborted:
             return None
         return self._setup.take_over(job)

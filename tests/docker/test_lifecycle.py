@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 
 import docker
+import pytest
 
-from tests.conftest import IMAGE, PODBAY, Podbay, write_config
+from tests.conftest import BUSYBOX, IMAGE, PODBAY, Podbay, write_config
 
 HOOKS = {
     "image": IMAGE,
@@ -207,22 +209,35 @@ def test_logs_show_podbays_operations_and_the_containers_own_output(podbay: Podb
     assert "Container started" in podbay.ok("logs", "talk", "--container").stdout
 
 
-def test_the_first_hook_of_a_new_container_runs_as_a_hook_exec_would(podbay: Podbay) -> None:
+@pytest.mark.parametrize("image", [IMAGE, BUSYBOX])
+def test_the_first_hook_of_a_new_container_runs_as_a_hook_exec_would(
+    podbay: Podbay, image: str
+) -> None:
     """For root, the SSH setup's exec becomes the first hook (an exec less): the hook gets the
-    same environment, folder, umask and open files as a hook given an exec of its own."""
-    show = "cat /proc/$$/environ > /tmp/{0}-env; umask > /tmp/{0}-umask; pwd > /tmp/{0}-pwd; ls /proc/$$/fd > /tmp/{0}-fds; echo {0} said this"  # noqa: E501
+    same environment, folder, umask and open files as a hook given an exec of its own, with
+    dash and with busybox's sh."""
+    show = (
+        "cat /proc/$$/environ > /tmp/{0}-env; umask > /tmp/{0}-umask; pwd > /tmp/{0}-pwd;"
+        " for f in $(ls /proc/$$/fd); do echo $f $(readlink /proc/$$/fd/$f | cut -d[ -f1); done"
+        " > /tmp/{0}-fds;"
+        " echo {0} said this"
+    )
+    odd = 'it\'s \\ "q" $HOME `x`\n5 lines %s \\012 \\0012'  # a newline before a digit
     write_config(
         podbay.cwd / "same",
         {
-            "image": IMAGE,
+            "image": image,
             "remoteUser": "root",
-            "containerEnv": {"FROM_CONTAINER": "c v"},
-            "remoteEnv": {"ODD": 'it\'s \\ "q"\nline two %s \\012'},
+            # Names the setup script uses for its own variables.
+            "containerEnv": {"FROM_CONTAINER": "c v", "user": "u", "name": "n"},
+            "remoteEnv": {"ODD": odd},
             "postCreateCommand": show.format("first"),
             "postStartCommand": show.format("second"),
         },
     )
+    since = time.time()
     up = podbay.ok("up", "same")
+    until = time.time()
     assert "first said this" in up.stderr and "second said this" in up.stderr
 
     def read(name: str) -> str:
@@ -230,10 +245,20 @@ def test_the_first_hook_of_a_new_container_runs_as_a_hook_exec_would(podbay: Pod
 
     first, second = (set(read(f"{which}-env").split("\0")) for which in ("first", "second"))
     assert first == second
-    assert 'ODD=it\'s \\ "q"\nline two %s \\012' in first and "FROM_CONTAINER=c v" in first
+    assert f"ODD={odd}" in first and {"FROM_CONTAINER=c v", "user=u", "name=n"} <= first
     for part in ("umask", "pwd", "fds"):
-        assert read(f"first-{part}") == read(f"second-{part}"), part
+        assert read(f"first-{part}").replace("first", "") == read(f"second-{part}").replace(
+            "second", ""
+        ), part
     assert read("first-pwd") == "/workspaces/same\n"
+    # And it was the setup's exec: two execs in all (the setup with the first hook, the second
+    # hook), where each hook with an exec of its own would make three.
+    container = podbay.status("same")["containerId"]
+    events = docker.from_env().events(
+        since=f"{since:.6f}", until=f"{until:.6f}", decode=True,
+        filters={"type": "container", "event": "exec_create", "container": container},
+    )  # fmt: skip
+    assert len(list(events)) == 2
 
 
 def test_a_first_hook_that_fails_says_its_exit_code_and_output(podbay: Podbay) -> None:
