@@ -235,10 +235,18 @@ def test_the_first_hook_of_a_new_container_runs_as_a_hook_exec_would(
             "postStartCommand": show.format("second"),
         },
     )
-    since = time.time()
+    since = int(time.time())
     up = podbay.ok("up", "same")
-    until = time.time()
     assert "first said this" in up.stderr and "second said this" in up.stderr
+    # It was the setup's exec: two execs in all (the setup with the first hook, the second
+    # hook), where each hook with an exec of its own would make three. (Counted before any
+    # `podbay exec` below; the events are read until the next second.)
+    container = podbay.status("same")["containerId"]
+    events = docker.from_env().events(
+        since=since, until=int(time.time()) + 1, decode=True,
+        filters={"type": "container", "event": "exec_create", "container": container},
+    )  # fmt: skip
+    assert len(list(events)) == 2
 
     def read(name: str) -> str:
         return podbay.ok("exec", "same", "--", "cat", f"/tmp/{name}").stdout
@@ -251,14 +259,6 @@ def test_the_first_hook_of_a_new_container_runs_as_a_hook_exec_would(
             "second", ""
         ), part
     assert read("first-pwd") == "/workspaces/same\n"
-    # And it was the setup's exec: two execs in all (the setup with the first hook, the second
-    # hook), where each hook with an exec of its own would make three.
-    container = podbay.status("same")["containerId"]
-    events = docker.from_env().events(
-        since=f"{since:.6f}", until=f"{until:.6f}", decode=True,
-        filters={"type": "container", "event": "exec_create", "container": container},
-    )  # fmt: skip
-    assert len(list(events)) == 2
 
 
 def test_a_first_hook_that_fails_says_its_exit_code_and_output(podbay: Podbay) -> None:
