@@ -396,3 +396,25 @@ def test_names_and_paths_are_never_read_as_markup(tmp_path: Path) -> None:
         assert "/src/[bold]x[/bold]" in str(app.query_one("#details-text", Static).render())
 
     run(engine, scenario)
+
+
+def test_the_providers_cursor_stays_on_its_row_across_polls(tmp_path: Path) -> None:
+    """B4: a poll redrew the providers table and put the cursor back on the first row, so `e`
+    edited another provider than the one highlighted."""
+    engine, endpoint = make_engine(tmp_path, names=())
+    engine.store.save_provider(ProviderConfig(name="other", type="docker"))
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        table = app.query_one("#providers", DataTable)
+        await until(lambda: table.row_count == 2)
+        table.focus()
+        await pilot.press("down")
+        calls = endpoint.calls
+        await pilot.press("ctrl+r")
+        await until(lambda: endpoint.calls > calls)
+        await pilot.pause()
+        await pilot.press("e")
+        await until(lambda: isinstance(app.screen, ProviderForm))
+        assert app.screen.query_one("#name", Input).value == "other"
+
+    run(engine, scenario)
