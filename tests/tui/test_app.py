@@ -418,3 +418,48 @@ def test_the_providers_cursor_stays_on_its_row_across_polls(tmp_path: Path) -> N
         assert app.screen.query_one("#name", Input).value == "other"
 
     run(engine, scenario)
+
+
+def test_statuses_are_coloured_by_the_theme(tmp_path: Path) -> None:
+    """Running in the theme's success colour, NotFound (and Busy, a changed config) in its
+    warning colour, Error bold in its error colour, Stopped dim; a new theme recolours them."""
+    from rich.style import Style
+
+    engine, endpoint = make_engine(tmp_path, names=("web", "api", "old", "bad"))
+    endpoint.containers += [
+        {
+            "Id": "c2",
+            "State": "exited",
+            "Status": "Exited",
+            "Labels": {"dev.podbay.workspace": "old"},
+        },
+    ]
+    bad = engine.store.workspace("bad")
+    bad.phase, bad.error = "failed", "postCreateCommand failed with exit code 2"
+    engine.store.save_workspace(bad)
+
+    def status_style(app: PodbayApp, name: str) -> tuple[str, Style]:
+        table = app.query_one("#workspaces", DataTable)
+        cell = table.get_cell(name, "status")
+        return cell.plain, Style.parse(str(cell.style))
+
+    def colour(app: PodbayApp, variable: str) -> str:
+        return app.get_css_variables()[variable].lower()
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        await until(lambda: app.query_one("#workspaces", DataTable).row_count == 4)
+        plain, style = status_style(app, "web")
+        assert plain == "Running" and style.color.name.lower() == colour(app, "success")
+        plain, style = status_style(app, "api")
+        assert plain == "NotFound" and style.color.name.lower() == colour(app, "warning")
+        plain, style = status_style(app, "old")
+        assert plain == "Stopped" and style.dim
+        plain, style = status_style(app, "bad")
+        assert plain == "Error" and style.bold and style.color.name.lower() == colour(app, "error")
+        dark = colour(app, "success")
+        app.theme = "solarized-light"
+        await pilot.pause()
+        assert colour(app, "success") != dark
+        assert status_style(app, "web")[1].color.name.lower() == colour(app, "success")
+
+    run(engine, scenario)

@@ -82,3 +82,9 @@ def test_main_view_light_theme(snap_compare: Any, tmp_path: Path) -> None:
         await loaded(pilot)
 
     assert snap_compare(app_at(tmp_path), terminal_size=(100, 30), run_before=before)
+
+
+def test_main_view_no_color(snap_compare: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    """With NO_COLOR the statuses stay apart by weight: Error bold, Stopped dim."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert snap_compare(app_at(tmp_path), terminal_size=(100, 30), run_before=loaded)

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
-from podbay.core.model import WorkspaceStatus, age_text, cost_cell
+from podbay.core.model import Status, WorkspaceStatus, age_text, cost_cell
 from podbay.tui.actions import BY_ID
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -31,6 +31,38 @@ class WorkspaceTable(DataTable[str | Text]):
         self.source_width = 20
         self._rendered: dict[str, Cells] = {}  # cells as last shown, by workspace
         self._frame = 0  # of the spinner
+        self._styles: dict[str, str] = {}  # the status cell's style, by kind (see _status_styles)
+
+    def on_mount(self) -> None:
+        self._styles = self._status_styles()
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _status_styles(self) -> dict[str, str]:
+        """The status colours of the app's theme: Running green, Error red, Busy, NotFound and
+        a changed config yellow, Stopped dim (also readable with NO_COLOR: dim and bold)."""
+        colours = self.app.get_css_variables()
+        return {
+            Status.RUNNING: colours.get("success", "green"),
+            Status.STOPPED: "dim",
+            Status.ERROR: f"bold {colours.get('error', 'red')}",
+            "attention": colours.get("warning", "yellow"),
+        }
+
+    def _theme_changed(self, _theme: object) -> None:
+        """Colour the status cells for the new theme."""
+        self._styles = self._status_styles()
+        for name, cells in self._rendered.items():
+            status = cells[2]
+            if isinstance(status, Text):
+                text = Text(status.plain, style=self._style_of(status.plain))
+                self.update_cell(name, "status", text)
+                self._rendered[name] = (*cells[:2], text, *cells[3:])
+
+    def _style_of(self, status_text: str) -> str:
+        """The style of a status cell's text: its status, else (a spinner, a changed config
+        marked `*`, Busy, NotFound) attention."""
+        style = self._styles.get(status_text)
+        return style if style is not None else self._styles.get("attention", "")
 
     def add_workspace_columns(self, terminal_width: int) -> None:
         # SOURCE takes what is left of the terminal's width (7 columns, 2 cells of padding each).
@@ -97,15 +129,17 @@ class WorkspaceTable(DataTable[str | Text]):
             self.move_cursor(row=self.get_row_index(name))
             self.focus()
 
-    def _spinning(self, operation: str) -> str:
-        return f"{SPINNER[self._frame % len(SPINNER)]} {operation}"
+    def _spinning(self, operation: str) -> Text:
+        text = f"{SPINNER[self._frame % len(SPINNER)]} {operation}"
+        return Text(text, style=self._style_of(text))
 
     def _cells(self, status: WorkspaceStatus, operation: str | None, now: float) -> Cells:
         ws = status.workspace
         if operation:
             status_text = self._spinning(operation)
         else:
-            status_text = f"{status.status} *" if status.changed else str(status.status)
+            plain = f"{status.status} *" if status.changed else str(status.status)
+            status_text = Text(plain, style=self._style_of(plain))
         return (
             ws.name,
             ws.provider,
