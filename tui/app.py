@@ -19,7 +19,17 @@ from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Input, Log, Static, TabbedContent, TabPane
+from textual.widgets import (
+    DataTable,
+    Footer,
+    Header,
+    Input,
+    Log,
+    Static,
+    TabbedContent,
+    TabPane,
+    Tabs,
+)
 from textual.worker import Worker, WorkerState
 
 from podbay.core.errors import PodbayError
@@ -46,6 +56,17 @@ if TYPE_CHECKING:
 
 POLL_SECONDS = 3.0
 LOG_LINES = 5000
+
+
+class Pane(Vertical):
+    """A titled pane; its class `focused` while focus is inside it (podbay.tcss shows it on
+    the title: CSS's :focus-within does not restyle a pane's children when focus leaves)."""
+
+    def on_descendant_focus(self) -> None:
+        self.add_class("focused")
+
+    def on_descendant_blur(self) -> None:
+        self.remove_class("focused")
 
 
 class PodbayApp(AttachActions):
@@ -83,11 +104,14 @@ class PodbayApp(AttachActions):
         yield Header()
         yield Static("", id="banner", markup=False)
         with Vertical():
-            yield Static("Providers", classes="pane-title")
-            yield ProvidersTable(id="providers", cursor_type="row")
-            yield Static("Workspaces", classes="pane-title")
-            yield Input(placeholder="filter workspaces (esc clears)", id="filter")
-            yield WorkspaceTable(id="workspaces", cursor_type="row")
+            # The focused pane's title stands out (podbay.tcss); 1, 2, 3 go to the panes.
+            with Pane(id="providers-pane", classes="pane"):
+                yield Static("1 Providers", classes="pane-title")
+                yield ProvidersTable(id="providers", cursor_type="row")
+            with Pane(id="workspaces-pane", classes="pane"):
+                yield Static("2 Workspaces", classes="pane-title")
+                yield Input(placeholder="filter workspaces (esc clears)", id="filter")
+                yield WorkspaceTable(id="workspaces", cursor_type="row")
             with TabbedContent(id="details-pane"):
                 with TabPane("Details", id="tab-details"):
                     yield WorkspaceDetails(id="details-text")
@@ -381,6 +405,45 @@ class PodbayApp(AttachActions):
         self.forwards[message.name].extend(message.forwards)
         self.notify("forwarding " + ", ".join(f.describe() for f in message.forwards))
         self.render_details()
+
+    def action_focus_providers(self) -> None:
+        self.query_one(ProvidersTable).focus()
+
+    def action_focus_workspaces(self) -> None:
+        self.query_one(WorkspaceTable).focus()
+
+    def action_focus_details(self) -> None:
+        self.query_one("#details-pane", TabbedContent).query_one(Tabs).focus()
+
+    def action_previous_tab(self) -> None:
+        self._step_tab(-1)
+
+    def action_next_tab(self) -> None:
+        self._step_tab(1)
+
+    def _step_tab(self, step: int) -> None:
+        pane = self.query_one("#details-pane", TabbedContent)
+        order = ["tab-details", "tab-logs", "tab-ports"]
+        pane.active = order[(order.index(pane.active) + step) % len(order)]
+
+    def _focused_table(self) -> DataTable[Any] | None:
+        return self.focused if isinstance(self.focused, DataTable) else None
+
+    def action_cursor_down(self) -> None:
+        if table := self._focused_table():
+            table.action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        if table := self._focused_table():
+            table.action_cursor_up()
+
+    def action_cursor_first(self) -> None:
+        if table := self._focused_table():
+            table.action_scroll_top()
+
+    def action_cursor_last(self) -> None:
+        if table := self._focused_table():
+            table.action_scroll_bottom()
 
     def action_focus_logs(self) -> None:
         self.query_one("#details-pane", TabbedContent).active = "tab-logs"

@@ -463,3 +463,47 @@ def test_statuses_are_coloured_by_the_theme(tmp_path: Path) -> None:
         assert status_style(app, "web")[2] == colour(app, "success")
 
     run(engine, scenario)
+
+
+def test_panes_tabs_and_rows_by_key(tmp_path: Path) -> None:
+    """1, 2, 3 go to the panes, [ and ] through Details, Logs and Ports, j, k, g, G through the
+    rows; the focused pane's title stands out."""
+    from textual.widgets import TabbedContent, Tabs
+
+    engine, _ = make_engine(tmp_path, names=("a1", "b2", "c3", "d4"))
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        providers, workspaces = app.query_one("#providers"), app.query_one("#workspaces")
+        titles = {t.parent.id: t for t in app.query(".pane-title")}  # type: ignore[union-attr]
+
+        def reversed_title(pane: str) -> bool:
+            return bool(titles[pane].styles.text_style.reverse)
+
+        await pilot.press("1")
+        await pilot.pause()
+        assert app.focused is providers
+        assert reversed_title("providers-pane") and not reversed_title("workspaces-pane")
+        await pilot.press("2")
+        await pilot.pause()
+        assert app.focused is workspaces
+        assert reversed_title("workspaces-pane") and not reversed_title("providers-pane")
+        assert app.selected_name() == "a1"
+        await pilot.press("j", "j")
+        assert app.selected_name() == "c3"
+        await pilot.press("k")
+        assert app.selected_name() == "b2"
+        await pilot.press("G")
+        assert app.selected_name() == "d4"
+        await pilot.press("g")
+        assert app.selected_name() == "a1"
+        details = app.query_one("#details-pane", TabbedContent)
+        await pilot.press("3")
+        assert isinstance(app.focused, Tabs)
+        await pilot.press("right_square_bracket")
+        assert details.active == "tab-logs"
+        await pilot.press("right_square_bracket", "right_square_bracket")
+        assert details.active == "tab-details"
+        await pilot.press("left_square_bracket")
+        assert details.active == "tab-ports"
+
+    run(engine, scenario)
