@@ -196,7 +196,16 @@ class PodbayApp(AttachActions):
         )
 
     def visible_names(self) -> list[str]:
-        return sorted(n for n in self.statuses if self.filter_text.lower() in n.lower())
+        """The workspaces the filter lets through: it matches their name, source, provider or
+        status, in any case."""
+        wanted = self.filter_text.lower()
+
+        def matches(status: WorkspaceStatus) -> bool:
+            ws = status.workspace
+            fields = (ws.name, ws.source.display(), ws.provider, str(status.status))
+            return any(wanted in field.lower() for field in fields)
+
+        return sorted(name for name, status in self.statuses.items() if matches(status))
 
     def render_workspaces(self) -> None:
         shown = [self.statuses[name] for name in self.visible_names()]
@@ -211,6 +220,7 @@ class PodbayApp(AttachActions):
         name = self.selected_name()
         details = self.query_one(WorkspaceDetails)
         details.any_workspaces = bool(self.statuses)
+        details.no_match = self.filter_text if self.statuses and not self.visible_names() else ""
         details.operation = self.operations.get(name) if name else None
         details.status = self.statuses[name] if name else None
         if name is None:

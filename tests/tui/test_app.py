@@ -507,3 +507,25 @@ def test_panes_tabs_and_rows_by_key(tmp_path: Path) -> None:
         assert details.active == "tab-ports"
 
     run(engine, scenario)
+
+
+def test_filter_matches_source_provider_and_status_and_says_no_match(tmp_path: Path) -> None:
+    engine, _ = make_engine(tmp_path)
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        await pilot.press("slash")
+        for text, shown in (("/src/ap", ["api"]), ("RUNN", ["web"]), ("docker", ["api", "web"])):
+            app.query_one("#filter", Input).value = text
+            await pilot.pause()
+            assert [r[0] for r in rows(app, "#workspaces")] == shown, text
+        app.query_one("#filter", Input).value = "nothing-like-it"
+        await pilot.pause()
+        assert rows(app, "#workspaces") == []
+        details = str(app.query_one("#details-text", Static).render())
+        assert "No workspace matches 'nothing-like-it'" in details
+        await pilot.press("escape")
+        await pilot.pause()
+        assert [r[0] for r in rows(app, "#workspaces")] == ["api", "web"]
+        assert "No workspace matches" not in str(app.query_one("#details-text", Static).render())
+
+    run(engine, scenario)

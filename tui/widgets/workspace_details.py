@@ -28,12 +28,18 @@ class WorkspaceDetails(Static):
     status: reactive[WorkspaceStatus | None] = reactive(None, init=False, always_update=True)
     operation: reactive[str | None] = reactive(None, init=False)  # what runs on it: "stopping"
     any_workspaces: reactive[bool] = reactive(False, init=False)  # which empty text to show
+    no_match: reactive[str] = reactive("", init=False)  # a filter that hides every workspace
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id, markup=False)
 
     def watch_status(self, status: WorkspaceStatus | None) -> None:
-        if status is None:
+        if status is None and self.no_match:
+            self.update(
+                f"No workspace matches {self.no_match!r} (its name, source, provider or status). "
+                "Press esc in the filter to clear it."
+            )
+        elif status is None:
             self.update(NO_SELECTION if self.any_workspaces else NO_WORKSPACES)
         else:
             self.update("\n".join(_lines(status, self.operation)))
@@ -42,6 +48,9 @@ class WorkspaceDetails(Static):
         self.watch_status(self.status)
 
     def watch_any_workspaces(self) -> None:
+        self.watch_status(self.status)
+
+    def watch_no_match(self) -> None:
         self.watch_status(self.status)
 
 
