@@ -515,7 +515,20 @@ class PodbayApp(AttachActions):
         self.push_screen(Help())
 
     async def action_quit(self) -> None:
-        self.exit(0)
+        """Quit; while operations run, only after asking (they are named: quitting stops them
+        where they are)."""
+        if not self.operations:
+            self.exit(0)
+            return
+        from podbay.tui.screens.confirm import quit_dialog
+
+        dialog = quit_dialog({name: str(op) for name, op in self.operations.items()})
+
+        def answered(quit_now: bool | None) -> None:
+            if quit_now:
+                self.exit(0)
+
+        self.push_screen(dialog, answered)
 
 
 def _guess_name(source: str) -> str:

@@ -529,3 +529,27 @@ def test_filter_matches_source_provider_and_status_and_says_no_match(tmp_path: P
         assert "No workspace matches" not in str(app.query_one("#details-text", Static).render())
 
     run(engine, scenario)
+
+
+def test_quit_asks_while_operations_run_naming_them(tmp_path: Path) -> None:
+    """B1: q in the middle of a rebuild quit at once and left it half done."""
+    from podbay.tui.operations import Operation
+
+    engine, _ = make_engine(tmp_path)
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        app.operations["web"] = Operation.REBUILDING  # as a running rebuild has it
+        await pilot.press("q")
+        await until(lambda: isinstance(app.screen, Confirm))
+        text = " ".join(str(s.render()) for s in app.screen.query(Static))
+        assert "Quit while 1 operation(s) run?" in text and "web: rebuilding" in text
+        assert "Press u" in text and "podbay up" not in text
+        await pilot.press("n")
+        await until(lambda: not isinstance(app.screen, Confirm))
+        assert app.is_running
+        await pilot.press("q")
+        await until(lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
+        await until(lambda: not app.is_running)
+
+    run(engine, scenario)

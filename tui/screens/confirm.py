@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
@@ -42,6 +43,16 @@ class Confirm(ModalScreen[bool]):
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
+
+
+def quit_dialog(operations: Mapping[str, str]) -> Confirm:
+    """Quitting stops the operations where they are: named, and how to finish them later."""
+    running = "\n".join(f"  {name}: {operation}" for name, operation in operations.items())
+    return Confirm(
+        f"Quit while {len(operations)} operation(s) run?",
+        f"{running}\nThey stop where they are. Press u on such a workspace later to finish it.",
+        "Quit",
+    )
 
 
 def rebuild_dialog(name: str) -> Confirm:
