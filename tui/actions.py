@@ -22,6 +22,9 @@ class Action:
 
 
 ACTIONS: tuple[Action, ...] = (
+    # First: the footer is cut at the right on a narrow terminal, and these two must show.
+    Action("help", "question_mark", "Help", key_display="?"),
+    Action("quit", "q", "Quit"),
     Action("new_workspace", "n", "New workspace"),
     Action("up", "u", "Up/start", needs_workspace=True),
     Action("stop", "s", "Stop", needs_workspace=True),
@@ -46,8 +49,6 @@ ACTIONS: tuple[Action, ...] = (
     Action("cursor_up", "k", "Up a row", show=False),
     Action("cursor_first", "g", "First row", show=False),
     Action("cursor_last", "G", "Last row", show=False),
-    Action("help", "question_mark", "Help", key_display="?"),
-    Action("quit", "q", "Quit"),
 )
 
 BY_ID = {action.id: action for action in ACTIONS}

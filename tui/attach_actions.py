@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -29,6 +32,7 @@ class AttachActions(App[int]):
 
     engine: Engine
     statuses: dict[str, WorkspaceStatus]  # from the last poll
+    operations: Mapping[str, str]  # what runs, by workspace ("rebuilding")
 
     def _selected(self) -> tuple[str, WorkspaceStatus] | None:
         """The highlighted workspace and its last status; without one, a notification says so."""
@@ -42,19 +46,42 @@ class AttachActions(App[int]):
         if (selected := self._selected()) is None:
             return
         name, status = selected
-        if status.status != Status.RUNNING:
-            self.notify(f"{name} is {status.status}; press u to start it", severity="warning")
+        if not self._can_enter(name, status):
             return
         argv = [sys.executable, "-m", "podbay.tui.cli", "ssh", name]
         env = {**os.environ, "PODBAY_HOME": str(self.engine.store.root)}
         with self.suspend():
-            print(f"\nAttached to {name}; exit the shell to return to podbay.", flush=True)
+            # A clear screen, not the TUI's last frame, above the shell.
+            print("\x1b[H\x1b[2J", end="", flush=True)
+            print(f"Attached to {name}; exit the shell to return to podbay.", flush=True)
             print(f"+ podbay ssh {name}\n", flush=True)
+            started = time.monotonic()
             code = subprocess.call(argv, env=env)
+            if code not in (0, 130) and time.monotonic() - started < 2:
+                # It failed at once: its message stays readable until the user goes on.
+                with contextlib.suppress(EOFError, OSError):
+                    input(f"\nThe shell ended at once (exit code {code}). Press enter to go back. ")
         self.notify(
             f"shell in {name} exited {code}",
             severity="error" if code not in (0, 130) else "information",
         )
+
+    def _can_enter(self, name: str, status: WorkspaceStatus) -> bool:
+        """Whether a shell can start in NAME now; else a notification says why and what to do
+        (in the TUI's own words)."""
+        operation = self.operations.get(name)
+        if operation:
+            self.notify(f"{name} is busy ({operation}); try again when it ends", severity="warning")
+            return False
+        if status.status == Status.RUNNING:
+            return True
+        what = {
+            Status.STOPPED: "press u to start it",
+            Status.NOT_FOUND: "its container is gone; press u to make it again",
+            Status.ERROR: "press u to try again (the Logs tab says what failed)",
+        }.get(status.status, "try again when it is done")
+        self.notify(f"{name} is {status.status}; {what}", severity="warning")
+        return False
 
     def action_open_code(self) -> None:
         if (selected := self._selected()) is not None:

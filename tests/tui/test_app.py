@@ -22,6 +22,7 @@ from podbay.tui.screens.confirm import Confirm
 from podbay.tui.screens.help import Help
 from podbay.tui.screens.new_workspace import NewWorkspace
 from podbay.tui.screens.provider_form import ProviderForm
+from podbay.tui.widgets.workspace_table import WorkspaceTable
 
 
 class FakeEndpoint:
@@ -553,3 +554,41 @@ def test_quit_asks_while_operations_run_naming_them(tmp_path: Path) -> None:
         await until(lambda: not app.is_running)
 
     run(engine, scenario)
+
+
+def test_enter_on_a_workspace_that_cannot_take_a_shell_says_why(tmp_path: Path) -> None:
+    """B10: a busy workspace's hint said "press u to start it", and u then said it was busy."""
+    from podbay.tui.operations import Operation
+
+    engine, _ = make_engine(tmp_path)
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        messages = lambda: [n.message for n in app._notifications]  # noqa: E731
+        app.query_one("#workspaces", DataTable).focus()
+        app.operations["web"] = Operation.REBUILDING
+        app.query_one(WorkspaceTable).select("web")
+        await pilot.press("enter")
+        await until(lambda: messages())
+        assert messages()[-1] == "web is busy (rebuilding); try again when it ends"
+        del app.operations["web"]
+        app.query_one(WorkspaceTable).select("api")
+        await pilot.press("enter")
+        await until(lambda: len(messages()) == 2)
+        assert messages()[-1] == "api is NotFound; its container is gone; press u to make it again"
+
+    run(engine, scenario)
+
+
+def test_help_and_quit_lead_the_footer_at_80_columns(tmp_path: Path) -> None:
+    """B13: at 80 columns the footer was cut before ? and q."""
+    from textual.widgets._footer import FooterKey
+
+    engine, _ = make_engine(tmp_path)
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        await pilot.pause()
+        keys = [k for k in app.query(FooterKey) if k.region.width and k.region.right <= 80]
+        shown = [k.key_display for k in keys]
+        assert "?" in shown and "q" in shown, shown
+
+    run(engine, scenario, size=(80, 24))

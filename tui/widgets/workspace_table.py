@@ -15,7 +15,8 @@ from podbay.tui.actions import BY_ID
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 COLUMNS = ("name", "provider", "status", "source", "ide", "age", "cost")
 LABELS = ("NAME", "PROVIDER", "STATUS", "SOURCE", "IDE", "AGE", "$/H")
-FIXED_WIDTHS = {"name": 14, "provider": 8, "status": 11, "ide": 6, "age": 4, "cost": 5}
+# STATUS fits the longest spinner cell, "⠙ rebuilding".
+FIXED_WIDTHS = {"name": 14, "provider": 8, "status": 13, "ide": 6, "age": 4, "cost": 5}
 
 Cells = tuple[str | Text, ...]
 
