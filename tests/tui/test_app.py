@@ -563,7 +563,9 @@ def test_enter_on_a_workspace_that_cannot_take_a_shell_says_why(tmp_path: Path) 
     engine, _ = make_engine(tmp_path)
 
     async def scenario(app: PodbayApp, pilot: Any) -> None:
-        messages = lambda: [n.message for n in app._notifications]  # noqa: E731
+        def messages() -> list[str]:
+            return [n.message for n in app._notifications]
+
         app.query_one("#workspaces", DataTable).focus()
         app.operations["web"] = Operation.REBUILDING
         app.query_one(WorkspaceTable).select("web")
