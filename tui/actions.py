@@ -35,6 +35,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("forward", "f", "Forward port", needs_workspace=True),
     Action("cancel_operation", "c", "Cancel operation", needs_workspace=True, show=False),
     Action("focus_logs", "l", "Logs", show=False),
+    Action("install_ssh_config", "i", "Let ssh reach NAME.podbay (~/.ssh/config)", show=False),
     Action("filter", "slash", "Filter", key_display="/"),
     Action("add_provider", "p", "Add provider", show=False),
     Action("edit_provider", "e", "Edit provider", show=False),

@@ -94,6 +94,7 @@ class PodbayApp(AttachActions):
         self.forwards: dict[str, list[Forward]] = defaultdict(list)
         self.provider_errors: dict[str, str | None] = {}
         self.filter_text = ""
+        self.ssh_known = True  # ~/.ssh/config has podbay's block (checked at each poll)
         self._shown_log: str | None = None
         self._poll_timer: Timer | None = None
         self._poll_failures = 0  # in a row; the retry waits longer each time (up to 60 s)
@@ -185,8 +186,16 @@ class PodbayApp(AttachActions):
         banner.set_class(bool(down), "visible")
         banner.update(f"Provider {default} is not reachable: {down}" if down else "")
         self.statuses = {s.workspace.name: s for s in message.result.statuses}
+        self._check_ssh_config()
         self.render_providers()
         self.render_workspaces()
+
+    def _check_ssh_config(self) -> None:
+        """Whether `ssh NAME.podbay` works from a shell here (a small file read per poll: the
+        CLI may have installed it meanwhile)."""
+        from podbay.core.ssh import user_config
+
+        self.ssh_known = user_config.installed(user_config.user_ssh_config())
 
     # rendering -----------------------------------------------------------------------------
 
@@ -221,6 +230,7 @@ class PodbayApp(AttachActions):
         details = self.query_one(WorkspaceDetails)
         details.any_workspaces = bool(self.statuses)
         details.no_match = self.filter_text if self.statuses and not self.visible_names() else ""
+        details.ssh_known = self.ssh_known
         details.operation = self.operations.get(name) if name else None
         details.status = self.statuses[name] if name else None
         if name is None:
@@ -454,6 +464,41 @@ class PodbayApp(AttachActions):
     def action_cursor_last(self) -> None:
         if table := self._focused_table():
             table.action_scroll_bottom()
+
+    def action_install_ssh_config(self) -> None:
+        """Let ssh reach NAME.podbay: podbay's block in ~/.ssh/config, after asking."""
+        from podbay.core.ssh import user_config
+        from podbay.tui.screens.confirm import Confirm
+
+        target = user_config.user_ssh_config()
+        include = self.engine.store.root / "ssh_config"
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                self.engine.write_ssh_config()
+                user_config.install(target, include)
+            except PodbayError as exc:
+                self.notify(
+                    f"{exc.message}; {exc.hint}" if exc.hint else exc.message, severity="error"
+                )
+                return
+            self._check_ssh_config()
+            name = self.selected_name() or "NAME"
+            self.notify(f"{target} includes podbay's ssh_config: ssh {name}.podbay works")
+            self.render_details()
+
+        self.push_screen(
+            Confirm(
+                "Let ssh reach your workspaces as NAME.podbay?",
+                f"An Include of podbay's own file ({include}) goes at the top of {target}, "
+                "between two marker lines; the rest of the file stays as it is, and the "
+                "previous version is kept next to it as config.podbay-backup.",
+                "Add it",
+            ),
+            answered,
+        )
 
     def action_focus_logs(self) -> None:
         self.query_one("#details-pane", TabbedContent).active = "tab-logs"

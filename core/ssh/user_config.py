@@ -54,6 +54,16 @@ def install(target: Path, include: Path) -> bool:
     return True
 
 
+def installed(target: Path) -> bool:
+    """Whether the file has podbay's block, so that `ssh NAME.podbay` works; False for a file
+    that cannot be read or whose markers podbay would not touch."""
+    try:
+        data = target.read_bytes()
+        return _block(data, target, None) is not None
+    except (OSError, PodbayError):
+        return False
+
+
 def uninstall(target: Path) -> bool:
     if not target.exists() and not target.is_symlink():
         return False

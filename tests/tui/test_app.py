@@ -594,3 +594,30 @@ def test_help_and_quit_lead_the_footer_at_80_columns(tmp_path: Path) -> None:
         assert "?" in shown and "q" in shown, shown
 
     run(engine, scenario, size=(80, 24))
+
+
+def test_details_say_when_ssh_cannot_reach_the_workspace_and_i_fixes_it(
+    tmp_path: Path, own_home: Path
+) -> None:
+    """B12: Details showed `ssh web.podbay` although ~/.ssh/config knew nothing of it."""
+    engine, _ = make_engine(tmp_path)
+    for ws in engine.store.workspaces():
+        ws.ssh_ready = True
+        engine.store.save_workspace(ws)
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        def details() -> str:
+            return str(app.query_one("#details-text", Static).render())
+
+        app.query_one(WorkspaceTable).select("web")
+        await pilot.pause()
+        assert "ssh web.podbay  (press i first" in details()
+        await pilot.press("i")
+        await until(lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
+        await until(lambda: "press i first" not in details())
+        config = (own_home / ".ssh" / "config").read_text()
+        assert f'Include "{engine.store.root / "ssh_config"}"' in config
+        assert "ssh web.podbay" in details()
+
+    run(engine, scenario)

@@ -29,6 +29,7 @@ class WorkspaceDetails(Static):
     operation: reactive[str | None] = reactive(None, init=False)  # what runs on it: "stopping"
     any_workspaces: reactive[bool] = reactive(False, init=False)  # which empty text to show
     no_match: reactive[str] = reactive("", init=False)  # a filter that hides every workspace
+    ssh_known: reactive[bool] = reactive(True, init=False)  # ~/.ssh/config has podbay's block
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id, markup=False)
@@ -42,7 +43,7 @@ class WorkspaceDetails(Static):
         elif status is None:
             self.update(NO_SELECTION if self.any_workspaces else NO_WORKSPACES)
         else:
-            self.update("\n".join(_lines(status, self.operation)))
+            self.update("\n".join(_lines(status, self.operation, self.ssh_known)))
 
     def watch_operation(self) -> None:
         self.watch_status(self.status)
@@ -53,16 +54,24 @@ class WorkspaceDetails(Static):
     def watch_no_match(self) -> None:
         self.watch_status(self.status)
 
+    def watch_ssh_known(self) -> None:
+        self.watch_status(self.status)
 
-def _lines(status: WorkspaceStatus, operation: str | None) -> list[str]:
+
+def _lines(status: WorkspaceStatus, operation: str | None, ssh_known: bool = True) -> list[str]:
     ws = status.workspace
+    if not ws.ssh_ready:
+        ssh_note = f"  (unavailable: {ws.ssh_note or 'not set up'})"
+    elif not ssh_known:
+        ssh_note = "  (press i first: ssh finds NAME.podbay through ~/.ssh/config)"
+    else:
+        ssh_note = ""
     lines = [
         f"{ws.name}  ({status.status}{', ' + operation if operation else ''})",
         f"provider:  {ws.provider}",
         f"source:    {ws.source.display()}",
         f"folder:    {ws.workspace_folder or '-'}   user: {ws.remote_user or 'root'}",
-        f"ssh:       ssh {ws.name}.podbay"
-        + ("" if ws.ssh_ready else f"  (unavailable: {ws.ssh_note or 'not set up'})"),
+        f"ssh:       ssh {ws.name}.podbay{ssh_note}",
     ]
     if status.machine:
         lines.append(f"machine:   {machine_text(status.machine)}")
