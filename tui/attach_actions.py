@@ -95,7 +95,9 @@ class AttachActions(App[int]):
         if result["opened"]:
             self.notify(f"opened VS Code on {record['name']}")
         else:
-            self.notify(f"No `code` command here. Open: {result['url']}", timeout=20)
+            # The URL reaches NAME.podbay through ~/.ssh/config, as ssh does.
+            first = "" if getattr(self, "ssh_known", True) else " (press i first)"
+            self.notify(f"No `code` command here. Open{first}: {result['url']}", timeout=20)
 
     def action_forward(self) -> None:
         from podbay.core.ssh.client import parse_forward
