@@ -33,6 +33,7 @@ class AttachActions(App[int]):
     engine: Engine
     statuses: dict[str, WorkspaceStatus]  # from the last poll
     operations: Mapping[str, str]  # what runs, by workspace ("rebuilding")
+    ssh_known: bool  # ~/.ssh/config has podbay's block
 
     def _selected(self) -> tuple[str, WorkspaceStatus] | None:
         """The highlighted workspace and its last status; without one, a notification says so."""
@@ -96,7 +97,7 @@ class AttachActions(App[int]):
             self.notify(f"opened VS Code on {record['name']}")
         else:
             # The URL reaches NAME.podbay through ~/.ssh/config, as ssh does.
-            first = "" if getattr(self, "ssh_known", True) else " (press i first)"
+            first = "" if self.ssh_known else " (press i first)"
             self.notify(f"No `code` command here. Open{first}: {result['url']}", timeout=20)
 
     def action_forward(self) -> None:
