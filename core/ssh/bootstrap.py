@@ -96,7 +96,6 @@ class SshdSetup:
         self,
         docker: DockerEndpoint,
         container: str,
-        keys: WorkspaceKeys,
         user: str,
         workdir: str,
         log: Callable[[str], None],
@@ -110,7 +109,7 @@ class SshdSetup:
     ) -> None:
         assert env is not None or docker.feeds_input, "a later environment needs exec input"
         assert not hook_later or env is None, "the first hook comes on the exec's input"
-        self.docker, self.container, self.keys, self.user = docker, container, keys, user
+        self.docker, self.container, self.user = docker, container, user
         self.workdir, self.log, self.env, self.patch, self.probe = workdir, log, env, patch, probe
         self.on_patched, self.on_probe, self.on_probed = on_patched, on_probe, on_probed
         self._lock = threading.Lock()
@@ -189,19 +188,19 @@ class SshdSetup:
         if not self.hook_later:
             self._output.end_input()
 
-    def run(self) -> SshResult:
+    def run(self, keys: WorkspaceKeys) -> SshResult:
         """Make the container ready for `sshd -i` connections, sessions starting in the
         workspace folder; blocks until done (after give_env, when the environment comes later)."""
         try:
-            return self._run()
+            return self._run(keys)
         finally:
             self._ready.set()  # whatever happened: no hook waits on a setup that ended
 
-    def _run(self) -> SshResult:
+    def _run(self, keys: WorkspaceKeys) -> SshResult:
         env = {
             "PODBAY_SSH_WORKDIR": self.workdir,
-            "PODBAY_SSH_HOST_KEY": self.keys.host_key.read_text(),
-            "PODBAY_SSH_AUTHORIZED_KEYS": self.keys.client_public() + "\n",
+            "PODBAY_SSH_HOST_KEY": keys.host_key.read_text(),
+            "PODBAY_SSH_AUTHORIZED_KEYS": keys.client_public() + "\n",
             "PODBAY_SSH_CONFIG_MIN": sshd_config(),
         }
         if self.patch:

@@ -43,32 +43,41 @@ class SshSetup:
         self.probed: asyncio.Future[bytes] = loop.create_future()
         self._loop = loop
         self.probe = probe  # run by the setup's exec (for root)
-        self._store, self._ws, self._docker, self._report = store, ws, docker, report
-        self._keys_ready, self._env, self._patch = keys_ready, env, patch
+        self._store, self._ws, self._report = store, ws, report
+        self._keys_ready = keys_ready
         self.hook_later = hook_later  # its exec can become the first hook (take_over)
         self._container_env = container_env or {}  # (what an exec's environment starts from)
         self._given = env is not None
-        self._setup: ssh_bootstrap.SshdSetup | None = None
-        self._env_later: dict[str, str] | None = None
         self._aborted = False
+        assert ws.container_id is not None
+        self._setup = ssh_bootstrap.SshdSetup(
+            docker,
+            ws.container_id,
+            ws.remote_user or "root",
+            ws.workspace_folder or "",
+            report.log_threadsafe,
+            env=env,
+            patch=patch,
+            probe=probe,
+            on_patched=lambda: self._settle(self.patched, None),
+            on_probe=lambda: self._settle(self.probe_started, None),
+            on_probed=lambda output: self._settle(self.probed, output),
+            hook_later=hook_later,
+        )
         self.task = asyncio.create_task(self._run())
 
     def give_env(self, env: dict[str, str]) -> None:
         """The sessions' environment, when it was not known at the start."""
-        if self._given:
-            return
-        self._given = True
-        if self._setup is None:
-            self._env_later = env  # handed over once the setup exists
-        else:
-            self._setup.give_env(env)
+        if not self._given:
+            self._given = True
+            self._setup.give_env(env)  # (sent once the setup's exec runs)
 
     async def finish(self) -> None:
         """Wait for the setup (its environment given); its exec ends if no hook took it over."""
         try:
             await self.task
         finally:
-            if self._setup is not None and self.hook_later:
+            if self.hook_later:
                 await asyncio.to_thread(self._setup.release)
 
     def take_over(
@@ -77,7 +86,7 @@ class SshSetup:
         """Run a hook command as the setup's exec, once (see SshdSetup.take_over); None when
         it cannot. Blocking: from the hook's thread."""
         job = ssh_bootstrap.hook_job(argv, folder, {**self._container_env, **env})
-        if job is None or self._setup is None or self._aborted:
+        if job is None or self._aborted:
             return None
         return self._setup.take_over(job)
 
@@ -85,8 +94,7 @@ class SshSetup:
         """`up` failed or was cancelled before the environment was known: the setup is not
         waited for and not recorded (the next `up` makes it again, with its environment)."""
         self._aborted = self._given = True
-        if self._setup is not None:
-            self._setup.abort()
+        self._setup.abort()
         with contextlib.suppress(Exception):
             await self.task
 
@@ -101,9 +109,6 @@ class SshSetup:
     async def _run(self) -> None:
         self._report.step("setting up SSH access")
         self._report.bind_loop()
-        if self.probe is None:
-            self._settle(self.probe_started, None)
-            self._settle(self.probed, b"")
         try:
             await self._setup_in_container()
         finally:
@@ -116,27 +121,9 @@ class SshSetup:
         store, ws, report = self._store, self._ws, self._report
         assert ws.container_id is not None
         keys = await self._keys_ready
-        setup = ssh_bootstrap.SshdSetup(
-            self._docker,
-            ws.container_id,
-            keys,
-            ws.remote_user or "root",
-            ws.workspace_folder or "",
-            report.log_threadsafe,
-            env=self._env,
-            patch=self._patch,
-            probe=self.probe,
-            on_patched=lambda: self._settle(self.patched, None),
-            on_probe=lambda: self._settle(self.probe_started, None),
-            on_probed=lambda output: self._settle(self.probed, output),
-            hook_later=self.hook_later,
-        )
-        self._setup = setup
         if self._aborted:
             return
-        if self._env_later is not None:
-            setup.give_env(self._env_later)
-        result = await asyncio.to_thread(setup.run)
+        result = await asyncio.to_thread(self._setup.run, keys)
         if self._aborted:
             return
         ws.ssh_container, ws.ssh_ready, ws.ssh_note = ws.container_id, result.ready, result.note
