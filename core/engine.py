@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from podbay.core import consent, hooks, images, paths, teardown, testseam
+from podbay.core import consent, hooks, images, oplog, paths, teardown, testseam
 from podbay.core import source as sources
 from podbay.core.container_up import Attempt, ask_consent, container_up
 from podbay.core.devcontainer import files as dcfiles
@@ -65,8 +65,10 @@ class Engine:
         provider_factory: ProviderFactory,
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
+        origin: str = "CLI",
     ) -> None:
         self.store = store
+        self.origin = origin  # which front runs it: named in each operation's log header
         self.providers = ProviderAdmin(store, provider_factory)
         self.env = dict(os.environ if env is None else env)
         self.cwd = cwd
@@ -111,6 +113,7 @@ class Engine:
             load_config(Path(source.value), request.config, request.image)
 
         report = Reporter(self.store.root, name, on_event)
+        report.begin("up --rebuild" if request.rebuild else "up", self.origin)
         async with self.store.lock(
             name, "up", lambda holder: report.step(f"waiting for {holder} to finish")
         ):
@@ -326,6 +329,7 @@ class Engine:
         """Lock the workspace for one operation."""
         self.store.workspace(name)
         report = Reporter(self.store.root, name, on_event)
+        report.begin(operation, self.origin)
         async with self.store.lock(name, operation, lambda h: report.step(f"waiting for {h}")):
             # Read under the lock: an operation that waited acts on what is there now.
             ws = self.store.workspace(name)
@@ -360,7 +364,7 @@ class Engine:
             await teardown.delete(self.store, ws, provider, job, force)
         # The lock file stays: a process waiting on it holds it open, and a new file would let
         # a newcomer take a second lock beside it.
-        (paths.logs_dir(self.store.root) / f"{name}.log").unlink(missing_ok=True)
+        oplog.path(paths.logs_dir(self.store.root), name).unlink(missing_ok=True)
         return ws
 
     # status --------------------------------------------------------------------------------
@@ -397,7 +401,7 @@ class Engine:
 
     def log_file(self, name: str) -> Path:
         """The workspace's log; also that of a first `up` that failed (its record is gone)."""
-        path = paths.logs_dir(self.store.root) / f"{name}.log"
+        path = oplog.path(paths.logs_dir(self.store.root), name)
         if self.store.find_workspace(name) is None and not (
             WORKSPACE_NAME.fullmatch(name) and path.is_file()
         ):

@@ -17,7 +17,7 @@ import re
 import sys
 from typing import Any
 
-from podbay.core import attach
+from podbay.core import attach, oplog
 from podbay.core.docker_api import ApiError, UnixAPI, Unreachable
 from podbay.core.docker_cli import current_context_host
 
@@ -64,7 +64,9 @@ def try_up(args: list[str]) -> int | None:
         return None  # whatever it was, the full `up` knows how to say it
     folder = record.get("workspace_folder") or ""
     line = f"==> workspace {name} is ready ({folder})"
-    _log(name, line)
+    oplog.append(
+        oplog.path(os.path.join(attach._home(), "logs"), name), [oplog.header("up", "CLI"), line]
+    )
     print(line, file=sys.stderr, flush=True)
     if json_mode:
         answer = {
@@ -139,10 +141,3 @@ def _inspect(path: str, container: str) -> dict[str, Any] | None:
     except (ApiError, Unreachable):
         return None
     return found if isinstance(found, dict) else None
-
-
-def _log(name: str, line: str) -> None:
-    logs = os.path.join(attach._home(), "logs")
-    fd = os.open(os.path.join(logs, f"{name}.log"), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    with os.fdopen(fd, "a", encoding="utf-8") as log:
-        log.write(line + "\n")

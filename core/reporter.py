@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable
 from pathlib import Path
 
-from podbay.core import paths
+from podbay.core import oplog, paths
 from podbay.core.model import Event
 
 EventSink = Callable[[Event], None]
@@ -24,18 +23,19 @@ class Reporter:
     def __init__(self, root: Path, workspace: str, sink: EventSink | None) -> None:
         self.workspace = workspace
         self.sink = sink
-        self.path = paths.logs_dir(root) / f"{workspace}.log"
+        self.path = oplog.path(paths.logs_dir(root), workspace)
         self.loop: asyncio.AbstractEventLoop | None = None
+
+    def begin(self, operation: str, origin: str) -> None:
+        """The operation's header in the log (not sent: the caller knows what it started)."""
+        oplog.append(self.path, [oplog.header(operation, origin)])
 
     def bind_loop(self) -> None:
         self.loop = asyncio.get_running_loop()
 
     def emit(self, event: Event) -> None:
         if event.kind != "progress":
-            # Private: hook output can hold whatever the user's commands print.
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            with os.fdopen(fd, "a", encoding="utf-8") as log:
-                log.write(event.line() + "\n")
+            oplog.append(self.path, [event.line()])
         if self.sink is not None:
             self.sink(event)
 

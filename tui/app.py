@@ -6,9 +6,10 @@ Lifecycle logic stays in core: the app calls the same Engine as the CLI.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -24,7 +25,6 @@ from textual.widgets import (
     Footer,
     Header,
     Input,
-    Log,
     Static,
     TabbedContent,
     TabPane,
@@ -32,12 +32,14 @@ from textual.widgets import (
 )
 from textual.worker import Worker, WorkerState
 
+from podbay.core import oplog, paths
 from podbay.core.errors import PodbayError
 from podbay.core.model import Event, WorkspaceStatus, redact_url
 from podbay.tui import actions
 from podbay.tui.attach_actions import AttachActions
 from podbay.tui.commands import ActionCommands
 from podbay.tui.messages import (
+    ContainerOutput,
     DeleteChecked,
     OperationEvent,
     OperationFinished,
@@ -45,6 +47,7 @@ from podbay.tui.messages import (
     StatusPolled,
 )
 from podbay.tui.operations import Operation
+from podbay.tui.widgets.log_view import FileTail, LogView
 from podbay.tui.widgets.providers_table import ProvidersTable
 from podbay.tui.widgets.workspace_details import WorkspaceDetails
 from podbay.tui.widgets.workspace_table import WorkspaceTable
@@ -56,6 +59,7 @@ if TYPE_CHECKING:
 
 POLL_SECONDS = 3.0
 LOG_LINES = 5000
+TAIL_SECONDS = 0.25  # how often the shown log file is checked for new lines
 
 
 class Pane(Vertical):
@@ -90,12 +94,14 @@ class PodbayApp(AttachActions):
         self.operations: dict[str, Operation] = {}  # the running one, by workspace
         # Deletes the user confirmed after being shown the work they would lose.
         self.force_delete: set[str] = set()
-        self.logs: dict[str, deque[str]] = defaultdict(lambda: deque(maxlen=LOG_LINES))
         self.forwards: dict[str, list[Forward]] = defaultdict(list)
         self.provider_errors: dict[str, str | None] = {}
         self.filter_text = ""
         self.ssh_known = True  # ~/.ssh/config has podbay's block (checked at each poll)
-        self._shown_log: str | None = None
+        # What the Logs tab shows: (workspace, "log" or "container"), and the file it follows.
+        self._log_shown: tuple[str, str] | None = None
+        self._log_mode = "log"
+        self._log_tail: FileTail | None = None
         self._poll_timer: Timer | None = None
         self._poll_failures = 0  # in a row; the retry waits longer each time (up to 60 s)
 
@@ -117,7 +123,9 @@ class PodbayApp(AttachActions):
                 with TabPane("Details", id="tab-details"):
                     yield WorkspaceDetails(id="details-text")
                 with TabPane("Logs", id="tab-logs"):
-                    yield Log(id="log", max_lines=LOG_LINES)
+                    yield Static("", id="log-bar", markup=False)
+                    yield Input(placeholder="search the log (esc clears)", id="log-search")
+                    yield LogView(LOG_LINES, id="log")
                 with TabPane("Ports", id="tab-ports"):
                     yield Static("No forwarded ports. Press f to forward one.", id="ports-text")
         yield Footer()
@@ -129,6 +137,7 @@ class PodbayApp(AttachActions):
         table.focus()
         self.poll_status()
         self.set_interval(0.12, self._spin)
+        self.set_interval(TAIL_SECONDS, self._tail_log)
         # Everything alive now (modules, widgets, parsed CSS) lives as long as the app. Frozen,
         # the collector stops rescanning it: full collections took 50-130 ms here and showed as
         # key lag while polls ran; frozen, the longest stall measured is about 20 ms.
@@ -239,11 +248,7 @@ class PodbayApp(AttachActions):
             "\n".join(f.describe() for f in self.forwards[name])
             or "No forwarded ports. Press f to forward one."
         )
-        if self._shown_log != name:
-            self._shown_log = name
-            log = self.query_one("#log", Log)
-            log.clear()
-            log.write_lines(list(self.logs[name]))
+        self._show_log(name)
 
     # selection -----------------------------------------------------------------------------
 
@@ -279,7 +284,6 @@ class PodbayApp(AttachActions):
             self.notify(f"{name} is busy ({self.operations[name]})", severity="warning")
             return
         self.operations[name] = operation
-        self.logs[name].append(f"==> {operation} {name}")
         self.run_worker(
             self._operate(name, operation, request),
             name=f"{operation}:{name}",
@@ -308,12 +312,9 @@ class PodbayApp(AttachActions):
         return bool(answer)
 
     def on_operation_event(self, message: OperationEvent) -> None:
-        if message.event.kind == "progress":
-            return
-        line = message.event.line()
-        self.logs[message.name].append(line)
-        if self._shown_log == message.name:
-            self.query_one("#log", Log).write_line(line)
+        # The engine wrote the line to the workspace's log file: show it now, not at the next tick.
+        if message.event.kind != "progress" and self._log_shown == (message.name, "log"):
+            self._tail_log()
 
     def on_operation_finished(self, message: OperationFinished) -> None:
         self.operations.pop(message.name, None)
@@ -338,7 +339,6 @@ class PodbayApp(AttachActions):
         if event.state == WorkerState.CANCELLED and (event.worker.group or "").startswith("op-"):
             name = (event.worker.group or "").removeprefix("op-")
             self.operations.pop(name, None)
-            self.logs[name].append("==> cancelled")
             self.notify(f"cancelled: {event.worker.name}; podbay up {name} finishes it")
             self.poll_status()
 
@@ -500,11 +500,136 @@ class PodbayApp(AttachActions):
             answered,
         )
 
-    def action_focus_logs(self) -> None:
+    # the Logs tab ---------------------------------------------------------------------------
+
+    def _show_log(self, name: str) -> None:
+        """Point the Logs tab at the workspace's log file or container output (once per change)."""
+        wanted = (name, self._log_mode)
+        if self._log_shown == wanted:
+            return
+        self._log_shown = wanted
+        self.workers.cancel_group(self, "container-output")
+        view = self.query_one(LogView)
+        view.replace([])
+        if self._log_mode == "log":
+            self._log_tail = FileTail(
+                oplog.path(paths.logs_dir(self.engine.store.root), name), LOG_LINES
+            )
+            self._tail_log()
+        else:
+            self._log_tail = None
+            self.run_worker(
+                self._container_output(name), group="container-output", exit_on_error=False
+            )
+        self._log_bar()
+
+    def _tail_log(self) -> None:
+        if self._log_tail is None:
+            return
+        restarted, lines = self._log_tail.read()
+        view = self.query_one(LogView)
+        if restarted:
+            view.replace(lines)
+        else:
+            view.add(lines)
+
+    async def _container_output(self, name: str) -> None:
+        """`docker logs --follow` of the workspace's container, where it runs (as
+        `podbay logs --container`), into the Logs tab until another is shown."""
+        from podbay.core.attach import docker_base, record_with_container
+
+        try:
+            record = record_with_container(name)
+        except PodbayError as exc:
+            self.post_message(ContainerOutput(name, [f"No container output: {exc.message}"]))
+            return
+        argv = [*docker_base(record), "logs", "--follow", "--tail", str(LOG_LINES)]
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            record["container_id"],
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        assert process.stdout is not None
+        partial = b""
+        try:
+            while data := await process.stdout.read(1 << 16):
+                *lines, partial = (partial + data).split(b"\n")
+                if lines:
+                    text = [line.decode("utf-8", errors="replace") for line in lines]
+                    self.post_message(ContainerOutput(name, text))
+            code = await process.wait()
+            ended = "the container stopped" if code == 0 else f"docker logs ended ({code})"
+            self.post_message(ContainerOutput(name, [f"--- {ended} ---"]))
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+
+    def on_container_output(self, message: ContainerOutput) -> None:
+        if self._log_shown == (message.name, "container"):
+            self.query_one(LogView).add(message.lines)
+
+    def on_log_view_changed(self) -> None:
+        self._log_bar()
+
+    def _log_bar(self) -> None:
+        view = self.query_one(LogView)
+        if self._log_shown is None:
+            text = "No workspace selected"
+        else:
+            name, mode = self._log_shown
+            what = f"podbay's log of {name}" if mode == "log" else f"{name}'s container output"
+            parts = [what, "following" if view.follow else "paused (F follows)"]
+            if view.wrap:
+                parts.append("wrapped")
+            if view.search:
+                parts.append(f"{view.shown} lines match {view.search!r}")
+            text = " · ".join(parts)
+        self.query_one("#log-bar", Static).update(text)
+
+    def _open_logs(self, mode: str) -> None:
+        self._log_mode = mode
         self.query_one("#details-pane", TabbedContent).active = "tab-logs"
-        self.query_one("#log", Log).focus()
+        self.query_one(LogView).focus()
+        if (name := self.selected_name()) is not None:
+            self._show_log(name)
+
+    def action_focus_logs(self) -> None:
+        self._open_logs("log")
+
+    def action_container_output(self) -> None:
+        self._open_logs("container")
+
+    def action_follow_log(self) -> None:
+        view = self.query_one(LogView)
+        view.set_follow(not view.follow)
+
+    def action_wrap_log(self) -> None:
+        view = self.query_one(LogView)
+        view.set_wrap(not view.wrap)
+
+    def action_zoom_log(self) -> None:
+        """The Logs tab over the whole screen, and back."""
+        self.screen.toggle_class("log-zoom")
+        if self.screen.has_class("log-zoom"):
+            self._open_logs(self._log_mode)
+
+    @on(Input.Changed, "#log-search")
+    def _log_search_changed(self, event: Input.Changed) -> None:
+        self.query_one(LogView).set_search(event.value)
+
+    @on(Input.Submitted, "#log-search")
+    def _log_search_done(self) -> None:
+        self.query_one(LogView).focus()
 
     def action_filter(self) -> None:
+        if isinstance(self.focused, LogView) or self.focused is self.query_one("#log-search"):
+            box = self.query_one("#log-search", Input)
+            box.add_class("visible")
+            box.focus()
+            return
         box = self.query_one("#filter", Input)
         box.add_class("visible")
         box.focus()
@@ -519,12 +644,17 @@ class PodbayApp(AttachActions):
         self.query_one("#workspaces", DataTable).focus()
 
     def on_key(self, event: Any) -> None:
+        if event.key != "escape" or self.screen is not self.screen_stack[0]:
+            return
+        search = self.query_one("#log-search", Input)
+        in_log = self.focused is search or isinstance(self.focused, LogView)
+        if in_log and search.has_class("visible"):
+            search.value = ""
+            search.remove_class("visible")
+            self.query_one(LogView).focus()
+            return
         box = self.query_one("#filter", Input)
-        if (
-            event.key == "escape"
-            and box.has_class("visible")
-            and self.screen is self.screen_stack[0]
-        ):
+        if box.has_class("visible"):
             box.value = ""
             box.remove_class("visible")
             self.query_one("#workspaces", DataTable).focus()
@@ -588,5 +718,5 @@ def _guess_name(source: str) -> str:
 def run_tui(**kwargs: Any) -> int:
     from podbay.tui.wiring import open_engine
 
-    PodbayApp(open_engine()).run(**kwargs)
+    PodbayApp(open_engine(origin="TUI")).run(**kwargs)
     return 0

@@ -52,3 +52,12 @@ class DeleteChecked(Message):
         super().__init__()
         self.name = name
         self.lost = lost
+
+
+class ContainerOutput(Message):
+    """Lines a workspace's container printed (`docker logs --follow`), for the Logs tab."""
+
+    def __init__(self, name: str, lines: list[str]) -> None:
+        super().__init__()
+        self.name = name
+        self.lines = lines

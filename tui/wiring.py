@@ -19,14 +19,14 @@ def open_store() -> Store:
     return store
 
 
-def open_engine() -> Engine:
+def open_engine(origin: str = "CLI") -> Engine:
     from podbay import providers
     from podbay.core.engine import Engine
     from podbay.core.ssh.setup import refresh_ssh_config
 
     store = open_store()
     refresh_ssh_config(store)  # `ssh NAME.podbay` keeps working across an upgrade
-    return Engine(store, providers.load)
+    return Engine(store, providers.load, origin=origin)
 
 
 def open_providers() -> ProviderAdmin:

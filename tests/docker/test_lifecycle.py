@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 
 import docker
 import pytest
 
+from podbay.core import oplog
 from tests.conftest import BUSYBOX, IMAGE, PODBAY, Podbay, write_config
 
 HOOKS = {
@@ -161,6 +163,12 @@ def test_logs_show_operations_and_follow_new_ones(podbay: Podbay) -> None:
         while "workspace logged is ready" not in (line := follower.stdout.readline()):
             lines.append(line)
         assert any("stopping the container" in line for line in lines)
+        # Each operation under a header with its local time and the front that ran it.
+        headers = [line for line in lines if oplog.is_header(line.rstrip("\n"))]
+        assert [re.sub(r"^--- \d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", "", h) for h in headers] == [
+            "stop (from the CLI) ---\n",
+            "up (from the CLI) ---\n",
+        ]
         assert any("running postStartCommand" in line for line in lines)
     finally:
         follower.kill()

@@ -10,6 +10,7 @@ import sys
 
 import docker
 
+from podbay.core import oplog
 from tests.conftest import IMAGE, Podbay, write_config
 
 # `podbay up ARGS` in this interpreter, printing which heavy modules it had to import.
@@ -69,6 +70,7 @@ def test_a_running_unchanged_workspace_is_answered_without_the_full_path(podbay:
     assert err.splitlines()[-1] in first_err
     log = (podbay.home / "logs" / "app.log").read_text().splitlines()
     assert log[-1] == "==> workspace app is ready (/workspaces/app)"
+    assert oplog.is_header(log[-2]) and log[-2].endswith(" up (from the CLI) ---")
     as_json = json.loads(_up(podbay, "app", "--json", env=who)[0])
     assert as_json["outcome"] == "success" and as_json["remoteWorkspaceFolder"] == "/workspaces/app"
 

@@ -15,6 +15,7 @@ from podbay.core.store import Store
 from podbay.tui.app import PodbayApp
 from podbay.tui.operations import Operation
 from podbay.tui.screens.confirm import Confirm
+from podbay.tui.widgets.log_view import LogView
 from tests.conftest import IMAGE, Podbay, write_config
 from tests.docker.test_data_safety import repo_with_initialize_command
 from tests.docker.test_sources import make_repo
@@ -26,6 +27,11 @@ async def until(condition: Callable[[], object], timeout: float = 60) -> None:
             await asyncio.sleep(0.05)
 
 
+def log_lines(app: PodbayApp) -> list[str]:
+    """What the Logs tab holds (the selected workspace's log)."""
+    return list(app.query_one(LogView).lines)
+
+
 def status_of(app: PodbayApp, name: str) -> str:
     status = app.statuses.get(name)
     return "" if status is None else str(status.status)
@@ -33,7 +39,8 @@ def status_of(app: PodbayApp, name: str) -> str:
 
 def run(podbay: Podbay, scenario: Callable[[PodbayApp, Any], Any]) -> None:
     async def main() -> None:
-        app = PodbayApp(Engine(Store(podbay.home), providers.load), poll_seconds=0.5)
+        engine = Engine(Store(podbay.home), providers.load, origin="TUI")
+        app = PodbayApp(engine, poll_seconds=0.5)
         async with app.run_test(size=(100, 30), notifications=True) as pilot:
             await until(lambda: app.statuses or not Store(podbay.home).workspaces())
             await scenario(app, pilot)
@@ -49,13 +56,18 @@ def test_stop_up_rebuild_delete_with_keys(podbay: Podbay) -> None:
     async def scenario(app: PodbayApp, pilot: Any) -> None:
         await pilot.press("s")
         await until(lambda: status_of(app, "keys") == "Stopped" and not app.operations)
-        assert "==> stopping keys" in app.logs["keys"]
-        await pilot.press("u")
-        await until(lambda: status_of(app, "keys") == "Running" and not app.operations)
-        # The operation's events streamed into the workspace's log.
-        assert "started-now" in app.logs["keys"]
+        # The Logs tab shows the log file: the CLI's `up` before the TUI started, then the stop.
         await pilot.press("l")
         assert app.focused is app.query_one("#log")
+        await until(
+            lambda: any(line.endswith(" stop (from the TUI) ---") for line in log_lines(app))
+        )
+        assert any(line.endswith(" up (from the CLI) ---") for line in log_lines(app))
+        started = log_lines(app).count("started-now")
+        await pilot.press("u")
+        await until(lambda: status_of(app, "keys") == "Running" and not app.operations)
+        # The operation's events streamed into the Logs tab.
+        await until(lambda: log_lines(app).count("started-now") == started + 1)
         await pilot.press("r")
         await pilot.pause()
         assert isinstance(app.screen, Confirm)
@@ -112,7 +124,7 @@ def test_cancel_a_running_up(podbay: Podbay) -> None:
         app.start_operation("slow", Operation.CREATING, UpRequest(source=str(podbay.cwd / "slow")))
         await until(lambda: "slow" in app.statuses)
         app.select_workspace("slow")
-        await until(lambda: "==> running postCreateCommand" in app.logs["slow"])
+        await until(lambda: "==> running postCreateCommand" in log_lines(app))
         await pilot.press("c")
         await until(lambda: not app.operations)
         assert any("cancelled" in n.message for n in app._notifications)

@@ -12,6 +12,7 @@ from typing import Any
 
 from textual.widgets import DataTable, Input, Select, Static, Switch
 
+from podbay.core import oplog, paths
 from podbay.core.engine import Engine, UpRequest
 from podbay.core.model import ProviderConfig, Source, Workspace
 from podbay.core.store import Store
@@ -22,6 +23,7 @@ from podbay.tui.screens.confirm import Confirm
 from podbay.tui.screens.help import Help
 from podbay.tui.screens.new_workspace import NewWorkspace
 from podbay.tui.screens.provider_form import ProviderForm
+from podbay.tui.widgets.log_view import LogView, clean
 from podbay.tui.widgets.workspace_table import WorkspaceTable
 
 
@@ -619,5 +621,70 @@ def test_details_say_when_ssh_cannot_reach_the_workspace_and_i_fixes_it(
         config = (own_home / ".ssh" / "config").read_text()
         assert f'Include "{engine.store.root / "ssh_config"}"' in config
         assert "ssh web.podbay" in details()
+
+    run(engine, scenario)
+
+
+def test_log_lines_are_cleaned_for_the_terminal() -> None:
+    assert clean("\x1b[31mred\x1b[0m text") == "red text"
+    assert clean("\x1b]0;title\x07after") == "after"
+    assert clean("10%\r50%\r100%\r") == "100%"
+    assert clean("bell\x07 tab\tkept") == "bell\N{REPLACEMENT CHARACTER} tab\tkept"
+
+
+def test_logs_tab_follows_the_log_file_with_search_wrap_and_full_screen(tmp_path: Path) -> None:
+    engine, _ = make_engine(tmp_path, ("web",))
+    log = oplog.path(paths.logs_dir(tmp_path), "web")
+    # Written before the TUI starts (an earlier session or a CLI run): shown when it opens.
+    oplog.append(log, [oplog.header("up", "CLI"), *(f"line {i}" for i in range(100))])
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        view = app.query_one(LogView)
+        bar = app.query_one("#log-bar", Static)
+        await pilot.press("l")
+        assert app.focused is view
+        await until(lambda: view.line_count == 101)
+        assert view.lines[0].endswith(" up (from the CLI) ---")
+        assert "podbay's log of web · following" in str(bar.render())
+        # A CLI run appends while the TUI shows the log: it appears, and the view follows it.
+        oplog.append(log, [oplog.header("stop", "CLI"), "==> stopping web"])
+        await until(lambda: view.lines[-1] == "==> stopping web")
+        await pilot.pause()
+        assert view.is_vertical_scroll_end
+        # Scrolling up pauses following; F resumes it.
+        await pilot.press("pageup")
+        assert not view.follow and "paused (F follows)" in str(bar.render())
+        oplog.append(log, ["more"])
+        await until(lambda: view.lines[-1] == "more")
+        await pilot.pause()
+        assert not view.is_vertical_scroll_end
+        await pilot.press("F")
+        await pilot.pause()
+        assert view.follow and view.is_vertical_scroll_end
+        # / searches the log (not the workspaces) while it has focus; esc shows it all again.
+        await pilot.press("slash")
+        await pilot.press(*"line 4")
+        await until(lambda: view.line_count == 11)
+        assert view.lines[:2] == ["line 4", "line 40"]
+        assert "11 lines match 'line 4'" in str(bar.render())
+        assert app.query_one("#filter", Input).value == ""
+        await pilot.press("escape")
+        await until(lambda: view.line_count == 104)
+        # W wraps a long line to the width, and back.
+        oplog.append(log, ["x" * 300])
+        await until(lambda: view.lines[-1] == "x" * 300)
+        await pilot.press("W")
+        width = view.scrollable_content_region.width
+        assert view.lines[-1] == "x" * (300 % width) and len(view.lines) > 105
+        await pilot.press("W")
+        assert view.lines[-1] == "x" * 300
+        # z: the log over the whole screen, and back.
+        workspaces = app.query_one("#workspaces-pane")
+        await pilot.press("z")
+        await pilot.pause()
+        assert not workspaces.display and view.size.height > 20
+        await pilot.press("z")
+        await pilot.pause()
+        assert workspaces.display
 
     run(engine, scenario)
