@@ -68,6 +68,11 @@ def test_stop_up_rebuild_delete_with_keys(podbay: Podbay) -> None:
         await until(lambda: status_of(app, "keys") == "Running" and not app.operations)
         # The operation's events streamed into the Logs tab.
         await until(lambda: log_lines(app).count("started-now") == started + 1)
+        # L: the container's own output, as `podbay logs --container` shows it; l goes back.
+        await pilot.press("L")
+        await until(lambda: "Container started" in log_lines(app))
+        await pilot.press("l")
+        await until(lambda: "started-now" in log_lines(app))
         await pilot.press("r")
         await pilot.pause()
         assert isinstance(app.screen, Confirm)
