@@ -1,10 +1,11 @@
 """The workspace lifecycle: up, start, stop, delete, status, logs. Async; blocking work in threads.
 
-Crash safety: a new workspace is recorded (phase "creating") before anything is created, and
-every later step is idempotent (find the container by its labels, clone into a temporary folder
-renamed at the end, once-hooks recorded per container after they succeed), so after a kill -9 at
-any point `podbay up NAME` picks up where it stopped. A workspace is "ready" only when all of
-`up` finished; until then `list` shows it as Busy (lock held) or Error (interrupted or failed).
+Crash safety: a new workspace is recorded (phase "creating") before anything is created, an
+existing one goes back to "creating" as each `up` starts, and every later step is idempotent
+(find the container by its labels, clone into a temporary folder renamed at the end, once-hooks
+recorded per container after they succeed), so after a kill -9 at any point `podbay up NAME`
+picks up where it stopped. A workspace is "ready" only when all of `up` finished; until then
+`list` shows it as Busy (lock held), Incomplete (interrupted) or Error (failed).
 """
 
 from __future__ import annotations
@@ -127,9 +128,15 @@ class Engine:
             target = existing or self._new_workspace(name, source, provider_name, request)
             if attempt.created_record and not self.store.insert_workspace(target):
                 raise NameTaken(f"workspace {name!r} was just created by another command", "")
+            if target.phase != "creating":
+                # Until this `up` finishes: a crash, Ctrl-C or cancel leaves it Incomplete.
+                target.phase, target.error = "creating", None
+                self.store.save_workspace(target)
             try:
                 return await self._bring_up(target, provider, report, request.rebuild, attempt)
             except BaseException as exc:
+                if not isinstance(exc, Exception):
+                    report.warn("interrupted before it finished; the next `up` finishes it")
                 await self._after_failure(target, attempt, exc)
                 raise
 

@@ -38,6 +38,36 @@ async def run_initialize(
             )
 
 
+# Each hook command carries a random mark in its environment, which what it starts inherits: a
+# cancelled hook's processes are found by it and stopped (docker exec does not stop a command
+# whose output nobody reads any more).
+HOOK_MARK = "PODBAY_HOOK"
+# Shell builtins only (a minimal image may have no grep or tr); `read` drops the NULs between
+# the variables, and newlines in values split them further, which a whole mark survives.
+_STOP_MARKED = """
+found=""
+for dir in /proc/[0-9]*; do
+  while IFS= read -r part || [ -n "$part" ]; do
+    case "$part" in *"$1"*) found="$found ${dir#/proc/}"; break ;; esac
+  done 2>/dev/null < "$dir/environ"
+done
+[ -n "$found" ] || exit 0
+kill -TERM $found 2>/dev/null  # (split on purpose: one pid per word)
+sleep 1
+kill -KILL $found 2>/dev/null
+exit 0
+"""
+
+
+def _stop_marked(docker: DockerEndpoint, container_id: str, mark: str) -> None:
+    """Stop every process in the container whose environment holds `mark` (as root)."""
+    argv = ["/bin/sh", "-c", _STOP_MARKED, "sh", f"{HOOK_MARK}={mark}"]
+    output, exit_code = docker.exec_stream(container_id, argv, None, None, {})
+    for _ in output:
+        pass
+    exit_code()
+
+
 # Runs one hook command as an exec already there (argv, folder, env) -> its output and exit
 # code, or None (core/ssh/setup.py: the SSH setup's exec, for root).
 TakeOver = Callable[[list[str], str, dict[str, str]], "tuple[ByteStream, Callable[[], int]] | None"]
@@ -83,11 +113,13 @@ async def _run_parts(
     stopped = threading.Event()
 
     last_lines: list[bytes] = []  # the end of the output, to explain a failure
+    mark = secrets.token_hex(12)
+    env = {**ws.remote_env, HOOK_MARK: mark}
 
     def run_one(label: str | None, argv: list[str]) -> int:
-        running = take_over(argv, folder, ws.remote_env) if take_over else None
+        running = take_over(argv, folder, env) if take_over else None
         output, exit_code = running or docker.exec_stream(
-            container_id, argv, ws.remote_user, folder, ws.remote_env
+            container_id, argv, ws.remote_user, folder, env
         )
         streams.append(output)
         if stopped.is_set():  # cancelled while the command was being started
@@ -107,12 +139,16 @@ async def _run_parts(
     try:
         codes = await asyncio.gather(*(asyncio.to_thread(run_one, lb, argv) for lb, argv in parts))
     except asyncio.CancelledError:
-        # Cancelled (Ctrl-C, the TUI's cancel): stop reading so no thread outlives us.
-        # The command itself runs on in the container until it ends or the container stops.
+        # Cancelled (Ctrl-C, the TUI's cancel): stop reading so no thread outlives us, and stop
+        # the command's processes in the container (bounded: a stuck engine does not hold us).
         stopped.set()
         for stream in streams:
             with contextlib.suppress(Exception):
                 stream.close()
+        stopping = asyncio.to_thread(_stop_marked, docker, container_id, mark)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(stopping, 15)
+        report.warn(f"stopped {hook}{where}")
         raise
     failed = [(label, code) for (label, _), code in zip(parts, codes, strict=True) if code]
     if failed:

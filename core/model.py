@@ -68,6 +68,8 @@ def redact_url(url: str) -> str:
     return f"{scheme}://{userinfo}@{host}{slash}{path}"
 
 
+# creating: an `up` (the first or a later one) is under way, or was interrupted (Incomplete);
+# ready: the last `up` finished; failed: it stopped on an error (Error, with the message).
 Phase = Literal["creating", "ready", "failed"]
 
 
@@ -157,6 +159,7 @@ class Status(enum.StrEnum):
     STOPPED = "Stopped"
     NOT_FOUND = "NotFound"
     BUSY = "Busy"
+    INCOMPLETE = "Incomplete"  # an `up` was interrupted or cancelled: the next `up` finishes it
     ERROR = "Error"
 
 
@@ -178,7 +181,8 @@ class MachineInfo(BaseModel):
 class WorkspaceStatus(BaseModel):
     workspace: Workspace
     status: Status
-    detail: str = ""  # why Error/Busy/NotFound, one line
+    detail: str = ""  # why Error/Busy/NotFound/Incomplete, one line, in no front's words
+    fix: Literal["up"] | None = None  # the operation that repairs it (each front says how)
     container_state: str | None = None  # docker's own word: running, exited, created, ...
     image: str | None = None
     machine: MachineInfo | None = None  # a dedicated machine: id, type, state, cost

@@ -37,21 +37,28 @@ def status_of(
     found = states.get(ws.name)
     state = found.state if found else None
     image = found.image if found else None
-    if ws.phase in ("failed", "creating"):
-        detail = (
-            f"{ws.error}; run: podbay up {ws.name}"
-            if ws.phase == "failed"
-            else f"`up` was interrupted; finish it with: podbay up {ws.name}"
-        )
+    if ws.phase == "failed":
         return WorkspaceStatus(
-            workspace=ws, status=Status.ERROR, detail=detail, container_state=state, image=image
+            workspace=ws,
+            status=Status.ERROR,
+            detail=ws.error or "its last `up` failed",
+            fix="up",
+            container_state=state,
+            image=image,
+        )
+    if ws.phase == "creating":
+        return WorkspaceStatus(
+            workspace=ws,
+            status=Status.INCOMPLETE,
+            detail="its last `up` was interrupted before it finished",
+            fix="up",
+            container_state=state,
+            image=image,
         )
     if found is None:
         what = "machine" if ws.machine else "container"
         return WorkspaceStatus(
-            workspace=ws,
-            status=Status.NOT_FOUND,
-            detail=f"its {what} is gone; recreate it with: podbay up {ws.name}",
+            workspace=ws, status=Status.NOT_FOUND, detail=f"its {what} is gone", fix="up"
         )
     return WorkspaceStatus(
         workspace=ws,

@@ -338,8 +338,9 @@ class PodbayApp(AttachActions):
             )
         if event.state == WorkerState.CANCELLED and (event.worker.group or "").startswith("op-"):
             name = (event.worker.group or "").removeprefix("op-")
-            self.operations.pop(name, None)
-            self.notify(f"cancelled: {event.worker.name}; podbay up {name} finishes it")
+            operation = self.operations.pop(name, None)
+            then = "; press u to finish it" if operation and operation.is_up else ""
+            self.notify(f"{operation or 'operation'} {name} cancelled{then}")
             self.poll_status()
 
     # actions (one per registry entry) ------------------------------------------------------

@@ -76,12 +76,11 @@ class AttachActions(App[int]):
             return False
         if status.status == Status.RUNNING:
             return True
-        what = {
-            Status.STOPPED: "press u to start it",
-            Status.NOT_FOUND: "its container is gone; press u to make it again",
-            Status.ERROR: "press u to try again (the Logs tab says what failed)",
-        }.get(status.status, "try again when it is done")
-        self.notify(f"{name} is {status.status}; {what}", severity="warning")
+        from podbay.tui.wording import next_step
+
+        gone = f"; {status.detail}" if status.status == Status.NOT_FOUND else ""
+        what = next_step(status.status)
+        self.notify(f"{name} is {status.status}{gone}; {what}", severity="warning")
         return False
 
     def action_open_code(self) -> None:

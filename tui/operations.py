@@ -21,6 +21,11 @@ class Operation(StrEnum):
     DELETING = "deleting"
 
     @property
+    def is_up(self) -> bool:
+        """Runs `up`: interrupted, it leaves the workspace Incomplete."""
+        return self in (Operation.CREATING, Operation.STARTING, Operation.REBUILDING)
+
+    @property
     def outcome(self) -> str:
         """What a success notification says after the name: `web is running`."""
         return _OUTCOMES[self]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from podbay.core.docker import DockerEndpoint
 from podbay.core.engine import Engine
 from podbay.core.model import ProviderConfig, Source, Workspace
 from podbay.core.store import Store
-from tests.conftest import IMAGE, Podbay, write_config
+from tests.conftest import BUSYBOX, IMAGE, Podbay, write_config
 
 STEPS = [
     "recorded",
@@ -60,8 +61,8 @@ def test_kill_9_during_up_then_up_repairs(podbay: Podbay, tmp_path: Path, step: 
     assert killed.returncode == -9, killed.stderr
 
     [row] = podbay.json("list")
-    assert row["status"] == "Error", row  # never Running while unfinished
-    assert "podbay up repo" in row["detail"]
+    assert row["status"] == "Incomplete", row  # never Running while unfinished
+    assert row["hint"] == "podbay up repo"
 
     podbay.ok("up", "repo")
     assert podbay.status("repo")["status"] == "Running"
@@ -77,6 +78,45 @@ def test_kill_9_during_up_then_up_repairs(podbay: Podbay, tmp_path: Path, step: 
     for hook in ("onCreate", "postCreate", "postStart"):
         ran = podbay.ok("exec", "repo", "--", "cat", f"/tmp/{hook}").stdout
         assert ran == "x\n", f"{hook} ran {ran.count('x')} times after a kill at {step}"
+
+
+def test_a_rebuild_killed_half_way_is_incomplete_not_running(podbay: Podbay) -> None:
+    """B1: an `up` of a ready workspace that never finished (its process killed in a hook of the
+    new container) shows as Incomplete, with the command that finishes it; that `up` does."""
+    write_config(podbay.cwd / "half", {"image": IMAGE, "postCreateCommand": "echo made"})
+    podbay.ok("up", "half")
+    killed = podbay(
+        "up", "half", "--rebuild", env={"PODBAY_TEST_KILL_AT": "hook:postCreateCommand"}
+    )
+    assert killed.returncode == -9, killed.stderr
+    listed = podbay("list")
+    assert "Incomplete" in listed.stdout
+    assert "half: its last `up` was interrupted before it finished; run: podbay up half" in (
+        listed.stderr
+    )
+    podbay.ok("up", "half")
+    assert podbay.status("half")["status"] == "Running"
+
+
+def test_ctrl_c_in_a_hook_stops_what_it_started_and_leaves_it_incomplete(podbay: Podbay) -> None:
+    """B9: the hook's processes (a child in the background too) stop with the `up` that ran
+    them, on a minimal image (busybox, no /etc/passwd)."""
+    write_config(
+        podbay.cwd / "intr", {"image": BUSYBOX, "postCreateCommand": "sleep 601 & sleep 602"}
+    )
+    up = podbay.popen("up", "intr")
+    assert up.stderr is not None
+    for line in up.stderr:
+        if "running postCreateCommand" in line:
+            break
+    up.send_signal(signal.SIGINT)
+    _, err = up.communicate(timeout=60)
+    assert up.returncode == 130, err
+    assert "stopped postCreateCommand" in err and "Traceback" not in err
+    [container] = containers_of(podbay, "intr")
+    processes = docker.from_env().api.top(str(container["Id"]))["Processes"]
+    assert not any("sleep 60" in " ".join(p) for p in processes), processes
+    assert podbay.status("intr")["status"] == "Incomplete"
 
 
 def test_two_ups_at_once_make_one_container(podbay: Podbay) -> None:

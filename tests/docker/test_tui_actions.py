@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import docker
 from textual.widgets import Button, Static
 
 from podbay import providers
@@ -132,9 +133,18 @@ def test_cancel_a_running_up(podbay: Podbay) -> None:
         await until(lambda: "==> running postCreateCommand" in log_lines(app))
         await pilot.press("c")
         await until(lambda: not app.operations)
-        assert any("cancelled" in n.message for n in app._notifications)
-        await until(lambda: status_of(app, "slow") == "Error")
-        assert "interrupted" in app.statuses["slow"].detail
+        assert [n.message for n in app._notifications][-1] == (
+            "creating slow cancelled; press u to finish it"
+        )
+        # B9: the hook's command is stopped in the container, and the workspace is Incomplete.
+        container_id = Store(podbay.home).workspace("slow").container_id
+        assert container_id is not None
+        container = docker.from_env().containers.get(container_id)
+        assert not any("sleep 600" in " ".join(p) for p in container.top()["Processes"])
+        await until(lambda: status_of(app, "slow") == "Incomplete")
+        assert "stopped postCreateCommand" in " ".join(log_lines(app))
+        details = str(app.query_one("#details-text", Static).render())
+        assert "its last `up` was interrupted before it finished; press u to finish it" in details
 
     run(podbay, scenario)
 

@@ -25,6 +25,7 @@ def _status_json(item: WorkspaceStatus) -> dict[str, Any]:
         "provider": ws.provider,
         "status": str(item.status),
         "detail": item.detail,
+        "hint": f"podbay up {ws.name}" if item.fix == "up" else None,
         "source": ws.source.display(),
         "sourceKind": ws.source.kind,
         "folder": ws.folder,
@@ -115,8 +116,9 @@ def cmd_list(ns: argparse.Namespace) -> int:
         if s.machine:
             print(f"  {s.workspace.name}: {machine_text(s.machine)}")
     for s in statuses:
-        if s.status in ("Error", "Busy", "NotFound") and s.detail:
-            print(f"  {s.workspace.name}: {s.detail}", file=sys.stderr)
+        if s.status in ("Error", "Busy", "NotFound", "Incomplete") and s.detail:
+            fix = f"; run: podbay up {s.workspace.name}" if s.fix == "up" else ""
+            print(f"  {s.workspace.name}: {s.detail}{fix}", file=sys.stderr)
     return 0
 
 
@@ -129,6 +131,8 @@ def cmd_status(ns: argparse.Namespace) -> int:
     if ns.json:
         print(json.dumps(data, indent=2))
         return 0
+    if data["hint"]:
+        data["detail"] += f"; run: {data['hint']}"
     for key in (
         "name",
         "status",

@@ -8,14 +8,12 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from podbay.core.model import machine_text
+from podbay.tui.wording import next_step
 
 if TYPE_CHECKING:
     from podbay.core.model import WorkspaceStatus
 
-NO_WORKSPACES = (
-    "No workspaces yet. Press n to create one (a folder, git URL, image or template), "
-    "or run: podbay up FOLDER"
-)
+NO_WORKSPACES = "No workspaces yet. Press n to create one (a folder, git URL, image or template)."
 NO_SELECTION = "No workspace selected. Press n to create one."
 
 
@@ -76,7 +74,8 @@ def _lines(status: WorkspaceStatus, operation: str | None, ssh_known: bool = Tru
     if status.machine:
         lines.append(f"machine:   {machine_text(status.machine)}")
     if status.detail:
-        lines.append(f"note:      {status.detail}")
+        fix = f"; {next_step(status.status)}" if status.fix else ""
+        lines.append(f"note:      {status.detail}{fix}")
     if status.changed:
         lines.append(
             f"config:    * changed since the container was made ({', '.join(status.changed)});"

@@ -39,8 +39,9 @@ class WorkspaceTable(DataTable[str | Text]):
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
 
     def _status_styles(self) -> dict[str, str]:
-        """The status colours of the app's theme: Running green, Error red, Busy, NotFound and
-        a changed config yellow, Stopped dim (also readable with NO_COLOR: dim and bold)."""
+        """The status colours of the app's theme: Running green, Error red, Busy, Incomplete,
+        NotFound and a changed config yellow, Stopped dim (also readable with NO_COLOR: dim and
+        bold)."""
         colours = self.app.get_css_variables()
         return {
             Status.RUNNING: colours.get("success", "green"),
