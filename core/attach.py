@@ -16,6 +16,7 @@ import urllib.parse
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from podbay import IMPORT_ROOT
+from podbay.core import used
 from podbay.core.docker_cli import current_context_host, docker_cli
 from podbay.core.errors import PodbayError
 from podbay.core.ssh.sshd import SSHD_SCRIPT
@@ -85,6 +86,7 @@ def ready_record(name: str) -> AttachRecord:
     unfinished = record.get("phase") == "creating" and not record.get("usable")
     if not record.get("container_id") or unfinished:
         raise PodbayError(f"workspace {name} has no finished container", f"run: podbay up {name}")
+    used.mark(_home(), name)  # exec, ssh and the TUI's shell come here
     return record
 
 

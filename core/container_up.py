@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from podbay.core import consent, hooks, images, quick_up, testseam
+from podbay.core import consent, hooks, images, quick_up, testseam, used
 from podbay.core.compose import part_of
 from podbay.core.devcontainer import plan as dcplan
 from podbay.core.devcontainer.plan import ONCE_HOOKS, Plan, resolve_container_env
@@ -69,6 +69,7 @@ async def container_up(
     ws.quick = _quick_note(job, info, inputs)
     ws.phase, ws.error, ws.usable = "ready", None, True
     store.save_workspace(ws)
+    used.mark(str(store.root), ws.name)
     report.done(f"workspace {ws.name} is ready ({plan.workspace_folder})")
     return ws
 

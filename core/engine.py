@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from podbay.core import consent, hooks, images, oplog, paths, teardown, testseam
+from podbay.core import consent, hooks, images, oplog, paths, teardown, testseam, used
 from podbay.core import source as sources
 from podbay.core.container_up import Attempt, ask_consent, container_up
 from podbay.core.devcontainer import files as dcfiles
@@ -116,14 +116,26 @@ class Engine:
         report = Reporter(self.store.root, name, on_event)
         report.begin("up --rebuild" if request.rebuild else "up", self.origin)
         async with self.store.lock(
-            name, "up", lambda holder: report.step(f"waiting for {holder} to finish")
+            name,
+            f"up (from the {self.origin})",
+            lambda holder: report.step(f"waiting for {holder} to finish"),
         ):
             existing = self.store.find_workspace(name)
             if existing is not None and not sources.same_source(existing.source, source):
-                raise NameTaken(
-                    f"workspace {name!r} already exists with source {existing.source.display()}",
-                    f"choose another name with --name, or remove it: podbay delete {name}",
+                if not _made_nothing(existing):
+                    raise NameTaken(
+                        f"workspace {name!r} already exists with source "
+                        f"{existing.source.display()}",
+                        f"choose another name with --name, or remove it: podbay delete {name}",
+                    )
+                # Its first `up` failed before anything was made: this source takes the name.
+                report.warn(
+                    f"replacing workspace {name} (its `up` from {existing.source.display()} "
+                    "failed before anything was made)"
                 )
+                self.store.remove_workspace(name)
+                shutil.rmtree(ssh_keys.of(self.store.root, name).folder, ignore_errors=True)
+                existing = None
             attempt = Attempt(existing is None, yes=request.yes, confirm=confirm)
             target = existing or self._new_workspace(name, source, provider_name, request)
             if attempt.created_record and not self.store.insert_workspace(target):
@@ -135,7 +147,9 @@ class Engine:
             try:
                 return await self._bring_up(target, provider, report, request.rebuild, attempt)
             except BaseException as exc:
-                if not isinstance(exc, Exception):
+                if isinstance(exc, Exception):
+                    report.failed(exc)
+                else:
                     report.warn("interrupted before it finished; the next `up` finishes it")
                 await self._after_failure(target, attempt, exc)
                 raise
@@ -305,20 +319,20 @@ class Engine:
         ssh_setup.write_ssh_config(self.store)
 
     async def _after_failure(self, ws: Workspace, attempt: Attempt, exc: BaseException) -> None:
+        """A failed `up` leaves its workspace in Error, with the message, to be inspected (its
+        log), retried or deleted; an interrupted one leaves it Incomplete. Only a new workspace
+        the user refused to allow is forgotten, with the folder this `up` made for it."""
         if not isinstance(exc, Exception):
             return  # interrupted (Ctrl-C, cancel): leave the record for the next `up` to repair
-        container_made = ws.container_id is not None
         # A machine podbay may have asked for (a launch whose answer was lost included) keeps
         # the record: the next `up` finds it by its tags and ClientToken, `delete` removes it.
-        machine_asked = bool(ws.machine)
-        if attempt.created_record and not container_made and not machine_asked:
-            # Nothing was built on the machine: forget the workspace so a fixed retry starts
-            # clean. Only a folder this very `up` made goes with it; one that was there stays.
+        refused = isinstance(exc, consent.ConsentNeeded)
+        if attempt.created_record and refused and ws.container_id is None and not ws.machine:
             self.store.remove_workspace(ws.name)
             if attempt.made_folder:
                 await asyncio.to_thread(shutil.rmtree, ws.folder, True)
             shutil.rmtree(ssh_keys.of(self.store.root, ws.name).folder, ignore_errors=True)
-            return  # its log stays: `podbay logs NAME` still shows why it failed
+            return  # its log stays: `podbay logs NAME` still shows what was refused
         ws.phase = "failed"
         ws.error = exc.message if isinstance(exc, PodbayError) else str(exc).splitlines()[0]
         self.store.save_workspace(ws)
@@ -337,10 +351,17 @@ class Engine:
         self.store.workspace(name)
         report = Reporter(self.store.root, name, on_event)
         report.begin(operation, self.origin)
-        async with self.store.lock(name, operation, lambda h: report.step(f"waiting for {h}")):
+        holder = f"{operation} (from the {self.origin})"
+        async with self.store.lock(
+            name, holder, lambda h: report.step(f"waiting for {h} to finish")
+        ):
             # Read under the lock: an operation that waited acts on what is there now.
             ws = self.store.workspace(name)
-            yield ws, self.provider(ws.provider), self._job(ws, report)
+            try:
+                yield ws, self.provider(ws.provider), self._job(ws, report)
+            except Exception as exc:
+                report.failed(exc)
+                raise
 
     async def stop(self, name: str, on_event: EventSink | None = None) -> Workspace:
         """Stop the container; a workspace's own machine is stopped with it (disk kept)."""
@@ -372,6 +393,7 @@ class Engine:
         # The lock file stays: a process waiting on it holds it open, and a new file would let
         # a newcomer take a second lock beside it.
         oplog.path(paths.logs_dir(self.store.root), name).unlink(missing_ok=True)
+        used.forget(str(self.store.root), name)
         return ws
 
     # status --------------------------------------------------------------------------------
@@ -414,3 +436,13 @@ class Engine:
         ):
             self.store.workspace(name)  # the usual "no workspace named" error
         return path
+
+
+def _made_nothing(ws: Workspace) -> bool:
+    """Nothing of the workspace exists but its record: no container, no machine asked for,
+    no folder of podbay's own (a clone, a template) with possible work in it."""
+    return (
+        ws.container_id is None
+        and not ws.machine
+        and not (ws.owned_folder and os.path.exists(ws.folder))
+    )

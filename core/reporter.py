@@ -30,6 +30,13 @@ class Reporter:
         """The operation's header in the log (not sent: the caller knows what it started)."""
         oplog.append(self.path, [oplog.header(operation, origin)])
 
+    def failed(self, exc: Exception) -> None:
+        """Why the operation stopped, as its last lines in the log (not sent: the caller
+        reports the error itself)."""
+        message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        hint = getattr(exc, "hint", "")
+        oplog.append(self.path, [f"error: {message}", *([f"hint: {hint}"] if hint else [])])
+
     def bind_loop(self) -> None:
         self.loop = asyncio.get_running_loop()
 

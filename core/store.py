@@ -2,7 +2,8 @@
 
 Locks are `flock(2)` locks on one file per workspace: the kernel drops them when the holding
 process exits for any reason (kill -9 included), so a stale lock is never waited on. The file
-also records the holder's pid and operation, for messages and the Busy status.
+also records what holds it (the operation and the front that runs it), for messages and the
+Busy status.
 """
 
 from __future__ import annotations
@@ -242,7 +243,7 @@ class Store:
         return paths.locks_dir(self.root) / f"{name}.lock"
 
     def lock_holder(self, name: str) -> str | None:
-        """What holds the workspace's lock ('up (pid 123)'), or None when it is free."""
+        """What holds the workspace's lock ('up (from the CLI)'), or None when it is free."""
         path = self.lock_path(name)
         try:
             fd = os.open(path, os.O_RDONLY)
@@ -298,6 +299,6 @@ class Store:
             os.close(fd)  # closing drops the lock
 
 
-def _write_holder(fd: int, operation: str) -> None:
+def _write_holder(fd: int, holder: str) -> None:
     os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{operation} (pid {os.getpid()})".encode(), 0)
+    os.pwrite(fd, holder.encode(), 0)

@@ -14,6 +14,7 @@ import os
 import sqlite3
 import sys
 
+from podbay.core import used
 from podbay.core.docker_cli import docker_cli
 from podbay.core.errors import DockerError
 from podbay.core.ssh.sshd import SSHD_SCRIPT
@@ -178,6 +179,7 @@ def main() -> None:
             print(f"podbay: error: {exc.message}\nhint: {exc.hint}", file=sys.stderr)
             raise SystemExit(1) from None
         home = attach._home()
+    used.mark(home, name)
     # OpenSSH binds the master connection's socket there after this connects (see
     # core.ssh.config.control_path); without the folder, ssh would exit.
     try:  # noqa: SIM105 (contextlib would cost this per-connection path 2 ms)

@@ -133,13 +133,13 @@ def test_a_held_lock_shows_busy_and_is_waited_for(podbay: Podbay) -> None:
     write_config(podbay.cwd / "held", {"image": IMAGE})
     podbay.ok("up", "held")
     store = Store(podbay.home)
-    with store.try_lock("held", "rebuild") as taken:
+    with store.try_lock("held", "rebuild (from the TUI)") as taken:
         assert taken
         [row] = podbay.json("list")
-        assert row["status"] == "Busy" and row["detail"].startswith("rebuild (pid ")
+        assert row["status"] == "Busy" and row["detail"] == "rebuild (from the TUI)"
         waiter = podbay.popen("stop", "held")
         assert waiter.stderr is not None
-        assert "waiting for rebuild (pid" in waiter.stderr.readline()
+        assert waiter.stderr.readline() == "==> waiting for rebuild (from the TUI) to finish\n"
     waiter.wait(timeout=60)
     assert waiter.returncode == 0
     assert podbay.status("held")["status"] == "Stopped"

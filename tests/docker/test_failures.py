@@ -29,8 +29,15 @@ def test_image_missing_and_not_pullable(podbay: Podbay) -> None:
     assert_clean_error(
         result, "image 127.0.0.1:9/podbay/none:1 is not here and could not be pulled"
     )
-    # Nothing was created, so nothing is left to repair.
+    # B17: the failed create stays, in Error with its reason and its log, until deleted; the
+    # delete leaves the user's folder as it was.
+    [row] = podbay.json("list")
+    assert row["status"] == "Error" and "could not be pulled" in row["detail"]
+    assert row["hint"] == "podbay up proj"
+    assert "could not be pulled" in podbay.ok("logs", "proj").stdout
+    podbay.ok("delete", "proj", "--yes")
     assert podbay.json("list") == []
+    assert (podbay.cwd / "proj" / ".devcontainer" / "devcontainer.json").exists()
 
 
 def test_failing_hook_keeps_the_workspace_and_up_reruns_it(podbay: Podbay) -> None:
@@ -62,9 +69,10 @@ def test_docker_unreachable_says_how_to_start_it(podbay: Podbay) -> None:
     result = podbay("up", "proj", env=gone)
     assert_clean_error(result, "cannot reach Docker at unix://")
     assert "dockerd" in result.stderr
-    assert podbay.json("list") == []
+    [row] = podbay.json("list")
+    assert row["status"] == "Error" and "cannot reach Docker" in row["detail"]
 
-    podbay.ok("up", "proj")
+    podbay.ok("up", "proj")  # the same workspace, once Docker answers
     listed = json.loads(podbay("list", "--json", env=gone).stdout)
     assert listed[0]["status"] == "Error" and "cannot reach Docker" in listed[0]["detail"]
 

@@ -62,9 +62,16 @@ def test_git_clone_failure(podbay: Podbay, tmp_path: Path) -> None:
     make_repo(tmp_path / "repo")
     result = podbay("up", f"file://{tmp_path}/repo@no-such-branch")
     assert result.returncode == 1 and "git clone of" in result.stderr
-    # Nothing half-made is left behind: a corrected retry works under the same name.
-    assert podbay.json("list") == []
+    # The failed clones stay in Error; a corrected retry takes the same name, as nothing of
+    # the failed one was made.
+    listed = {row["name"]: row for row in podbay.json("list")}
+    assert {name: row["status"] for name, row in listed.items()} == {
+        "missing": "Error",
+        "repo": "Error",
+    }
+    assert "git clone of" in listed["repo"]["detail"]
     done = podbay.ok("up", f"file://{tmp_path}/repo@feature")
+    assert "replacing workspace repo" in done.stderr
     assert "Receiving objects" in done.stderr or "done." in done.stderr  # git's progress
 
 
