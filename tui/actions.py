@@ -19,6 +19,7 @@ class Action:
     dangerous: bool = False  # asks for confirmation
     show: bool = True  # in the footer (all are in help and the palette)
     key_display: str | None = None
+    note: str = ""  # in help: what else the key does where it is pressed
 
 
 ACTIONS: tuple[Action, ...] = (
@@ -29,10 +30,18 @@ ACTIONS: tuple[Action, ...] = (
     Action("up", "u", "Up/start", needs_workspace=True),
     Action("stop", "s", "Stop", needs_workspace=True),
     Action("rebuild", "r", "Rebuild", needs_workspace=True, dangerous=True),
-    Action("delete", "d", "Delete", needs_workspace=True, dangerous=True),
+    Action(
+        "delete",
+        "d",
+        "Delete",
+        needs_workspace=True,
+        dangerous=True,
+        note="in Ports: stops the forward",
+    ),
     Action("shell", "enter", "Shell", needs_workspace=True, key_display="⏎"),
     Action("open_code", "o", "VS Code", needs_workspace=True),
     Action("forward", "f", "Forward port", needs_workspace=True),
+    Action("open_browser", "w", "Open the forward in a browser (Ports)", show=False),
     Action("cancel_operation", "c", "Cancel operation", needs_workspace=True, show=False),
     Action("focus_logs", "l", "Logs: podbay's log of the workspace", show=False),
     Action("container_output", "L", "Logs: the container's output", show=False),
@@ -40,10 +49,14 @@ ACTIONS: tuple[Action, ...] = (
     Action("wrap_log", "W", "Logs: wrap long lines, or not", show=False),
     Action("zoom_log", "z", "Logs: full screen, or back", show=False),
     Action("install_ssh_config", "i", "Let ssh reach NAME.podbay (~/.ssh/config)", show=False),
-    Action("filter", "slash", "Filter/search", key_display="/"),
+    Action("filter", "slash", "Filter", key_display="/", note="in the log: searches it"),
     Action("add_provider", "p", "Add provider", show=False),
     Action("edit_provider", "e", "Edit provider", show=False),
     Action("refresh", "ctrl+r", "Refresh now", show=False),
+    Action(
+        "history", "exclamation_mark", "Notifications of this session", show=False, key_display="!"
+    ),
+    Action("sort", "S", "Sort workspaces: name, status, last used", show=False),
     Action("focus_next", "tab", "Switch pane", show=False),
     Action("focus_providers", "1", "Go to the providers", show=False),
     Action("focus_workspaces", "2", "Go to the workspaces", show=False),

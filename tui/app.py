@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on
+from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
@@ -32,9 +32,9 @@ from textual.widgets import (
 )
 from textual.worker import Worker, WorkerState
 
-from podbay.core import oplog, paths
+from podbay.core import oplog, paths, used
 from podbay.core.errors import PodbayError
-from podbay.core.model import Event, WorkspaceStatus, redact_url
+from podbay.core.model import Event, Status, WorkspaceStatus, redact_url
 from podbay.tui import actions
 from podbay.tui.attach_actions import AttachActions
 from podbay.tui.commands import ActionCommands
@@ -48,16 +48,28 @@ from podbay.tui.messages import (
 )
 from podbay.tui.operations import Operation
 from podbay.tui.widgets.log_view import FileTail, LogView
+from podbay.tui.widgets.ports_table import OpenForward, PortsTable, port_text
 from podbay.tui.widgets.providers_table import ProvidersTable
 from podbay.tui.widgets.workspace_details import WorkspaceDetails
 from podbay.tui.widgets.workspace_table import WorkspaceTable
+from podbay.tui.wording import for_tui
 
 if TYPE_CHECKING:
     from podbay.core.engine import Engine, UpRequest
     from podbay.core.model import ProviderConfig
-    from podbay.core.ssh.client import Forward
+    from podbay.tui.screens.history import Notice
 
 POLL_SECONDS = 3.0
+# S: how the workspaces are sorted, each with the words the pane's title adds.
+SORTS = {"name": "", "status": "(by status)", "used": "(last used first)"}
+STATUS_ORDER = {
+    Status.ERROR: 0,
+    Status.INCOMPLETE: 1,
+    Status.NOT_FOUND: 2,
+    Status.BUSY: 3,
+    Status.RUNNING: 4,
+    Status.STOPPED: 5,
+}
 LOG_LINES = 5000
 TAIL_SECONDS = 0.25  # how often the shown log file is checked for new lines
 
@@ -94,9 +106,12 @@ class PodbayApp(AttachActions):
         self.operations: dict[str, Operation] = {}  # the running one, by workspace
         # Deletes the user confirmed after being shown the work they would lose.
         self.force_delete: set[str] = set()
-        self.forwards: dict[str, list[Forward]] = defaultdict(list)
+        self.forwards: dict[str, list[OpenForward]] = defaultdict(list)
         self.provider_errors: dict[str, str | None] = {}
         self.filter_text = ""
+        self._select_when_shown: str | None = None  # a workspace being created
+        self.history: list[Notice] = []  # every notification of the session (`!`)
+        self.sort_by = "name"  # or "status", "used" (S cycles)
         self.ssh_known = True  # ~/.ssh/config has podbay's block (checked at each poll)
         # What the Logs tab shows: (workspace, "log" or "container"), and the file it follows.
         self._log_shown: tuple[str, str] | None = None
@@ -116,7 +131,7 @@ class PodbayApp(AttachActions):
                 yield Static("1 Providers", classes="pane-title")
                 yield ProvidersTable(id="providers", cursor_type="row")
             with Pane(id="workspaces-pane", classes="pane"):
-                yield Static("2 Workspaces", classes="pane-title")
+                yield Static("2 Workspaces", classes="pane-title", id="workspaces-title")
                 yield Input(placeholder="filter workspaces (esc clears)", id="filter")
                 yield WorkspaceTable(id="workspaces", cursor_type="row")
             with TabbedContent(id="details-pane"):
@@ -127,7 +142,7 @@ class PodbayApp(AttachActions):
                     yield Input(placeholder="search the log (esc clears)", id="log-search")
                     yield LogView(LOG_LINES, id="log")
                 with TabPane("Ports", id="tab-ports"):
-                    yield Static("No forwarded ports. Press f to forward one.", id="ports-text")
+                    yield PortsTable(id="ports", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -180,22 +195,28 @@ class PodbayApp(AttachActions):
         timeout: float | None = None,
         markup: bool = False,
     ) -> None:
-        """Notifications carry names, paths and messages from elsewhere: plain text."""
+        """Notifications carry names, paths and messages from elsewhere: plain text, with
+        core's hints in the TUI's words (keys, not commands)."""
+        from podbay.tui.screens.history import Notice
+
+        message = for_tui(message)
+        self.history.append(Notice(self.clock(), severity, title, message))
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def on_status_polled(self, message: StatusPolled) -> None:
         banner = self.query_one("#banner", Static)
         if message.result is None:
-            banner.update(message.error)
+            banner.update(for_tui(message.error))
             banner.add_class("visible")
             return
         self.provider_errors = message.result.provider_errors
         default = self.engine.default_provider_name()
         down = self.provider_errors.get(default or "")
         banner.set_class(bool(down), "visible")
-        banner.update(f"Provider {default} is not reachable: {down}" if down else "")
+        banner.update(for_tui(f"Provider {default} is not reachable: {down}") if down else "")
         self.statuses = {s.workspace.name: s for s in message.result.statuses}
         self._check_ssh_config()
+        self._close_forwards_of_stopped()
         self.render_providers()
         self.render_workspaces()
 
@@ -223,11 +244,41 @@ class PodbayApp(AttachActions):
             fields = (ws.name, ws.source.display(), ws.provider, str(status.status))
             return any(wanted in field.lower() for field in fields)
 
-        return sorted(name for name, status in self.statuses.items() if matches(status))
+        names = [name for name, status in self.statuses.items() if matches(status)]
+        return sorted(names, key=self._sort_key())
+
+    def _sort_key(self) -> Callable[[str], Any]:
+        if self.sort_by == "status":
+            return lambda name: (STATUS_ORDER.get(self.statuses[name].status, 9), name)
+        if self.sort_by == "used":
+            home = str(self.engine.store.root)
+
+            def last_used(name: str) -> tuple[float, str]:
+                when = used.when(home, name) or self.statuses[name].workspace.created_at
+                return (-when, name)
+
+            return last_used
+        return lambda name: name
+
+    def action_sort(self) -> None:
+        order = list(SORTS)
+        self.sort_by = order[(order.index(self.sort_by) + 1) % len(order)]
+        title = f"2 Workspaces {SORTS[self.sort_by]}".rstrip()
+        self.query_one("#workspaces-title", Static).update(title)
+        self.render_workspaces()
+
+    def action_history(self) -> None:
+        from podbay.tui.screens.history import History
+
+        self.push_screen(History(list(self.history)))
 
     def render_workspaces(self) -> None:
         shown = [self.statuses[name] for name in self.visible_names()]
-        self.query_one(WorkspaceTable).show(shown, self.operations, self.clock())
+        table = self.query_one(WorkspaceTable)
+        table.show(shown, self.operations, self.clock())
+        if self._select_when_shown in self.statuses:
+            table.select(self._select_when_shown)  # a created workspace is selected once shown
+            self._select_when_shown = None
         self.render_details()
 
     def _spin(self) -> None:
@@ -241,13 +292,12 @@ class PodbayApp(AttachActions):
         details.no_match = self.filter_text if self.statuses and not self.visible_names() else ""
         details.ssh_known = self.ssh_known
         details.operation = self.operations.get(name) if name else None
+        details.last_used = used.when(str(self.engine.store.root), name) if name else None
         details.status = self.statuses[name] if name else None
         if name is None:
             return
-        self.query_one("#ports-text", Static).update(
-            "\n".join(f.describe() for f in self.forwards[name])
-            or "No forwarded ports. Press f to forward one."
-        )
+        ports = self.statuses[name].workspace.forward_ports
+        self.query_one(PortsTable).show(ports, self.forwards[name])
         self._show_log(name)
 
     # selection -----------------------------------------------------------------------------
@@ -284,6 +334,8 @@ class PodbayApp(AttachActions):
             self.notify(f"{name} is busy ({self.operations[name]})", severity="warning")
             return
         self.operations[name] = operation
+        if operation is Operation.CREATING:
+            self._select_when_shown = name
         self.run_worker(
             self._operate(name, operation, request),
             name=f"{operation}:{name}",
@@ -336,6 +388,8 @@ class PodbayApp(AttachActions):
             self.notify(
                 f"{type(error).__name__}: {error}", title="internal error", severity="error"
             )
+        if event.worker.group == "forward" and event.worker.is_finished:
+            self._forward_ended(event.worker)
         if event.state == WorkerState.CANCELLED and (event.worker.group or "").startswith("op-"):
             name = (event.worker.group or "").removeprefix("op-")
             operation = self.operations.pop(name, None)
@@ -380,6 +434,8 @@ class PodbayApp(AttachActions):
         self.push_screen(rebuild_dialog(name), answered)
 
     def action_delete(self) -> None:
+        if self._stop_forward():
+            return
         if (selected := self._selected()) is None:
             return
         name = selected[0]
@@ -423,9 +479,63 @@ class PodbayApp(AttachActions):
         self.workers.cancel_group(self, f"op-{name}")
 
     def on_ports_forwarded(self, message: PortsForwarded) -> None:
-        self.forwards[message.name].extend(message.forwards)
+        opened = [OpenForward(forward, message.worker) for forward in message.forwards]
+        self.forwards[message.name].extend(opened)
         self.notify("forwarding " + ", ".join(f.describe() for f in message.forwards))
         self.render_details()
+
+    def _forward_ended(self, worker: Worker[Any]) -> None:
+        """A forward's connection closed (stopped with d, its workspace stopped, or lost)."""
+        for name, open_now in self.forwards.items():
+            if any(item.worker is worker for item in open_now):
+                self.forwards[name] = [item for item in open_now if item.worker is not worker]
+                self.render_details()
+
+    def _close_forwards_of_stopped(self) -> None:
+        """Forwards of a workspace that no longer runs go (their connections would only fail)."""
+        for name, open_now in self.forwards.items():
+            status = self.statuses.get(name)
+            if open_now and (status is None or status.status != Status.RUNNING):
+                for item in open_now:
+                    item.worker.cancel()
+
+    def _selected_forward(self) -> OpenForward | None:
+        """The open forward under the Ports tab's cursor, when that tab has focus."""
+        table = self.query_one(PortsTable)
+        name = self.selected_name()
+        if self.focused is not table or name is None:
+            return None
+        port = table.selected_port()
+        return next((f for f in self.forwards[name] if port_text(f.target) == port), None)
+
+    def _stop_forward(self) -> bool:
+        """d in the Ports tab: stop the forward under the cursor (True if it was one)."""
+        if self.focused is not self.query_one(PortsTable):
+            return False
+        item = self._selected_forward()
+        if item is None:
+            self.notify("That port is not forwarded: nothing to stop")
+            return True
+        item.worker.cancel()
+        self.notify(f"stopped forwarding {item.forward.describe()}")
+        return True
+
+    def action_open_browser(self) -> None:
+        """w: open the forward under the Ports tab's cursor in a browser."""
+        item = self._selected_forward()
+        if item is None:
+            self.notify("Go to the Ports tab (3, then ]) and pick a forwarded port first")
+            return
+        self._open_url(item.forward.url)
+
+    @work(thread=True, exit_on_error=False, group="browser")
+    def _open_url(self, url: str) -> None:
+        import webbrowser
+
+        if webbrowser.open(url):
+            self.notify(f"opened {url}")
+        else:
+            self.notify(f"No browser found here. Open: {url}", timeout=20)
 
     def action_focus_providers(self) -> None:
         self.query_one(ProvidersTable).focus()

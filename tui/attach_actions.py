@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from podbay.core.attach import AttachRecord
     from podbay.core.engine import Engine
     from podbay.core.ssh.client import Forward
+    from podbay.tui.widgets.ports_table import OpenForward
 
 
 class AttachActions(App[int]):
@@ -34,6 +35,7 @@ class AttachActions(App[int]):
     statuses: dict[str, WorkspaceStatus]  # from the last poll
     operations: Mapping[str, str]  # what runs, by workspace ("rebuilding")
     ssh_known: bool  # ~/.ssh/config has podbay's block
+    forwards: dict[str, list[OpenForward]]  # open now, by workspace
 
     def _selected(self) -> tuple[str, WorkspaceStatus] | None:
         """The highlighted workspace and its last status; without one, a notification says so."""
@@ -100,34 +102,49 @@ class AttachActions(App[int]):
             self.notify(f"No `code` command here. Open{first}: {result['url']}", timeout=20)
 
     def action_forward(self) -> None:
+        """Ask which port to forward, proposing the first of forwardPorts not forwarded yet; a
+        port already forwarded is not forwarded twice."""
         from podbay.core.ssh.client import parse_forward
         from podbay.tui.screens.prompt import Prompt
+        from podbay.tui.widgets.ports_table import not_forwarded, port_text, target_of
 
         if (selected := self._selected()) is None:
             return
         name, status = selected
+        if not self._can_enter(name, status):
+            return
+        open_now = self.forwards[name]
 
         def check(text: str) -> str | None:
             try:
                 parse_forward(text)
             except PodbayError as exc:
                 return f"{exc.message}: {exc.hint}"
+            same = [f for f in open_now if f.target == target_of(text)]
+            if same:
+                where = same[0].forward.url
+                return f"port {port_text(same[0].target)} is forwarded already, at {where}"
             return None
 
         def chosen(text: str | None) -> None:
             if text:
                 self._forward(name, status.workspace.model_dump(), text)
 
-        self.push_screen(
-            Prompt(f"Forward a port of {name} to 127.0.0.1", "PORT or PORT:LOCAL", check), chosen
-        )
+        left = not_forwarded(status.workspace.forward_ports, open_now)
+        question = f"Forward a port of {name} to 127.0.0.1"
+        proposed = str(left[0]) if left else ""
+        self.push_screen(Prompt(question, "PORT or PORT:LOCAL", check, proposed), chosen)
 
     @work(exit_on_error=False, group="forward")
     async def _forward(self, name: str, record: AttachRecord, spec: str) -> None:
+        from textual.worker import get_current_worker
+
         from podbay.tui import forwarding
 
+        worker = get_current_worker()
+
         def opened(forwards: list[Forward]) -> None:
-            self.post_message(PortsForwarded(name, forwards))
+            self.post_message(PortsForwarded(name, forwards, worker))
 
         try:
             conn = await forwarding.connect(self.engine.store.root, name, record)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
 if TYPE_CHECKING:
+    from textual.worker import Worker
+
     from podbay.core.model import Event
     from podbay.core.ssh.client import Forward
     from podbay.core.status import PollResult
@@ -39,10 +41,11 @@ class OperationFinished(Message):
 
 
 class PortsForwarded(Message):
-    def __init__(self, name: str, forwards: list[Forward]) -> None:
+    def __init__(self, name: str, forwards: list[Forward], worker: Worker[Any]) -> None:
         super().__init__()
         self.name = name
         self.forwards = forwards
+        self.worker = worker  # whose connection carries them
 
 
 class DeleteChecked(Message):

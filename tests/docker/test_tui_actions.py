@@ -106,6 +106,31 @@ def test_a_failing_operation_ends_in_a_notification_not_a_crash(podbay: Podbay) 
     run(podbay, scenario)
 
 
+def test_a_failed_create_stays_in_error_to_read_and_delete(podbay: Podbay) -> None:
+    """B17: a create that fails before anything is made (an image nobody can pull) leaves a
+    row in Error: selected, its reason in Details, its log in Logs, and d deletes it."""
+    write_config(podbay.cwd / "nopull", {"image": "127.0.0.1:9/podbay/none:1"})
+    podbay.ok("provider", "list")
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        request = UpRequest(source=str(podbay.cwd / "nopull"))
+        app.start_operation("nopull", Operation.CREATING, request)
+        await until(lambda: not app.operations and status_of(app, "nopull") == "Error")
+        assert app.selected_name() == "nopull"
+        details = str(app.query_one("#details-text", Static).render())
+        assert "could not be pulled" in details and "press u to try again" in details
+        await pilot.press("l")
+        await until(lambda: any("could not be pulled" in line for line in log_lines(app)))
+        app.query_one("#workspaces").focus()
+        await pilot.press("d")
+        await until(lambda: isinstance(app.screen, Confirm) and bool(app.screen.query("#detail")))
+        await pilot.press("y")
+        await until(lambda: "nopull" not in app.statuses)
+
+    run(podbay, scenario)
+    assert (podbay.cwd / "nopull" / ".devcontainer" / "devcontainer.json").exists()
+
+
 def test_two_operations_run_at_once(podbay: Podbay) -> None:
     for name in ("one", "two"):
         write_config(podbay.cwd / name, {"image": IMAGE})
@@ -174,41 +199,96 @@ def test_open_code_with_and_without_a_code_command(
     ]
 
 
-def test_forward_a_port_shows_it_in_the_ports_tab(podbay: Podbay) -> None:
+def test_ports_are_a_managed_list(podbay: Podbay) -> None:
+    """B7: forwardPorts are listed and proposed by f, a forward is not made twice, d stops it,
+    and forwards go when their workspace stops."""
     import docker
 
     from tests.docker.conftest import fetch
     from tests.registries import free_port
 
-    write_config(podbay.cwd / "ports", {"image": IMAGE})
+    local = free_port()
+    write_config(podbay.cwd / "ports", {"image": IMAGE, "forwardPorts": [8126, 8127]})
     podbay.ok("up", "ports")
     container = podbay.status("ports")["containerId"]
     docker.from_env().containers.get(container).exec_run(
         ["python3", "-m", "http.server", "8126", "--bind", "127.0.0.1", "-d", "/etc"], detach=True
     )
-    local = free_port()
 
     async def scenario(app: PodbayApp, pilot: Any) -> None:
         from textual.widgets import Input, Static
 
         from podbay.tui.screens.prompt import Prompt
+        from podbay.tui.widgets.ports_table import PortsTable
 
+        table = app.query_one(PortsTable)
+        await until(
+            lambda: (
+                rows_of(table)
+                == [
+                    ["8126", "-", "in forwardPorts; f forwards it"],
+                    ["8127", "-", "in forwardPorts; f forwards it"],
+                ]
+            )
+        )
         await pilot.press("f")
         await pilot.pause()
         assert isinstance(app.screen, Prompt)
-        app.screen.query_one(Input).value = "http"
+        answer = app.screen.query_one(Input)
+        assert answer.value == "8126"  # the first of forwardPorts
+        answer.value = "http"
         await pilot.press("enter")
         assert "bad port" in str(app.screen.query_one("#error", Static).render())
-        app.screen.query_one(Input).value = f"8126:{local}"
+        answer.value = f"8126:{local}"
         await pilot.press("enter")
-        await until(lambda: app.forwards["ports"])
-        ports = str(app.query_one("#ports-text", Static).render())
-        assert f"http://127.0.0.1:{local} -> 8126" in ports
-
+        await until(lambda: rows_of(table)[0][:2] == ["8126", f"http://127.0.0.1:{local}"])
         url = f"http://127.0.0.1:{local}/hostname"
         assert (await asyncio.to_thread(fetch, url)).strip() == container[:12]
 
+        # The same port again is refused, naming where it is; f now proposes the next one.
+        await pilot.press("f")
+        await pilot.pause()
+        answer = app.screen.query_one(Input)
+        assert answer.value == "8127"
+        answer.value = "8126"
+        await pilot.press("enter")
+        error = str(app.screen.query_one("#error", Static).render())
+        assert error == f"port 8126 is forwarded already, at http://127.0.0.1:{local}"
+        await pilot.press("escape")
+
+        # d on the forward (in the Ports tab) stops it; nothing listens there any more.
+        await pilot.press("3", "right_square_bracket", "right_square_bracket")
+        table.focus()
+        await pilot.press("d")
+        await until(lambda: rows_of(table)[0] == ["8126", "-", "in forwardPorts; f forwards it"])
+        assert not isinstance(app.screen, Confirm)  # the workspace itself is not touched
+        assert await asyncio.to_thread(refused, local)
+
+        # A forward of a workspace that stops goes with it.
+        app.query_one("#workspaces").focus()
+        await pilot.press("f")
+        await pilot.pause()
+        await pilot.press("enter")  # 8126, on any free port
+        await until(lambda: rows_of(table)[0][2] == "forwarded")
+        await pilot.press("s")
+        await until(lambda: status_of(app, "ports") == "Stopped" and not app.forwards["ports"])
+        assert rows_of(table)[0] == ["8126", "-", "in forwardPorts; f forwards it"]
+
     run(podbay, scenario)
+
+
+def rows_of(table: Any) -> list[list[str]]:
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def refused(port: int) -> bool:
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    except ConnectionRefusedError:
+        return True
+    return False
 
 
 def test_the_delete_dialog_lists_the_work_that_would_be_lost(

@@ -6,13 +6,15 @@ Actions that change workspaces run against the real engine in tests/docker/test_
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from textual.widgets import DataTable, Input, Select, Static, Switch
 
-from podbay.core import oplog, paths
+from podbay.core import oplog, paths, used
 from podbay.core.engine import Engine, UpRequest
 from podbay.core.model import ProviderConfig, Source, Workspace
 from podbay.core.store import Store
@@ -21,6 +23,7 @@ from podbay.tui.actions import ACTIONS
 from podbay.tui.app import PodbayApp
 from podbay.tui.screens.confirm import Confirm
 from podbay.tui.screens.help import Help
+from podbay.tui.screens.history import History
 from podbay.tui.screens.new_workspace import NewWorkspace
 from podbay.tui.screens.provider_form import ProviderForm
 from podbay.tui.widgets.log_view import LogView, clean
@@ -686,5 +689,56 @@ def test_logs_tab_follows_the_log_file_with_search_wrap_and_full_screen(tmp_path
         await pilot.press("z")
         await pilot.pause()
         assert workspaces.display
+
+    run(engine, scenario)
+
+
+def test_sort_cycles_through_name_status_and_last_used(tmp_path: Path) -> None:
+    engine, _ = make_engine(tmp_path, ("web", "api", "zed"))
+    soon = time.time() + 100
+    for name, when in (("api", soon), ("zed", soon - 50)):  # web: never used, made now
+        used.mark(str(tmp_path), name)
+        os.utime(tmp_path / "used" / name, (when, when))
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        def order() -> list[str]:
+            return [row[0] for row in rows(app, "#workspaces")]
+
+        title = app.query_one("#workspaces-title", Static)
+        assert order() == ["api", "web", "zed"]
+        await pilot.press("S")
+        assert order() == ["api", "zed", "web"]  # NotFound before Running
+        assert str(title.render()) == "2 Workspaces (by status)"
+        await pilot.press("S")
+        assert order() == ["api", "zed", "web"]  # most recently used first
+        assert str(title.render()) == "2 Workspaces (last used first)"
+        app.select_workspace("zed")
+        await pilot.pause()
+        assert "used:" in str(app.query_one("#details-text", Static).render())
+        await pilot.press("S")
+        assert order() == ["api", "web", "zed"] and str(title.render()) == "2 Workspaces"
+
+    run(engine, scenario)
+
+
+def test_notification_history_keeps_every_result_and_error(tmp_path: Path) -> None:
+    engine, _ = make_engine(tmp_path)
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        app.notify("web is running")
+        app.notify(
+            "image not found\nhint: check its name", title="creating x failed", severity="error"
+        )
+        app.clear_notifications()  # the toasts are gone; the history is not
+        await pilot.press("exclamation_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, History)
+        cells = rows(app, "#history-table")
+        assert [row[1:] for row in cells] == [
+            ["info", "web is running"],
+            ["error", "creating x failed: image not found hint: check its name"],
+        ]
+        await pilot.press("escape")
+        assert not isinstance(app.screen, History)
 
     run(engine, scenario)

@@ -25,8 +25,11 @@ class Help(ModalScreen[None]):
             table: DataTable[str] = DataTable(id="help-table", cursor_type="row")
             table.add_columns("KEY", "ACTION", "NOTE")
             for action in ACTIONS:
-                note = "asks first" if action.dangerous else ""
-                if action.needs_workspace:
-                    note = (note + ", " if note else "") + "selected workspace"
+                notes = [
+                    *(["asks first"] if action.dangerous else []),
+                    *(["selected workspace"] if action.needs_workspace else []),
+                    *([action.note] if action.note else []),
+                ]
+                note = ", ".join(notes)
                 table.add_row(key_label(action), action.description, note, key=action.id)
             yield table

@@ -15,16 +15,23 @@ from textual.widgets import Input, Static
 class Prompt(ModalScreen[str | None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
 
-    def __init__(self, question: str, placeholder: str, check: Callable[[str], str | None]) -> None:
+    def __init__(
+        self,
+        question: str,
+        placeholder: str,
+        check: Callable[[str], str | None],
+        value: str = "",
+    ) -> None:
         super().__init__()
         self.question = question
         self.placeholder = placeholder
         self.check = check  # returns an error message, or None when the answer is good
+        self.value = value  # proposed answer
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(self.question, id="question")
-            yield Input(placeholder=self.placeholder, id="answer")
+            yield Input(self.value, placeholder=self.placeholder, id="answer")
             yield Static("", id="error", classes="field-error")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from podbay.core.model import machine_text
-from podbay.tui.wording import next_step
+from podbay.core.model import age_text, machine_text
+from podbay.tui.wording import for_tui, next_step
 
 if TYPE_CHECKING:
     from podbay.core.model import WorkspaceStatus
@@ -28,6 +28,7 @@ class WorkspaceDetails(Static):
     any_workspaces: reactive[bool] = reactive(False, init=False)  # which empty text to show
     no_match: reactive[str] = reactive("", init=False)  # a filter that hides every workspace
     ssh_known: reactive[bool] = reactive(True, init=False)  # ~/.ssh/config has podbay's block
+    last_used: float | None = None  # when it was last used (set with the status)
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id, markup=False)
@@ -41,7 +42,10 @@ class WorkspaceDetails(Static):
         elif status is None:
             self.update(NO_SELECTION if self.any_workspaces else NO_WORKSPACES)
         else:
-            self.update("\n".join(_lines(status, self.operation, self.ssh_known)))
+            lines = _lines(status, self.operation, self.ssh_known)
+            if self.last_used is not None:
+                lines.insert(4, f"used:      {age_text(self.last_used)} ago")
+            self.update("\n".join(lines))
 
     def watch_operation(self) -> None:
         self.watch_status(self.status)
@@ -75,7 +79,7 @@ def _lines(status: WorkspaceStatus, operation: str | None, ssh_known: bool = Tru
         lines.append(f"machine:   {machine_text(status.machine)}")
     if status.detail:
         fix = f"; {next_step(status.status)}" if status.fix else ""
-        lines.append(f"note:      {status.detail}{fix}")
+        lines.append(f"note:      {for_tui(status.detail)}{fix}")
     if status.changed:
         lines.append(
             f"config:    * changed since the container was made ({', '.join(status.changed)});"

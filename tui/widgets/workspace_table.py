@@ -76,8 +76,9 @@ class WorkspaceTable(DataTable[str | Text]):
     def show(
         self, statuses: Iterable[WorkspaceStatus], operations: Mapping[str, str], now: float
     ) -> None:
-        """Show these workspaces (and no others), changing only the cells that changed: a poll of
-        500 rows stays cheap. The cursor stays on its workspace while that is shown."""
+        """Show these workspaces (and no others) in this order, changing only the cells that
+        changed: a poll of 500 rows stays cheap. The cursor stays on its workspace while that is
+        shown."""
         selected = self.selected_name()
         wanted = {status.workspace.name: status for status in statuses}
         with self.app.batch_update():
@@ -98,8 +99,9 @@ class WorkspaceTable(DataTable[str | Text]):
                     self.add_row(*cells, key=name)
                     added = True
                 self._rendered[name] = cells
-            if added:
-                self.sort("name")
+            order = {name: index for index, name in enumerate(wanted)}
+            if added or [row.key.value for row in self.ordered_rows] != list(order):
+                self.sort("name", key=lambda name: order[str(name)])  # the order given
             if selected in wanted:
                 self.move_cursor(row=self.get_row_index(selected))
 
