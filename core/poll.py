@@ -40,10 +40,16 @@ class Poller:
 
         install_id = self.store.install_id()
 
+        unasked: list[str] = []
+
         async def poll_one(provider_name: str) -> tuple[str, dict[str, MachineState] | str]:
             mine = [ws for ws in workspaces if ws.provider == provider_name]
             try:
-                return provider_name, await self.providers.get(provider_name).poll(install_id, mine)
+                provider = self.providers.get(provider_name)
+                if not mine and provider.dedicated_machine:
+                    unasked.append(provider_name)
+                    return provider_name, {}
+                return provider_name, await provider.poll(install_id, mine)
             except PodbayError as exc:
                 return provider_name, exc.message
 
@@ -82,8 +88,11 @@ class Poller:
         return PollResult(
             statuses=statuses,
             provider_errors={
-                name: result if isinstance(result, str) else None for name, result in polled.items()
+                name: result if isinstance(result, str) else None
+                for name, result in polled.items()
+                if name not in unasked
             },
+            unasked=sorted(unasked),
         )
 
     @staticmethod

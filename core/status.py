@@ -20,6 +20,9 @@ from podbay.core.provider import MachineState
 class PollResult(BaseModel):
     statuses: list[WorkspaceStatus]
     provider_errors: dict[str, str | None]  # None: the provider answered
+    # Not asked: a provider with a machine per workspace and no workspace has nothing to poll
+    # (whether it can be reached is then its check's to say).
+    unasked: list[str] = []
 
 
 def status_of(

@@ -44,6 +44,7 @@ from podbay.tui.messages import (
     OperationEvent,
     OperationFinished,
     PortsForwarded,
+    ProviderChecked,
     StatusPolled,
 )
 from podbay.tui.operations import Operation
@@ -108,6 +109,8 @@ class PodbayApp(AttachActions):
         self.force_delete: set[str] = set()
         self.forwards: dict[str, list[OpenForward]] = defaultdict(list)
         self.provider_errors: dict[str, str | None] = {}
+        # Connection tests of providers the poll did not ask: name -> (options, error or None).
+        self.provider_checks: dict[str, tuple[str, str | None]] = {}
         self.filter_text = ""
         self._select_when_shown: str | None = None  # a workspace being created
         self.history: list[Notice] = []  # every notification of the session (`!`)
@@ -209,7 +212,9 @@ class PodbayApp(AttachActions):
             banner.update(for_tui(message.error))
             banner.add_class("visible")
             return
-        self.provider_errors = message.result.provider_errors
+        self.provider_errors = dict(message.result.provider_errors)
+        for name in message.result.unasked:
+            self._provider_answer(name)
         default = self.engine.default_provider_name()
         down = self.provider_errors.get(default or "")
         banner.set_class(bool(down), "visible")
@@ -219,6 +224,39 @@ class PodbayApp(AttachActions):
         self._close_forwards_of_stopped()
         self.render_providers()
         self.render_workspaces()
+
+    def _provider_answer(self, name: str) -> None:
+        """Whether a provider the poll did not ask (nothing to poll) can be reached: its
+        connection test, run once per set of options, says so (B5: not a false "yes")."""
+        config = self.engine.store.provider(name)
+        if config is None:
+            return
+        options = config.model_dump_json()
+        tested = self.provider_checks.get(name)
+        if tested is not None and tested[0] == options:
+            self.provider_errors[name] = tested[1]
+            return
+        self.run_worker(
+            self._test_provider(name, options),
+            group=f"test-provider-{name}",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    async def _test_provider(self, name: str, options: str) -> None:
+        try:
+            await self.engine.providers.get(name).check()
+            error = None
+        except PodbayError as exc:
+            error = exc.message
+        except Exception as exc:  # a test that breaks says so on its row
+            error = f"{type(exc).__name__}: {exc}"
+        self.post_message(ProviderChecked(name, options, error))
+
+    def on_provider_checked(self, message: ProviderChecked) -> None:
+        self.provider_checks[message.name] = (message.options, message.error)
+        self.provider_errors[message.name] = message.error
+        self.render_providers()
 
     def _check_ssh_config(self) -> None:
         """Whether `ssh NAME.podbay` works from a shell here (a small file read per poll: the

@@ -57,6 +57,16 @@ class DeleteChecked(Message):
         self.lost = lost
 
 
+class ProviderChecked(Message):
+    """A provider's connection test finished (for one with nothing to poll)."""
+
+    def __init__(self, name: str, options: str, error: str | None) -> None:
+        super().__init__()
+        self.name = name
+        self.options = options  # the options it was tested with (an edit tests again)
+        self.error = error
+
+
 class ContainerOutput(Message):
     """Lines a workspace's container printed (`docker logs --follow`), for the Logs tab."""
 

@@ -742,3 +742,31 @@ def test_notification_history_keeps_every_result_and_error(tmp_path: Path) -> No
         assert not isinstance(app.screen, History)
 
     run(engine, scenario)
+
+
+def test_a_provider_with_nothing_to_poll_is_tested_not_called_reachable(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """B5: an AWS provider without credentials and without workspaces was shown `yes`. Nothing
+    is polled for it, so its connection test says whether it can be reached."""
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    from podbay import providers
+
+    engine, endpoint = make_engine(tmp_path)
+    engine.store.save_provider(
+        ProviderConfig(name="cloud", type="aws", options={"region": "us-east-1"})
+    )
+    engine.providers.factory = lambda c: (
+        providers.load(c) if c.type == "aws" else FakeProvider(endpoint)
+    )
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        await until(lambda: rows(app, "#providers")[0][3] != "…")
+        assert rows(app, "#providers")[0] == ["cloud", "aws", "", "no: no AWS credentials found"]
+        assert rows(app, "#providers")[1][3] == "yes"  # docker: its poll answered
+
+    run(engine, scenario)
