@@ -38,6 +38,9 @@ class ProviderOptions(BaseModel):
     """Base for a provider's options; the TUI wizard generates its form from the fields."""
 
     model_config = ConfigDict(extra="forbid")
+    # The setup's collapsible groups in this order (a field's json_schema_extra "group"
+    # names its group; groups not listed follow in the order of their fields).
+    GROUPS: ClassVar[tuple[str, ...]] = ()
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,7 @@ class Provider(abc.ABC):
     # True: one machine per workspace; stop and delete act on the machine, and poll answers
     # from the machines, not from their containers.
     dedicated_machine: ClassVar[bool] = False
+    description: ClassVar[str] = ""  # one line, for the setup's choice of type
     # Set by a provider that can list what it left behind (`provider gc`).
     leftovers: Leftovers | None = None
     # Set by a provider that can check an account in depth (`provider check NAME --deep`).
@@ -133,6 +137,12 @@ class Provider(abc.ABC):
     @classmethod
     async def suggestions(cls, field: str) -> list[str]:
         """Values to offer for an option in the setup form (e.g. regions listed live)."""
+        return []
+
+    async def choices(self, field: str) -> list[tuple[str, str]]:
+        """Values for an option that depend on the options given so far, each with a line
+        saying what it is (an instance type and its price, a VPC and its range), listed live;
+        [] when there are none or they cannot be listed (no credentials yet)."""
         return []
 
     def folder_for(self, workspace: str) -> str | None:

@@ -24,6 +24,7 @@ STATUS = {
 
 class DockerOptions(ProviderOptions):
     host: str | None = Field(
+        json_schema_extra={"group": "Connection"},
         default=None,
         description=(
             "Docker endpoint: unix:///path, tcp://host:port or ssh://user@host. "
@@ -34,6 +35,7 @@ class DockerOptions(ProviderOptions):
 
 class DockerProvider(Provider):
     type_name = "docker"
+    description = "containers on this computer's Docker engine, or another one (tcp://, ssh://)"
     Options = DockerOptions
     options: DockerOptions
 

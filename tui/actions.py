@@ -36,7 +36,7 @@ ACTIONS: tuple[Action, ...] = (
         "Delete",
         needs_workspace=True,
         dangerous=True,
-        note="in Ports: stops the forward",
+        note="in Ports: stops the forward; in Providers: removes the provider",
     ),
     Action("shell", "enter", "Shell", needs_workspace=True, key_display="⏎"),
     Action("open_code", "o", "VS Code", needs_workspace=True),
@@ -52,6 +52,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("filter", "slash", "Filter", key_display="/", note="in the log: searches it"),
     Action("add_provider", "p", "Add provider", show=False),
     Action("edit_provider", "e", "Edit provider", show=False),
+    Action("use_provider", "m", "Make the provider the default", show=False),
     Action("refresh", "ctrl+r", "Refresh now", show=False),
     Action(
         "history", "exclamation_mark", "Notifications of this session", show=False, key_display="!"

@@ -472,7 +472,7 @@ class PodbayApp(AttachActions):
         self.push_screen(rebuild_dialog(name), answered)
 
     def action_delete(self) -> None:
-        if self._stop_forward():
+        if self._stop_forward() or self._remove_provider():
             return
         if (selected := self._selected()) is None:
             return
@@ -817,18 +817,63 @@ class PodbayApp(AttachActions):
             self._provider_form(self.engine.store.provider(name))
 
     def _provider_form(self, existing: ProviderConfig | None) -> None:
-        from podbay.tui.screens.provider_form import ProviderForm
+        from podbay.tui.screens.provider_setup import ProviderSetup, SetupResult
 
-        def saved(config: ProviderConfig | None) -> None:
-            if config is None:
+        def saved(result: SetupResult | None) -> None:
+            if result is None:
                 return
-            self.engine.providers.save(config)
-            self.notify(f"saved provider {config.name}")
+            self.engine.providers.save(result.config, use=result.make_default)
+            default = " (the default for new workspaces)" if result.make_default else ""
+            self.notify(f"saved provider {result.config.name}{default}")
             self.render_providers()
             self.poll_status()
 
         taken = {p.name for p in self.engine.store.providers()}
-        self.push_screen(ProviderForm(existing, taken), saved)
+        is_default = existing is not None and existing.name == self.engine.default_provider_name()
+        self.push_screen(ProviderSetup(existing, taken, is_default), saved)
+
+    def _remove_provider(self) -> bool:
+        """d in the providers pane: remove the provider under the cursor, after asking (the
+        rules are core's: not while workspaces live on it; the default passes on)."""
+        table = self.query_one(ProvidersTable)
+        if self.focused is not table:
+            return False
+        name = table.highlighted_name()
+        if name is None:
+            return True
+        from podbay.tui.screens.confirm import Confirm
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                self.engine.providers.remove(name)
+            except PodbayError as exc:
+                self.notify(f"{exc.message}; {exc.hint}", severity="error")
+                return
+            self.notify(f"removed provider {name}")
+            self.render_providers()
+            self.poll_status()
+
+        self.push_screen(
+            Confirm(
+                f"Remove provider {name}?",
+                "Its settings go; nothing it made is touched (a provider with workspaces on it "
+                "cannot be removed).",
+                "Remove",
+            ),
+            answered,
+        )
+        return True
+
+    def action_use_provider(self) -> None:
+        """m: new workspaces go to the provider under the cursor."""
+        name = self.query_one(ProvidersTable).highlighted_name()
+        if name is None:
+            return
+        self.engine.providers.use(name)
+        self.notify(f"new workspaces go to {name}")
+        self.render_providers()
 
     def action_refresh(self) -> None:
         self.poll_status()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
@@ -51,47 +51,93 @@ def zone_name(value: str | None) -> str | None:
 
 
 class AwsOptions(ProviderOptions):
-    region: str = Field(description="AWS region, e.g. us-east-1")
+    GROUPS: ClassVar[tuple[str, ...]] = ("Instance", "Network", "Access", "Cost")
+
+    # The setup asks for the "Account" group with the required options (its step 2); the
+    # others are collapsible groups of its step 3, in this order.
+    region: str = Field(
+        json_schema_extra={"group": "Account"}, description="AWS region, e.g. us-east-1"
+    )
     profile: str | None = Field(
+        json_schema_extra={"group": "Account"},
         default=None,
         description="Profile of your AWS config (SSO included); empty: the default chain",
     )
-    instance_type: str = Field(default="t3.medium", description="EC2 instance type")
-    disk_gb: int = Field(
-        default=40, ge=8, le=16384, description="Root volume size (gp3, encrypted)"
+    instance_type: str = Field(
+        json_schema_extra={"group": "Instance"},
+        default="t3.medium",
+        description="EC2 instance type",
     )
-    vpc_id: str | None = Field(default=None, description="VPC; empty: the default VPC")
-    subnet_id: str | None = Field(default=None, description="Subnet; empty: a default subnet")
-    availability_zone: str | None = Field(default=None, description="Availability zone to use")
+    disk_gb: int = Field(
+        json_schema_extra={"group": "Instance"},
+        default=40,
+        ge=8,
+        le=16384,
+        description="Root volume size (gp3, encrypted)",
+    )
+    vpc_id: str | None = Field(
+        json_schema_extra={"group": "Network"},
+        default=None,
+        description="VPC; empty: the default VPC",
+    )
+    subnet_id: str | None = Field(
+        json_schema_extra={"group": "Network"},
+        default=None,
+        description="Subnet; empty: a default subnet",
+    )
+    availability_zone: str | None = Field(
+        json_schema_extra={"group": "Network"}, default=None, description="Availability zone to use"
+    )
     security_group_id: str | None = Field(
-        default=None, description="Security group; empty: podbay creates and removes its own"
+        json_schema_extra={"group": "Network"},
+        default=None,
+        description="Security group; empty: podbay creates and removes its own",
     )
     ami: str | None = Field(
-        default=None, description="AMI id; empty: the newest Ubuntu 24.04 LTS from Canonical"
+        json_schema_extra={"group": "Instance"},
+        default=None,
+        description="AMI id; empty: the newest Ubuntu 24.04 LTS from Canonical",
     )
     ubuntu_version: Literal["24.04", "22.04"] = Field(
-        default="24.04", description="Ubuntu LTS to look up when no AMI is given"
+        json_schema_extra={"group": "Instance"},
+        default="24.04",
+        description="Ubuntu LTS to look up when no AMI is given",
     )
     root_device: str | None = Field(
-        default=None, description="Root device name; empty: the AMI's own (/dev/sda1 on Ubuntu)"
+        json_schema_extra={"group": "Instance"},
+        default=None,
+        description="Root device name; empty: the AMI's own (/dev/sda1 on Ubuntu)",
     )
     spot: bool = Field(
-        default=False, description="Spot instance (persistent, stops on interruption)"
+        json_schema_extra={"group": "Cost"},
+        default=False,
+        description="Spot instance (persistent, stops on interruption)",
     )
     tags: dict[str, str] = Field(
-        default_factory=dict, description="Extra tags on everything podbay creates"
+        json_schema_extra={"group": "Cost"},
+        default_factory=dict,
+        description="Extra tags on everything podbay creates",
     )
     instance_profile_arn: str | None = Field(
-        default=None, description="IAM instance profile for the VM; none by default"
+        json_schema_extra={"group": "Access"},
+        default=None,
+        description="IAM instance profile for the VM; none by default",
     )
     route53_zone: str | None = Field(
-        default=None, description="Route53 hosted zone for an A record per workspace"
+        json_schema_extra={"group": "Network"},
+        default=None,
+        description="Route53 hosted zone for an A record per workspace",
     )
     inactivity_minutes: int = Field(
-        default=30, ge=5, description="Power the VM off after this long without an SSH session"
+        json_schema_extra={"group": "Cost"},
+        default=30,
+        ge=5,
+        description="Power the VM off after this long without an SSH session",
     )
     ssh_ingress_cidr: str | None = Field(
-        default=None, description="Who may reach SSH; empty: your own public address /32"
+        json_schema_extra={"group": "Network"},
+        default=None,
+        description="Who may reach SSH; empty: your own public address /32",
     )
 
     @field_validator("region")

@@ -24,7 +24,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal
 
 from podbay.core import paths, testseam
-from podbay.core.errors import ProviderError
+from podbay.core.devcontainer.values import printable
+from podbay.core.errors import PodbayError, ProviderError
 from podbay.core.host import HostSession
 from podbay.core.model import (
     MachineInfo,
@@ -93,6 +94,7 @@ def _env_float(name: str, default: float) -> float:
 
 class AwsProvider(Provider):
     type_name = "aws"
+    description = "one EC2 VM per workspace in your AWS account, powered off when idle"
     Options = AwsOptions
     dedicated_machine: ClassVar[bool] = True
     options: AwsOptions
@@ -676,6 +678,50 @@ class AwsProvider(Provider):
             f"{where.vpc_id}/{where.subnet_id}, {image.image_id} ({image.name})"
         )
 
+    async def choices(self, field: str) -> list[tuple[str, str]]:
+        """Instance types with their price here, and this account's VPCs, subnets and zones
+        in the region; [] while the account cannot be asked (no credentials yet)."""
+        try:
+            return await self._choices(field)
+        except PodbayError:
+            return []
+
+    async def _choices(self, field: str) -> list[tuple[str, str]]:
+        region = self.options.region
+        if field == "instance_type":
+            await self.prices.refresh(self._call, region, SUGGESTED_TYPES)
+            found = []
+            for kind in SUGGESTED_TYPES:
+                cost = self.prices.estimate(kind, region, self.options.disk_gb)
+                found.append((kind, f"{kind} ${cost.hourly:.3f}/h" if cost else kind))
+            return found
+        if field == "vpc_id":
+            vpcs = (await self._call("ec2", "describe_vpcs"))["Vpcs"]
+            return [
+                (v["VpcId"], f"{v['VpcId']} {v.get('CidrBlock', '')}{_default_mark(v)}{_name(v)}")
+                for v in vpcs
+            ]
+        if field == "subnet_id":
+            where = (
+                [{"Name": "vpc-id", "Values": [self.options.vpc_id]}] if self.options.vpc_id else []
+            )
+            subnets = (await self._call("ec2", "describe_subnets", Filters=where))["Subnets"]
+            return [
+                (
+                    n["SubnetId"],
+                    f"{n['SubnetId']} {n.get('AvailabilityZone', '')} {n.get('CidrBlock', '')}"
+                    + (" public" if n.get("MapPublicIpOnLaunch") else "")
+                    + _name(n),
+                )
+                for n in sorted(
+                    subnets, key=lambda n: (n.get("AvailabilityZone", ""), n["SubnetId"])
+                )
+            ]
+        if field == "availability_zone":
+            zones = (await self._call("ec2", "describe_availability_zones"))["AvailabilityZones"]
+            return [(z["ZoneName"], z["ZoneName"]) for z in zones if z.get("State") == "available"]
+        return []
+
     @classmethod
     async def suggestions(cls, field: str) -> list[str]:
         if field == "region":
@@ -689,3 +735,13 @@ class AwsProvider(Provider):
         if field == "instance_type":
             return list(SUGGESTED_TYPES)
         return []
+
+
+def _default_mark(vpc: dict[str, Any]) -> str:
+    return " (default)" if vpc.get("IsDefault") else ""
+
+
+def _name(resource: dict[str, Any]) -> str:
+    """' name' from its Name tag, shown printable; '' without one."""
+    name = next((t["Value"] for t in resource.get("Tags") or [] if t.get("Key") == "Name"), "")
+    return f" {printable(name, 40)}" if name else ""

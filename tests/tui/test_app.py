@@ -12,12 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from textual.widgets import DataTable, Input, Select, Static, Switch
+from textual.widgets import Button, Collapsible, DataTable, Input, OptionList, Select, Static
 
 from podbay.core import oplog, paths, used
 from podbay.core.engine import Engine, UpRequest
 from podbay.core.model import ProviderConfig, Source, Workspace
 from podbay.core.store import Store
+from podbay.providers.aws.options import AwsOptions
 from podbay.providers.docker_local import DockerProvider
 from podbay.tui.actions import ACTIONS
 from podbay.tui.app import PodbayApp
@@ -25,7 +26,7 @@ from podbay.tui.screens.confirm import Confirm
 from podbay.tui.screens.help import Help
 from podbay.tui.screens.history import History
 from podbay.tui.screens.new_workspace import NewWorkspace
-from podbay.tui.screens.provider_form import ProviderForm
+from podbay.tui.screens.provider_setup import ProviderSetup, SetupResult
 from podbay.tui.widgets.log_view import LogView, clean
 from podbay.tui.widgets.workspace_table import WorkspaceTable
 
@@ -226,46 +227,135 @@ def test_new_workspace_form_validates_and_returns_a_request(tmp_path: Path) -> N
     assert chosen == [UpRequest(source="template:python", name="py1", provider="docker")]
 
 
-def test_provider_form_is_generated_from_the_options_model(tmp_path: Path) -> None:
+def test_provider_setup_goes_step_by_step_and_asks_before_saving_a_failed_test(
+    tmp_path: Path,
+) -> None:
+    """B15, B3: p opens the guided setup with the type list focused; a unique name is proposed;
+    optional settings are a collapsible group; the test runs before saving, and a failed one
+    is saved only when the user says so."""
     engine, _ = make_engine(tmp_path, names=())
-    saved: list[ProviderConfig | None] = []
+    saved: list[SetupResult | None] = []
 
     async def scenario(app: PodbayApp, pilot: Any) -> None:
-        await pilot.press("p")  # the key opens the form...
+        await pilot.press("p")  # the key opens the setup...
         await pilot.pause()
-        assert isinstance(app.screen, ProviderForm)
+        assert isinstance(app.screen, ProviderSetup)
         await pilot.press("escape")
-        await until(lambda: not isinstance(app.screen, ProviderForm))
-        app.push_screen(ProviderForm(None, {"docker"}), saved.append)  # ...capture its result
+        await until(lambda: not isinstance(app.screen, ProviderSetup))
+        app.push_screen(ProviderSetup(None, {"docker"}), saved.append)  # ...capture its result
         await pilot.pause()
         screen = app.screen
-        assert isinstance(screen, ProviderForm)
-        host = screen.query_one("#opt-host", Input)  # from DockerOptions.host
-        help_texts = [str(s.render()) for s in screen.query(".field-help")]
-        assert any("Docker endpoint" in text for text in help_texts)
-        assert not list(screen.query(Switch))
+        assert isinstance(screen, ProviderSetup)
+        question = screen.query_one("#question", Static)
+        assert str(question.render()) == "Add a provider: step 1 of 4, its type"
+        assert isinstance(app.focused, OptionList)  # typing goes somewhere at once
+        await pilot.press("enter")  # docker, the first type
+        await until(lambda: "step 2 of 4" in str(question.render()))
         name = screen.query_one("#name", Input)
+        assert name.value == "docker-2" and name.has_focus  # not the taken "docker"
         name.value = "docker"
         await pilot.pause()
-        assert "exists" in str(screen.query_one("#error-name", Static).render())
+        assert (
+            str(screen.query_one("#error-name", Static).render())
+            == "a provider named docker exists"
+        )
+        await pilot.press("enter")
+        assert "step 2 of 4" in str(question.render())  # a taken name does not go on
         name.value = "far"
+        await pilot.press("enter")
+        await until(lambda: "step 3 of 4" in str(question.render()))
+        host = screen.query_one("#opt-host", Input)  # from DockerOptions.host
+        assert app.focused is not None
+        help_texts = [str(s.render()) for s in screen.query(".field-help")]
+        assert any("Docker endpoint" in text for text in help_texts)
         host.value = "tcp://127.0.0.1:9"
         await pilot.pause()
-        screen.query_one("#test").press()  # type: ignore[attr-defined]
+        screen.query_one("#next", Button).press()
+        await until(lambda: "step 4 of 4" in str(question.render()))
         result = screen.query_one("#check-result", Static)
         await until(lambda: "✗" in str(result.render()))
         assert "cannot reach Docker at tcp://127.0.0.1:9" in str(result.render())
         await pilot.press("ctrl+s")
+        await until(lambda: isinstance(app.screen, Confirm))
+        assert "failed. Save it anyway?" in str(app.screen.query_one("#question", Static).render())
+        await pilot.press("y")
         await until(lambda: saved)
 
     run(engine, scenario)
-    [config] = saved
-    assert config is not None
-    assert (config.name, config.type, config.options) == (
+    [result] = saved
+    assert result is not None and not result.make_default
+    assert (result.config.name, result.config.type, result.config.options) == (
         "far",
         "docker",
         {"host": "tcp://127.0.0.1:9"},
     )
+
+
+def test_every_aws_option_is_reachable_with_no_internal_text(tmp_path: Path) -> None:
+    """B3: all 17 options of an AWS provider can be reached (required ones on step 2, the
+    others in groups), and no pydantic internals show."""
+    engine, _ = make_engine(tmp_path, names=())
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        app.push_screen(ProviderSetup(None, {"docker"}))
+        await pilot.pause()
+        screen = app.screen
+        await pilot.press("down", "enter")  # aws
+        await until(lambda: bool(screen.query("#opt-region")))
+        region = screen.query_one("#opt-region", Input)
+        assert region.placeholder == "required"
+        region.value = "narnia"
+        await pilot.pause()
+        assert (
+            str(screen.query_one("#error-region", Static).render())
+            == "a region looks like us-east-1"
+        )
+        region.value = "us-east-1"
+        await pilot.press("enter")
+        await until(lambda: "step 3 of 4" in str(screen.query_one("#question", Static).render()))
+        titles = [c.title for c in screen.query(Collapsible)]
+        assert titles == ["Instance", "Network", "Access", "Cost"]
+        form = screen.query_one("#step-optional")
+        reached = {"region", "profile"}
+        for group in screen.query(Collapsible):
+            group.collapsed = False
+            await pilot.pause()
+            for field in group.query(".setup-field"):
+                field.focus()
+                await until(lambda f=field: form.region.contains_region(f.region))  # in view
+                reached.add(str(field.id).removeprefix("opt-"))
+        assert reached == set(AwsOptions.model_fields)
+        text = " ".join(str(w.render()) for w in screen.query(Static)) + " ".join(
+            i.placeholder for i in screen.query(Input)
+        )
+        assert "PydanticUndefined" not in text and "Value error" not in text
+
+    run(engine, scenario, size=(120, 35))
+
+
+def test_providers_are_removed_and_made_default_by_core_rules(tmp_path: Path) -> None:
+    engine, _ = make_engine(tmp_path, names=("web",))
+    engine.store.save_provider(ProviderConfig(name="spare", type="docker"))
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        providers_table = app.query_one("#providers", DataTable)
+        providers_table.focus()
+        await pilot.press("j")  # spare
+        await pilot.press("m")
+        assert engine.default_provider_name() == "spare"
+        await until(lambda: rows(app, "#providers")[1][2] == "*")
+        await pilot.press("k", "d")  # docker: web lives on it
+        await until(lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
+        await until(lambda: "provider docker is used by workspaces: web" in app.history[-1].message)
+        assert engine.store.provider("docker") is not None
+        await pilot.press("j", "d")
+        await until(lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
+        await until(lambda: [r[0] for r in rows(app, "#providers")] == ["docker"])
+        assert engine.default_provider_name() == "docker"  # the default passed on
+
+    run(engine, scenario)
 
 
 def test_empty_state_says_how_to_start(tmp_path: Path) -> None:
@@ -312,7 +402,7 @@ def test_palette_runs_actions_from_the_registry(tmp_path: Path) -> None:
     run(engine, scenario)
 
 
-def test_edit_provider_reuses_the_form_prefilled(tmp_path: Path) -> None:
+def test_edit_provider_reuses_the_setup_prefilled(tmp_path: Path) -> None:
     engine, _ = make_engine(tmp_path, names=())
     engine.store.save_provider(
         ProviderConfig(name="docker", type="docker", options={"host": "unix:///run/x.sock"})
@@ -323,14 +413,20 @@ def test_edit_provider_reuses_the_form_prefilled(tmp_path: Path) -> None:
         await pilot.press("e")
         await pilot.pause()
         screen = app.screen
-        assert isinstance(screen, ProviderForm)
+        assert isinstance(screen, ProviderSetup)
+        assert "Edit provider docker: step 2 of 4" in str(
+            screen.query_one("#question", Static).render()
+        )
         assert screen.query_one("#name", Input).disabled
         host = screen.query_one("#opt-host", Input)
         assert host.value == "unix:///run/x.sock"
         host.value = "unix:///run/y.sock"
-        await pilot.press("ctrl+s")
-        await until(lambda: not isinstance(app.screen, ProviderForm))
+        await pilot.press("ctrl+s")  # tests, then asks (nothing listens there)
+        await until(lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
+        await until(lambda: not isinstance(app.screen, ProviderSetup))
         assert engine.store.provider("docker").options == {"host": "unix:///run/y.sock"}  # type: ignore[union-attr]
+        assert engine.default_provider_name() == "docker"  # still the default
 
     run(engine, scenario)
 
@@ -352,8 +448,9 @@ def test_provider_suggestions_complete_the_field(tmp_path: Path) -> None:
     engine, _ = make_engine(tmp_path, names=())
 
     async def scenario(app: PodbayApp, pilot: Any) -> None:
-        app.push_screen(ProviderForm(None, {"docker"}))
+        app.push_screen(ProviderSetup(None, {"docker"}))
         await pilot.pause()
+        await pilot.press("enter", "enter")  # docker, its name
         host = app.screen.query_one("#opt-host", Input)
         await until(lambda: host.suggester is not None)
         host.focus()
@@ -420,7 +517,7 @@ def test_the_providers_cursor_stays_on_its_row_across_polls(tmp_path: Path) -> N
         await until(lambda: endpoint.calls > calls)
         await pilot.pause()
         await pilot.press("e")
-        await until(lambda: isinstance(app.screen, ProviderForm))
+        await until(lambda: isinstance(app.screen, ProviderSetup))
         assert app.screen.query_one("#name", Input).value == "other"
 
     run(engine, scenario)

@@ -9,6 +9,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.widgets import DataTable
 
 from podbay.core.model import Source, Workspace
@@ -88,3 +89,53 @@ def test_main_view_no_color(snap_compare: Any, tmp_path: Path, monkeypatch: Any)
     """With NO_COLOR the statuses stay apart by weight: Error bold, Stopped dim."""
     monkeypatch.setenv("NO_COLOR", "1")
     assert snap_compare(app_at(tmp_path), terminal_size=(100, 30), run_before=loaded)
+
+
+@pytest.fixture
+def no_aws_account(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No credentials and no instance metadata: the setup lists what it can without an account
+    (regions, the instance types with the bundled prices)."""
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("PODBAY_HOME", str(tmp_path / "home"))
+
+
+async def aws_setup(pilot: Any, step: int) -> None:
+    """The guided setup of an AWS provider, at step 2 or 3 (with its choices listed)."""
+    await loaded(pilot)
+    await pilot.press("p")
+    await pilot.pause()
+    await pilot.press("down", "enter")
+    screen = pilot.app.screen
+    async with asyncio.timeout(10):
+        while not screen.query("#opt-region"):
+            await asyncio.sleep(0.02)
+        screen.query_one("#opt-region").value = "us-east-1"
+        await pilot.pause()
+        if step == 3:
+            await pilot.press("enter")
+            choices = screen.query_one("#choices-instance_type")
+            while "t3.medium $" not in str(choices.render()):
+                await asyncio.sleep(0.02)
+    await pilot.pause()
+
+
+def test_provider_setup_aws_required_80x24(
+    snap_compare: Any, tmp_path: Path, no_aws_account: None
+) -> None:
+    async def before(pilot: Any) -> None:
+        await aws_setup(pilot, 2)
+
+    assert snap_compare(app_at(tmp_path), terminal_size=(80, 24), run_before=before)
+
+
+def test_provider_setup_aws_optional_120x35(
+    snap_compare: Any, tmp_path: Path, no_aws_account: None
+) -> None:
+    async def before(pilot: Any) -> None:
+        await aws_setup(pilot, 3)
+
+    assert snap_compare(app_at(tmp_path), terminal_size=(120, 35), run_before=before)
