@@ -20,6 +20,9 @@ class Action:
     show: bool = True  # in the footer (all are in help and the palette)
     key_display: str | None = None
     note: str = ""  # in help: what else the key does where it is pressed
+    # Handled by the app before the focused widget sees the key: focus moves before the keys
+    # typed after it are handed out (B16: `tab tab nm` in one burst).
+    priority: bool = False
 
 
 ACTIONS: tuple[Action, ...] = (
@@ -58,7 +61,15 @@ ACTIONS: tuple[Action, ...] = (
         "history", "exclamation_mark", "Notifications of this session", show=False, key_display="!"
     ),
     Action("sort", "S", "Sort workspaces: name, status, last used", show=False),
-    Action("focus_next", "tab", "Switch pane", show=False),
+    Action("focus_next", "tab", "Next pane or field", show=False, priority=True),
+    Action(
+        "focus_previous",
+        "shift+tab",
+        "Previous pane or field",
+        show=False,
+        priority=True,
+        key_display="shift+tab",
+    ),
     Action("focus_providers", "1", "Go to the providers", show=False),
     Action("focus_workspaces", "2", "Go to the workspaces", show=False),
     Action("focus_details", "3", "Go to Details, Logs and Ports", show=False),
@@ -75,7 +86,15 @@ BY_ID = {action.id: action for action in ACTIONS}
 
 def bindings() -> list[Binding]:
     return [
-        Binding(a.key, a.id, a.description, show=a.show, key_display=a.key_display, id=a.id)
+        Binding(
+            a.key,
+            a.id,
+            a.description,
+            show=a.show,
+            key_display=a.key_display,
+            id=a.id,
+            priority=a.priority,
+        )
         for a in ACTIONS
     ]
 

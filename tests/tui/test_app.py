@@ -867,3 +867,31 @@ def test_a_provider_with_nothing_to_poll_is_tested_not_called_reachable(
         assert rows(app, "#providers")[1][3] == "yes"  # docker: its poll answered
 
     run(engine, scenario)
+
+
+def test_keys_typed_right_after_tab_go_to_the_next_field(tmp_path: Path) -> None:
+    """B16: `tab tab nm` in one burst (a paste, tmux send-keys) typed nm into the field tab
+    left, because the keys were handed to it before tab had moved the focus."""
+    from textual import events
+
+    engine, _ = make_engine(tmp_path)
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        await pilot.press("n")
+        await until(lambda: isinstance(app.screen, NewWorkspace))
+        await pilot.pause()
+        for key, char in (
+            ("s", "s"),
+            ("r", "r"),
+            ("c", "c"),
+            ("tab", None),
+            ("tab", None),
+            ("n", "n"),
+            ("m", "m"),
+        ):
+            app.post_message(events.Key(key, char))  # all queued before any is handled
+        await pilot.pause()
+        assert app.screen.query_one("#source", Input).value == "src"
+        assert app.screen.query_one("#name", Input).value == "nm"
+
+    run(engine, scenario)
