@@ -19,6 +19,7 @@ from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
+from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import (
     DataTable,
@@ -156,10 +157,16 @@ class PodbayApp(AttachActions):
         self.poll_status()
         self.set_interval(0.12, self._spin)
         self.set_interval(TAIL_SECONDS, self._tail_log)
+        self.screen_change_signal.subscribe(self, self._screen_changed)
         # Everything alive now (modules, widgets, parsed CSS) lives as long as the app. Frozen,
         # the collector stops rescanning it: full collections took 50-130 ms here and showed as
         # key lag while polls ran; frozen, the longest stall measured is about 20 ms.
         gc.freeze()
+
+    def _screen_changed(self, screen: Screen[Any]) -> None:
+        """A dialog opens without toasts over its buttons (B14); `!` still lists them."""
+        if isinstance(screen, ModalScreen) and self._notifications:
+            self.clear_notifications()
 
     # polling -------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from textual.widget import Widget
 from textual.widgets import Button, Collapsible, DataTable, Input, OptionList, Select, Static
 
 from podbay.core import oplog, paths, used
@@ -317,12 +318,16 @@ def test_every_aws_option_is_reachable_with_no_internal_text(tmp_path: Path) -> 
         assert titles == ["Instance", "Network", "Access", "Cost"]
         form = screen.query_one("#step-optional")
         reached = {"region", "profile"}
+
+        def in_view(field: Widget) -> Callable[[], bool]:
+            return lambda: form.region.contains_region(field.region)
+
         for group in screen.query(Collapsible):
             group.collapsed = False
             await pilot.pause()
             for field in group.query(".setup-field"):
                 field.focus()
-                await until(lambda f=field: form.region.contains_region(f.region))  # in view
+                await until(in_view(field))  # scrolled to
                 reached.add(str(field.id).removeprefix("opt-"))
         assert reached == set(AwsOptions.model_fields)
         text = " ".join(str(w.render()) for w in screen.query(Static)) + " ".join(
@@ -895,3 +900,20 @@ def test_keys_typed_right_after_tab_go_to_the_next_field(tmp_path: Path) -> None
         assert app.screen.query_one("#name", Input).value == "nm"
 
     run(engine, scenario)
+
+
+def test_a_dialog_opens_without_toasts_over_it(tmp_path: Path) -> None:
+    """B14: at 80x24 a toast covered the delete dialog's buttons."""
+    engine, _ = make_engine(tmp_path)
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        app.notify("No `code` command here. Open: vscode://vscode-remote/...", timeout=20)
+        await pilot.pause()
+        assert len(app._notifications) == 1  # a toast on screen
+        await pilot.press("d")
+        await until(lambda: isinstance(app.screen, Confirm))
+        await pilot.pause()
+        assert not app._notifications
+        assert "No `code` command here" in app.history[-1].message  # kept for `!`
+
+    run(engine, scenario, size=(80, 24))
