@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from podbay.core import consent, hooks, images, oplog, paths, teardown, testseam, used
+from podbay.core import consent, hooks, ide, images, oplog, paths, teardown, testseam, used
 from podbay.core import source as sources
 from podbay.core.container_up import Attempt, ask_consent, container_up
 from podbay.core.devcontainer import files as dcfiles
@@ -394,6 +394,7 @@ class Engine:
         # a newcomer take a second lock beside it.
         oplog.path(paths.logs_dir(self.store.root), name).unlink(missing_ok=True)
         used.forget(str(self.store.root), name)
+        ide.choose(self.store, name, None)
         return ws
 
     # status --------------------------------------------------------------------------------

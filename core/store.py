@@ -141,6 +141,14 @@ class Store:
         row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
+    def meta_with_prefix(self, prefix: str) -> dict[str, str]:
+        """The settings whose key starts with PREFIX, by the rest of their key (set ones only)."""
+        rows = self._db.execute(
+            "SELECT key, value FROM meta WHERE substr(key, 1, ?) = ? AND value != ''",
+            (len(prefix), prefix),
+        ).fetchall()
+        return {str(key)[len(prefix) :]: str(value) for key, value in rows}
+
     def set_meta(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 

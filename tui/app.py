@@ -33,7 +33,7 @@ from textual.widgets import (
 )
 from textual.worker import Worker, WorkerState
 
-from podbay.core import oplog, paths, used
+from podbay.core import ide, oplog, paths, used
 from podbay.core.errors import PodbayError
 from podbay.core.model import Event, Status, WorkspaceStatus, redact_url
 from podbay.tui import actions
@@ -227,6 +227,7 @@ class PodbayApp(AttachActions):
         banner.set_class(bool(down), "visible")
         banner.update(for_tui(f"Provider {default} is not reachable: {down}") if down else "")
         self.statuses = {s.workspace.name: s for s in message.result.statuses}
+        self._read_ides()
         self._check_ssh_config()
         self._close_forwards_of_stopped()
         self.render_providers()
@@ -264,6 +265,32 @@ class PodbayApp(AttachActions):
         self.provider_checks[message.name] = (message.options, message.error)
         self.provider_errors[message.name] = message.error
         self.render_providers()
+
+    def _read_ides(self) -> None:
+        """Which IDE each workspace opens (one query per poll, not per row)."""
+        table = self.query_one(WorkspaceTable)
+        table.ides = ide.all_chosen(self.engine.store)
+        table.default_ide = ide.default(self.engine.store)
+
+    def action_choose_ide(self) -> None:
+        """I: the IDE `o` opens for the selected workspace (or the default)."""
+        from podbay.tui.screens.choose_ide import ChooseIde
+
+        if (selected := self._selected()) is None:
+            return
+        name = selected[0]
+        store = self.engine.store
+        own = store.get_meta(f"ide:{name}") or None
+
+        def chosen(answer: str | None) -> None:
+            if answer is None:
+                return
+            ide.choose(store, name, None if answer == "default" else answer)
+            self._read_ides()
+            self.render_workspaces()
+            self.notify(f"{name} opens {ide.IDES[ide.chosen(store, name)].title} (o)")
+
+        self.push_screen(ChooseIde(name, own, ide.default(store)), chosen)
 
     def _check_ssh_config(self) -> None:
         """Whether `ssh NAME.podbay` works from a shell here (a small file read per poll: the

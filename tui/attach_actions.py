@@ -86,20 +86,38 @@ class AttachActions(App[int]):
         return False
 
     def action_open_code(self) -> None:
-        if (selected := self._selected()) is not None:
-            self._open_code(selected[1].workspace.model_dump())
+        """o: the workspace's IDE (I chooses it) on its folder, over SSH."""
+        from podbay.core import ide
+
+        if (selected := self._selected()) is None:
+            return
+        name, status = selected
+        chosen = ide.chosen(self.engine.store, name)
+        if chosen == "none":
+            self.notify(f"No IDE is chosen for {name}; press I to choose one", severity="warning")
+            return
+        if not self._can_enter(name, status):
+            return
+        if not status.workspace.ssh_ready:
+            why = status.workspace.ssh_note or "SSH is not set up in it"
+            self.notify(f"No IDE can reach {name}: {why}", severity="warning")
+            return
+        self._open_code(status.workspace.model_dump(), chosen)
 
     @work(thread=True, exit_on_error=False, group="ide")
-    def _open_code(self, record: AttachRecord) -> None:
-        from podbay.core.ide import open_vscode
+    def _open_code(self, record: AttachRecord, chosen: str) -> None:
+        from podbay.core import ide
 
-        result = open_vscode(record)
+        result = ide.open_ide(record, chosen)
+        title = ide.IDES[chosen].title
         if result["opened"]:
-            self.notify(f"opened VS Code on {record['name']}")
+            self.notify(f"opened {title} on {record['name']}")
         else:
             # The URL reaches NAME.podbay through ~/.ssh/config, as ssh does.
             first = "" if self.ssh_known else " (press i first)"
-            self.notify(f"No `code` command here. Open{first}: {result['url']}", timeout=20)
+            command = ide.IDES[chosen].command
+            missing = f"No `{command}` command here. " if command else f"For {title}: "
+            self.notify(f"{missing}Open{first}: {result['url']}", timeout=20)
 
     def action_forward(self) -> None:
         """Ask which port to forward, proposing the first of forwardPorts not forwarded yet; a

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import docker
-from textual.widgets import Button, Static
+from textual.widgets import Button, DataTable, Static
 
 from podbay import providers
 from podbay.core.engine import Engine, UpRequest
@@ -17,7 +17,7 @@ from podbay.tui.app import PodbayApp
 from podbay.tui.operations import Operation
 from podbay.tui.screens.confirm import Confirm
 from podbay.tui.widgets.log_view import LogView
-from tests.conftest import IMAGE, Podbay, write_config
+from tests.conftest import BUSYBOX, IMAGE, Podbay, write_config
 from tests.docker.test_data_safety import repo_with_initialize_command
 from tests.docker.test_sources import make_repo
 
@@ -197,6 +197,57 @@ def test_open_code_with_and_without_a_code_command(
         "--folder-uri",
         "vscode-remote://ssh-remote+ide.podbay/workspaces/ide",
     ]
+
+
+def test_each_workspace_opens_the_ide_chosen_for_it(podbay: Podbay, tmp_path: Any) -> None:
+    """B18: the IDE column is real. I chooses a workspace's IDE in the TUI (as `podbay ide`),
+    o and `podbay code` open that one; without SSH the column says so."""
+    write_config(podbay.cwd / "ide", {"image": IMAGE})
+    write_config(podbay.cwd / "bare", {"image": BUSYBOX})
+    podbay.ok("up", "ide")
+    podbay.ok("up", "bare", env={"PODBAY_TEST_NO_SSHD_BUNDLE": "1"})  # no sshd to be had
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "cursor").write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/cursor-args\n')
+    (fake / "cursor").chmod(0o755)
+    env = {"PATH": f"{fake}:/usr/bin:/bin"}
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        from podbay.tui.screens.choose_ide import ChooseIde
+
+        await until(lambda: len(app.statuses) == 2)
+        assert ide_cells(app) == {"bare": "no ssh", "ide": "vscode"}
+        app.select_workspace("ide")
+        await pilot.press("I")
+        await until(lambda: isinstance(app.screen, ChooseIde))
+        await pilot.press("down", "down", "down", "enter")  # VS Code, Insiders, Cursor
+        await until(lambda: ide_cells(app)["ide"] == "cursor")
+
+    run(podbay, scenario)
+    assert podbay.ok("ide", "ide").stdout == "ide: cursor\n"
+    opened = podbay.json("code", "ide", env=env)
+    assert opened["ide"] == "cursor" and opened["opened"]
+    assert (tmp_path / "cursor-args").read_text().split() == [
+        "--folder-uri",
+        "vscode-remote://ssh-remote+ide.podbay/workspaces/ide",
+    ]
+    gateway = podbay.json("code", "ide", "--ide", "jetbrains")
+    assert gateway["url"] == (
+        "jetbrains-gateway://connect#type=ssh&deploy=false&host=ide.podbay&port=22&user=root"
+        "&projectPath=%2Fworkspaces%2Fide"
+    )
+    podbay.ok("ide", "--default", "insiders")
+    podbay.ok("ide", "ide", "default")
+    assert podbay.ok("ide", "ide").stdout == "ide: insiders (the default)\n"
+    bad = podbay("ide", "ide", "emacs")
+    assert bad.returncode == 1 and "unknown IDE 'emacs'" in bad.stderr
+
+
+def ide_cells(app: PodbayApp) -> dict[str, str]:
+    table = app.query_one("#workspaces", DataTable)
+    return {
+        str(row[0]): str(row[4]) for row in (table.get_row_at(i) for i in range(table.row_count))
+    }
 
 
 def test_ports_are_a_managed_list(podbay: Podbay) -> None:

@@ -482,7 +482,7 @@ def test_the_poll_survives_an_unexpected_error_and_tries_again(tmp_path: Path) -
     engine.poll = flaky_poll  # type: ignore[method-assign]
 
     async def main() -> None:
-        app = PodbayApp(engine, poll_seconds=0.05)
+        app = PodbayApp(engine, poll_seconds=0.5)  # the banner stays 1 s before the retry
         async with app.run_test(size=(100, 30)):
             banner = app.query_one("#banner", Static)
             await until(lambda: "internal error while polling" in str(banner.render()))

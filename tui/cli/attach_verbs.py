@@ -185,13 +185,43 @@ def cmd_ssh_config(ns: argparse.Namespace) -> int:
 
 
 def cmd_code(ns: argparse.Namespace) -> int:
-    from podbay.core.ide import open_vscode
+    from podbay.core import ide
+    from podbay.core.errors import PodbayError
+    from podbay.tui.wiring import open_store
 
     record = ready_record(ns.name)
+    chosen = ide.check(ns.ide) if ns.ide else ide.chosen(open_store(), ns.name)
+    if chosen == "none":
+        raise PodbayError(
+            f"no IDE is chosen for {ns.name}", f"choose one: podbay ide {ns.name} vscode"
+        )
     run_post_attach(record, ns.name)
-    result = open_vscode(record)
+    result = ide.open_ide(record, chosen)
+    title = ide.IDES[chosen].title
     if result["opened"]:
-        return done(ns, result, f"Opened VS Code on {result['folderUri']}")
-    hint = "No `code` command here. Open this URL (needs `podbay ssh-config install`):"
-    text = f"{hint}\n{result['url']}"
+        return done(ns, result, f"Opened {title} on {result['folderUri']}")
+    command = ide.IDES[chosen].command
+    missing = f"No `{command}` command here. " if command else ""
+    text = f"{missing}Open this URL (needs `podbay ssh-config install`):\n{result['url']}"
     return done(ns, result, text)
+
+
+def cmd_ide(ns: argparse.Namespace) -> int:
+    from podbay.core import ide
+    from podbay.tui.wiring import open_store
+
+    store = open_store()
+    if ns.set_default:
+        ide.choose(store, None, ns.set_default)
+    elif ns.name and ns.ide:
+        store.workspace(ns.name)  # the usual error for an unknown one
+        ide.choose(store, ns.name, None if ns.ide == "default" else ns.ide)
+    default = ide.default(store)
+    if ns.name is None:
+        return done(ns, {"default": default, "ides": list(ide.IDES)}, f"default IDE: {default}")
+    store.workspace(ns.name)
+    chosen = ide.chosen(store, ns.name)
+    note = "" if store.get_meta(f"ide:{ns.name}") else " (the default)"
+    return done(
+        ns, {"name": ns.name, "ide": chosen, "default": default}, f"{ns.name}: {chosen}{note}"
+    )

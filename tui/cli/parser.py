@@ -143,8 +143,24 @@ def _setup(sub: Subcommands) -> None:
         "let `ssh NAME.podbay` work from any terminal",
     )
     p.add_argument("action", choices=["install", "uninstall", "show"])
-    p = _verb(sub, "code", attach_verbs.cmd_code, "open VS Code on a workspace (Remote-SSH)")
+    p = _verb(
+        sub,
+        "code",
+        attach_verbs.cmd_code,
+        "open the workspace's IDE on it (VS Code unless chosen otherwise: podbay ide)",
+    )
     p.add_argument("name")
+    p.add_argument("--ide", help="this IDE this time: vscode, insiders, cursor, jetbrains")
+    p = _verb(
+        sub,
+        "ide",
+        attach_verbs.cmd_ide,
+        "show or choose a workspace's IDE (vscode, insiders, cursor, jetbrains, none), "
+        "or the default",
+    )
+    p.add_argument("name", nargs="?", help="the workspace; none: the default")
+    p.add_argument("ide", nargs="?", help="the IDE to use; `default`: the default again")
+    p.add_argument("--default", dest="set_default", metavar="IDE", help="the default IDE")
     p = _verb(
         sub,
         "doctor",

@@ -16,7 +16,7 @@ SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 COLUMNS = ("name", "provider", "status", "source", "ide", "age", "cost")
 LABELS = ("NAME", "PROVIDER", "STATUS", "SOURCE", "IDE", "AGE", "$/H")
 # STATUS fits the longest spinner cell, "⠙ rebuilding".
-FIXED_WIDTHS = {"name": 14, "provider": 8, "status": 13, "ide": 6, "age": 4, "cost": 5}
+FIXED_WIDTHS = {"name": 14, "provider": 8, "status": 13, "ide": 9, "age": 4, "cost": 5}
 
 Cells = tuple[str | Text, ...]
 
@@ -33,6 +33,8 @@ class WorkspaceTable(DataTable[str | Text]):
         self._rendered: dict[str, Cells] = {}  # cells as last shown, by workspace
         self._frame = 0  # of the spinner
         self._styles: dict[str, str] = {}  # the status cell's style, by kind (see _status_styles)
+        self.ides: dict[str, str] = {}  # each workspace's own IDE (the app reads them per poll)
+        self.default_ide = "vscode"
 
     def on_mount(self) -> None:
         self._styles = self._status_styles()
@@ -137,6 +139,13 @@ class WorkspaceTable(DataTable[str | Text]):
         text = f"{SPINNER[self._frame % len(SPINNER)]} {operation}"
         return Text(text, style=self._style_of(text))
 
+    def _ide_cell(self, status: WorkspaceStatus) -> str:
+        """The IDE `o` opens; "no ssh" where no IDE could connect (B18)."""
+        ws = status.workspace
+        if status.status == Status.RUNNING and not ws.ssh_ready:
+            return "no ssh"
+        return self.ides.get(ws.name, self.default_ide)
+
     def _cells(self, status: WorkspaceStatus, operation: str | None, now: float) -> Cells:
         ws = status.workspace
         if operation:
@@ -149,7 +158,7 @@ class WorkspaceTable(DataTable[str | Text]):
             ws.provider,
             status_text,
             Text(_fit(ws.source.display(), self.source_width)),  # never read as markup
-            "vscode",
+            self._ide_cell(status),
             age_text(ws.created_at, now),
             cost_cell(status.machine),
         )
