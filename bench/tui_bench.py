@@ -51,6 +51,8 @@ def populate(home: Path, count: int) -> None:
                 owned_folder=False,
                 container_name=f"ws-{i:03d}",
                 phase="ready",
+                # Ages as a team's are (days): the AGE column changes once a day, not each poll.
+                created_at=time.time() - 86400 * (1 + i % 30),
             )
         )
 
@@ -80,6 +82,47 @@ def first_paint(home: Path) -> tuple[float, int]:
             if line.startswith("VmHWM:"):
                 rss = int(line.split()[1])
         return elapsed, rss
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True, check=False)
+
+
+def output_rates(home: Path, seconds: float) -> tuple[float, float]:
+    """Bytes per second the TUI writes to its terminal (tmux pipe-pane), idle and while one
+    operation's spinner turns (a `stop` waiting for a lock this process holds)."""
+    from podbay.core.store import Store
+
+    socket = f"podbay-bench-{uuid.uuid4().hex[:6]}"
+    tmux = ["tmux", "-L", socket]
+    out = home / "tty.out"
+    command = f"PODBAY_HOME={home} exec {PODBAY}"
+    subprocess.run([*tmux, "new-session", "-d", "-x", "120", "-y", "40", command], check=True)
+    try:
+        deadline = time.monotonic() + 30
+        while (
+            "ws-000"
+            not in subprocess.run(
+                [*tmux, "capture-pane", "-p"], capture_output=True, text=True, check=False
+            ).stdout
+        ):
+            if time.monotonic() > deadline:
+                raise SystemExit("no rows after 30 s")
+            time.sleep(0.05)
+        time.sleep(1)  # the first polls settle
+
+        def rate() -> float:
+            out.write_bytes(b"")
+            subprocess.run([*tmux, "pipe-pane", "-o", f"cat >> {out}"], check=True)
+            time.sleep(seconds)
+            subprocess.run([*tmux, "pipe-pane"], check=True)  # stops it
+            return out.stat().st_size / seconds
+
+        idle = rate()
+        with Store(home).try_lock("ws-000", "bench (holding the lock)") as taken:
+            assert taken
+            subprocess.run([*tmux, "send-keys", "s"], check=True)  # ws-000 is selected
+            time.sleep(1)
+            spinning = rate()
+        return idle, spinning
     finally:
         subprocess.run([*tmux, "kill-server"], capture_output=True, check=False)
 
@@ -162,6 +205,60 @@ def loop_stalls(home: Path, polls: int) -> list[float]:
     return stalls
 
 
+def busy_stalls(home: Path, seconds: float) -> list[float]:
+    """Event-loop stalls (ms) while 3 operations run (spinners: each waits for a lock this
+    process holds), polls come every second, and the Logs tab follows a log growing by 50
+    lines a second."""
+    import contextlib
+    import threading
+
+    from podbay import providers
+    from podbay.core import oplog, paths
+    from podbay.core.engine import Engine
+    from podbay.core.store import Store
+    from podbay.tui.app import PodbayApp
+    from podbay.tui.operations import Operation
+
+    stalls: list[float] = []
+    busy = ["ws-000", "ws-001", "ws-002"]
+    log = oplog.path(paths.logs_dir(home), "ws-000")
+
+    async def main() -> None:
+        app = PodbayApp(Engine(Store(home), providers.load), poll_seconds=1.0)
+        async with app.run_test(size=(120, 40)) as pilot:
+            while app.query_one("#workspaces").row_count < 500:  # type: ignore[attr-defined]
+                await asyncio.sleep(0.01)
+            with contextlib.ExitStack() as held:
+                for name in busy:
+                    held.enter_context(Store(home).try_lock(name, "bench"))
+                    app.start_operation(name, Operation.STOPPING)
+                app.select_workspace("ws-000")
+                await pilot.press("l")
+                stop = threading.Event()
+
+                def writer() -> None:
+                    n = 0
+                    while not stop.wait(0.02):
+                        oplog.append(log, [f"line {n} of a busy hook's output"])
+                        n += 1
+
+                thread = threading.Thread(target=writer)
+                thread.start()
+                last = time.perf_counter()
+                end = last + seconds
+                while last < end:
+                    await asyncio.sleep(0.002)
+                    now = time.perf_counter()
+                    stalls.append((now - last - 0.002) * 1000)
+                    last = now
+                stop.set()
+                thread.join()
+            app.workers.cancel_all()
+
+    asyncio.run(main())
+    return stalls
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
@@ -173,6 +270,8 @@ def main() -> None:
     paints = [first_paint(home) for _ in range(args.repeat)]
     calls = calls_per_poll(home)
     stalls = loop_stalls(home, 10)
+    idle, spinning = output_rates(home, 10)
+    busy = sorted(busy_stalls(home, 10))
     print(
         f"Date: {time.strftime('%Y-%m-%d')}. Machine: {platform.node()}, {os.cpu_count()} cores. "
         f"{args.workspaces} workspaces over 3 providers.\n"
@@ -190,6 +289,15 @@ def main() -> None:
     print(
         f"| event-loop stall while 10 polls are fetched and applied (bounds key latency) | "
         f"max {stalls[-1]:.0f} ms, p99 {stalls[int(len(stalls) * 0.99)]:.0f} ms |"
+    )
+    print(
+        f"| event-loop stall while 3 operations run, polls come each second and the log "
+        f"follows 50 lines/s (10 s) | max {busy[-1]:.0f} ms, "
+        f"p99 {busy[int(len(busy) * 0.99)]:.0f} ms |"
+    )
+    print(
+        f"| terminal output (tmux pipe-pane, 10 s each) | idle {idle / 1024:.2f} KB/s, "
+        f"one spinner {spinning / 1024:.2f} KB/s |"
     )
     shutil.rmtree(work, ignore_errors=True)
 

@@ -32,20 +32,27 @@ class WorkspaceDetails(Static):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id, markup=False)
+        self._shown = ""
+
+    def show(self, text: str) -> None:
+        """Draw again only what changed: a poll that changes nothing writes nothing."""
+        if text != self._shown:
+            self._shown = text
+            self.update(text)
 
     def watch_status(self, status: WorkspaceStatus | None) -> None:
         if status is None and self.no_match:
-            self.update(
+            self.show(
                 f"No workspace matches {self.no_match!r} (its name, source, provider or status). "
                 "Press esc in the filter to clear it."
             )
         elif status is None:
-            self.update(NO_SELECTION if self.any_workspaces else NO_WORKSPACES)
+            self.show(NO_SELECTION if self.any_workspaces else NO_WORKSPACES)
         else:
             lines = _lines(status, self.operation, self.ssh_known)
             if self.last_used is not None:
                 lines.insert(4, f"used:      {age_text(self.last_used)} ago")
-            self.update("\n".join(lines))
+            self.show("\n".join(lines))
 
     def watch_operation(self) -> None:
         self.watch_status(self.status)

@@ -7,7 +7,9 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from podbay.core.model import Status, WorkspaceStatus, age_text, cost_cell
 from podbay.tui.actions import BY_ID
@@ -59,7 +61,7 @@ class WorkspaceTable(DataTable[str | Text]):
             status = cells[2]
             if isinstance(status, Text):
                 text = Text(status.plain, style=self._style_of(status.plain))
-                self.update_cell(name, "status", text)
+                self.set_cell(name, "status", text)
                 self._rendered[name] = (*cells[:2], text, *cells[3:])
 
     def _style_of(self, status_text: str) -> str:
@@ -96,7 +98,7 @@ class WorkspaceTable(DataTable[str | Text]):
                 if name in present and before is not None:
                     for column, value, old in zip(COLUMNS, cells, before, strict=True):
                         if value != old:
-                            self.update_cell(name, column, value)
+                            self.set_cell(name, column, value)
                 else:
                     self.add_row(*cells, key=name)
                     added = True
@@ -115,7 +117,7 @@ class WorkspaceTable(DataTable[str | Text]):
         self._frame += 1
         for name in busy:
             text = self._spinning(operations[name])
-            self.update_cell(name, "status", text)
+            self.set_cell(name, "status", text)
             cached = self._rendered[name]
             self._rendered[name] = (*cached[:2], text, *cached[3:])
 
@@ -138,6 +140,17 @@ class WorkspaceTable(DataTable[str | Text]):
     def _spinning(self, operation: str) -> Text:
         text = f"{SPINNER[self._frame % len(SPINNER)]} {operation}"
         return Text(text, style=self._style_of(text))
+
+    def set_cell(self, name: str, column: str, value: str | Text) -> None:
+        """update_cell, redrawing only that cell: update_cell repaints the whole table, and a
+        spinner turning 8 times a second then wrote 48 KB/s to the terminal (now about 1).
+        Uses the DataTable's own storage (Textual is pinned exactly in pyproject.toml)."""
+        row, column_key = RowKey(name), ColumnKey(column)
+        self._data[row][column_key] = value
+        self._update_count += 1  # (drops the rendered-row caches)
+        self.refresh_coordinate(
+            Coordinate(self.get_row_index(row), self.get_column_index(column_key))
+        )
 
     def _ide_cell(self, status: WorkspaceStatus) -> str:
         """The IDE `o` opens; "no ssh" where no IDE could connect (B18)."""
