@@ -917,3 +917,24 @@ def test_a_dialog_opens_without_toasts_over_it(tmp_path: Path) -> None:
         assert "No `code` command here" in app.history[-1].message  # kept for `!`
 
     run(engine, scenario, size=(80, 24))
+
+
+def test_the_log_keeps_following_across_resizes(tmp_path: Path) -> None:
+    """B8: after a resize the Logs tab stopped following (the view was no longer at its end)."""
+    engine, _ = make_engine(tmp_path, ("web",))
+    log = oplog.path(paths.logs_dir(tmp_path), "web")
+    oplog.append(log, [f"tick {i}" for i in range(200)])
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        view = app.query_one(LogView)
+        await pilot.press("l")
+        await until(lambda: view.line_count == 200)
+        for size in ((80, 24), (120, 35), (60, 20)):
+            await pilot.resize_terminal(*size)
+            last = f"after {size}"
+            oplog.append(log, [last])
+            await until(lambda: view.lines[-1] == last)  # noqa: B023 (awaited here)
+            await until(lambda: view.is_vertical_scroll_end)
+            assert view.follow
+
+    run(engine, scenario, size=(100, 30))
