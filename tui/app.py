@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
@@ -21,6 +21,7 @@ from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import (
     DataTable,
     Footer,
@@ -162,6 +163,28 @@ class PodbayApp(AttachActions):
         # the collector stops rescanning it: full collections took 50-130 ms here and showed as
         # key lag while polls ran; frozen, the longest stall measured is about 20 ms.
         gc.freeze()
+
+    def _focus_now(self, widget: Widget) -> None:
+        """Focus at once (Widget.focus waits its turn behind keys already typed)."""
+        self.screen.set_focus(widget)
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys reach their bindings in the order typed (B16). Textual hands a key to the focused
+        widget before the binding of the key before it has run, so in a burst (`/` then a
+        search, `l` then `F`, a paste) keys went where the focus had been: `/` then `from`
+        forwarded a port. Outside text fields the bindings run here, one key after the other;
+        a text field gets its keys as usual."""
+        if (
+            isinstance(event, events.Key)
+            and not event.is_forwarded
+            and not isinstance(self.focused, Input)
+            and (
+                await self._check_bindings(event.key, priority=True)
+                or await self._check_bindings(event.key)
+            )
+        ):
+            return
+        await super().on_event(event)
 
     def _screen_changed(self, screen: Screen[Any]) -> None:
         """A dialog opens without toasts over its buttons (B14); `!` still lists them."""
@@ -610,13 +633,13 @@ class PodbayApp(AttachActions):
             self.notify(f"No browser found here. Open: {url}", timeout=20)
 
     def action_focus_providers(self) -> None:
-        self.query_one(ProvidersTable).focus()
+        self._focus_now(self.query_one(ProvidersTable))
 
     def action_focus_workspaces(self) -> None:
-        self.query_one(WorkspaceTable).focus()
+        self._focus_now(self.query_one(WorkspaceTable))
 
     def action_focus_details(self) -> None:
-        self.query_one("#details-pane", TabbedContent).query_one(Tabs).focus()
+        self._focus_now(self.query_one("#details-pane", TabbedContent).query_one(Tabs))
 
     def action_previous_tab(self) -> None:
         self._step_tab(-1)
@@ -775,7 +798,7 @@ class PodbayApp(AttachActions):
     def _open_logs(self, mode: str) -> None:
         self._log_mode = mode
         self.query_one("#details-pane", TabbedContent).active = "tab-logs"
-        self.query_one(LogView).focus()
+        self._focus_now(self.query_one(LogView))
         if (name := self.selected_name()) is not None:
             self._show_log(name)
 
@@ -805,17 +828,17 @@ class PodbayApp(AttachActions):
 
     @on(Input.Submitted, "#log-search")
     def _log_search_done(self) -> None:
-        self.query_one(LogView).focus()
+        self._focus_now(self.query_one(LogView))
 
     def action_filter(self) -> None:
         if isinstance(self.focused, LogView) or self.focused is self.query_one("#log-search"):
             box = self.query_one("#log-search", Input)
             box.add_class("visible")
-            box.focus()
+            self._focus_now(box)
             return
         box = self.query_one("#filter", Input)
         box.add_class("visible")
-        box.focus()
+        self._focus_now(box)
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -824,7 +847,7 @@ class PodbayApp(AttachActions):
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
-        self.query_one("#workspaces", DataTable).focus()
+        self._focus_now(self.query_one("#workspaces", DataTable))
 
     def on_key(self, event: Any) -> None:
         if event.key != "escape" or self.screen is not self.screen_stack[0]:
@@ -834,13 +857,13 @@ class PodbayApp(AttachActions):
         if in_log and search.has_class("visible"):
             search.value = ""
             search.remove_class("visible")
-            self.query_one(LogView).focus()
+            self._focus_now(self.query_one(LogView))
             return
         box = self.query_one("#filter", Input)
         if box.has_class("visible"):
             box.value = ""
             box.remove_class("visible")
-            self.query_one("#workspaces", DataTable).focus()
+            self._focus_now(self.query_one("#workspaces", DataTable))
 
     def action_add_provider(self) -> None:
         self._provider_form(None)

@@ -807,11 +807,12 @@ def test_sort_cycles_through_name_status_and_last_used(tmp_path: Path) -> None:
             return [row[0] for row in rows(app, "#workspaces")]
 
         title = app.query_one("#workspaces-title", Static)
-        assert order() == ["api", "web", "zed"]
+        await until(lambda: order() == ["api", "web", "zed"])
         await pilot.press("S")
-        assert order() == ["api", "zed", "web"]  # NotFound before Running
+        await until(lambda: order() == ["api", "zed", "web"])  # NotFound before Running
         assert str(title.render()) == "2 Workspaces (by status)"
         await pilot.press("S")
+        await until(lambda: str(title.render()) == "2 Workspaces (last used first)")
         assert order() == ["api", "zed", "web"]  # most recently used first
         assert str(title.render()) == "2 Workspaces (last used first)"
         app.select_workspace("zed")
@@ -898,6 +899,15 @@ def test_keys_typed_right_after_tab_go_to_the_next_field(tmp_path: Path) -> None
         await pilot.pause()
         assert app.screen.query_one("#source", Input).value == "src"
         assert app.screen.query_one("#name", Input).value == "nm"
+        await pilot.press("escape")
+        # `l` then `/` then a search, all queued at once: the search gets the text (`f` used to
+        # open the forward prompt, as the focus had not reached the search box yet).
+        await until(lambda: not isinstance(app.screen, NewWorkspace))
+        for key, char in (("l", "l"), ("slash", "/"), ("f", "f"), ("r", "r"), ("o", "o")):
+            app.post_message(events.Key(key, char))
+        await pilot.pause()
+        assert app.screen is app.screen_stack[0]  # no prompt opened
+        assert app.query_one("#log-search", Input).value == "fro"
 
     run(engine, scenario)
 
