@@ -139,3 +139,29 @@ def test_provider_setup_aws_optional_120x35(
         await aws_setup(pilot, 3)
 
     assert snap_compare(app_at(tmp_path), terminal_size=(120, 35), run_before=before)
+
+
+def test_ports_tab_managed_list(snap_compare: Any, tmp_path: Path) -> None:
+    """The Ports tab: an open forward with its URL (one whose local port was busy says so),
+    then the config's forwardPorts not forwarded yet."""
+    from podbay.core.ssh.client import Forward
+    from podbay.tui.widgets.ports_table import OpenForward
+
+    app = app_at(tmp_path)
+    web = app.engine.store.workspace("web")
+    web.forward_ports = [3000, 8000, "db:5432"]
+    app.engine.store.save_workspace(web)
+
+    async def before(pilot: Any) -> None:
+        await loaded(pilot)
+        pilot.app.select_workspace("web")
+        worker: Any = None  # (a forward's worker; none here, nothing is stopped)
+        pilot.app.forwards["web"] = [
+            OpenForward(Forward(3000, "localhost", 3000), worker),
+            OpenForward(Forward(41234, "localhost", 8000, "local port 8000 was busy"), worker),
+        ]
+        await pilot.press("3", "right_square_bracket", "right_square_bracket")
+        pilot.app.render_details()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=before)
