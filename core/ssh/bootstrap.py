@@ -329,15 +329,19 @@ class _HookOutput:
     def __next__(self) -> bytes:
         if not self._read_head:
             self._read_head = True
+            # The script writes "@hook" on stdout, then the hook starts; what the hook writes on
+            # stderr may still come first (the engine reads the two pipes apart), even inside a
+            # line. So the marker is taken out wherever it is, the rest kept in order; a stream
+            # that ends without it is shown as it is (the hook never started).
             pending = self._rest
-            while b"\n" not in pending:
+            while b"@hook\n" not in pending:
                 chunk = next(self._output, b"")
                 if not chunk:
                     break
                 pending += chunk
-            line, _, rest = pending.partition(b"\n")
-            self.started = line == b"@hook"
-            rest = rest if self.started else pending  # (else: shown as it is)
+            before, marker, after = pending.partition(b"@hook\n")
+            self.started = bool(marker)
+            rest = before + after if self.started else pending
             if rest:
                 return rest
         return next(self._output)
