@@ -334,7 +334,8 @@ class Engine:
             shutil.rmtree(ssh_keys.of(self.store.root, ws.name).folder, ignore_errors=True)
             return  # its log stays: `podbay logs NAME` still shows what was refused
         ws.phase = "failed"
-        ws.error = exc.message if isinstance(exc, PodbayError) else str(exc).splitlines()[0]
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        ws.error = exc.message if isinstance(exc, PodbayError) else first
         self.store.save_workspace(ws)
 
     # start / stop / delete -----------------------------------------------------------------

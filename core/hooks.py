@@ -59,13 +59,16 @@ exit 0
 """
 
 
-def _stop_marked(docker: DockerEndpoint, container_id: str, mark: str) -> None:
-    """Stop every process in the container whose environment holds `mark` (as root)."""
+def _stop_marked(docker: DockerEndpoint, container_id: str, mark: str, user: str | None) -> None:
+    """Stop every process in the container whose environment holds `mark`: as the hook's
+    user (without CAP_SYS_PTRACE, which Docker does not grant, root cannot read another
+    user's /proc/PID/environ), then as root (what became root, and root's own hooks)."""
     argv = ["/bin/sh", "-c", _STOP_MARKED, "sh", f"{HOOK_MARK}={mark}"]
-    output, exit_code = docker.exec_stream(container_id, argv, None, None, {})
-    for _ in output:
-        pass
-    exit_code()
+    for who in dict.fromkeys([user if user not in (None, "", "root", "0") else None, None]):
+        output, exit_code = docker.exec_stream(container_id, argv, who, None, {})
+        for _ in output:
+            pass
+        exit_code()
 
 
 # Runs one hook command as an exec already there (argv, folder, env) -> its output and exit
@@ -145,7 +148,7 @@ async def _run_parts(
         for stream in streams:
             with contextlib.suppress(Exception):
                 stream.close()
-        stopping = asyncio.to_thread(_stop_marked, docker, container_id, mark)
+        stopping = asyncio.to_thread(_stop_marked, docker, container_id, mark, ws.remote_user)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(stopping, 15)
         report.warn(f"stopped {hook}{where}")

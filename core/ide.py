@@ -33,7 +33,7 @@ class Ide:
     def urls(self, record: AttachRecord) -> tuple[str | None, str]:
         """(folder URI for `COMMAND --folder-uri`, the URL for a browser or the OS)."""
         host = f"{record['name']}.podbay"
-        folder = record.get("workspace_folder") or "/"
+        folder = record.get("workspace_folder") or "/"  # from a config: quoted in the URLs
         if self.id == "jetbrains":
             query = urllib.parse.urlencode(
                 {
@@ -46,9 +46,10 @@ class Ide:
                 }
             )
             return None, f"jetbrains-gateway://connect#{query}"
+        path = urllib.parse.quote(folder, safe="/")
         return (
-            f"vscode-remote://ssh-remote+{host}{folder}",
-            f"{self.scheme}://vscode-remote/ssh-remote+{host}{folder}",
+            f"vscode-remote://ssh-remote+{host}{path}",
+            f"{self.scheme}://vscode-remote/ssh-remote+{host}{path}",
         )
 
 

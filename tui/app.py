@@ -51,7 +51,7 @@ from podbay.tui.messages import (
 )
 from podbay.tui.operations import Operation
 from podbay.tui.widgets.log_view import FileTail, LogView
-from podbay.tui.widgets.ports_table import OpenForward, PortsTable, port_text
+from podbay.tui.widgets.ports_table import OpenForward, PortsTable
 from podbay.tui.widgets.providers_table import ProvidersTable
 from podbay.tui.widgets.workspace_details import WorkspaceDetails
 from podbay.tui.widgets.workspace_table import WorkspaceTable
@@ -110,9 +110,11 @@ class PodbayApp(AttachActions):
         # Deletes the user confirmed after being shown the work they would lose.
         self.force_delete: set[str] = set()
         self.forwards: dict[str, list[OpenForward]] = defaultdict(list)
+        self.connecting: dict[str, set[tuple[str, int]]] = defaultdict(set)
         self.provider_errors: dict[str, str | None] = {}
         # Connection tests of providers the poll did not ask: name -> (options, error or None).
         self.provider_checks: dict[str, tuple[str, str | None]] = {}
+        self._testing: dict[str, str] = {}  # tests running: name -> the options tested
         self.filter_text = ""
         self._select_when_shown: str | None = None  # a workspace being created
         self.history: list[Notice] = []  # every notification of the session (`!`)
@@ -267,6 +269,9 @@ class PodbayApp(AttachActions):
         if tested is not None and tested[0] == options:
             self.provider_errors[name] = tested[1]
             return
+        if self._testing.get(name) == options:
+            return  # its test runs (an AWS one can take longer than a poll)
+        self._testing[name] = options
         self.run_worker(
             self._test_provider(name, options),
             group=f"test-provider-{name}",
@@ -285,6 +290,7 @@ class PodbayApp(AttachActions):
         self.post_message(ProviderChecked(name, options, error))
 
     def on_provider_checked(self, message: ProviderChecked) -> None:
+        self._testing.pop(message.name, None)
         self.provider_checks[message.name] = (message.options, message.error)
         self.provider_errors[message.name] = message.error
         self.render_providers()
@@ -416,8 +422,9 @@ class PodbayApp(AttachActions):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         spec = actions.BY_ID.get(action)
+        in_a_list = action == "delete" and isinstance(self.focused, (ProvidersTable, PortsTable))
         if spec is not None and spec.needs_workspace and self.selected_name() is None:
-            return None  # shown dimmed
+            return True if in_a_list else None  # (None: shown dimmed)
         return True
 
     # operations ----------------------------------------------------------------------------
@@ -587,10 +594,12 @@ class PodbayApp(AttachActions):
                 self.render_details()
 
     def _close_forwards_of_stopped(self) -> None:
-        """Forwards of a workspace that no longer runs go (their connections would only fail)."""
+        """Forwards of a workspace that stopped or is gone go (their connections would only
+        fail). Busy or a passing error keeps them: a lost connection ends them itself."""
         for name, open_now in self.forwards.items():
             status = self.statuses.get(name)
-            if open_now and (status is None or status.status != Status.RUNNING):
+            gone = status is None or status.status in (Status.STOPPED, Status.NOT_FOUND)
+            if open_now and gone:
                 for item in open_now:
                     item.worker.cancel()
 
@@ -600,8 +609,8 @@ class PodbayApp(AttachActions):
         name = self.selected_name()
         if self.focused is not table or name is None:
             return None
-        port = table.selected_port()
-        return next((f for f in self.forwards[name] if port_text(f.target) == port), None)
+        key = table.selected_port()
+        return next((f for f in self.forwards[name] if f.key == key), None)
 
     def _stop_forward(self) -> bool:
         """d in the Ports tab: stop the forward under the cursor (True if it was one)."""

@@ -36,6 +36,7 @@ class AttachActions(App[int]):
     operations: Mapping[str, str]  # what runs, by workspace ("rebuilding")
     ssh_known: bool  # ~/.ssh/config has podbay's block
     forwards: dict[str, list[OpenForward]]  # open now, by workspace
+    connecting: dict[str, set[tuple[str, int]]]  # forwards asked for, not open yet (targets)
 
     def _selected(self) -> tuple[str, WorkspaceStatus] | None:
         """The highlighted workspace and its last status; without one, a notification says so."""
@@ -132,29 +133,41 @@ class AttachActions(App[int]):
         if not self._can_enter(name, status):
             return
         open_now = self.forwards[name]
+        connecting = self.connecting[name]
 
         def check(text: str) -> str | None:
             try:
                 parse_forward(text)
             except PodbayError as exc:
                 return f"{exc.message}: {exc.hint}"
-            same = [f for f in open_now if f.target == target_of(text)]
+            target = target_of(text)
+            same = [f for f in open_now if f.target == target]
             if same:
                 where = same[0].forward.url
                 return f"port {port_text(same[0].target)} is forwarded already, at {where}"
+            if target in connecting:
+                return f"port {port_text(target)} is being forwarded already"
             return None
 
         def chosen(text: str | None) -> None:
-            if text:
-                self._forward(name, status.workspace.model_dump(), text)
+            target = target_of(text) if text else None
+            if text and target is not None:
+                connecting.add(target)
+                self._forward(name, status.workspace.model_dump(), text, target)
 
-        left = not_forwarded(status.workspace.forward_ports, open_now)
+        left = [
+            spec
+            for spec in not_forwarded(status.workspace.forward_ports, open_now)
+            if target_of(spec) not in connecting
+        ]
         question = f"Forward a port of {name} to 127.0.0.1"
         proposed = str(left[0]) if left else ""
         self.push_screen(Prompt(question, "PORT or PORT:LOCAL", check, proposed), chosen)
 
     @work(exit_on_error=False, group="forward")
-    async def _forward(self, name: str, record: AttachRecord, spec: str) -> None:
+    async def _forward(
+        self, name: str, record: AttachRecord, spec: str, target: tuple[str, int]
+    ) -> None:
         from textual.worker import get_current_worker
 
         from podbay.tui import forwarding
@@ -162,6 +175,7 @@ class AttachActions(App[int]):
         worker = get_current_worker()
 
         def opened(forwards: list[Forward]) -> None:
+            self.connecting[name].discard(target)
             self.post_message(PortsForwarded(name, forwards, worker))
 
         try:
@@ -169,3 +183,5 @@ class AttachActions(App[int]):
             await forwarding.serve_forwards(conn, [spec], opened)
         except PodbayError as exc:
             self.notify(f"{exc.message}\n{exc.hint}", title="forward failed", severity="error")
+        finally:
+            self.connecting[name].discard(target)  # (failed or ended before it opened)

@@ -22,7 +22,7 @@ def next_step(status: Status) -> str:
 # CLI commands in core's hints, as the TUI says them: its keys. Longest forms first. A word
 # such as "run:" or "see:" before the command goes with it.
 _LEAD = r"(?:run:? |see:? )?"
-_ARG = r"[^\s;,()`'\"]+"
+_ARG = r"[^\s;,()`'\"]++"  # possessive: `(?! --)` below never backtracks into it
 _KEYS = [
     (rf"podbay (?:up|start) {_ARG} --rebuild", "press r (rebuild)"),
     (rf"podbay up {_ARG} --yes", "press u and allow it"),

@@ -98,12 +98,18 @@ def test_a_rebuild_killed_half_way_is_incomplete_not_running(podbay: Podbay) -> 
     assert podbay.status("half")["status"] == "Running"
 
 
-def test_ctrl_c_in_a_hook_stops_what_it_started_and_leaves_it_incomplete(podbay: Podbay) -> None:
+@pytest.mark.parametrize(
+    "user",
+    [{"image": BUSYBOX}, {"image": IMAGE, "remoteUser": "nobody"}],
+    ids=["busybox", "nobody"],
+)
+def test_ctrl_c_in_a_hook_stops_what_it_started_and_leaves_it_incomplete(
+    podbay: Podbay, user: dict[str, str]
+) -> None:
     """B9: the hook's processes (a child in the background too) stop with the `up` that ran
-    them, on a minimal image (busybox, no /etc/passwd)."""
-    write_config(
-        podbay.cwd / "intr", {"image": BUSYBOX, "postCreateCommand": "sleep 601 & sleep 602"}
-    )
+    them: on a minimal image (busybox, no /etc/passwd), and for a hook run as another user
+    than root (whose processes' environment root may not read)."""
+    write_config(podbay.cwd / "intr", {**user, "postCreateCommand": "sleep 601 & sleep 602"})
     up = podbay.popen("up", "intr")
     assert up.stderr is not None
     for line in up.stderr:

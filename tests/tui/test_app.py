@@ -948,3 +948,82 @@ def test_the_log_keeps_following_across_resizes(tmp_path: Path) -> None:
             assert view.follow
 
     run(engine, scenario, size=(100, 30))
+
+
+def test_setup_survives_ctrl_s_on_its_first_step_and_a_change_of_type(tmp_path: Path) -> None:
+    """Ctrl+S before a type was chosen, and Back to choose another type, used to crash."""
+    engine, _ = make_engine(tmp_path, names=())
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        app.push_screen(ProviderSetup(None, {"docker"}))
+        await pilot.pause()
+        screen = app.screen
+        question = screen.query_one("#question", Static)
+        await pilot.press("ctrl+s")  # as Next: the type first
+        await until(lambda: "step 2 of 4" in str(question.render()))
+        assert screen.query_one("#name", Input).value == "docker-2"
+        screen.query_one("#back", Button).press()
+        await until(lambda: "step 1 of 4" in str(question.render()))
+        await pilot.press("down", "enter")  # aws now
+        await until(lambda: bool(screen.query("#opt-region")))
+        assert screen.query_one("#name", Input).value == "aws"
+        assert not screen.query("#opt-host")
+
+    run(engine, scenario)
+
+
+def test_d_removes_a_provider_with_no_workspace_selected(tmp_path: Path) -> None:
+    engine, _ = make_engine(tmp_path, names=())
+    engine.store.save_provider(ProviderConfig(name="spare", type="docker"))
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        app.query_one("#providers", DataTable).focus()
+        await pilot.press("j", "d")
+        await until(lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
+        await until(lambda: [r[0] for r in rows(app, "#providers")] == ["docker"])
+
+    run(engine, scenario)
+
+
+def test_history_shows_text_from_elsewhere_as_it_is(tmp_path: Path) -> None:
+    engine, _ = make_engine(tmp_path)
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        app.notify("bad port '[/x]' in [draft]/notes", severity="error")
+        await pilot.press("exclamation_mark")
+        await until(lambda: isinstance(app.screen, History))
+        assert rows(app, "#history-table")[-1][2] == "bad port '[/x]' in [draft]/notes"
+
+    run(engine, scenario)
+
+
+def test_ports_list_each_port_once_and_each_forward(tmp_path: Path) -> None:
+    """forwardPorts naming a port twice shows it once; one port forwarded twice (two local
+    ports) shows both forwards (the same key twice crashed the table)."""
+    from podbay.core.ssh.client import Forward
+    from podbay.tui.widgets.ports_table import OpenForward, PortsTable
+
+    engine, _ = make_engine(tmp_path, ("web",))
+    web = engine.store.workspace("web")
+    web.forward_ports = [3000, "3000", 4000, "localhost:4000"]
+    engine.store.save_workspace(web)
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        worker: Any = None
+        app.forwards["web"] = [
+            OpenForward(Forward(5000, "localhost", 5000), worker),
+            OpenForward(Forward(41000, "localhost", 5000, "local port 5000 was busy"), worker),
+        ]
+        app.render_details()
+        await pilot.pause()
+        table = app.query_one(PortsTable)
+        cells = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+        assert [row[:2] for row in cells] == [
+            ["5000", "http://127.0.0.1:5000"],
+            ["5000", "http://127.0.0.1:41000"],
+            ["3000", "-"],
+            ["4000", "-"],
+        ]
+
+    run(engine, scenario)

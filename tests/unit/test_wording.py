@@ -31,6 +31,9 @@ ROOT = Path(__file__).resolve().parents[2]
         ("podbay ssh-config install", "press i"),
         ("podbay provider add aws", "press p to add a provider"),
         ("run podbay doctor --rebuild-state", "in a terminal: podbay doctor --rebuild-state"),
+        # A command with more than a name is one for a terminal, never cut inside a word.
+        ("with: podbay up alpine:3 --name web --yes", "with: podbay up alpine:3 --name web --yes"),
+        ("podbay up FOLDER --image IMAGE", "podbay up FOLDER --image IMAGE"),
     ],
 )
 def test_hints_name_the_tuis_keys(hint: str, said: str) -> None:

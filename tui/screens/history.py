@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -43,11 +44,12 @@ class History(ModalScreen[None]):
         with Vertical(id="dialog"):
             count = len(self.notices)
             yield Static(f"Notifications of this session: {count}  (esc: close)", id="question")
-            table: DataTable[str] = DataTable(id="history-table", cursor_type="row")
+            table: DataTable[str | Text] = DataTable(id="history-table", cursor_type="row")
             table.add_columns("TIME", "KIND", "MESSAGE")
             for notice in self.notices:
                 when = time.strftime("%H:%M:%S", time.localtime(notice.at))
-                table.add_row(when, WORDS.get(notice.severity, notice.severity), notice.text())
+                kind = WORDS.get(notice.severity, notice.severity)
+                table.add_row(when, kind, Text(notice.text()))  # never read as markup
             if not self.notices:
                 table.add_row("", "", "Nothing yet: results and errors of operations show here.")
             yield table

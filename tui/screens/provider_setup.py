@@ -42,6 +42,7 @@ from podbay import providers
 from podbay.core.devcontainer.values import WORKSPACE_NAME
 from podbay.core.errors import PodbayError
 from podbay.core.model import ProviderConfig
+from podbay.tui.wording import for_tui
 
 STEPS = ("type", "required", "optional", "test")
 STEP_TITLES = {
@@ -223,21 +224,22 @@ class ProviderSetup(ModalScreen[SetupResult | None]):
                 yield Button("Next", id="next", variant="primary")
                 yield Button("Save", id="save", variant="primary")
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         if self.existing is not None:
-            self.build_fields()
+            await self.build_fields()
         self.show_step(self.step)
 
     def options_model(self) -> Any:
         return providers.provider_class(self.type_name).Options
 
-    def build_fields(self) -> None:
-        """The name and the options of the chosen type, on steps 2 and 3."""
+    async def build_fields(self) -> None:
+        """The name and the options of the chosen type, on steps 2 and 3 (those of a type
+        chosen before are gone first: the new fields have the same ids)."""
         current = self.existing.options if self.existing else {}
         required = self.query_one("#step-required", VerticalScroll)
         optional = self.query_one("#step-optional", VerticalScroll)
-        required.remove_children()
-        optional.remove_children()
+        await required.remove_children()
+        await optional.remove_children()
         name = (
             self.existing.name if self.existing else unique_name(self.type_name, self.taken_names)
         )
@@ -257,7 +259,7 @@ class ProviderSetup(ModalScreen[SetupResult | None]):
             first.append(
                 Static("Nothing else is needed; optional settings come next.", classes="field-help")
             )
-        required.mount_all(first)
+        await required.mount_all(first)
         order = list(self.options_model().GROUPS)
         ordered = sorted(groups, key=lambda g: order.index(g) if g in order else len(order))
         optional.mount_all(
@@ -298,10 +300,10 @@ class ProviderSetup(ModalScreen[SetupResult | None]):
                     widget.focus()
                     return
 
-    def action_next(self) -> None:
+    async def action_next(self) -> None:
         if self.step == "type":
             chosen = self.query_one("#types", OptionList).highlighted_option
-            self.choose_type(str(chosen.id) if chosen else self.type_name)
+            await self.choose_type(str(chosen.id) if chosen else self.type_name)
         elif self.step == "required":
             names = [n for n, f in self.options_model().model_fields.items() if asked_first(f)]
             if all([self.check_name(), *(self.check_field(n) for n in names)]):
@@ -317,13 +319,13 @@ class ProviderSetup(ModalScreen[SetupResult | None]):
             self.show_step(STEPS[index - 1])
 
     @on(OptionList.OptionSelected, "#types")
-    def _type_chosen(self, event: OptionList.OptionSelected) -> None:
-        self.choose_type(str(event.option.id))
+    async def _type_chosen(self, event: OptionList.OptionSelected) -> None:
+        await self.choose_type(str(event.option.id))
 
-    def choose_type(self, type_name: str) -> None:
+    async def choose_type(self, type_name: str) -> None:
         if type_name != self.type_name or not self.query("#name"):
             self.type_name = type_name
-            self.build_fields()
+            await self.build_fields()
         self.show_step("required")
 
     # fields --------------------------------------------------------------------------------
@@ -381,11 +383,11 @@ class ProviderSetup(ModalScreen[SetupResult | None]):
         elif widget_id == "name":
             self.check_name()
 
-    def on_input_submitted(self) -> None:
+    async def on_input_submitted(self) -> None:
         if self.step == "test":
-            self.action_save()
+            await self.action_save()
         else:
-            self.action_next()
+            await self.action_next()
 
     def _field_error(self, name: str, value: Any) -> str | None:
         model = self.options_model()
@@ -446,18 +448,18 @@ class ProviderSetup(ModalScreen[SetupResult | None]):
 
     # test and save -------------------------------------------------------------------------
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
         button = event.button.id
         if button == "cancel":
             self.dismiss(None)
         elif button == "back":
             self.action_back()
         elif button == "next":
-            self.action_next()
+            await self.action_next()
         elif button == "test-again":
             self.start_test()
         elif button == "save":
-            self.action_save()
+            await self.action_save()
 
     def start_test(self) -> None:
         config = self.collected()
@@ -473,16 +475,22 @@ class ProviderSetup(ModalScreen[SetupResult | None]):
             result = await providers.load(config).check()
             error, text = None, f"✓ {result}"
         except PodbayError as exc:
-            error = exc.message + (f" ({exc.hint})" if exc.hint else "")
+            error = for_tui(exc.message + (f" ({exc.hint})" if exc.hint else ""))
+            text = f"✗ {error}"
+        except Exception as exc:  # a test that breaks says so; the screen never waits forever
+            error = f"the test failed: {type(exc).__name__}: {exc}"
             text = f"✗ {error}"
         self.tested = (_key(config), error)
         self.query_one("#check-result", Static).update(text)
         if self.save_after_test:
             self.save_after_test = False
-            self.action_save()
+            await self.action_save()
 
-    def action_save(self) -> None:
+    async def action_save(self) -> None:
         """Save what passed its test; after a failed test, only if the user says so."""
+        if self.step == "type":
+            await self.action_next()  # (the type first: its fields are not there yet)
+            return
         if self.step != "test":
             if self.collected() is not None:
                 self.show_step("test")

@@ -28,6 +28,11 @@ class OpenForward:
     def target(self) -> tuple[str, int]:
         return self.forward.target_host, self.forward.target_port
 
+    @property
+    def key(self) -> str:
+        """Its row's key: the port and the local port (one port may be forwarded twice)."""
+        return f"{port_text(self.target)}@{self.forward.local_port}"
+
 
 def target_of(spec: str | int) -> tuple[str, int] | None:
     """(host, port) a PORT, PORT:LOCAL or forwardPorts' "host:port" reaches; None if invalid."""
@@ -57,31 +62,33 @@ class PortsTable(DataTable[str]):
 
     def on_mount(self) -> None:
         self.add_columns(*COLUMNS)
-        self._shown: list[tuple[str, str, str]] = []
+        self._shown: list[tuple[str, tuple[str, str, str]]] = []
 
     def show(self, configured: list[int | str], open_now: list[OpenForward]) -> None:
-        rows: list[tuple[str, str, str]] = []
+        rows: list[tuple[str, tuple[str, str, str]]] = []  # (key, cells)
         for item in open_now:
             note = f"; {item.forward.note}" if item.forward.note else ""
-            rows.append((port_text(item.target), item.forward.url, f"forwarded{note}"))
+            cells = (port_text(item.target), item.forward.url, f"forwarded{note}")
+            rows.append((item.key, cells))
         for spec in not_forwarded(configured, open_now):
             target = target_of(spec)
-            if target is not None:
-                rows.append((port_text(target), "-", "in forwardPorts; f forwards it"))
+            key = port_text(target) if target is not None else ""
+            if target is not None and key not in {k for k, _ in rows}:  # (listed twice: once)
+                rows.append((key, (key, "-", "in forwardPorts; f forwards it")))
         if rows == self._shown:
             return
         self._shown = rows
         selected = self.selected_port()
         self.clear()
-        for row in rows:
-            self.add_row(*row, key=row[0])
+        for key, cells in rows:
+            self.add_row(*cells, key=key)
         if not rows:
             self.add_row("-", "-", "nothing forwarded; f forwards a port", key="")
-        if selected is not None and selected in {row[0] for row in rows}:
+        if selected is not None and selected in {key for key, _ in rows}:
             self.move_cursor(row=self.get_row_index(selected))
 
     def selected_port(self) -> str | None:
-        """The PORT cell under the cursor ("" or None without a port)."""
+        """The key of the row under the cursor ("" or None without a port)."""
         if self.row_count == 0:
             return None
         try:
