@@ -253,7 +253,8 @@ def test_provider_setup_goes_step_by_step_and_asks_before_saving_a_failed_test(
         await pilot.press("enter")  # docker, the first type
         await until(lambda: "step 2 of 4" in str(question.render()))
         name = screen.query_one("#name", Input)
-        assert name.value == "docker-2" and name.has_focus  # not the taken "docker"
+        assert name.value == "docker-2"  # not the taken "docker"
+        await until(lambda: name.has_focus)
         name.value = "docker"
         await pilot.pause()
         assert (
@@ -964,6 +965,7 @@ def test_setup_survives_ctrl_s_on_its_first_step_and_a_change_of_type(tmp_path: 
         assert screen.query_one("#name", Input).value == "docker-2"
         screen.query_one("#back", Button).press()
         await until(lambda: "step 1 of 4" in str(question.render()))
+        await until(lambda: isinstance(app.focused, OptionList))
         await pilot.press("down", "enter")  # aws now
         await until(lambda: bool(screen.query("#opt-region")))
         assert screen.query_one("#name", Input).value == "aws"

@@ -283,16 +283,19 @@ class ProviderSetup(ModalScreen[SetupResult | None]):
         self.query_one("#save").display = step == "test"
         self.query_one("#test-again").display = step == "test"
         say(self.query_one("#step-error", Static), "")
-        self.call_after_refresh(self._focus_step)
+        if step in ("type", "test"):
+            self._focus_step()  # at once: keys typed next go there (their widgets exist)
+        else:
+            self.call_after_refresh(self._focus_step)  # (once the fields are composed)
         if step in ("required", "optional"):
             # Completions for the fields shown (a group composes its fields once shown).
             self.call_after_refresh(self.load_suggestions, self.type_name)
 
     def _focus_step(self) -> None:
         if self.step == "type":
-            self.query_one("#types", OptionList).focus()
+            self.set_focus(self.query_one("#types", OptionList))
         elif self.step == "test":
-            self.query_one("#save", Button).focus()
+            self.set_focus(self.query_one("#save", Button))
         else:
             box = self.query_one(f"#step-{self.step}")
             for widget in box.query("Input, Select, Switch, CollapsibleTitle"):
