@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from podbay.core import consent, hooks, images, quick_up, testseam, used
+from podbay.core import consent, git_identity, hooks, images, quick_up, testseam, used
 from podbay.core.compose import part_of
 from podbay.core.devcontainer import plan as dcplan
 from podbay.core.devcontainer.plan import ONCE_HOOKS, Plan, resolve_container_env
@@ -290,6 +290,10 @@ async def _hooks_and_ssh(
     started_at = str(info["State"].get("StartedAt"))
     take_over = ssh.take_over if ssh is not None and ssh.hook_later else None
     try:
+        if ws.identity_container != ws.container_id:
+            # Before the hooks: a postCreateCommand that commits commits as the user.
+            await git_identity.copy_into(ws, docker, report)
+            ws.identity_container = ws.container_id
         await run_hooks(store, ws, plan, docker, started_at, report, take_over)
     finally:
         if ssh is not None:

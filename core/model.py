@@ -129,6 +129,7 @@ class Workspace(BaseModel):
     vscode_extensions: list[str] = []  # customizations.vscode.extensions
     attach_hooks: list[dict[str, Any]] = []  # postAttachCommand contributions (origin, command)
     hooks_container: str | None = None  # container the once-hooks below ran in
+    identity_container: str | None = None  # container the user's git identity was copied into
     hooks_done: list[str] = []
     usable: bool = False  # the waitFor hook is done in this container: attaching works
     post_start_at: str | None = None  # container StartedAt that postStartCommand last ran for

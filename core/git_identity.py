@@ -1,0 +1,74 @@
+"""Your git identity in the workspace: `user.name` and `user.email` of this computer's git
+config, copied into the container's global git config once per container, as its remote user,
+where the image set none (the image's own stays)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+
+from podbay.core.docker import DockerEndpoint
+from podbay.core.model import Workspace
+from podbay.core.reporter import Reporter
+
+# Values come as arguments, never as shell text; each is set only where none is.
+_SCRIPT = """
+command -v git >/dev/null 2>&1 || { echo "@no-git"; exit 0; }
+for pair in "user.name=$1" "user.email=$2"; do
+  key=${pair%%=*} value=${pair#*=}
+  [ -n "$value" ] || continue
+  git config --global --get "$key" >/dev/null 2>&1 && continue
+  if git config --global "$key" "$value"; then echo "@set $key"; else echo "@failed $key"; fi
+done
+exit 0
+"""
+
+
+def local_identity() -> tuple[str, str] | None:
+    """(name, email) from this computer's git config (global, with its includes); None
+    without git or without either. A value with control characters is left out."""
+    git = shutil.which("git")
+    if git is None:
+        return None
+    values = []
+    for key in ("user.name", "user.email"):
+        try:
+            found = subprocess.run(
+                [git, "config", "--global", "--includes", "--get", key],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        value = found.stdout.strip() if found.returncode == 0 else ""
+        values.append(value if value.isprintable() else "")
+    name, email = values
+    return (name, email) if name or email else None
+
+
+async def copy_into(ws: Workspace, docker: DockerEndpoint, report: Reporter) -> None:
+    """Set the identity in the container (never fails the `up`: a note says what it did)."""
+    identity = await asyncio.to_thread(local_identity)
+    if identity is None or ws.container_id is None:
+        return
+    container = ws.container_id
+    argv = ["/bin/sh", "-c", _SCRIPT, "sh", *identity]
+
+    def run() -> tuple[int, list[str]]:
+        output, exit_code = docker.exec_stream(container, argv, ws.remote_user, None, ws.remote_env)
+        lines = b"".join(output).decode("utf-8", "replace").splitlines()
+        return exit_code(), lines
+
+    code, lines = await asyncio.to_thread(run)
+    done = [line.removeprefix("@set ") for line in lines if line.startswith("@set ")]
+    failed = [line.removeprefix("@failed ") for line in lines if line.startswith("@failed ")]
+    if done:
+        report.log(f"git: {' and '.join(done)} from this computer's git config")
+    if failed or code != 0:
+        why = next((x for x in reversed(lines) if not x.startswith("@")), f"exit code {code}")
+        report.warn(
+            f"git: {' and '.join(failed) or 'the identity'} not set in the container: {why}"
+        )
