@@ -60,10 +60,20 @@ async def container_up(
     ws, report = job.ws, job.report
     # The config's digest as this `up` starts: an edit while it runs is not taken as applied.
     inputs = quick_up.inputs(ws.config_path, ws.image)
-    container_id, plan = await _container_for(store, job, rebuild, attempt)
-    info = await _running(job, container_id)
-    plan, ssh = await _record_container(store, job, plan, container_id, info, keys_ready)
-    await _hooks_and_ssh(store, job, plan, info, ssh, keys_ready)
+    # A new workspace's container will want the user's git identity: read it meanwhile.
+    identity = (
+        asyncio.ensure_future(asyncio.to_thread(git_identity.local_identity))
+        if ws.container_id is None
+        else None
+    )
+    try:
+        container_id, plan = await _container_for(store, job, rebuild, attempt)
+        info = await _running(job, container_id)
+        plan, ssh = await _record_container(store, job, plan, container_id, info, keys_ready)
+        await _hooks_and_ssh(store, job, plan, info, ssh, keys_ready, identity)
+    finally:
+        if identity is not None:
+            await asyncio.wait([identity])  # (a thread: never left behind)
     write_ssh_config(store)
     _checkpoint("ssh")
     ws.quick = _quick_note(job, info, inputs)
@@ -284,6 +294,7 @@ async def _hooks_and_ssh(
     info: dict[str, Any],
     ssh: SshSetup | None,
     keys_ready: asyncio.Future[ssh_keys.WorkspaceKeys],
+    identity: asyncio.Future[tuple[str, str] | None] | None = None,
 ) -> None:
     """The lifecycle hooks, with the SSH setup (root, /etc/podbay) going on alongside."""
     ws, report, docker = job.ws, job.report, job.host.docker
@@ -292,7 +303,7 @@ async def _hooks_and_ssh(
     try:
         if ws.identity_container != ws.container_id:
             # Before the hooks: a postCreateCommand that commits commits as the user.
-            await git_identity.copy_into(ws, docker, report)
+            await git_identity.copy_into(ws, docker, report, identity)
             ws.identity_container = ws.container_id
         await run_hooks(store, ws, plan, docker, started_at, report, take_over)
     finally:

@@ -12,13 +12,16 @@ from podbay.core.docker import DockerEndpoint
 from podbay.core.model import Workspace
 from podbay.core.reporter import Reporter
 
-# Values come as arguments, never as shell text; each is set only where none is.
+# Values come as arguments, never as shell text; each is set only where none is. One git to
+# read what is there, one to write each missing value.
 _SCRIPT = """
 command -v git >/dev/null 2>&1 || { echo "@no-git"; exit 0; }
+have=$(git config --global --get-regexp '^user\\.(name|email)$' 2>/dev/null)
 for pair in "user.name=$1" "user.email=$2"; do
   key=${pair%%=*} value=${pair#*=}
   [ -n "$value" ] || continue
-  git config --global --get "$key" >/dev/null 2>&1 && continue
+  case "$have" in "$key "*|*"
+$key "*) continue ;; esac
   if git config --global "$key" "$value"; then echo "@set $key"; else echo "@failed $key"; fi
 done
 exit 0
@@ -31,27 +34,42 @@ def local_identity() -> tuple[str, str] | None:
     git = shutil.which("git")
     if git is None:
         return None
-    values = []
-    for key in ("user.name", "user.email"):
-        try:
-            found = subprocess.run(
-                [git, "config", "--global", "--includes", "--get", key],
-                capture_output=True,
-                text=True,
-                timeout=10,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        value = found.stdout.strip() if found.returncode == 0 else ""
-        values.append(value if value.isprintable() else "")
-    name, email = values
+    try:
+        found = subprocess.run(
+            [
+                git,
+                "config",
+                "--global",
+                "--includes",
+                "-z",
+                "--get-regexp",
+                r"^user\.(name|email)$",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    values = {"user.name": "", "user.email": ""}
+    for item in found.stdout.split("\0"):
+        key, _, value = item.partition("\n")
+        if key in values and value.isprintable():
+            values[key] = value  # (the last one wins, as git's --get)
+    name, email = values["user.name"], values["user.email"]
     return (name, email) if name or email else None
 
 
-async def copy_into(ws: Workspace, docker: DockerEndpoint, report: Reporter) -> None:
-    """Set the identity in the container (never fails the `up`: a note says what it did)."""
-    identity = await asyncio.to_thread(local_identity)
+async def copy_into(
+    ws: Workspace,
+    docker: DockerEndpoint,
+    report: Reporter,
+    local: asyncio.Future[tuple[str, str] | None] | None = None,
+) -> None:
+    """Set the identity (`local`: local_identity, when it was read meanwhile) in the
+    container; never fails the `up`: a note says what it did."""
+    identity = await (local if local is not None else asyncio.to_thread(local_identity))
     if identity is None or ws.container_id is None:
         return
     container = ws.container_id
