@@ -15,6 +15,10 @@ from typing import Any
 import pytest
 
 PODBAY = str(Path(sys.executable).parent / "podbay")
+# This computer's git config stays out of the tests, as on a fresh CI machine: each new
+# container would get its identity (an exec more: counts and timings would depend on the
+# machine). Tests of the identity give their own.
+os.environ["GIT_CONFIG_GLOBAL"] = os.devnull
 IMAGE = "podbay-test/debian:bookworm"
 BUSYBOX = "podbay-test/busybox:latest"
 
