@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -17,8 +18,13 @@ import pytest
 PODBAY = str(Path(sys.executable).parent / "podbay")
 # This computer's git config stays out of the tests, as on a fresh CI machine: each new
 # container would get its identity (an exec more: counts and timings would depend on the
-# machine). Tests of the identity give their own.
-os.environ["GIT_CONFIG_GLOBAL"] = os.devnull
+# machine). Tests of the identity give their own; tests of a user's home unset it. An empty
+# file of the test run's own, never os.devnull: `git config --global` replaces the file it
+# writes (a lock file renamed over it), and /dev/null must stay the device.
+_GIT_GLOBAL = Path(tempfile.mkdtemp(prefix="podbay-tests-git-")) / "gitconfig"
+_GIT_GLOBAL.touch()
+atexit.register(shutil.rmtree, _GIT_GLOBAL.parent, True)
+os.environ["GIT_CONFIG_GLOBAL"] = str(_GIT_GLOBAL)
 IMAGE = "podbay-test/debian:bookworm"
 BUSYBOX = "podbay-test/busybox:latest"
 
