@@ -6,7 +6,6 @@ Lifecycle logic stays in core: the app calls the same Engine as the CLI.
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import time
 from collections import defaultdict
@@ -21,7 +20,6 @@ from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
-from textual.widget import Widget
 from textual.widgets import (
     DataTable,
     Footer,
@@ -34,14 +32,14 @@ from textual.widgets import (
 )
 from textual.worker import Worker, WorkerState
 
-from podbay.core import ide, oplog, paths, used
+from podbay.core import ide, used
 from podbay.core.errors import PodbayError
 from podbay.core.model import Event, Status, WorkspaceStatus, redact_url
 from podbay.tui import actions
 from podbay.tui.attach_actions import AttachActions
 from podbay.tui.commands import ActionCommands
+from podbay.tui.log_actions import LOG_LINES, TAIL_SECONDS, LogActions
 from podbay.tui.messages import (
-    ContainerOutput,
     DeleteChecked,
     OperationEvent,
     OperationFinished,
@@ -50,7 +48,7 @@ from podbay.tui.messages import (
     StatusPolled,
 )
 from podbay.tui.operations import Operation
-from podbay.tui.widgets.log_view import FileTail, LogView
+from podbay.tui.widgets.log_view import LogView
 from podbay.tui.widgets.ports_table import OpenForward, PortsTable
 from podbay.tui.widgets.providers_table import ProvidersTable
 from podbay.tui.widgets.workspace_details import WorkspaceDetails
@@ -73,8 +71,6 @@ STATUS_ORDER = {
     Status.RUNNING: 4,
     Status.STOPPED: 5,
 }
-LOG_LINES = 5000
-TAIL_SECONDS = 0.25  # how often the shown log file is checked for new lines
 
 
 class Pane(Vertical):
@@ -88,7 +84,7 @@ class Pane(Vertical):
         self.remove_class("focused")
 
 
-class PodbayApp(AttachActions):
+class PodbayApp(AttachActions, LogActions):
     TITLE = "podbay"
     SUB_TITLE = "development workspaces"
     CSS_PATH = "podbay.tcss"
@@ -120,10 +116,6 @@ class PodbayApp(AttachActions):
         self.history: list[Notice] = []  # every notification of the session (`!`)
         self.sort_by = "name"  # or "status", "used" (S cycles)
         self.ssh_known = True  # ~/.ssh/config has podbay's block (checked at each poll)
-        # What the Logs tab shows: (workspace, "log" or "container"), and the file it follows.
-        self._log_shown: tuple[str, str] | None = None
-        self._log_mode = "log"
-        self._log_tail: FileTail | None = None
         self._poll_timer: Timer | None = None
         self._poll_failures = 0  # in a row; the retry waits longer each time (up to 60 s)
 
@@ -165,10 +157,6 @@ class PodbayApp(AttachActions):
         # the collector stops rescanning it: full collections took 50-130 ms here and showed as
         # key lag while polls ran; frozen, the longest stall measured is about 20 ms.
         gc.freeze()
-
-    def _focus_now(self, widget: Widget) -> None:
-        """Focus at once (Widget.focus waits its turn behind keys already typed)."""
-        self.screen.set_focus(widget)
 
     async def on_event(self, event: events.Event) -> None:
         """Keys reach their bindings in the order typed (B16). Textual hands a key to the focused
@@ -714,130 +702,6 @@ class PodbayApp(AttachActions):
             ),
             answered,
         )
-
-    # the Logs tab ---------------------------------------------------------------------------
-
-    def _show_log(self, name: str) -> None:
-        """Point the Logs tab at the workspace's log file or container output (once per change)."""
-        wanted = (name, self._log_mode)
-        if self._log_shown == wanted:
-            return
-        self._log_shown = wanted
-        self.workers.cancel_group(self, "container-output")
-        view = self.query_one(LogView)
-        view.replace([])
-        if self._log_mode == "log":
-            self._log_tail = FileTail(
-                oplog.path(paths.logs_dir(self.engine.store.root), name), LOG_LINES
-            )
-            self._tail_log()
-        else:
-            self._log_tail = None
-            self.run_worker(
-                self._container_output(name), group="container-output", exit_on_error=False
-            )
-        self._log_bar()
-
-    def _tail_log(self) -> None:
-        if self._log_tail is None:
-            return
-        restarted, lines = self._log_tail.read()
-        view = self.query_one(LogView)
-        if restarted:
-            view.replace(lines)
-        else:
-            view.add(lines)
-
-    async def _container_output(self, name: str) -> None:
-        """`docker logs --follow` of the workspace's container, where it runs (as
-        `podbay logs --container`), into the Logs tab until another is shown."""
-        from podbay.core.attach import docker_base, record_with_container
-
-        try:
-            record = record_with_container(name)
-        except PodbayError as exc:
-            self.post_message(ContainerOutput(name, [f"No container output: {exc.message}"]))
-            return
-        argv = [*docker_base(record), "logs", "--follow", "--tail", str(LOG_LINES)]
-        process = await asyncio.create_subprocess_exec(
-            *argv,
-            record["container_id"],
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        assert process.stdout is not None
-        partial = b""
-        try:
-            while data := await process.stdout.read(1 << 16):
-                *lines, partial = (partial + data).split(b"\n")
-                if lines:
-                    text = [line.decode("utf-8", errors="replace") for line in lines]
-                    self.post_message(ContainerOutput(name, text))
-            code = await process.wait()
-            ended = "the container stopped" if code == 0 else f"docker logs ended ({code})"
-            self.post_message(ContainerOutput(name, [f"--- {ended} ---"]))
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-
-    def on_container_output(self, message: ContainerOutput) -> None:
-        if self._log_shown == (message.name, "container"):
-            self.query_one(LogView).add(message.lines)
-
-    def on_log_view_changed(self) -> None:
-        self._log_bar()
-
-    def _log_bar(self) -> None:
-        view = self.query_one(LogView)
-        if self._log_shown is None:
-            text = "No workspace selected"
-        else:
-            name, mode = self._log_shown
-            what = f"podbay's log of {name}" if mode == "log" else f"{name}'s container output"
-            parts = [what, "following" if view.follow else "paused (F follows)"]
-            if view.wrap:
-                parts.append("wrapped")
-            if view.search:
-                parts.append(f"{view.shown} lines match {view.search!r}")
-            text = " · ".join(parts)
-        self.query_one("#log-bar", Static).update(text)
-
-    def _open_logs(self, mode: str) -> None:
-        self._log_mode = mode
-        self.query_one("#details-pane", TabbedContent).active = "tab-logs"
-        self._focus_now(self.query_one(LogView))
-        if (name := self.selected_name()) is not None:
-            self._show_log(name)
-
-    def action_focus_logs(self) -> None:
-        self._open_logs("log")
-
-    def action_container_output(self) -> None:
-        self._open_logs("container")
-
-    def action_follow_log(self) -> None:
-        view = self.query_one(LogView)
-        view.set_follow(not view.follow)
-
-    def action_wrap_log(self) -> None:
-        view = self.query_one(LogView)
-        view.set_wrap(not view.wrap)
-
-    def action_zoom_log(self) -> None:
-        """The Logs tab over the whole screen, and back."""
-        self.screen.toggle_class("log-zoom")
-        if self.screen.has_class("log-zoom"):
-            self._open_logs(self._log_mode)
-
-    @on(Input.Changed, "#log-search")
-    def _log_search_changed(self, event: Input.Changed) -> None:
-        self.query_one(LogView).set_search(event.value)
-
-    @on(Input.Submitted, "#log-search")
-    def _log_search_done(self) -> None:
-        self._focus_now(self.query_one(LogView))
 
     def action_filter(self) -> None:
         if isinstance(self.focused, LogView) or self.focused is self.query_one("#log-search"):
