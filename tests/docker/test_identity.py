@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,6 +90,10 @@ def git_over_ssh(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         IMAGE, ["sh", "-c", SERVER, "sh", public], detach=True, labels={"podbay-test": "git"}
     )
     try:
+        deadline = time.monotonic() + 60
+        while b"Server listening" not in server.logs():  # sshd -e says when it listens
+            assert time.monotonic() < deadline, server.logs().decode(errors="replace")
+            time.sleep(0.05)
         server.reload()
         address = server.attrs["NetworkSettings"]["IPAddress"]
         yield address, key
