@@ -15,7 +15,7 @@ import subprocess
 import time
 import urllib.parse
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from podbay.core import paths
@@ -168,7 +168,10 @@ def _from_container(root: Path, name: str, item: dict[str, Any], info: dict[str,
     source = _source(record.get("source"), Path(folder), labels.get("dev.podbay.image", ""))
     config_file = labels.get("devcontainer.config_file")
     container_id = str(item["Id"])
+    folder_name, folder_rel = _folder_name(record.get("folder"))
     return Workspace(
+        folder_name=folder_name,
+        folder_rel=folder_rel,
         name=name,
         provider="docker",
         source=source,
@@ -187,6 +190,15 @@ def _from_container(root: Path, name: str, item: dict[str, Any], info: dict[str,
         hooks_done=list(ONCE_HOOKS),
         post_start_at=str((info.get("State") or {}).get("StartedAt") or "") or None,
     )
+
+
+def _folder_name(value: Any) -> tuple[str | None, str]:
+    """The record's [folder name, path below it] (none in containers of older podbays)."""
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value):
+        name, rel = value
+        if name and "/" not in name and ".." not in PurePosixPath(rel).parts:
+            return name, rel
+    return None, ""
 
 
 def _from_folder(folder: Path, container: str) -> Workspace:

@@ -27,7 +27,7 @@ from podbay.core.devcontainer import files as dcfiles
 from podbay.core.devcontainer import find as dcfind
 from podbay.core.devcontainer import plan as dcplan
 from podbay.core.devcontainer.plan import container_name
-from podbay.core.devcontainer.values import WORKSPACE_NAME, printable
+from podbay.core.devcontainer.values import WORKSPACE_NAME, has_control, printable
 from podbay.core.errors import NameTaken, PodbayError, UnknownProvider
 from podbay.core.host import HostSession
 from podbay.core.images import UpJob
@@ -137,7 +137,7 @@ class Engine:
                 shutil.rmtree(ssh_keys.of(self.store.root, name).folder, ignore_errors=True)
                 existing = None
             attempt = Attempt(existing is None, yes=request.yes, confirm=confirm)
-            target = existing or self._new_workspace(name, source, provider_name, request)
+            target = existing or await self._new_workspace(name, source, provider_name, request)
             if attempt.created_record and not self.store.insert_workspace(target):
                 raise NameTaken(f"workspace {name!r} was just created by another command", "")
             if target.phase != "creating":
@@ -212,22 +212,51 @@ class Engine:
             raise UnknownProvider("no provider configured", "podbay provider add docker")
         return name
 
-    def _new_workspace(
+    async def _new_workspace(
         self, name: str, source: Source, provider: str, request: UpRequest
     ) -> Workspace:
         owned = source.kind != "folder"
         folder = source.value if not owned else str(paths.sources_dir(self.store.root) / name)
-        folder = self.provider(provider).folder_for(name) or folder
+        on_machine = self.provider(provider).folder_for(name)
+        folder_name, rel = await self._folder_name(name, source, on_machine is None)
         return Workspace(
             name=name,
             provider=provider,
             source=source,
-            folder=folder,
+            folder=on_machine or folder,
             owned_folder=owned,
+            folder_name=folder_name,
+            folder_rel=rel,
             config_arg=request.config,
             image=request.image or (source.value if source.kind == "image" else None),
             container_name=container_name(name, self.store.install_id()),
         )
+
+    @staticmethod
+    async def _folder_name(name: str, source: Source, in_place: bool) -> tuple[str, str]:
+        """The source's name under /workspaces and its path below what is mounted: a folder
+        used in place that is inside a git repository mounts the repository (the reference
+        CLI's rule); a folder copied to a machine is mounted alone, under its own name."""
+        if in_place and source.kind == "folder":
+            root, rel = await sources.git_root(Path(source.value))
+            return sources.folder_name(Source(kind="folder", value=str(root)), name), rel
+        return sources.folder_name(source, name), ""
+
+    async def _name_folder(self, ws: Workspace, report: Reporter) -> None:
+        """A workspace made when the folder was mounted at /workspaces/NAME gets the folder's
+        own name on a rebuild, and the user is told when that moves it."""
+        before = plan_context(ws, "", {}).mount_target
+        in_place = self.provider(ws.provider).folder_for(ws.name) is None
+        ws.folder_name, ws.folder_rel = await self._folder_name(ws.name, ws.source, in_place)
+        after = plan_context(ws, "", {})
+        if after.default_folder != before:
+            target = after.mount_target
+            shown = printable(target) if has_control(target) else target
+            report.step(
+                f"the source is now mounted at {shown} (was {before}) "
+                "with its folder's own name, as other devcontainer tools mount it"
+            )
+        self.store.save_workspace(ws)
 
     def _job(self, ws: Workspace, report: Reporter) -> MachineJob:
         return machine_job(self.store, ws, report)
@@ -276,6 +305,8 @@ class Engine:
         files: dcfiles.Files,
         copy: Path,
     ) -> Workspace:
+        if rebuild and ws.folder_name is None:
+            await self._name_folder(ws, report)
         config_path, raw, warnings = load_config(Path(ws.folder), ws.config_arg, ws.image, files)
         for warning in warnings:
             report.warn(warning)

@@ -113,6 +113,13 @@ class Workspace(BaseModel):
     source: Source
     folder: str  # the source folder on the machine; bind-mounted into the container
     owned_folder: bool  # podbay created the folder (clone, template copy): delete removes it
+    # The folder's name inside the container, /workspaces/FOLDER_NAME (the reference CLI's
+    # rule): its own name as it is, or a repository's. None: a workspace made before podbay kept
+    # it, mounted at /workspaces/NAME until a rebuild.
+    folder_name: str | None = None
+    # The folder's path below the git root mounted in its place ("" when the folder itself is
+    # mounted): a subfolder of a repository gets the repository, as with the reference CLI.
+    folder_rel: str = ""
     config_path: str | None = None  # None: no file, the config is {"image": image}
     config_arg: str | None = None  # --config as the user gave it
     image: str | None = None  # --image, or the image of an image source
@@ -151,7 +158,14 @@ def record_label(ws: Workspace) -> str:
     source = {"kind": ws.source.kind, "value": ws.source.value, "ref": ws.source.ref}
     if ws.source.kind == "git":
         source["value"] = redact_url(ws.source.value)
-    data = {"source": source, "config": ws.config_arg, "image": ws.image, "provider": ws.provider}
+    data: dict[str, Any] = {
+        "source": source,
+        "config": ws.config_arg,
+        "image": ws.image,
+        "provider": ws.provider,
+    }
+    if ws.folder_name is not None:
+        data["folder"] = [ws.folder_name, ws.folder_rel]
     return json.dumps(data, separators=(",", ":"))
 
 

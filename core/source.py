@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import uuid
 from collections.abc import Callable
@@ -58,7 +59,13 @@ def parse(text: str, *, image: str | None = None, cwd: Path | None = None) -> So
     except OSError as exc:  # a name longer than the file system takes, and the like
         raise SourceError(f"SOURCE {printable(text)}: {exc.strerror}", "check the SOURCE") from None
     if path.is_dir():
-        return Source(kind="folder", value=str(path.resolve()))
+        folder = str(path.resolve())
+        if has_control(folder):  # the working folder's own path, given as "."
+            raise SourceError(
+                f"folder {printable(folder)} has a control character in its path",
+                "rename the folder; its name is shown and used inside the container",
+            )
+        return Source(kind="folder", value=folder)
     if path.exists():
         raise SourceError(
             f"{text} is a file, not a folder",
@@ -134,6 +141,53 @@ def default_name(source: Source) -> str:
         base = Path(source.value).name
     name = re.sub(r"[^a-z0-9-]+", "-", base.lower()).strip("-")[:63].strip("-")
     return name or "workspace"
+
+
+_REPO_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
+
+
+def folder_name(source: Source, name: str) -> str:
+    """The source's folder name inside the container (/workspaces/FOLDER_NAME), as the
+    reference CLI names it: a folder's own name as it is, a repository's name; else `name`."""
+    if source.kind == "folder":
+        return Path(source.value).name or name
+    if source.kind == "git":
+        base = re.split(r"[/:]", source.value.rstrip("/"))[-1].removesuffix(".git")
+        if _REPO_NAME.fullmatch(base):  # from a URL: only a plain name, never ../ or a quote
+            return base
+    return name
+
+
+async def git_root(folder: Path) -> tuple[Path, str]:
+    """The folder mounted for `folder` and `folder`'s path below it: its git repository's root
+    when it is in one (found as the reference CLI finds it, `git rev-parse --show-cdup`, which
+    keeps symbolic links), else the folder itself and ""."""
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            "git",
+            "rev-parse",
+            "--show-cdup",
+            cwd=folder,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+    except OSError:  # no git here: the reference mounts the folder too
+        return folder, ""
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), 10)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        return folder, ""
+    cdup = out.decode("utf-8", "replace").strip()
+    if proc.returncode != 0 or not cdup:
+        return folder, ""
+    root = Path(os.path.normpath(folder / cdup))
+    rel = folder.relative_to(root) if folder.is_relative_to(root) else None
+    if rel is None or has_control(str(root)):
+        return folder, ""
+    return root, rel.as_posix()
 
 
 def check_name(name: str) -> str:

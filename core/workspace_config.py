@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 from collections.abc import AsyncIterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from podbay.core import images
@@ -48,7 +48,18 @@ def plan_context(ws: Workspace, install_id: str, env: dict[str, str]) -> PlanCon
         },
         env=env,
         image_name=images.image_name(ws.name, install_id),
+        folder_name=ws.folder_name or "",
+        folder_rel=ws.folder_rel,
+        mount_folder=mount_folder(ws),
     )
+
+
+def mount_folder(ws: Workspace) -> str:
+    """What is mounted for the workspace's folder: it, or the git root it is `folder_rel` in."""
+    folder = PurePosixPath(ws.folder)
+    for _ in PurePosixPath(ws.folder_rel).parts if ws.folder_rel else ():
+        folder = folder.parent
+    return str(folder)
 
 
 @contextlib.asynccontextmanager

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any
@@ -33,6 +34,7 @@ from podbay.core.devcontainer.feature_image import Extension
 from podbay.core.devcontainer.features import FeatureJson
 from podbay.core.devcontainer.metadata import HookCommand, Merged
 from podbay.core.devcontainer.substitute import (
+    Resolver,
     container_resolver,
     id_resolver,
     local_resolver,
@@ -59,6 +61,31 @@ class PlanContext(BaseModel):
     image_name: str = ""  # repository for images podbay builds for this workspace
     source_owner: tuple[int, int] | None = None  # uid, gid of the source (Linux machines)
     gpu_available: bool = False
+    # The default mount, as the reference CLI makes it: `mount_folder` (the folder, or the git
+    # repository it is in) at /workspaces/FOLDER_NAME, the workspace folder FOLDER_REL below.
+    # folder_name "" is a workspace made before podbay kept the folder's own name: NAME.
+    folder_name: str = ""
+    folder_rel: str = ""
+    mount_folder: str = ""  # "": local_folder
+
+    @property
+    def mount_target(self) -> str:
+        return f"/workspaces/{self.folder_name or self.name}"
+
+    @property
+    def default_folder(self) -> str:
+        return posixpath.join(self.mount_target, self.folder_rel).rstrip("/")
+
+    @property
+    def basename(self) -> str:
+        """`${localWorkspaceFolderBasename}`: the folder's name as the user knows it."""
+        if not self.folder_name:
+            return PurePosixPath(self.local_folder).name
+        return PurePosixPath(self.default_folder).name
+
+    def resolver(self, container_folder: str | None) -> Resolver:
+        """Pass 1's variables of this workspace."""
+        return local_resolver(self.env, self.local_folder, container_folder, self.basename)
 
 
 class DockerfileBuild(BaseModel):
@@ -176,13 +203,13 @@ def resolve(raw: Mapping[str, Any], ctx: PlanContext) -> Resolved:
 
     # Pass 1 twice: workspaceFolder may itself use host variables, and everything else may use
     # ${containerWorkspaceFolder}. Then pass 2.
-    first = local_resolver(ctx.env, ctx.local_folder, None)
+    first = ctx.resolver(None)
     folder_raw = raw.get("workspaceFolder")
-    default_folder = "/" if raw.get("dockerComposeFile") else f"/workspaces/{ctx.name}"
+    default_folder = "/" if raw.get("dockerComposeFile") else ctx.default_folder
     workspace_folder = (
         str(substitute(folder_raw, first)) if isinstance(folder_raw, str) and folder_raw else ""
     ) or default_folder
-    resolved = substitute(dict(raw), local_resolver(ctx.env, ctx.local_folder, workspace_folder))
+    resolved = substitute(dict(raw), ctx.resolver(workspace_folder))
     resolved = substitute(resolved, id_resolver(devcontainer_id))
     config = DevContainerConfig.model_validate(resolved)
     build, compose = _base_source(config, ctx)
@@ -269,7 +296,7 @@ def _entry_resolver(resolved: Resolved, ctx: PlanContext) -> Any:
     """Passes 1 and 2 for metadata entries (a prebuilt image's label may use them too)."""
 
     def apply(entry: dict[str, Any]) -> dict[str, Any]:
-        first = local_resolver(ctx.env, ctx.local_folder, resolved.workspace_folder)
+        first = ctx.resolver(resolved.workspace_folder)
         result: dict[str, Any] = substitute(
             substitute(entry, first), id_resolver(resolved.devcontainer_id)
         )

@@ -84,7 +84,7 @@ def _mounts(config: DevContainerConfig, merged: Merged, ctx: PlanContext) -> lis
     mounts of the image, the features and the config."""
     mount = config.workspaceMount
     if mount is None:
-        mount = _mount_spec("bind", ctx.local_folder, f"/workspaces/{ctx.name}")
+        mount = _mount_spec("bind", ctx.mount_folder or ctx.local_folder, ctx.mount_target)
     mounts = [mount] if mount else []
     for item in merged.mounts:
         if isinstance(item, str):

@@ -51,9 +51,13 @@ def env_lookup(env: Mapping[str, str], arg: str) -> str:
 
 
 def local_resolver(
-    env: Mapping[str, str], local_folder: str, container_folder: str | None
+    env: Mapping[str, str],
+    local_folder: str,
+    container_folder: str | None,
+    basename: str | None = None,
 ) -> Resolver:
-    """Pass 1: host values known before anything runs."""
+    """Pass 1: host values known before anything runs. `basename` is the folder's name as the
+    user knows it (default: `local_folder`'s own; a folder copied to a VM keeps its name)."""
 
     def resolve(name: str, arg: str | None) -> str | None:
         if name in ("localEnv", "env") and arg is not None:
@@ -61,7 +65,7 @@ def local_resolver(
         if name == "localWorkspaceFolder":
             return local_folder
         if name == "localWorkspaceFolderBasename":
-            return PurePosixPath(local_folder).name
+            return PurePosixPath(local_folder).name if basename is None else basename
         if name == "containerWorkspaceFolder" and container_folder is not None:
             return container_folder
         if name == "containerWorkspaceFolderBasename" and container_folder is not None:

@@ -11,6 +11,7 @@ import docker
 import pytest
 
 from podbay.core import oplog
+from podbay.core.store import Store
 from tests.conftest import BUSYBOX, IMAGE, PODBAY, Podbay, write_config
 
 HOOKS = {
@@ -286,3 +287,33 @@ def test_a_first_hook_that_fails_says_its_exit_code_and_output(podbay: Podbay) -
     assert result.returncode != 0
     assert "onCreateCommand failed with exit code 7" in result.stderr
     assert "boom" in result.stderr
+
+
+def test_a_workspace_made_before_folders_kept_their_name_keeps_its_folder(
+    podbay: Podbay,
+) -> None:
+    """An older record (mounted at /workspaces/NAME) is not moved by `up`; a rebuild moves it
+    to the folder's own name and says so."""
+    write_config(podbay.cwd / "My_App", {"image": IMAGE})
+    podbay.ok("up", "My_App")
+    assert podbay.ok("exec", "my-app", "--", "pwd").stdout == "/workspaces/My_App\n"
+    store = Store(podbay.home)
+    ws = store.workspace("my-app")
+    assert (ws.folder_name, ws.folder_rel) == ("My_App", "")
+    ws.folder_name = None  # as an older podbay recorded it
+    store.save_workspace(ws)
+    subprocess.run(["docker", "rm", "-f", ws.container_name], check=True, capture_output=True)
+    podbay.ok("up", "my-app")  # its container made again, as that podbay made it
+    assert podbay.ok("exec", "my-app", "--", "pwd").stdout == "/workspaces/my-app\n"
+    podbay.ok("stop", "my-app")
+    up = podbay.ok("up", "my-app")
+    assert "mounted at" not in up.stderr
+    assert podbay.ok("exec", "my-app", "--", "pwd").stdout == "/workspaces/my-app\n"
+
+    up = podbay.ok("up", "my-app", "--rebuild")
+    assert (
+        "==> the source is now mounted at /workspaces/My_App (was /workspaces/my-app) with its "
+        "folder's own name, as other devcontainer tools mount it"
+    ) in up.stderr
+    assert podbay.ok("exec", "my-app", "--", "pwd").stdout == "/workspaces/My_App\n"
+    assert store.workspace("my-app").folder_name == "My_App"

@@ -19,10 +19,10 @@ from tests.unit.test_cli_errors import assert_clean_error
 @pytest.fixture
 def two_workspaces(podbay: Podbay, tmp_path: Path) -> Podbay:
     write_config(
-        podbay.cwd / "mine",
+        podbay.cwd / "Mine",
         {"image": IMAGE, "userEnvProbe": "none", "onCreateCommand": "echo x >> /tmp/oncreate"},
     )
-    podbay.ok("up", "mine")
+    podbay.ok("up", "Mine")
     make_repo(tmp_path / "repo")
     podbay.ok("up", f"file://{tmp_path}/repo")
     return podbay
@@ -71,8 +71,9 @@ def test_a_damaged_state_file_is_named_and_rebuilt(two_workspaces: Podbay, how: 
 
     podbay.ok("up", "mine")
     assert podbay.status("mine")["status"] == "Running"
-    # The container's once-hooks are not run again.
+    # The container's once-hooks are not run again, in the folder it was made with.
     assert podbay.ok("exec", "mine", "--", "cat", "/tmp/oncreate").stdout == "x\n"
+    assert podbay.ok("exec", "mine", "--", "pwd").stdout == "/workspaces/Mine\n"
     podbay.ok("ssh", "repo", "--", "true")
 
 
