@@ -12,16 +12,23 @@ CONFIG_ENTRIES = (".devcontainer", ".devcontainer.json", ".devcontainer-lock.jso
 
 
 def candidates(folder: Path, files: Files = LOCAL) -> list[Path]:
-    """Every config in the spec's locations, in the spec's order of precedence."""
-    found = [
-        path
-        for path in (folder / ".devcontainer" / "devcontainer.json", folder / ".devcontainer.json")
-        if files.is_file(path)
-    ]
+    """The configs to choose from, by the spec's precedence: `.devcontainer/devcontainer.json`,
+    else `.devcontainer.json`, else every `.devcontainer/<folder>/devcontainer.json` (several of
+    those have no order among them: the user chooses)."""
+    for path in (folder / ".devcontainer" / "devcontainer.json", folder / ".devcontainer.json"):
+        if files.is_file(path):
+            return [path]
     sub = folder / ".devcontainer"
-    if files.is_dir(sub):
-        found += sorted(p for p in files.glob(sub, "*/devcontainer.json") if files.is_file(p))
-    return found
+    if not files.is_dir(sub):
+        return []
+    return sorted(p for p in files.glob(sub, "*/devcontainer.json") if files.is_file(p))
+
+
+def choices(folder: Path) -> list[str]:
+    """The configs a user must choose among for `folder` (relative paths, for --config), or []
+    when the spec's order picks one (or there is none)."""
+    found = candidates(folder)
+    return [str(p.relative_to(folder)) for p in found] if len(found) > 1 else []
 
 
 def find(folder: Path, explicit: str | None = None, files: Files = LOCAL) -> Path:
@@ -61,7 +68,7 @@ def find(folder: Path, explicit: str | None = None, files: Files = LOCAL) -> Pat
     if len(found) > 1:
         names = ", ".join(str(p.relative_to(folder)) for p in found)
         raise SeveralConfigs(
-            f"several configs in {folder}: {names}",
+            f"{folder} has a config in each of several folders of .devcontainer: {names}",
             f"choose one with --config, e.g. --config {found[0].relative_to(folder)}",
         )
     return found[0]

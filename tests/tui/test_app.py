@@ -30,6 +30,7 @@ from podbay.tui.screens.new_workspace import NewWorkspace
 from podbay.tui.screens.provider_setup import ProviderSetup, SetupResult
 from podbay.tui.widgets.log_view import LogView, clean
 from podbay.tui.widgets.workspace_table import WorkspaceTable
+from tests.conftest import write_config
 
 
 class FakeEndpoint:
@@ -226,6 +227,42 @@ def test_new_workspace_form_validates_and_returns_a_request(tmp_path: Path) -> N
 
     run(engine, scenario)
     assert chosen == [UpRequest(source="template:python", name="py1", provider="docker")]
+
+
+def test_a_folder_with_several_subfolder_configs_asks_which_one(tmp_path: Path) -> None:
+    """Configs in several folders of .devcontainer have no order: the dialog shows them to
+    choose from (the CLI says --config), and the choice goes into the request."""
+    engine, _ = make_engine(tmp_path, names=())
+    project = tmp_path / "proj"
+    for where in ("web", "gpu"):
+        write_config(project, {"image": "x"}, f".devcontainer/{where}")
+    chosen: list[UpRequest | None] = []
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        screen = NewWorkspace(["docker"], "docker")
+        app.push_screen(screen, chosen.append)
+        await pilot.pause()
+        picker = screen.query_one("#config", Select)
+        assert not picker.display
+        screen.query_one("#source", Input).value = str(project)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "several configs: choose one" in str(screen.query_one("#error", Static).render())
+        assert picker.display and picker.has_focus
+        assert [str(label) for label, _ in picker._options[1:]] == [
+            ".devcontainer/gpu/devcontainer.json",
+            ".devcontainer/web/devcontainer.json",
+        ]
+        picker.value = ".devcontainer/web/devcontainer.json"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+
+    run(engine, scenario)
+    assert chosen == [
+        UpRequest(
+            source=str(project), provider="docker", config=".devcontainer/web/devcontainer.json"
+        )
+    ]
 
 
 def test_provider_setup_goes_step_by_step_and_asks_before_saving_a_failed_test(

@@ -32,11 +32,11 @@ def test_no_config(podbay: Podbay) -> None:
 
 def test_several_configs(podbay: Podbay) -> None:
     proj = podbay.cwd / "proj"
-    write_config(proj, {"image": "x"})
+    write_config(proj, {"image": "x"}, ".devcontainer/one")
     write_config(proj, {"image": "y"}, ".devcontainer/other")
     result = podbay("up", "proj")
-    assert_clean_error(result, "several configs")
-    assert "--config" in result.stderr
+    assert_clean_error(result, "has a config in each of several folders of .devcontainer")
+    assert "--config .devcontainer/one/devcontainer.json" in result.stderr
 
 
 def test_malformed_jsonc_names_file_line_and_column(podbay: Podbay) -> None:

@@ -43,15 +43,32 @@ def test_every_lifecycle_form_is_accepted() -> None:
     assert loaded.config.postStartCommand == {"x": "d", "y": ["e"]}
 
 
-def test_find_prefers_nothing_when_several_exist(tmp_path: Path) -> None:
-    (tmp_path / ".devcontainer" / "gpu").mkdir(parents=True)
+def test_find_follows_the_specs_order_of_precedence(tmp_path: Path) -> None:
+    """.devcontainer/devcontainer.json, then .devcontainer.json, then a subfolder's config."""
+    for where in ("py", "gpu"):
+        (tmp_path / ".devcontainer" / where).mkdir(parents=True)
+        (tmp_path / ".devcontainer" / where / "devcontainer.json").write_text("{}")
+    (tmp_path / ".devcontainer.json").write_text("{}")
+    assert find.find(tmp_path) == tmp_path / ".devcontainer.json"
     (tmp_path / ".devcontainer" / "devcontainer.json").write_text("{}")
-    (tmp_path / ".devcontainer" / "gpu" / "devcontainer.json").write_text("{}")
+    assert find.find(tmp_path) == tmp_path / ".devcontainer" / "devcontainer.json"
+    assert find.choices(tmp_path) == []
+
+
+def test_several_subfolder_configs_are_chosen_by_the_user(tmp_path: Path) -> None:
+    for where in ("py", "gpu"):
+        (tmp_path / ".devcontainer" / where).mkdir(parents=True)
+        (tmp_path / ".devcontainer" / where / "devcontainer.json").write_text("{}")
     with pytest.raises(SeveralConfigs) as info:
         find.find(tmp_path)
-    assert ".devcontainer/devcontainer.json" in info.value.message
-    assert ".devcontainer/gpu/devcontainer.json" in info.value.message
-    assert "--config" in info.value.hint
+    assert ".devcontainer/gpu/devcontainer.json, .devcontainer/py/devcontainer.json" in (
+        info.value.message
+    )
+    assert "--config .devcontainer/gpu/devcontainer.json" in info.value.hint
+    assert find.choices(tmp_path) == [
+        ".devcontainer/gpu/devcontainer.json",
+        ".devcontainer/py/devcontainer.json",
+    ]
     chosen = find.find(tmp_path, ".devcontainer/gpu/devcontainer.json")
     assert chosen == tmp_path / ".devcontainer" / "gpu" / "devcontainer.json"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -11,9 +12,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from podbay.core import templates
+from podbay.core.devcontainer import find
 from podbay.core.engine import UpRequest
 from podbay.core.errors import PodbayError
 from podbay.core.source import check_name
+from podbay.core.source import parse as parse_source
 
 
 class NewWorkspace(ModalScreen[UpRequest | None]):
@@ -38,6 +41,9 @@ class NewWorkspace(ModalScreen[UpRequest | None]):
                 prompt="Template…",
                 id="template",
             )
+            # Shown when the folder has configs in several folders of .devcontainer.
+            yield Label("Config", id="config-label", classes="hidden")
+            yield Select[str]([], prompt="Choose a config…", id="config", classes="hidden")
             yield Label("Name (optional)")
             yield Input(placeholder="from the source", id="name")
             yield Label("Provider")
@@ -78,10 +84,40 @@ class NewWorkspace(ModalScreen[UpRequest | None]):
             except PodbayError as exc:
                 error.update(f"{exc.message} ({exc.hint})")
                 return
+        chosen = self.query_one("#config", Select).value
+        config = chosen if isinstance(chosen, str) else None
+        if config is None and self._ask_config(source):
+            error.update("this folder has several configs: choose one")
+            return
         self.dismiss(
             UpRequest(
                 source=source,
                 name=name,
                 provider=None if provider is Select.BLANK else str(provider),
+                config=config,
             )
         )
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "source":  # another folder: its configs are asked for anew
+            picker = self.query_one("#config", Select)
+            if not picker.has_class("hidden"):
+                picker.set_options([])
+                picker.add_class("hidden")
+                self.query_one("#config-label").add_class("hidden")
+
+    def _ask_config(self, source: str) -> bool:
+        """Show the configs to choose from when the spec's order does not pick one."""
+        try:
+            parsed = parse_source(source)
+        except PodbayError:
+            return False  # the up says what is wrong with the source
+        found = find.choices(Path(parsed.value)) if parsed.kind == "folder" else []
+        if not found:
+            return False
+        picker = self.query_one("#config", Select)
+        picker.set_options([(path, path) for path in found])
+        picker.remove_class("hidden")
+        self.query_one("#config-label").remove_class("hidden")
+        picker.focus()
+        return True
