@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from podbay.core.devcontainer import features as feat
+from podbay.core.devcontainer import jsonc
 from podbay.core.devcontainer.plan import Feature
 from podbay.core.devcontainer.values import printable
 from podbay.core.errors import ConfigError
@@ -53,17 +54,17 @@ def tree_digest(folder: Path) -> str:
 def read_manifest(folder: Path, where: str) -> feat.FeatureJson:
     path = folder / "devcontainer-feature.json"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        doc = jsonc.parse(path.read_text(encoding="utf-8"), str(path))
     except FileNotFoundError:
         raise ConfigError(
             f"feature {where}: no devcontainer-feature.json in {folder}",
             "a feature folder holds devcontainer-feature.json and install.sh",
         ) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(
-            f"feature {where}: cannot read {path}: {exc}", "fix the file's JSON"
+            f"feature {where}: cannot read {path}: {exc}", "save it as UTF-8 text"
         ) from None
-    manifest = feat.parse_feature_json(data, str(path))
+    manifest = feat.parse_feature_json(doc)
     if not (folder / "install.sh").is_file():
         raise ConfigError(
             f"feature {where}: no install.sh in {folder}",
@@ -107,8 +108,8 @@ def read_lockfile(path: Path) -> LockEntries:
         raise ConfigError(f"cannot read {path}: {exc.strerror}", "check its permissions") from None
     if not text.strip():
         return {}
+    data = jsonc.parse(text, str(path)).value
     try:
-        data = json.loads(text)
         features = data["features"]
         if not isinstance(features, dict):
             raise TypeError
@@ -350,7 +351,12 @@ def resolve(wanted: dict[str, Any], override: list[str], source: FeatureSource) 
             resource=feat.strip_version(key if ref.kind == "local" else ref.resource),
             aliases=_aliases(ref, manifest),
             installs_after=manifest.installsAfter,
-            sort_key=node_key,
+            kind=ref.kind,
+            written=key,
+            source=str(folder) if ref.kind == "local" else ref.resource,
+            tag=ref.tag,
+            digest=digest,
+            options=options,
         )
         nodes[node_key] = (node, feature)
         node.depends_on = [add(dep, opts, depth + 1) for dep, opts in manifest.dependsOn.items()]

@@ -7,6 +7,7 @@ devcontainer.json as a local path (`./name`), a tarball URL, or an OCI reference
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from collections.abc import Mapping
@@ -15,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from podbay.core.devcontainer.jsonc import Document
 from podbay.core.devcontainer.values import has_control
 from podbay.core.errors import ConfigError
 
@@ -164,14 +166,15 @@ class FeatureJson(BaseModel):
         return value
 
 
-def parse_feature_json(data: Any, where: str) -> FeatureJson:
+def parse_feature_json(doc: Document) -> FeatureJson:
+    """The manifest a devcontainer-feature.json holds; errors name its file:line:col."""
     try:
-        return FeatureJson.model_validate(data)
+        return FeatureJson.model_validate(doc.value)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "(top level)"
         raise ConfigError(
-            f"{where}: {field}: {first['msg']}",
+            f"{doc.where(tuple(first['loc']))}: {field}: {first['msg']}",
             "a feature needs at least an id; see the feature spec for devcontainer-feature.json",
         ) from None
 
@@ -213,14 +216,20 @@ def env_file(variables: Mapping[str, str]) -> str:
 
 
 class OrderNode(BaseModel):
-    """A feature in the install graph: its identity, edges and the user's options."""
+    """A feature in the install graph: its identity, edges, and what orders it among the
+    features ready in the same round (the reference CLI's comparison, `precedes`)."""
 
     key: str  # unique: the resource plus its options
     resource: str  # for matching installsAfter / overrideFeatureInstallOrder
     aliases: list[str] = []  # legacy ids as resources
     depends_on: list[str] = []  # keys of hard dependencies
     installs_after: list[str] = []  # resources (soft)
-    sort_key: str = ""
+    kind: Literal["local", "tarball", "oci"] = "local"
+    written: str = ""  # the key as written in devcontainer.json or a dependsOn
+    source: str = ""  # local: the folder's resolved path; tarball: URL; oci: resource
+    tag: str = ""
+    digest: str = ""
+    options: dict[str, str | bool] = {}
 
 
 def strip_version(ref: str) -> str:
@@ -261,15 +270,119 @@ def install_order(nodes: list[OrderNode], override: list[str]) -> list[str]:
     while len(done) < len(nodes):
         ready = [k for k in by_key if k not in installed and edges[k] <= installed]
         if not ready:
-            stuck = sorted(by_key[k].resource for k in by_key if k not in installed)
+            stuck = {k: edges[k] - installed for k in by_key if k not in installed}
             raise ConfigError(
-                "features depend on each other in a cycle: " + ", ".join(stuck),
+                "features depend on each other in a cycle: "
+                + ", ".join(_names([by_key[k] for k in _in_cycles(stuck)])),
                 "remove one of the dependsOn/installsAfter links between them",
             )
         top = max(priority.get(k, 0) for k in ready)
         batch = sorted(
-            (k for k in ready if priority.get(k, 0) == top), key=lambda k: by_key[k].sort_key
+            (by_key[k] for k in ready if priority.get(k, 0) == top),
+            key=functools.cmp_to_key(precedes),
         )
-        done += batch
-        installed |= set(batch)
+        done += [n.key for n in batch]
+        installed |= {n.key for n in batch}
     return done
+
+
+def _in_cycles(stuck: dict[str, set[str]]) -> list[str]:
+    """The stuck features that are part of a cycle (or lie between two), without those that
+    only wait for one."""
+    left = dict(stuck)
+    while True:
+        needed = set().union(*left.values()) if left else set()
+        waiting = [k for k in left if k not in needed]
+        if not waiting:
+            return list(left)
+        for key in waiting:
+            del left[key]
+
+
+def _names(nodes: list[OrderNode]) -> list[str]:
+    """Each feature once, sorted; instances of one feature are told apart by their options."""
+    count: dict[str, int] = {}
+    for node in nodes:
+        count[node.resource] = count.get(node.resource, 0) + 1
+    names = set()
+    for node in nodes:
+        name = node.resource
+        if count[name] > 1:
+            shown = ", ".join(f"{k}={_option_text(v)}" for k, v in sorted(node.options.items()))
+            name += f" ({shown or 'no options'})"
+        names.add(name)
+    return sorted(names)
+
+
+def _option_text(value: str | bool) -> str:
+    return str(value).lower() if isinstance(value, bool) else value
+
+
+# The reference CLI orders features that are ready in the same round with String.localeCompare
+# (ICU, root order): white space, then punctuation in this order, symbols, digits, then letters
+# regardless of case (lower case first when only case differs).
+_PUNCTUATION = " _-,;:!?.'\"()[]{}@*/\\&#%`^+<=>|~$"
+
+
+def collation_key(text: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """A sort key that orders ASCII strings as the reference CLI's localeCompare does (other
+    characters after them, by code point)."""
+    primary: list[int] = []
+    case: list[int] = []
+    for ch in text:
+        if ch in _PUNCTUATION:
+            primary.append(_PUNCTUATION.index(ch))
+        elif "0" <= ch <= "9":
+            primary.append(100 + ord(ch))
+        elif ch.isascii() and ch.isalpha():
+            primary.append(200 + ord(ch.lower()))
+        else:
+            primary.append(1000 + ord(ch))
+        case.append(1 if ch.isupper() else 0)
+    return tuple(primary), tuple(case)
+
+
+def _cmp(a: str, b: str) -> int:
+    ka, kb = collation_key(a), collation_key(b)
+    return (ka > kb) - (ka < kb)
+
+
+def _bool_cmp(a: bool, b: bool) -> int:
+    return 0 if a == b else (1 if a else -1)
+
+
+def options_cmp(a: Mapping[str, str | bool], b: Mapping[str, str | bool]) -> int:
+    """The reference's rule for two instances' options: fewer options first, then by their
+    names, then by their values (false before true)."""
+    if len(a) != len(b):
+        return len(a) - len(b)
+    for ka, kb in zip(sorted(a), sorted(b), strict=True):
+        if ka != kb:
+            return _cmp(ka, kb)
+        va, vb = a[ka], b[kb]
+        if isinstance(va, str) and isinstance(vb, str) and (order := _cmp(va, vb)):
+            return order
+        if isinstance(va, bool) and isinstance(vb, bool) and (order := _bool_cmp(va, vb)):
+            return order
+    return 0
+
+
+def precedes(a: OrderNode, b: OrderNode) -> int:
+    """Negative when `a` installs before `b` within a round: the reference CLI's compareTo."""
+    if a.kind != b.kind:
+        return _cmp(a.written, b.written)
+    if a.kind != "oci":  # a local folder or a tarball URL, then the options
+        return _cmp(a.source, b.source) or options_cmp(a.options, b.options)
+    if a.digest == b.digest and options_cmp(a.options, b.options) == 0:
+        return 0
+    space_a, _, id_a = a.source.rpartition("/")
+    space_b, _, id_b = b.source.rpartition("/")
+    if space_a != space_b:
+        return _cmp(space_a, space_b)
+    ids_a = {id_a, *(alias.rpartition("/")[2] for alias in a.aliases)}
+    ids_b = {id_b, *(alias.rpartition("/")[2] for alias in b.aliases)}
+    if not ids_a & ids_b:
+        return _cmp(id_a, id_b)
+    if a.tag and b.tag and a.tag != b.tag:
+        return _cmp(a.tag, b.tag)
+    return options_cmp(a.options, b.options) or _cmp(a.digest, b.digest)

@@ -77,8 +77,9 @@ def test_env_file_keeps_values_as_written() -> None:
     assert out.stdout == 'it\'s "$HOME" `x`|plain'
 
 
-def node(key: str, **kw: object) -> feat.OrderNode:
-    return feat.OrderNode(key=key, resource=key, sort_key=key, **kw)
+def node(key: str, resource: str = "", **kw: object) -> feat.OrderNode:
+    resource = resource or key
+    return feat.OrderNode(key=key, resource=resource, written=resource, source=resource, **kw)
 
 
 def test_depends_on_and_installs_after_order_features() -> None:
@@ -105,8 +106,42 @@ def test_override_order_wins_among_ready_features() -> None:
     assert feat.install_order(nodes, ["./b"]) == ["./a", "./b"]
 
 
-def test_a_cycle_is_an_error() -> None:
-    nodes = [node("./a", installs_after=["./b"]), node("./b", depends_on=["./a"])]
+def test_a_cycle_is_an_error_naming_each_feature_in_it_once() -> None:
+    """Two instances of ./a (a dependsOn with options beside the user's own entry) are told
+    apart by their options; ./d, which only waits for the cycle, is not named."""
+    nodes = [
+        node("a1", "./a", options={"v": "1"}, installs_after=["./b"]),
+        node("a2", "./a", options={}, depends_on=["c"]),
+        node("b", "./b", depends_on=["a2"]),
+        node("c", "./c", depends_on=["a1"]),
+        node("d", "./d", depends_on=["b"]),
+    ]
     with pytest.raises(ConfigError) as info:
         feat.install_order(nodes, [])
-    assert "cycle" in info.value.message
+    assert info.value.message == (
+        "features depend on each other in a cycle: ./a (no options), ./a (v=1), ./b, ./c"
+    )
+
+
+def test_instances_of_one_feature_in_a_round_by_the_reference_clis_rule() -> None:
+    """Fewer options first, then option names, then values (false before true); not the
+    spec's "more options first" (docs/compatibility.md)."""
+    nodes = [
+        node("k3", "./f", options={"b": "x", "a": "1"}),
+        node("k2", "./f", options={"b": "x"}),
+        node("k1", "./f", options={"a": "z"}),
+        node("k0", "./f", options={}),
+        node("t", "./f", options={"c": True}),
+        node("f", "./f", options={"c": False}),
+    ]
+    assert feat.install_order(nodes, []) == ["k0", "k1", "k2", "f", "t", "k3"]
+
+
+def test_features_in_a_round_are_ordered_as_the_reference_clis_localecompare() -> None:
+    """What Node's localeCompare gives for these (case after letters, punctuation before
+    digits before letters), not what sorting by code points would."""
+    words = ["a/b", "B", "1.9", "A", "a", "_", "ab", "a-b", "1.10", "Z", "a.b", "a_b", "b"]
+    ordered = ["_", "1.10", "1.9", "a", "A", "a_b", "a-b", "a.b", "a/b", "ab", "b", "B", "Z"]
+    assert sorted(words, key=feat.collation_key) == ordered
+    nodes = [node(w, "./" + w) for w in words]
+    assert feat.install_order(nodes, []) == ordered

@@ -95,7 +95,12 @@ def test_lockfile_is_written_as_the_reference_cli_writes_it(tmp_path: Path) -> N
     assert features_fetch.lockfile_path(tmp_path / ".devcontainer.json").name == (
         ".devcontainer-lock.json"
     )
+    path.write_text("// pinned\n" + text.replace('"2.0.0",', '"2.0.0", /* two */'))
+    assert features_fetch.read_lockfile(path) == entries  # JSONC, as every file podbay reads
     path.write_text("{not json")
+    with pytest.raises(ConfigError, match=f"^{path}:1:2: "):
+        features_fetch.read_lockfile(path)
+    path.write_text('{"pins": {}}')
     with pytest.raises(ConfigError, match="not a feature lockfile"):
         features_fetch.read_lockfile(path)
 
