@@ -151,16 +151,19 @@ class Outcome:
 
 @pytest.fixture
 def both(podbay: Podbay, reference: Path, tmp_path: Path) -> Iterator[Any]:
-    """Run a case with both tools, each on its own copy of the folder (same basename, so the
-    same /workspaces/NAME), and return what each shows inside."""
+    """Run a case with both tools, each on its own copy of the folder (same name; by default a
+    new one, else `name`; `inside` is the workspace folder's path in it) and return what each
+    shows inside, with `probe` (default PROBE)."""
     made: list[Path] = []
 
-    def run(case: Any, image: str) -> Outcome:
-        name = f"cmp{uuid.uuid4().hex[:6]}"
-        theirs = tmp_path / "ref" / name
-        case(theirs, image)
-        mine = podbay.cwd / name
-        shutil.copytree(theirs, mine)
+    def run(
+        case: Any, image: str, name: str = "", inside: str = ".", probe: str = PROBE
+    ) -> Outcome:
+        name = name or f"cmp{uuid.uuid4().hex[:6]}"
+        (tmp_path / "ref").mkdir(exist_ok=True)
+        case(tmp_path / "ref" / name, image)
+        shutil.copytree(tmp_path / "ref" / name, podbay.cwd / name, symlinks=True)
+        theirs, mine = tmp_path / "ref" / name / inside, podbay.cwd / name / inside
         made.append(theirs)
         up = subprocess.run(
             [str(reference), "up", "--workspace-folder", str(theirs)],
@@ -169,30 +172,23 @@ def both(podbay: Podbay, reference: Path, tmp_path: Path) -> Iterator[Any]:
         )
         assert json.loads(up.stdout.splitlines()[-1])["outcome"] == "success", up.stderr[-2000:]
         ref_out = subprocess.run(
-            [str(reference), "exec", "--workspace-folder", str(theirs), "sh", "-c", PROBE],
+            [str(reference), "exec", "--workspace-folder", str(theirs), "sh", "-c", probe],
             capture_output=True,
             text=True,
             check=True,
         ).stdout
-        podbay.ok("up", name)
-        our_out = podbay.ok("exec", name, "--", "sh", "-c", PROBE).stdout
+        workspace = podbay.json("up", str(mine))["name"]
+        our_out = podbay.ok("exec", workspace, "--", "sh", "-c", probe).stdout
         return Outcome(ref_out.splitlines(), our_out.splitlines(), theirs, mine)
 
     yield run
     for folder in made:
-        labels = f"label=devcontainer.local_folder={folder}"
+        labels = f"label=devcontainer.local_folder={folder.resolve()}"
         ids = subprocess.run(
             ["docker", "ps", "-aq", "--filter", labels], capture_output=True, text=True
         ).stdout.split()
         if ids:
             subprocess.run(["docker", "rm", "-f", "-v", *ids], capture_output=True)
-        images = subprocess.run(
-            ["docker", "images", "-q", "--filter", f"reference=vsc-{folder.name}-*"],
-            capture_output=True,
-            text=True,
-        ).stdout.split()
-        if images:
-            subprocess.run(["docker", "rmi", "-f", *set(images)], capture_output=True)
 
 
 def test_image_with_metadata_label_hooks_env_and_mounts(both: Any, meta_image: str) -> None:
@@ -244,3 +240,133 @@ def test_oci_features_with_dependencies_and_the_lockfile(
     mine = (outcome.my_folder / lock).read_text()
     assert mine == (outcome.their_folder / lock).read_text()
     assert sorted(json.loads(mine)["features"]) == [f"{reg}/podbay/base:2", f"{reg}/podbay/hello:1"]
+
+
+# Where the folder lands and what the spec's folder variables say about it.
+FOLDER_PROBE = r"""
+echo "cwd=$(pwd) mounted=$(ls /workspaces)"
+echo "local=$LOCAL_BASE container=$CONTAINER_BASE folder=$CONTAINER_FOLDER which=$WHICH"
+ls -A | tr '\n' ' '
+"""
+
+FOLDER_ENV = {
+    "LOCAL_BASE": "${localWorkspaceFolderBasename}",
+    "CONTAINER_BASE": "${containerWorkspaceFolderBasename}",
+    "CONTAINER_FOLDER": "${containerWorkspaceFolder}",
+}
+
+LONG = "Long_" + "x" * 70
+
+
+@pytest.mark.parametrize(
+    ("name", "folder_setting"),
+    [
+        ("MyProj", ""),
+        ("MyProj", "/workspaces/${localWorkspaceFolderBasename}"),
+        ("my_proj.v2", ""),
+        (LONG, ""),
+    ],
+)
+def test_the_workspace_folder_keeps_the_folders_own_name(
+    both: Any, name: str, folder_setting: str
+) -> None:
+    """Upper case, `_`, `.` and more than 63 characters: the folder is mounted under its own
+    name, not the workspace's host-name-safe one (which stays for NAME.podbay)."""
+
+    def case(project: Path, image: str) -> None:
+        config: dict[str, Any] = {"image": image, "containerEnv": FOLDER_ENV}
+        if folder_setting:
+            config["workspaceFolder"] = folder_setting
+        write_config(project, config)
+        (project / "README").write_text("mine\n")
+
+    outcome = both(case, IMAGE, name=name, probe=FOLDER_PROBE)
+    assert outcome.mine == outcome.theirs
+    assert outcome.mine[0] == f"cwd=/workspaces/{name} mounted={name}"
+    assert f"local={name} container={name} folder=/workspaces/{name}" in outcome.mine[1]
+    assert "README" in outcome.mine[2]
+
+
+def test_a_subfolder_of_a_git_repository_mounts_the_repository(both: Any) -> None:
+    """The reference CLI's git-root rule: the repository is mounted, the work starts in the
+    subfolder, and git works inside (its .git is there)."""
+
+    def case(root: Path, image: str) -> None:
+        web = root / "packages" / "web"
+        write_config(web, {"image": image, "containerEnv": FOLDER_ENV})
+        (root / "top.txt").write_text("top\n")
+        subprocess.run(["git", "init", "-q", str(root)], check=True)
+
+    outcome = both(case, IMAGE, name="Mono", inside="packages/web", probe=FOLDER_PROBE)
+    assert outcome.mine == outcome.theirs
+    assert outcome.mine[0] == "cwd=/workspaces/Mono/packages/web mounted=Mono"
+    assert "local=web container=web folder=/workspaces/Mono/packages/web" in outcome.mine[1]
+
+
+def test_the_specs_order_of_config_locations(both: Any) -> None:
+    """.devcontainer/devcontainer.json wins over .devcontainer.json, without a question."""
+
+    def case(project: Path, image: str) -> None:
+        write_config(project, {"image": image, "containerEnv": {"WHICH": "folder"}})
+        write_config(project, {"image": image, "containerEnv": {"WHICH": "dot"}}, "")
+
+    outcome = both(case, IMAGE, probe=FOLDER_PROBE)
+    assert outcome.mine == outcome.theirs
+    assert "which=folder" in outcome.mine[1]
+
+
+def test_a_feature_manifest_with_comments(both: Any) -> None:
+    """devcontainer-feature.json is JSONC, as the spec writes it and the reference reads it."""
+
+    def case(project: Path, image: str) -> None:
+        folder = project / ".devcontainer" / "commented"
+        folder.mkdir(parents=True)
+        (folder / "devcontainer-feature.json").write_text(
+            '// a feature\n{\n  "id": "commented", /* its id */\n  "options": {\n'
+            '    "word": {"type": "string", "default": "kept"}, // trailing comma next\n  },\n}\n'
+        )
+        (folder / "install.sh").write_text('#!/bin/sh\necho "$WORD" > /usr/local/hello\n')
+        write_config(project, {"image": image, "features": {"./commented": {}}})
+
+    outcome = both(case, IMAGE)
+    assert outcome.mine == outcome.theirs
+    assert "file /usr/local/hello: kept" in outcome.mine
+
+
+def test_one_feature_required_twice_with_different_options(
+    both: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Two features each depend on `dep` with their own options, and the user asks for `dep`
+    too: three instances ready in one round, ordered by the reference's rule."""
+    root = tmp_path_factory.mktemp("twice")
+    with start_registry(root / "registry") as registry:
+        reg = "localhost:" + registry.address.rsplit(":", 1)[1]
+        dep = write_feature(
+            root / "dep",
+            {"id": "dep", "version": "1.0.0",
+             "options": {"v": {"type": "string", "default": "d"},
+                         "w": {"type": "string", "default": "-"}}},
+            'echo "dep v=$V w=$W" >> /usr/local/first\n',
+        )  # fmt: skip
+        push_feature(registry, "podbay/dep", ["1"], dep)
+        for user, options in (("one", {"v": "b"}), ("two", {"v": "a", "w": "x"})):
+            folder = write_feature(
+                root / user,
+                {"id": user, "version": "1.0.0",
+                 "dependsOn": {f"{reg}/podbay/dep:1": options}},
+                f"echo {user} >> /usr/local/first\n",
+            )  # fmt: skip
+            push_feature(registry, f"podbay/{user}", ["1"], folder)
+
+        def case(project: Path, image: str) -> None:
+            features = {
+                f"{reg}/podbay/two:1": {},
+                f"{reg}/podbay/one:1": {},
+                f"{reg}/podbay/dep:1": {"v": "c"},
+            }
+            write_config(project, {"image": image, "features": features})
+
+        outcome = both(case, IMAGE, probe="tr '\\n' ' ' < /usr/local/first")
+    assert outcome.mine == outcome.theirs
+    # Fewer options first, then by value (sorting the options' JSON text put v=a first).
+    assert outcome.mine == ["dep v=b w=- dep v=c w=- dep v=a w=x one two "]
