@@ -217,6 +217,8 @@ async def _record_container(
     )
     plan = resolve_container_env(plan, container_env)
     ws.container_id = container_id
+    if ws.folder_name is None and job.ctx.folder_name:  # a rebuild gave it the folder's name
+        ws.folder_name, ws.folder_rel = job.ctx.folder_name, job.ctx.folder_rel
     ws.workspace_folder = plan.workspace_folder
     ws.remote_user = plan.remote_user
     new_container = ws.hooks_container != container_id

@@ -17,6 +17,7 @@ import os
 import shutil
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -26,7 +27,7 @@ from podbay.core.container_up import Attempt, ask_consent, container_up
 from podbay.core.devcontainer import files as dcfiles
 from podbay.core.devcontainer import find as dcfind
 from podbay.core.devcontainer import plan as dcplan
-from podbay.core.devcontainer.plan import container_name
+from podbay.core.devcontainer.plan import PlanContext, container_name
 from podbay.core.devcontainer.values import WORKSPACE_NAME, has_control, printable
 from podbay.core.errors import NameTaken, PodbayError, UnknownProvider
 from podbay.core.host import HostSession
@@ -40,7 +41,13 @@ from podbay.core.ssh import keys as ssh_keys
 from podbay.core.ssh import setup as ssh_setup
 from podbay.core.status import PollResult
 from podbay.core.store import Store
-from podbay.core.workspace_config import config_files, load_config, plan_context, read_dir
+from podbay.core.workspace_config import (
+    config_files,
+    load_config,
+    mount_folder,
+    plan_context,
+    read_dir,
+)
 from podbay.core.workspace_host import machine_job, open_host
 
 
@@ -140,6 +147,12 @@ class Engine:
             target = existing or await self._new_workspace(name, source, provider_name, request)
             if attempt.created_record and not self.store.insert_workspace(target):
                 raise NameTaken(f"workspace {name!r} was just created by another command", "")
+            if attempt.created_record and target.folder_rel:
+                report.step(
+                    f"the git repository {mount_folder(target.folder, target.folder_rel)} is "
+                    f"mounted, the work starting in {target.folder_rel}, as other devcontainer "
+                    "tools do"
+                )
             if target.phase != "creating":
                 # Until this `up` finishes: a crash, Ctrl-C or cancel leaves it Incomplete.
                 target.phase, target.error = "creating", None
@@ -242,21 +255,30 @@ class Engine:
             return sources.folder_name(Source(kind="folder", value=str(root)), name), rel
         return sources.folder_name(source, name), ""
 
-    async def _name_folder(self, ws: Workspace, report: Reporter) -> None:
-        """A workspace made when the folder was mounted at /workspaces/NAME gets the folder's
-        own name on a rebuild, and the user is told when that moves it."""
-        before = plan_context(ws, "", {}).mount_target
+    async def _renamed_folder(
+        self, ws: Workspace, ctx: PlanContext, raw: dict[str, Any], report: Reporter
+    ) -> PlanContext:
+        """For the rebuild of a workspace made when the folder was mounted at /workspaces/NAME:
+        the plan with the folder's own name (recorded with the new container, so a failed
+        rebuild leaves the old one as it was), and a word where that moves the work."""
         in_place = self.provider(ws.provider).folder_for(ws.name) is None
-        ws.folder_name, ws.folder_rel = await self._folder_name(ws.name, ws.source, in_place)
-        after = plan_context(ws, "", {})
-        if after.default_folder != before:
-            target = after.mount_target
+        name, rel = await self._folder_name(ws.name, ws.source, in_place)
+        after = ctx.model_copy(
+            update={
+                "folder_name": name,
+                "folder_rel": rel,
+                "mount_folder": mount_folder(ws.folder, rel),
+            }
+        )
+        moved = after.default_folder != ctx.default_folder
+        if moved and not raw.get("dockerComposeFile") and "workspaceMount" not in raw:
+            target = after.default_folder
             shown = printable(target) if has_control(target) else target
             report.step(
-                f"the source is now mounted at {shown} (was {before}) "
-                "with its folder's own name, as other devcontainer tools mount it"
+                f"the workspace folder is now {shown} (was {ctx.default_folder}): the "
+                "folder's own name, as other devcontainer tools mount it"
             )
-        self.store.save_workspace(ws)
+        return after
 
     def _job(self, ws: Workspace, report: Reporter) -> MachineJob:
         return machine_job(self.store, ws, report)
@@ -305,8 +327,6 @@ class Engine:
         files: dcfiles.Files,
         copy: Path,
     ) -> Workspace:
-        if rebuild and ws.folder_name is None:
-            await self._name_folder(ws, report)
         config_path, raw, warnings = load_config(Path(ws.folder), ws.config_arg, ws.image, files)
         for warning in warnings:
             report.warn(warning)
@@ -315,6 +335,8 @@ class Engine:
             self.store.save_workspace(ws)
         local_dir = read_dir(ws, files, copy)
         ctx = plan_context(ws, self.store.install_id(), self.env)
+        if rebuild and ws.folder_name is None:
+            ctx = await self._renamed_folder(ws, ctx, raw, report)
         resolved = dcplan.resolve(raw, ctx)
         parts = await asyncio.to_thread(images.file_parts, resolved, local_dir, config_path)
         resolved.fingerprint.update(parts)

@@ -160,8 +160,10 @@ def folder_name(source: Source, name: str) -> str:
 
 async def git_root(folder: Path) -> tuple[Path, str]:
     """The folder mounted for `folder` and `folder`'s path below it: its git repository's root
-    when it is in one (found as the reference CLI finds it, `git rev-parse --show-cdup`, which
-    keeps symbolic links), else the folder itself and ""."""
+    when it is in one (found as the reference CLI finds it, `git rev-parse --show-cdup`), else
+    the folder itself and "". (A folder source's path has its symbolic links resolved already:
+    a folder given through a link is named by its target, where the reference keeps the
+    link's name.)"""
     try:
         proc = await asyncio.create_subprocess_exec(
             "git",

@@ -50,16 +50,16 @@ def plan_context(ws: Workspace, install_id: str, env: dict[str, str]) -> PlanCon
         image_name=images.image_name(ws.name, install_id),
         folder_name=ws.folder_name or "",
         folder_rel=ws.folder_rel,
-        mount_folder=mount_folder(ws),
+        mount_folder=mount_folder(ws.folder, ws.folder_rel),
     )
 
 
-def mount_folder(ws: Workspace) -> str:
-    """What is mounted for the workspace's folder: it, or the git root it is `folder_rel` in."""
-    folder = PurePosixPath(ws.folder)
-    for _ in PurePosixPath(ws.folder_rel).parts if ws.folder_rel else ():
-        folder = folder.parent
-    return str(folder)
+def mount_folder(folder: str, rel: str) -> str:
+    """What is mounted for a workspace's `folder`: it, or the git root it is `rel` below."""
+    mounted = PurePosixPath(folder)
+    for _ in PurePosixPath(rel).parts if rel else ():
+        mounted = mounted.parent
+    return str(mounted)
 
 
 @contextlib.asynccontextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import uuid
@@ -189,6 +190,16 @@ def both(podbay: Podbay, reference: Path, tmp_path: Path) -> Iterator[Any]:
         ).stdout.split()
         if ids:
             subprocess.run(["docker", "rm", "-f", "-v", *ids], capture_output=True)
+        # The reference's images are named vsc-<the folder's name as an image name>-<hash>...
+        prefix = "vsc-" + re.sub(r"[^a-z0-9._-]+", "", folder.resolve().name.lower()) + "-"
+        listed = subprocess.run(
+            ["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        images = [image for image in listed if image.startswith(prefix)]
+        if images:
+            subprocess.run(["docker", "rmi", "-f", *images], capture_output=True)
 
 
 def test_image_with_metadata_label_hooks_env_and_mounts(both: Any, meta_image: str) -> None:
@@ -297,10 +308,12 @@ def test_a_subfolder_of_a_git_repository_mounts_the_repository(both: Any) -> Non
         (root / "top.txt").write_text("top\n")
         subprocess.run(["git", "init", "-q", str(root)], check=True)
 
-    outcome = both(case, IMAGE, name="Mono", inside="packages/web", probe=FOLDER_PROBE)
+    probe = FOLDER_PROBE + "echo\ngit rev-parse --show-toplevel --show-prefix\n"
+    outcome = both(case, IMAGE, name="Mono", inside="packages/web", probe=probe)
     assert outcome.mine == outcome.theirs
     assert outcome.mine[0] == "cwd=/workspaces/Mono/packages/web mounted=Mono"
     assert "local=web container=web folder=/workspaces/Mono/packages/web" in outcome.mine[1]
+    assert outcome.mine[-2:] == ["/workspaces/Mono", "packages/web/"]  # git works inside
 
 
 def test_the_specs_order_of_config_locations(both: Any) -> None:

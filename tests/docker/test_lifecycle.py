@@ -310,9 +310,17 @@ def test_a_workspace_made_before_folders_kept_their_name_keeps_its_folder(
     assert "mounted at" not in up.stderr
     assert podbay.ok("exec", "my-app", "--", "pwd").stdout == "/workspaces/my-app\n"
 
+    # A rebuild that fails leaves the old container and its folder as they were.
+    write_config(podbay.cwd / "My_App", {"image": "podbay-test/not-there:1"})
+    assert podbay("up", "my-app", "--rebuild").returncode == 1
+    assert store.workspace("my-app").folder_name is None
+    write_config(podbay.cwd / "My_App", {"image": IMAGE})
+    podbay.ok("up", "my-app")
+    assert podbay.ok("exec", "my-app", "--", "pwd").stdout == "/workspaces/my-app\n"
+
     up = podbay.ok("up", "my-app", "--rebuild")
     assert (
-        "==> the source is now mounted at /workspaces/My_App (was /workspaces/my-app) with its "
+        "==> the workspace folder is now /workspaces/My_App (was /workspaces/my-app): the "
         "folder's own name, as other devcontainer tools mount it"
     ) in up.stderr
     assert podbay.ok("exec", "my-app", "--", "pwd").stdout == "/workspaces/My_App\n"

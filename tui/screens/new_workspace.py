@@ -105,14 +105,15 @@ class NewWorkspace(ModalScreen[UpRequest | None]):
                 picker.set_options([])
                 picker.add_class("hidden")
                 self.query_one("#config-label").add_class("hidden")
+                self.query_one("#error", Static).update("")
 
     def _ask_config(self, source: str) -> bool:
         """Show the configs to choose from when the spec's order does not pick one."""
         try:
             parsed = parse_source(source)
-        except PodbayError:
+            found = find.choices(Path(parsed.value)) if parsed.kind == "folder" else []
+        except (PodbayError, OSError):
             return False  # the up says what is wrong with the source
-        found = find.choices(Path(parsed.value)) if parsed.kind == "folder" else []
         if not found:
             return False
         picker = self.query_one("#config", Select)
