@@ -64,10 +64,11 @@ class LogActions(App[int]):
         self._log_bar()
 
     def _tail_log(self) -> None:
-        if self._log_tail is None:
+        views = self.query(LogView)  # (none while the app shuts down: a timer may still fire)
+        if self._log_tail is None or not views:
             return
         restarted, lines = self._log_tail.read()
-        view = self.query_one(LogView)
+        view = views.first()
         if restarted:
             view.replace(lines)
         else:
@@ -115,7 +116,10 @@ class LogActions(App[int]):
         self._log_bar()
 
     def _log_bar(self) -> None:
-        view = self.query_one(LogView)
+        views = self.query(LogView)
+        if not views:
+            return
+        view = views.first()
         if self._log_shown is None:
             text = "No workspace selected"
         else:
