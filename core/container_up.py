@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from podbay.core import consent, git_identity, hooks, images, quick_up, testseam, used
+from podbay.core import (
+    consent,
+    dotfiles,
+    git_identity,
+    hooks,
+    images,
+    quick_up,
+    testseam,
+    used,
+)
 from podbay.core.compose import part_of
 from podbay.core.devcontainer import plan as dcplan
 from podbay.core.devcontainer.plan import ONCE_HOOKS, Plan, resolve_container_env
@@ -40,6 +50,7 @@ class Attempt:
     made_folder: bool = False
     yes: bool = False
     confirm: consent.Confirm | None = None
+    no_dotfiles: bool = False  # up --no-dotfiles: a new container goes without them
 
 
 async def ask_consent(
@@ -70,7 +81,7 @@ async def container_up(
         container_id, plan = await _container_for(store, job, rebuild, attempt)
         info = await _running(job, container_id)
         plan, ssh = await _record_container(store, job, plan, container_id, info, keys_ready)
-        await _hooks_and_ssh(store, job, plan, info, ssh, keys_ready, identity)
+        await _hooks_and_ssh(store, job, plan, info, ssh, keys_ready, identity, attempt.no_dotfiles)
     finally:
         if identity is not None:
             await asyncio.wait([identity])  # (a thread: never left behind)
@@ -297,17 +308,31 @@ async def _hooks_and_ssh(
     ssh: SshSetup | None,
     keys_ready: asyncio.Future[ssh_keys.WorkspaceKeys],
     identity: asyncio.Future[tuple[str, str] | None] | None = None,
+    no_dotfiles: bool = False,
 ) -> None:
-    """The lifecycle hooks, with the SSH setup (root, /etc/podbay) going on alongside."""
+    """The lifecycle hooks, with the SSH setup (root, /etc/podbay) going on alongside; the
+    user's dotfiles after the once-per-container hooks."""
     ws, report, docker = job.ws, job.report, job.host.docker
     started_at = str(info["State"].get("StartedAt"))
     take_over = ssh.take_over if ssh is not None and ssh.hook_later else None
+
+    async def install_dotfiles() -> None:
+        if ws.dotfiles_container == ws.container_id:
+            return
+        chosen, origin = dotfiles.for_workspace(store, ws.name)
+        if chosen is not None and no_dotfiles:
+            report.log("dotfiles: not installed (--no-dotfiles)")
+        elif chosen is not None:
+            await dotfiles.apply(ws, chosen, plan.workspace_folder, docker, report, origin)
+        ws.dotfiles_container = ws.container_id
+        store.save_workspace(ws)
+
     try:
         if ws.identity_container != ws.container_id:
             # Before the hooks: a postCreateCommand that commits commits as the user.
             await git_identity.copy_into(ws, docker, report, identity)
             ws.identity_container = ws.container_id
-        await run_hooks(store, ws, plan, docker, started_at, report, take_over)
+        await run_hooks(store, ws, plan, docker, started_at, report, take_over, install_dotfiles)
     finally:
         if ssh is not None:
             await ssh.finish()
@@ -355,10 +380,12 @@ async def run_hooks(
     started_at: str,
     report: Reporter,
     take_over: hooks.TakeOver | None = None,
+    after_create: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Once-per-container hooks (progress kept in podbay's store, which is always writable,
     not in the container), postStartCommand once per start, postAttachCommand every up.
-    `take_over`: an exec that can run the first hook command instead of an exec of its own."""
+    `take_over`: an exec that can run the first hook command instead of an exec of its own;
+    `after_create` runs after the once-per-container hooks (the dotfiles)."""
 
     async def run(hook: str) -> None:
         commands = plan.hooks.get(hook, [])
@@ -378,6 +405,8 @@ async def run_hooks(
             ws.hooks_done = [*ws.hooks_done, hook]
             store.save_workspace(ws)
         _checkpoint(f"hook:{hook}")
+    if after_create is not None:
+        await after_create()
     if ws.post_start_at != started_at:
         await run("postStartCommand")
     ws.post_start_at = started_at

@@ -59,6 +59,7 @@ class UpRequest(BaseModel):
     image: str | None = None
     rebuild: bool = False
     yes: bool = False  # allow what a cloned repository or an image asks for (see core.consent)
+    no_dotfiles: bool = False  # a new container goes without the user's dotfiles
 
 
 _checkpoint = testseam.checkpoint  # crash tests kill `up` at each of these steps
@@ -143,7 +144,12 @@ class Engine:
                 self.store.remove_workspace(name)
                 shutil.rmtree(ssh_keys.of(self.store.root, name).folder, ignore_errors=True)
                 existing = None
-            attempt = Attempt(existing is None, yes=request.yes, confirm=confirm)
+            attempt = Attempt(
+                existing is None,
+                yes=request.yes,
+                confirm=confirm,
+                no_dotfiles=request.no_dotfiles,
+            )
             target = existing or await self._new_workspace(name, source, provider_name, request)
             if attempt.created_record and not self.store.insert_workspace(target):
                 raise NameTaken(f"workspace {name!r} was just created by another command", "")

@@ -98,6 +98,20 @@ async def run_in_container(
         await _run_parts(ws, hook, where, parts, plan_folder, docker, report, first)
 
 
+async def run_command(
+    ws: Workspace,
+    what: str,
+    argv: list[str],
+    folder: str,
+    docker: DockerEndpoint,
+    report: Reporter,
+) -> None:
+    """One command of podbay's own in the container as a hook runs (the remote user, its
+    environment, output streamed, stopped with what it started when cancelled); HookFailed
+    names it as `what` when it fails."""
+    await _run_parts(ws, what, "", [(None, argv)], folder, docker, report)
+
+
 async def _run_parts(
     ws: Workspace,
     hook: str,

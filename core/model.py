@@ -137,6 +137,7 @@ class Workspace(BaseModel):
     attach_hooks: list[dict[str, Any]] = []  # postAttachCommand contributions (origin, command)
     hooks_container: str | None = None  # container the once-hooks below ran in
     identity_container: str | None = None  # container the user's git identity was copied into
+    dotfiles_container: str | None = None  # container the user's dotfiles were installed in
     hooks_done: list[str] = []
     usable: bool = False  # the waitFor hook is done in this container: attaching works
     post_start_at: str | None = None  # container StartedAt that postStartCommand last ran for

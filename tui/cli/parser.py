@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from podbay.tui.cli import attach_verbs, provider, verbs
+from podbay.tui.cli import attach_verbs, identity_verbs, provider, verbs
 
 if TYPE_CHECKING:
     Subcommands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -67,6 +67,11 @@ def _up(sub: Subcommands) -> None:
         action="store_true",
         help="allow what a cloned repository or an image asks beyond its container "
         "(initializeCommand on this computer, privileges, host paths); remembered",
+    )
+    p.add_argument(
+        "--no-dotfiles",
+        action="store_true",
+        help="a new container goes without your dotfiles (podbay dotfiles)",
     )
 
 
@@ -161,6 +166,31 @@ def _setup(sub: Subcommands) -> None:
     p.add_argument("name", nargs="?", help="the workspace; none: the default")
     p.add_argument("ide", nargs="?", help="the IDE to use; `default`: the default again")
     p.add_argument("--default", dest="set_default", metavar="IDE", help="the default IDE")
+    p = _verb(
+        sub,
+        "dotfiles",
+        identity_verbs.cmd_dotfiles,
+        "show or set the dotfiles repository installed in new containers, for all or one",
+    )
+    p.add_argument("name", nargs="?", help="the workspace; none: the default for all")
+    p.add_argument(
+        "--set",
+        metavar="URL",
+        help="a git URL or folder; `none`: no dotfiles; `default`: the workspace follows "
+        "the default again",
+    )
+    p.add_argument(
+        "--install",
+        metavar="COMMAND",
+        help="a file of the repository or a command line (default: install.sh, setup, ... "
+        "or links to its dotfiles)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=int,
+        metavar="SECONDS",
+        help="stop an install that takes longer (default 600)",
+    )
     p = _verb(
         sub,
         "doctor",

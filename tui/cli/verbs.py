@@ -56,6 +56,7 @@ def cmd_up(ns: argparse.Namespace) -> int:
         image=ns.image,
         rebuild=ns.rebuild,
         yes=ns.yes,
+        no_dotfiles=ns.no_dotfiles,
     )
     ask = _ask_consent if sys.stdin.isatty() and not ns.json else None
     ws = asyncio.run(engine.up(request, printer(ns.json), ask))
