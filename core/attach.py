@@ -50,6 +50,22 @@ def _read(table: str, name: str) -> dict[str, Any] | None:
     return None if row is None else dict(json.loads(row[0]))
 
 
+def read_meta(key: str) -> str | None:
+    """A setting from the store, read as the records are (no store opened)."""
+    try:
+        uri = "file:" + urllib.parse.quote(f"{_home()}/podbay.db") + "?mode=ro"
+        db = sqlite3.connect(uri, uri=True)
+    except sqlite3.OperationalError:
+        return None
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+    except sqlite3.OperationalError:
+        return None
+    finally:
+        db.close()
+    return None if row is None else str(row[0])
+
+
 class AttachRecord(TypedDict, total=False):
     """The fields of a stored Workspace the fast path reads, as JSON (no pydantic here)."""
 
@@ -67,6 +83,7 @@ class AttachRecord(TypedDict, total=False):
     vscode_extensions: list[str]
     ssh_ready: bool
     ssh_note: str
+    source: dict[str, Any]  # {"kind", "value", "ref"}
 
 
 def machine_ssh(record: AttachRecord) -> dict[str, Any] | None:

@@ -116,7 +116,7 @@ async def for_clone(url: str, host: HostSession) -> AsyncIterator[CloneAccess]:
             helper = f"{workdir}/credential-helper"
             await host.write_bytes(helper, HELPER.format(socket=socket).encode())
             await host.run(["chmod", "700", helper])
-            async with host.serve(socket, lambda request: _fill(request, where)):
+            async with host.serve(socket, lambda request: fill(request, where)):
                 yield CloneAccess(
                     # Only this helper: none the machine may have, none in the repository.
                     args=["-c", "credential.helper=", "-c", f"credential.helper={helper}"],
@@ -186,7 +186,7 @@ def known_host_lines(name: str) -> list[str]:
 ANSWER_KEYS = ("username", "password")
 
 
-async def _fill(request: bytes, where: Remote) -> bytes:
+async def fill(request: bytes, where: Remote) -> bytes:
     """Answer a helper's `get` with this computer's `git credential fill`, only for the
     repository's protocol and host."""
     asked: dict[str, str] = {}

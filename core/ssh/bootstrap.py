@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from podbay.core import scripts
+from podbay.core import git_credentials, scripts
 from podbay.core.devcontainer.values import has_control
 from podbay.core.docker import ByteStream, DockerEndpoint
 from podbay.core.docker_api import ExecOutput
@@ -34,6 +34,8 @@ _SETUP = scripts.command(
     DIR=DIR,
     BUNDLE=BUNDLE,
     PATCH_PROFILE=scripts.command("patch-profile.sh"),
+    GIT_HELPER=git_credentials.HELPER,
+    GIT_ENV=git_credentials.ENV,
 )
 
 

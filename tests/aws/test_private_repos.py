@@ -177,7 +177,7 @@ def test_the_relay_answers_only_for_the_repositorys_own_host(user_home: Path) ->
     where = git_access.remote("https://git.example.com/team/app.git")
 
     def ask(text: str) -> str:
-        return asyncio.run(git_access._fill(text.encode(), where)).decode()
+        return asyncio.run(git_access.fill(text.encode(), where)).decode()
 
     assert ask("protocol=https\nhost=git.example.com\n\n") == "username=alice\npassword=s3cret\n"
     assert ask("protocol=https\nhost=elsewhere.example.org\n\n") == ""

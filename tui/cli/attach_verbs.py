@@ -81,7 +81,13 @@ def cmd_ssh(ns: argparse.Namespace) -> int:
         replace_process(exec_argv(record, command or shell, interactive))
     import asyncio
 
+    from podbay.core import git_credentials
+    from podbay.core.attach import read_meta
     from podbay.core.ssh import client
+
+    # git inside may ask for the HTTPS credentials of the workspace's own remotes.
+    hosts = git_credentials.own_hosts(record.get("source") or {})
+    hosts += git_credentials.added_hosts(read_meta, ns.name)
 
     async def session() -> int:
         conn = await _connect(record, ns.name)
@@ -91,8 +97,12 @@ def cmd_ssh(ns: argparse.Namespace) -> int:
             if forwards and interactive:
                 for forward in forwards:
                     print(f"podbay: forwarding {forward.describe()}", file=sys.stderr)
+            lent, socket = await git_credentials.lend(conn, hosts)
             command = client.remote_command(record.get("workspace_folder"), cmd or None)
-            code = await client.run_session(conn, command, interactive)
+            code = await client.run_session(
+                conn, git_credentials.session_env(socket) + command, interactive
+            )
+            await git_credentials.wait_closed(lent)
         return code
 
     return asyncio.run(session())

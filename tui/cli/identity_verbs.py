@@ -1,4 +1,5 @@
-"""Identity verbs: `dotfiles` (the repository installed in every new container)."""
+"""Identity verbs: `dotfiles` (the repository installed in every new container) and
+`git-hosts` (the HTTPS hosts whose credentials git gets in sessions)."""
 
 from __future__ import annotations
 
@@ -41,3 +42,34 @@ def cmd_dotfiles(ns: argparse.Namespace) -> int:
     if chosen is None and ns.name is None:
         text += "\nset them with: podbay dotfiles --set https://HOST/ME/dotfiles.git"
     return done(ns, data, text)
+
+
+def cmd_git_hosts(ns: argparse.Namespace) -> int:
+    from podbay.core import git_credentials as creds
+    from podbay.core.errors import PodbayError
+    from podbay.tui.wiring import open_store
+
+    store = open_store()
+    ws = store.workspace(ns.name)  # the usual error for an unknown one
+    added = creds.added_hosts(store.get_meta, ns.name)
+    for text in ns.add or []:
+        added.append(creds.check_host(text))
+    for text in ns.remove or []:
+        gone = creds.check_host(text)
+        if gone not in added:
+            raise PodbayError(
+                f"{text} was not added for {ns.name}",
+                f"podbay git-hosts {ns.name} lists the hosts added",
+            )
+        added = [host for host in added if host != gone]
+    if ns.add or ns.remove:
+        creds.set_added_hosts(store, ns.name, added)
+    own = creds.own_hosts(ws.source.model_dump())
+    shown = [f"{p}://{h}" for p, h in own]
+    extra = [f"{p}://{h}" for p, h in dict.fromkeys(added) if (p, h) not in own]
+    lines = [f"{ns.name}: git in `podbay ssh` sessions gets this computer's credentials for"]
+    lines += [f"  {host}  (a remote of the workspace)" for host in shown]
+    lines += [f"  {host}  (added)" for host in extra]
+    if not shown and not extra:
+        lines = [f"{ns.name}: no HTTPS host gets credentials (add one: --add HOST)"]
+    return done(ns, {"name": ns.name, "remotes": shown, "added": extra}, "\n".join(lines))

@@ -193,6 +193,15 @@ def _setup(sub: Subcommands) -> None:
     )
     p = _verb(
         sub,
+        "git-hosts",
+        identity_verbs.cmd_git_hosts,
+        "show or widen the HTTPS hosts whose credentials git gets in `podbay ssh` sessions",
+    )
+    p.add_argument("name")
+    p.add_argument("--add", action="append", metavar="HOST", help="HOST, HOST:PORT or URL")
+    p.add_argument("--remove", action="append", metavar="HOST", help="a host added before")
+    p = _verb(
+        sub,
         "doctor",
         verbs.cmd_doctor,
         "check podbay's state; repair it from containers and sources",
