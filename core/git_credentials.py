@@ -18,7 +18,7 @@ import asyncio
 import json
 import secrets
 import subprocess
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -108,7 +108,7 @@ def own_hosts(source: dict[str, Any]) -> list[Host]:
     return list(dict.fromkeys(hosts))
 
 
-def answerer(hosts: list[Host]) -> Callable[[bytes], Awaitable[bytes]]:
+def answerer(hosts: list[Host]) -> Callable[[bytes], Coroutine[Any, Any, bytes]]:
     """Answers a credential-cache client's request: credentials from this computer's git for
     an allowed host's `get`, nothing for anything else."""
 
