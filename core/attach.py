@@ -13,6 +13,7 @@ import shlex
 import sqlite3
 import sys
 import urllib.parse
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from podbay import IMPORT_ROOT
@@ -64,6 +65,17 @@ def read_meta(key: str) -> str | None:
     finally:
         db.close()
     return None if row is None else str(row[0])
+
+
+class StoreView:
+    """The store's settings, read as the records are (core.secrets_store.Settings)."""
+
+    @property
+    def root(self) -> Path:
+        return Path(_home())
+
+    def get_meta(self, key: str) -> str | None:
+        return read_meta(key)
 
 
 class AttachRecord(TypedDict, total=False):
@@ -222,9 +234,12 @@ def sshd_argv(record: AttachRecord) -> list[str]:
     ]
 
 
-def replace_process(argv: list[str]) -> NoReturn:
+def replace_process(argv: list[str], env: dict[str, str] | None = None) -> NoReturn:
+    """Become `argv` (`env` added to this process's environment)."""
     sys.stdout.flush()
     sys.stderr.flush()
+    if env:
+        os.execve(argv[0], argv, {**os.environ, **env})
     os.execv(argv[0], argv)
 
 

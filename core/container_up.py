@@ -332,7 +332,9 @@ async def _hooks_and_ssh(
             # Before the hooks: a postCreateCommand that commits commits as the user.
             await git_identity.copy_into(ws, docker, report, identity)
             ws.identity_container = ws.container_id
-        await run_hooks(store, ws, plan, docker, started_at, report, take_over, install_dotfiles)
+        await run_hooks(
+            store, ws, plan, docker, started_at, report, take_over, install_dotfiles, job.secrets
+        )
     finally:
         if ssh is not None:
             await ssh.finish()
@@ -381,6 +383,7 @@ async def run_hooks(
     report: Reporter,
     take_over: hooks.TakeOver | None = None,
     after_create: Callable[[], Awaitable[None]] | None = None,
+    secrets: dict[str, str] | None = None,
 ) -> None:
     """Once-per-container hooks (progress kept in podbay's store, which is always writable,
     not in the container), postStartCommand once per start, postAttachCommand every up.
@@ -391,7 +394,9 @@ async def run_hooks(
         commands = plan.hooks.get(hook, [])
         if commands:
             folder = plan.workspace_folder
-            await hooks.run_in_container(ws, hook, commands, folder, docker, report, take_over)
+            await hooks.run_in_container(
+                ws, hook, commands, folder, docker, report, take_over, secrets
+            )
         if hook == plan.wait_for and not ws.usable:
             # waitFor: attaching works from here on, while the later hooks run on.
             ws.usable = True

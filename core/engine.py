@@ -21,7 +21,18 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from podbay.core import consent, hooks, ide, images, oplog, paths, teardown, testseam, used
+from podbay.core import (
+    consent,
+    hooks,
+    ide,
+    images,
+    oplog,
+    paths,
+    secrets_store,
+    teardown,
+    testseam,
+    used,
+)
 from podbay.core import source as sources
 from podbay.core.container_up import Attempt, ask_consent, container_up
 from podbay.core.devcontainer import files as dcfiles
@@ -90,6 +101,29 @@ class Engine:
 
     def provider(self, name: str) -> Provider:
         return self.providers.get(name)
+
+    async def read_secret(self, provider: str, reference: str) -> str:
+        """A secret reference's value, read with `provider` (else the first provider that
+        reads such references, the default first)."""
+        if provider:
+            return await self.provider(provider).read_secret(reference)
+        default = self.default_provider_name()
+        names = [p.name for p in self.store.providers()]
+        for name in sorted(names, key=lambda n: n != default):
+            candidate = self.provider(name)
+            if reference.startswith(candidate.secret_kinds):
+                return await candidate.read_secret(reference)
+        raise PodbayError(
+            f"no provider here reads the secret reference {reference}",
+            "add an AWS provider (podbay provider add aws), or name one: podbay secret set "
+            "NAME --ref REF --provider AWS_NAME",
+        )
+
+    async def secret_values(self, name: str) -> dict[str, str]:
+        """The workspace's secrets, NAME -> value ({} when none are set)."""
+        if not secrets_store.listed(self.store):
+            return {}
+        return await secrets_store.values_for(self.store, name, self.read_secret)
 
     # up ------------------------------------------------------------------------------------
 
@@ -363,6 +397,7 @@ class Engine:
             asyncio.to_thread(ssh_keys.ensure, self.store.root, ws.name)
         )
         job = UpJob(ws, host, resolved, ctx, copy, local_dir, report, self.store.root, self.env)
+        job.secrets = await self.secret_values(ws.name)  # for the hooks; never logged
         try:
             return await container_up(self.store, job, keys_ready, rebuild, attempt)
         except BaseException:

@@ -84,10 +84,11 @@ async def run_in_container(
     docker: DockerEndpoint,
     report: Reporter,
     take_over: TakeOver | None = None,
+    secret_env: dict[str, str] | None = None,
 ) -> None:
     """One lifecycle hook in the container: each contribution in order (features first), as the
-    remote user, in the workspace folder, with the user's environment; the parts of an object
-    form run in parallel; output is streamed."""
+    remote user, in the workspace folder, with the user's environment and `secret_env`; the parts
+    of an object form run in parallel; output is streamed."""
     for contribution in commands:
         origin = contribution.origin
         where = {CONFIG: "", "the image": " from the image"}.get(origin, f" from feature {origin}")
@@ -95,7 +96,7 @@ async def run_in_container(
         parts = hook_argvs(contribution.command)
         # (parallel parts each need an exec)
         first = take_over if len(parts) == 1 else None
-        await _run_parts(ws, hook, where, parts, plan_folder, docker, report, first)
+        await _run_parts(ws, hook, where, parts, plan_folder, docker, report, first, secret_env)
 
 
 async def run_command(
@@ -121,6 +122,7 @@ async def _run_parts(
     docker: DockerEndpoint,
     report: Reporter,
     take_over: TakeOver | None = None,
+    secret_env: dict[str, str] | None = None,
 ) -> None:
     report.bind_loop()
     assert ws.container_id is not None
@@ -131,7 +133,7 @@ async def _run_parts(
 
     last_lines: list[bytes] = []  # the end of the output, to explain a failure
     mark = secrets.token_hex(12)
-    env = {**ws.remote_env, HOOK_MARK: mark}
+    env = {**ws.remote_env, **(secret_env or {}), HOOK_MARK: mark}
 
     def run_one(label: str | None, argv: list[str]) -> int:
         running = take_over(argv, folder, env) if take_over else None

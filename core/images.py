@@ -48,6 +48,7 @@ class UpJob:
     env: dict[str, str]
     compose: Compose | None = None  # for a Docker Compose config
     compose_services: list[str] = field(default_factory=list)  # all services of its files
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)  # for the hooks' env
 
 
 def file_parts(resolved: Resolved, config_dir: Path, config_file: Path | None) -> dict[str, str]:

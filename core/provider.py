@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from podbay.core.errors import ProviderError
+from podbay.core.errors import PodbayError, ProviderError
 from podbay.core.host import HostSession
 from podbay.core.model import MachineInfo, ProviderConfig, Status, Workspace
 from podbay.core.reporter import Reporter
@@ -109,6 +109,8 @@ class Provider(abc.ABC):
     leftovers: Leftovers | None = None
     # Set by a provider that can check an account in depth (`provider check NAME --deep`).
     deep_check: DeepCheck | None = None
+    # The kinds of secret reference (core/secrets_store.py) read_secret reads: "ssm:", ...
+    secret_kinds: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
@@ -158,6 +160,13 @@ class Provider(abc.ABC):
 
     async def delete_machine(self, job: MachineJob) -> None:
         return None
+
+    async def read_secret(self, reference: str) -> str:
+        """A secret reference's value, read with this provider's credentials (never kept)."""
+        raise PodbayError(
+            f"provider {self.name} cannot read the secret reference {reference}",
+            "read it with an AWS provider: podbay secret set NAME --ref REF --provider AWS_NAME",
+        )
 
     @abc.abstractmethod
     async def open_host(self, job: MachineJob) -> HostSession:

@@ -35,7 +35,14 @@ class Podbay:
     def __init__(self, home: Path, cwd: Path) -> None:
         self.home = home
         self.cwd = cwd
-        self.env = {**os.environ, "PODBAY_HOME": str(home)}
+        self.env = {
+            **os.environ,
+            "PODBAY_HOME": str(home),
+            # Secrets go to the keyring's file backend in the test's own folder, never to a
+            # keyring of this computer.
+            "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
+            "XDG_DATA_HOME": str(home / "xdg"),
+        }
         self.env.pop("PODBAY_TEST_KILL_AT", None)
 
     def __call__(

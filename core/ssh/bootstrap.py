@@ -46,6 +46,28 @@ class SshResult:
     bash: bool = True  # the image has bash (else `up` suggests sh)
 
 
+SECRET_PREFIX = "PODBAY_SECRET"  # PODBAY_SECRET_<NAME>, and PODBAY_SECRETS=1 (sent at all)
+
+
+def secrets_for_session(values: Mapping[str, str]) -> tuple[dict[str, str], str]:
+    """(the environment requests, the shell words before the session's command) that give a
+    session `values` as NAME=value: sent as PODBAY_SECRET_NAME, renamed in the session; a
+    container whose sshd does not take them (made before) says so."""
+    if not values:
+        return {}, ""
+    env = {f"{SECRET_PREFIX}S": "1", **{f"{SECRET_PREFIX}_{k}": v for k, v in values.items()}}
+    words = [
+        f'[ -n "${{{SECRET_PREFIX}S:-}}" ] || echo "podbay: this container takes no secrets'
+        ' yet; podbay up --rebuild gives them" >&2;'
+    ]
+    for name in values:
+        words.append(f'export {name}="${{{SECRET_PREFIX}_{name}:-}}";')
+    words.append(
+        "unset " + " ".join([f"{SECRET_PREFIX}S", *(f"{SECRET_PREFIX}_{n}" for n in values)]) + ";"
+    )
+    return env, " ".join(words) + " "
+
+
 def sshd_config() -> str:
     """podbay's sshd_config, without the sessions' environment (see setenv_line)."""
     lines = [
@@ -60,6 +82,9 @@ def sshd_config() -> str:
         "LogLevel ERROR",
         "AllowTcpForwarding yes",
         "AllowAgentForwarding yes",
+        # A session's secrets come as environment requests (core/secrets_store.py), renamed
+        # by the command podbay sends: never in a file or a process's arguments.
+        f"AcceptEnv {SECRET_PREFIX}*",
         "X11Forwarding no",
         # A multiplexed `ssh NAME.podbay` (ControlMaster) carries every session on one
         # connection: VS Code, git and scp side by side need more than the default 10.

@@ -153,8 +153,14 @@ def _raw_terminal(fd: int) -> Iterator[None]:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
-async def run_session(conn: asyncssh.SSHClientConnection, command: str, interactive: bool) -> int:
-    """Run `command` with this process's stdio; a PTY, raw mode and resizes when interactive."""
+async def run_session(
+    conn: asyncssh.SSHClientConnection,
+    command: str,
+    interactive: bool,
+    env: dict[str, str] | None = None,
+) -> int:
+    """Run `command` with this process's stdio; a PTY, raw mode and resizes when interactive.
+    `env` goes as the session's environment requests (what sshd's AcceptEnv lets in)."""
     loop = asyncio.get_running_loop()
     stdin_fd, stdout_fd = sys.stdin.fileno(), sys.stdout.fileno()
     term_size = None
@@ -163,7 +169,7 @@ async def run_session(conn: asyncssh.SSHClientConnection, command: str, interact
         term_size = _terminal_size(stdout_fd)
         term_type = os.environ.get("TERM", "xterm-256color")
     process = await conn.create_process(
-        command, term_type=term_type, term_size=term_size, encoding=None
+        command, term_type=term_type, term_size=term_size, encoding=None, env=env or {}
     )
 
     def resize() -> None:

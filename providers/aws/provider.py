@@ -97,6 +97,7 @@ class AwsProvider(Provider):
     description = "one EC2 VM per workspace in your AWS account, powered off when idle"
     Options = AwsOptions
     dedicated_machine: ClassVar[bool] = True
+    secret_kinds: ClassVar[tuple[str, ...]] = ("ssm:", "secretsmanager:")
     options: AwsOptions
 
     @classmethod
@@ -175,6 +176,37 @@ class AwsProvider(Provider):
         return await self._boto(
             service, lambda client: getattr(client, operation)(**kwargs), operation
         )
+
+    # secrets -------------------------------------------------------------------------------
+
+    async def read_secret(self, reference: str) -> str:
+        """`ssm:/PATH` (Parameter Store, decrypted) or `secretsmanager:NAME`, with this
+        provider's credentials in its region; a missing one is named with the region."""
+        kind, _, name = reference.partition(":")
+        region = self.options.region
+
+        def read(client: Any) -> str:
+            from botocore import exceptions as bx
+
+            try:
+                if kind == "ssm":
+                    answer = client.get_parameter(Name=name, WithDecryption=True)
+                    return str(answer["Parameter"]["Value"])
+                answer = client.get_secret_value(SecretId=name)
+                return str(answer.get("SecretString") or "")
+            except bx.ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code", "")
+                if code not in ("ParameterNotFound", "ResourceNotFoundException"):
+                    raise
+                where = "Parameter Store" if kind == "ssm" else "Secrets Manager"
+                raise ProviderError(
+                    f"secret reference {reference}: {where} has no {name} in region {region}",
+                    f"check the name, or the region of provider {self.name} "
+                    f"(podbay provider set {self.name} -o region=...)",
+                ) from None
+
+        service = "ssm" if kind == "ssm" else "secretsmanager"
+        return str(await self._boto(service, read, f"reading {reference}"))
 
     # names, tags, tokens -------------------------------------------------------------------
 

@@ -8,7 +8,13 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from podbay.core.attach import exec_argv, ready_record, replace_process, run_post_attach
+from podbay.core.attach import (
+    exec_argv,
+    machine_ssh,
+    ready_record,
+    replace_process,
+    run_post_attach,
+)
 from podbay.tui.output import done
 from podbay.tui.wiring import open_engine
 
@@ -56,7 +62,39 @@ def cmd_exec(ns: argparse.Namespace) -> int:
     if not cmd:
         raise PodbayError("no command given", f"podbay exec {ns.name} -- bash")
     record = ready_record(ns.name)
-    replace_process(exec_argv(record, cmd, sys.stdin.isatty() and sys.stdout.isatty()))
+    argv = exec_argv(record, cmd, sys.stdin.isatty() and sys.stdout.isatty())
+    values = _secrets(ns.name)
+    if values and machine_ssh(record) is not None:  # (docker runs there, through the relay)
+        print(
+            f"podbay: secrets are not given to `podbay exec` on {ns.name}'s own machine yet; "
+            f"`podbay ssh {ns.name} -- CMD` has them",
+            file=sys.stderr,
+        )
+        values = {}
+    if values:
+        # By name only: the docker CLI takes each value from its own environment, so no value
+        # is in a process's arguments.
+        at = argv.index(record["container_id"])
+        argv[at:at] = [word for name in values for word in ("-e", name)]
+    replace_process(argv, values)
+
+
+def _secrets(name: str) -> dict[str, str]:
+    """The workspace's secrets (core/secrets_store.py); {} at once when none are set (no
+    import of the models: `exec` starts fast)."""
+    from podbay.core.attach import StoreView, read_meta
+
+    if (read_meta("secrets") or "[]") == "[]":
+        return {}
+    from podbay.core import secrets_store
+
+    view = StoreView()
+    import asyncio
+
+    async def read(provider: str, reference: str) -> str:
+        return await open_engine().read_secret(provider, reference)
+
+    return asyncio.run(secrets_store.values_for(view, name, read))
 
 
 def cmd_ssh(ns: argparse.Namespace) -> int:
@@ -88,6 +126,9 @@ def cmd_ssh(ns: argparse.Namespace) -> int:
     # git inside may ask for the HTTPS credentials of the workspace's own remotes.
     hosts = git_credentials.own_hosts(record.get("source") or {})
     hosts += git_credentials.added_hosts(read_meta, ns.name)
+    from podbay.core.ssh.bootstrap import secrets_for_session
+
+    secret_env, secret_words = secrets_for_session(_secrets(ns.name))
 
     async def session() -> int:
         conn = await _connect(record, ns.name)
@@ -99,9 +140,8 @@ def cmd_ssh(ns: argparse.Namespace) -> int:
                     print(f"podbay: forwarding {forward.describe()}", file=sys.stderr)
             lent, socket = await git_credentials.lend(conn, hosts)
             command = client.remote_command(record.get("workspace_folder"), cmd or None)
-            code = await client.run_session(
-                conn, git_credentials.session_env(socket) + command, interactive
-            )
+            command = git_credentials.session_env(socket) + secret_words + command
+            code = await client.run_session(conn, command, interactive, secret_env)
             await git_credentials.wait_closed(lent)
         return code
 

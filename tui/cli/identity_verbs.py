@@ -73,3 +73,47 @@ def cmd_git_hosts(ns: argparse.Namespace) -> int:
     if not shown and not extra:
         lines = [f"{ns.name}: no HTTPS host gets credentials (add one: --add HOST)"]
     return done(ns, {"name": ns.name, "remotes": shown, "added": extra}, "\n".join(lines))
+
+
+def cmd_secret(ns: argparse.Namespace) -> int:
+    import sys
+
+    from podbay.core import secrets_store
+    from podbay.core.errors import PodbayError
+    from podbay.tui.wiring import open_store
+
+    store = open_store()
+    workspace = ns.workspace or ""
+    if workspace:
+        store.workspace(workspace)  # the usual error for an unknown one
+    action = ns.secret_command or "list"
+    if action == "list":
+        entries = [
+            s for s in secrets_store.listed(store) if not workspace or s.workspace == workspace
+        ]
+        rows = [entry.shown() for entry in entries]
+        lines = [
+            f"{row['name']:24} {row['workspace']:16} {row.get('reference') or row['where']}"
+            for row in rows
+        ]
+        text = "\n".join(lines) if lines else "no secrets (add one: podbay secret set NAME)"
+        return done(ns, {"secrets": rows}, text)
+    name = secrets_store.check_name(ns.name)
+    where = f" for {workspace}" if workspace else " for every workspace"
+    if action == "rm":
+        secrets_store.remove(store, name, workspace)
+        return done(ns, {"name": name, "workspace": workspace}, f"removed secret {name}{where}")
+    if ns.ref:
+        entry = secrets_store.set_reference(store, name, workspace, ns.ref, ns.provider or "")
+        return done(ns, entry.shown(), f"secret {name}{where}: read from {ns.ref} when used")
+    if ns.provider:
+        raise PodbayError("--provider goes with --ref", f"podbay secret set {name} --ref REF")
+    if sys.stdin.isatty():
+        import getpass
+
+        value = getpass.getpass(f"value of {name}: ")
+    else:
+        value = sys.stdin.read().removesuffix("\n")
+    entry = secrets_store.set_value(store, name, workspace, value)
+    kept = "the keyring" if entry.where == "keyring" else "podbay's 0600 file"
+    return done(ns, entry.shown(), f"secret {name}{where}: kept in {kept}")

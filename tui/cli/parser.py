@@ -193,6 +193,30 @@ def _setup(sub: Subcommands) -> None:
     )
     p = _verb(
         sub,
+        "secret",
+        identity_verbs.cmd_secret,
+        "keep secrets for workspaces' hooks and sessions (set, list, rm)",
+    )
+    actions = p.add_subparsers(dest="secret_command", metavar="ACTION")
+    for action, title in (
+        ("set", "set a secret: its value from stdin (or asked), or --ref"),
+        ("list", "list secrets (names and where they are, never values)"),
+        ("rm", "remove a secret"),
+    ):
+        q = _verb(actions, action, identity_verbs.cmd_secret, title)
+        if action != "list":
+            q.add_argument("name", help="its environment variable's name, e.g. DB_PASSWORD")
+        q.add_argument("--workspace", "-w", help="this workspace's own (default: every one)")
+        if action == "set":
+            q.add_argument(
+                "--ref",
+                metavar="REF",
+                help="ssm:/PATH/NAME or secretsmanager:NAME, read when used, never kept",
+            )
+            q.add_argument("--provider", help="the AWS provider that reads --ref")
+    p.add_argument("--workspace", "-w", help=argparse.SUPPRESS)
+    p = _verb(
+        sub,
         "git-hosts",
         identity_verbs.cmd_git_hosts,
         "show or widen the HTTPS hosts whose credentials git gets in `podbay ssh` sessions",

@@ -1,0 +1,282 @@
+"""Secrets for workspaces: `podbay secret set NAME`, for every workspace or one.
+
+A value goes into the OS keyring when there is one (the `keyring` library), else into
+`$PODBAY_HOME/secrets.json` (mode 0600). A reference (`ssm:/path/name`,
+`secretsmanager:name`) stores no value: it is read when used, with the credentials of an AWS
+provider, and never written to disk. Which secrets exist (names, where, references) is kept in
+the store; values never are, nor in podbay's logs or `--json`.
+
+Secrets reach the container as environment variables of lifecycle hooks, `podbay exec` and
+`podbay ssh` sessions only: never in the container's own environment (`docker inspect`), a
+file, or a process's arguments. A workspace's own secret wins over a global one of that name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from pydantic import BaseModel, ValidationError
+
+from podbay.core.devcontainer.values import printable
+from podbay.core.errors import PodbayError
+
+if TYPE_CHECKING:
+    from podbay.core.store import Store
+
+SERVICE = "podbay"
+INDEX = "secrets"  # the store's meta key: a JSON list of Secret
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+REFERENCE = re.compile(r"(ssm:/[A-Za-z0-9_.\-/]{1,1010}|secretsmanager:[A-Za-z0-9/_+=.@\-]{1,512})")
+# Names the container's environment needs for itself; a secret never replaces them.
+RESERVED = {"PATH", "HOME", "USER", "SHELL", "TERM", "HOSTNAME", "PWD", "LANG"}
+
+# Reads a reference with an AWS provider's credentials: (provider name or "", reference).
+ReadReference = Callable[[str, str], Awaitable[str]]
+
+
+class Settings(Protocol):
+    """Where secrets are listed: the Store, or a read-only view of it (the attach fast path)."""
+
+    @property
+    def root(self) -> Path: ...
+
+    def get_meta(self, key: str) -> str | None: ...
+
+
+class Secret(BaseModel):
+    name: str
+    workspace: str = ""  # "": every workspace
+    where: Literal["keyring", "file", "reference"]
+    reference: str = ""
+    provider: str = ""  # the AWS provider whose credentials read the reference ("": default)
+
+    @property
+    def key(self) -> str:
+        return f"{self.workspace or '*'}/{self.name}"
+
+    def shown(self) -> dict[str, str]:
+        """What list and --json say: never a value."""
+        data = {"name": self.name, "workspace": self.workspace or "(all)", "where": self.where}
+        if self.reference:
+            data["reference"] = self.reference
+        return data
+
+
+def check_name(name: str) -> str:
+    if not NAME.fullmatch(name) or name in RESERVED or name.startswith("PODBAY_"):
+        raise PodbayError(
+            f"secret name {printable(name)} is not usable as an environment variable",
+            "use letters, digits and _ (not starting with a digit), e.g. DATABASE_PASSWORD",
+        )
+    return name
+
+
+def check_reference(text: str) -> str:
+    if not REFERENCE.fullmatch(text):
+        raise PodbayError(
+            f"{printable(text)} is not a secret reference podbay reads",
+            "write ssm:/PATH/NAME (Parameter Store) or secretsmanager:NAME (Secrets Manager)",
+        )
+    return text
+
+
+def listed(store: Settings) -> list[Secret]:
+    try:
+        items = json.loads(store.get_meta(INDEX) or "[]")
+        return [Secret.model_validate(item) for item in items]
+    except (ValueError, ValidationError):
+        return []
+
+
+def _save_index(store: Store, secrets: list[Secret]) -> None:
+    ordered = sorted(secrets, key=lambda s: (s.workspace, s.name))
+    store.set_meta(INDEX, json.dumps([s.model_dump() for s in ordered]))
+
+
+def set_value(store: Store, name: str, workspace: str, value: str) -> Secret:
+    """Keep `value` (keyring, else the 0600 file) under `name`; returns the entry."""
+    check_name(name)
+    if not value or "\0" in value:
+        raise PodbayError(f"secret {name}: the value is empty", "give the value on stdin")
+    entry = Secret(name=name, workspace=workspace, where="keyring")
+    if not _keyring_set(entry.key, value):
+        entry.where = "file"
+        _file_update(store.root, entry.key, value)
+    else:
+        _file_update(store.root, entry.key, None)  # (a copy an earlier set left there)
+    _replace(store, entry)
+    return entry
+
+
+def set_reference(store: Store, name: str, workspace: str, reference: str, provider: str) -> Secret:
+    check_name(name)
+    entry = Secret(
+        name=name,
+        workspace=workspace,
+        where="reference",
+        reference=check_reference(reference),
+        provider=provider,
+    )
+    _forget_value(store, entry)
+    _replace(store, entry)
+    return entry
+
+
+def remove(store: Store, name: str, workspace: str) -> Secret:
+    for entry in listed(store):
+        if entry.name == name and entry.workspace == workspace:
+            _forget_value(store, entry)
+            _save_index(store, [s for s in listed(store) if s.key != entry.key])
+            return entry
+    where = f" of workspace {workspace}" if workspace else ""
+    raise PodbayError(f"no secret {printable(name)}{where}", "list them: podbay secret list")
+
+
+def _replace(store: Store, entry: Secret) -> None:
+    _save_index(store, [s for s in listed(store) if s.key != entry.key] + [entry])
+
+
+def _forget_value(store: Store, entry: Secret) -> None:
+    _file_update(store.root, entry.key, None)
+    with contextlib.suppress(PodbayError):
+        _keyring_delete(entry.key)
+
+
+async def values_for(store: Settings, workspace: str, read: ReadReference) -> dict[str, str]:
+    """Every secret of `workspace` (its own over the global ones) as NAME -> value."""
+    chosen: dict[str, Secret] = {}
+    for entry in listed(store):
+        if entry.workspace in ("", workspace) and (entry.name not in chosen or entry.workspace):
+            chosen[entry.name] = entry
+    values: dict[str, str] = {}
+    for name, entry in sorted(chosen.items()):
+        if entry.where == "reference":
+            values[name] = await read(entry.provider, entry.reference)
+        elif entry.where == "keyring":
+            found = _keyring_get(entry.key)
+            if found is None:
+                raise PodbayError(
+                    f"secret {name} is no longer in the keyring",
+                    f"set it again: podbay secret set {name}",
+                )
+            values[name] = found
+        else:
+            found = _file_read(store.root).get(entry.key)
+            if found is None:
+                raise PodbayError(
+                    f"secret {name} is missing from {_file(store.root)}",
+                    f"set it again: podbay secret set {name}",
+                )
+            values[name] = found
+    return values
+
+
+# The keyring ----------------------------------------------------------------------------------
+
+
+def _keyring_call(what: str, call: Callable[[], object]) -> object:
+    """A keyring call; False when there is no usable keyring here (the file is used)."""
+    try:
+        import keyring.errors
+    except ImportError:
+        return False
+    try:
+        return call()
+    except keyring.errors.NoKeyringError:
+        return False
+    except keyring.errors.KeyringLocked:
+        raise PodbayError(
+            f"the keyring is locked ({what})",
+            "unlock it (sign in to the desktop session, or unlock the login keyring), then "
+            "run the command again",
+        ) from None
+    except keyring.errors.KeyringError as exc:
+        raise PodbayError(
+            f"the keyring refused to {what}: {printable(str(exc), 200)}",
+            "check the keyring, or set PYTHON_KEYRING_BACKEND=keyring.backends.fail.Keyring to "
+            "keep secrets in podbay's own 0600 file",
+        ) from None
+
+
+def _usable() -> bool:
+    try:
+        import keyring
+        from keyring.backends import chainer, fail
+    except ImportError:
+        return False
+    backend = keyring.get_keyring()
+    if isinstance(backend, fail.Keyring):
+        return False
+    return not (isinstance(backend, chainer.ChainerBackend) and not backend.backends)
+
+
+def _keyring_set(key: str, value: str) -> bool:
+    if not _usable():
+        return False
+    import keyring
+
+    return (
+        _keyring_call("keep the secret", lambda: keyring.set_password(SERVICE, key, value)) is None
+    )
+
+
+def _keyring_get(key: str) -> str | None:
+    if not _usable():
+        return None
+    import keyring
+
+    found = _keyring_call("read the secret", lambda: keyring.get_password(SERVICE, key))
+    return found if isinstance(found, str) else None
+
+
+def _keyring_delete(key: str) -> None:
+    if not _usable():
+        return
+    import keyring
+    import keyring.errors
+
+    def delete() -> None:
+        with contextlib.suppress(keyring.errors.PasswordDeleteError):
+            keyring.delete_password(SERVICE, key)
+
+    _keyring_call("remove the secret", delete)
+
+
+# The 0600 file ----------------------------------------------------------------------------------
+
+
+def _file(root: Path) -> Path:
+    return root / "secrets.json"
+
+
+def _file_read(root: Path) -> dict[str, str]:
+    try:
+        data = json.loads(_file(root).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise PodbayError(
+            f"cannot read {_file(root)}: {exc}", "remove it and set the secrets again"
+        ) from None
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _file_update(root: Path, key: str, value: str | None) -> None:
+    data = _file_read(root)
+    if value is None and key not in data:
+        return
+    if value is None:
+        del data[key]
+    else:
+        data[key] = value
+    temp = _file(root).with_name(f".secrets.{os.getpid()}.json")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle)
+    os.replace(temp, _file(root))
