@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
-from podbay.core import scripts
+from podbay.core import registry_access, scripts
 from podbay.core.devcontainer.feature_image import UID_SCRIPT, Extension
 from podbay.core.devcontainer.plan import DockerfileBuild
 from podbay.core.docker import DockerEndpoint
@@ -62,15 +62,20 @@ async def build_dockerfile(
     config_dir: str,
     labels: Mapping[str, str],
     report: Reporter,
+    registries: list[str] | None = None,
+    login: registry_access.Lookup | None = None,
 ) -> None:
-    """`docker build` of the user's Dockerfile, in the config's folder on the machine."""
+    """`docker build` of the user's Dockerfile, in the config's folder on the machine; on a
+    machine of its own, with the credentials of `registries` lent for the build (`login`)."""
     report.step(f"building the image from {build.dockerfile}")
     output = Output(report, "building the Dockerfile")
     if host.local:
         argv, env = [docker_cli(), *build.argv(labels)], _docker_env(host.docker)
+        code = await host.run_stream(argv, output.line, cwd=config_dir, env=env)
     else:
-        argv, env = ["docker", *build.argv(labels)], {}
-    code = await host.run_stream(argv, output.line, cwd=config_dir, env=env)
+        argv = ["docker", *build.argv(labels)]
+        async with registry_access.for_build(host, registries or [], login) as env:
+            code = await host.run_stream(argv, output.line, cwd=config_dir, env=env)
     if code != 0:
         raise output.failure(code, "fix the Dockerfile or build settings, then run podbay up again")
 

@@ -28,6 +28,7 @@ from podbay.core import (
     images,
     oplog,
     paths,
+    registry_access,
     secrets_store,
     teardown,
     testseam,
@@ -47,6 +48,7 @@ from podbay.core.model import Source, Status, Workspace, WorkspaceStatus
 from podbay.core.poll import Poller
 from podbay.core.provider import MachineJob, Provider
 from podbay.core.provider_admin import ProviderAdmin, ProviderFactory
+from podbay.core.registry import credentials as docker_credentials
 from podbay.core.reporter import EventSink, Reporter
 from podbay.core.ssh import keys as ssh_keys
 from podbay.core.ssh import setup as ssh_setup
@@ -118,6 +120,16 @@ class Engine:
             "add an AWS provider (podbay provider add aws), or name one: podbay secret set "
             "NAME --ref REF --provider AWS_NAME",
         )
+
+    def _registry_login(self, provider: str) -> registry_access.Lookup:
+        """A registry's credentials: this computer's docker login, else the provider's own
+        (an ECR registry of its account)."""
+
+        async def lookup(registry: str) -> tuple[str, str] | None:
+            found = await asyncio.to_thread(docker_credentials, registry, self.env)
+            return found or await self.provider(provider).registry_login(registry)
+
+        return lookup
 
     async def secret_values(self, name: str) -> dict[str, str]:
         """The workspace's secrets, NAME -> value ({} when none are set)."""
@@ -398,6 +410,7 @@ class Engine:
         )
         job = UpJob(ws, host, resolved, ctx, copy, local_dir, report, self.store.root, self.env)
         job.secrets = await self.secret_values(ws.name)  # for the hooks; never logged
+        job.registry_login = self._registry_login(ws.provider)
         try:
             return await container_up(self.store, job, keys_ready, rebuild, attempt)
         except BaseException:

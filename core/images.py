@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from podbay.core import build, features_fetch, paths
+from podbay.core import build, features_fetch, paths, registry_access
 from podbay.core.compose import LABEL_PART_OF, Compose, project_name
 from podbay.core.devcontainer import host_requirements
 from podbay.core.devcontainer import metadata as dcmetadata
@@ -49,6 +49,8 @@ class UpJob:
     compose: Compose | None = None  # for a Docker Compose config
     compose_services: list[str] = field(default_factory=list)  # all services of its files
     secrets: dict[str, str] = field(default_factory=dict, repr=False)  # for the hooks' env
+    # A registry's credentials for a build on the workspace's own machine (core/registry_access).
+    registry_login: registry_access.Lookup | None = None
 
 
 def file_parts(resolved: Resolved, config_dir: Path, config_file: Path | None) -> dict[str, str]:
@@ -104,7 +106,15 @@ async def _prepare_image(job: UpJob, engine_info: asyncio.Future[dict[str, Any]]
         base_name = await _compose_base(job)
     elif resolved.build is not None:
         machine_dir = str(Path(ws.config_path).parent) if ws.config_path else ws.folder
-        await build.build_dockerfile(host, resolved.build, machine_dir, job.ctx.labels, report)
+        registries: list[str] = []
+        if not host.local and job.registry_login is not None:
+            # (read from the copy of the config's files here)
+            dockerfile = (job.local_dir / resolved.build.dockerfile).read_text(errors="replace")
+            registries = registry_access.from_registries(dockerfile, resolved.build.args)
+        await build.build_dockerfile(
+            host, resolved.build, machine_dir, job.ctx.labels, report,
+            registries, job.registry_login,
+        )  # fmt: skip
         base_name = resolved.build.tag
     else:
         assert resolved.image is not None

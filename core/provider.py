@@ -168,6 +168,10 @@ class Provider(abc.ABC):
             "read it with an AWS provider: podbay secret set NAME --ref REF --provider AWS_NAME",
         )
 
+    async def registry_login(self, registry: str) -> tuple[str, str] | None:
+        """Credentials this provider has for a container registry (user, secret), or None."""
+        return None
+
     @abc.abstractmethod
     async def open_host(self, job: MachineJob) -> HostSession:
         """A session on the machine the workspace runs on."""

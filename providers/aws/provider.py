@@ -18,6 +18,7 @@ import asyncio
 import dataclasses
 import hashlib
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -207,6 +208,35 @@ class AwsProvider(Provider):
 
         service = "ssm" if kind == "ssm" else "secretsmanager"
         return str(await self._boto(service, read, f"reading {reference}"))
+
+    async def registry_login(self, registry: str) -> tuple[str, str] | None:
+        """An ECR registry of this account in any region: a token of ecr:GetAuthorizationToken
+        (valid 12 hours, asked for each build, never kept)."""
+        match = re.fullmatch(r"\d{12}\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com", registry)
+        if match is None:
+            return None
+        region = match.group(1)
+
+        def ask() -> tuple[str, str] | None:
+            import base64
+
+            from botocore import exceptions as bx
+
+            client = self.session().client("ecr", region_name=region, config=client_config())
+            try:
+                data = client.get_authorization_token()["authorizationData"]
+            except (bx.BotoCoreError, bx.ClientError) as exc:
+                raise explain(exc, profile=self.options.profile, what="ECR login") from None
+            for item in data:
+                endpoint = str(item.get("proxyEndpoint", "")).removeprefix("https://")
+                if endpoint.rstrip("/") == registry:
+                    user, _, secret = (
+                        base64.b64decode(item["authorizationToken"]).decode().partition(":")
+                    )
+                    return user, secret
+            return None  # another account's registry: this account's token does not open it
+
+        return await asyncio.to_thread(ask)
 
     # names, tags, tokens -------------------------------------------------------------------
 

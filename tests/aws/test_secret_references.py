@@ -1,5 +1,6 @@
-"""Secret references read with an AWS provider's credentials (moto in-process): Parameter
-Store (decrypted) and Secrets Manager; a missing one names itself and the region."""
+"""Secret references and registry logins with an AWS provider's credentials (moto in-process):
+Parameter Store (decrypted) and Secrets Manager, a missing one named with the region; ECR
+tokens for the account's own registries."""
 
 from __future__ import annotations
 
@@ -56,3 +57,15 @@ def test_a_missing_reference_names_itself_and_the_region(
         asyncio.run(engine.secret_values("app"))
     assert words in info.value.message
     assert "podbay provider set cloud -o region=" in info.value.hint
+
+
+def test_an_ecr_registry_of_the_account_gets_a_token_and_others_nothing(engine: Engine) -> None:
+    """ecr:GetAuthorizationToken for the account's registry in the registry's own region."""
+    provider = engine.provider("cloud")
+    mine = "123456789012.dkr.ecr.us-west-2.amazonaws.com"  # moto's account
+    login = asyncio.run(provider.registry_login(mine))
+    assert login is not None and login[0] == "AWS" and login[1]
+    assert (
+        asyncio.run(provider.registry_login("210987654321.dkr.ecr.us-west-2.amazonaws.com")) is None
+    )
+    assert asyncio.run(provider.registry_login("registry.example.org")) is None
