@@ -184,15 +184,39 @@ def post_attach_argv(record: AttachRecord) -> list[str] | None:
     return argv
 
 
-def run_post_attach(record: AttachRecord, name: str) -> None:
-    """Start postAttachCommand for an attach (podbay ssh, podbay code); says where its output
-    goes. Failing to start it is reported, never fatal: the user still gets their shell."""
+def with_secrets(
+    record: AttachRecord, argv: list[str], values: dict[str, str]
+) -> tuple[list[str], dict[str, str]]:
+    """A `docker exec` argv given the workspace's secrets by name only (`-e NAME`: the docker
+    CLI takes each value from its own environment, so none is in a process's arguments), and
+    that environment. On a workspace's own machine the docker CLI runs there, through the
+    relay, without them: a note says so."""
+    if not values:
+        return argv, {}
+    if machine_ssh(record) is not None:
+        print(
+            f"podbay: secrets are not given to docker exec on {record.get('name')}'s own "
+            "machine yet; `podbay ssh NAME -- CMD` has them",
+            file=sys.stderr,
+        )
+        return argv, {}
+    at = argv.index(record["container_id"])
+    return [*argv[:at], *(w for name in values for w in ("-e", name)), *argv[at:]], values
+
+
+def run_post_attach(record: AttachRecord, name: str, secrets: dict[str, str] | None = None) -> None:
+    """Start postAttachCommand for an attach (podbay ssh, podbay code), with the workspace's
+    `secrets`; says where its output goes. Failing to start it is reported, never fatal: the
+    user still gets their shell."""
     argv = post_attach_argv(record)
     if argv is None:
         return
     import subprocess
 
-    started = subprocess.run(argv, capture_output=True, text=True, check=False)
+    argv, env = with_secrets(record, argv, secrets or {})
+    started = subprocess.run(
+        argv, capture_output=True, text=True, check=False, env={**os.environ, **env}
+    )
     if started.returncode == 0:
         print(
             f"podbay: postAttachCommand started in {name} (output: {POST_ATTACH_LOG})",

@@ -23,6 +23,7 @@ def test_secrets_are_in_hooks_and_sessions_and_nowhere_else(podbay: Podbay) -> N
             "image": IMAGE,
             # A hook sees it (and keeps only its digest: no file holds the value itself).
             "postCreateCommand": 'printf %s "$DB_PASSWORD" | sha256sum > /tmp/hook-saw',
+            "postAttachCommand": 'printf %s "$DB_PASSWORD" | sha256sum > /tmp/attach-saw',
         },
     )
     podbay.ok("up", "app")
@@ -31,6 +32,15 @@ def test_secrets_are_in_hooks_and_sessions_and_nowhere_else(podbay: Podbay) -> N
     assert seen.split("\n")[0].startswith(DIGEST)
     assert seen.split("\n")[1] == "app's own"  # a workspace's own wins
     assert podbay.ok("exec", "app", "--", "printenv", "DB_PASSWORD").stdout == VALUE + "\n"
+    # postAttachCommand of an interactive attach (run detached by `podbay ssh`) has them too.
+    podbay.ok("exec", "app", "--", "rm", "/tmp/attach-saw")
+    podbay.ok("ssh", "app", input="exit\n")
+    # (it runs detached: waited for by its file, up to 5 s)
+    attached = (
+        "for i in $(seq 50); do [ -s /tmp/attach-saw ] && break; sleep 0.1; done;"
+        " cat /tmp/attach-saw"
+    )
+    assert podbay.ok("exec", "app", "--", "sh", "-c", attached).stdout.startswith(DIGEST)
     probe = 'echo "$DB_PASSWORD"; env | grep -c PODBAY_SECRET || true'
     session = podbay.ok("ssh", "app", "--", probe)
     assert session.stdout == f"{VALUE}\n0\n"  # renamed: no PODBAY_SECRET_* left behind

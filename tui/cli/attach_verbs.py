@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from podbay.core.attach import (
     exec_argv,
-    machine_ssh,
     ready_record,
     replace_process,
     run_post_attach,
+    with_secrets,
 )
 from podbay.tui.output import done
 from podbay.tui.wiring import open_engine
@@ -63,20 +63,7 @@ def cmd_exec(ns: argparse.Namespace) -> int:
         raise PodbayError("no command given", f"podbay exec {ns.name} -- bash")
     record = ready_record(ns.name)
     argv = exec_argv(record, cmd, sys.stdin.isatty() and sys.stdout.isatty())
-    values = _secrets(ns.name)
-    if values and machine_ssh(record) is not None:  # (docker runs there, through the relay)
-        print(
-            f"podbay: secrets are not given to `podbay exec` on {ns.name}'s own machine yet; "
-            f"`podbay ssh {ns.name} -- CMD` has them",
-            file=sys.stderr,
-        )
-        values = {}
-    if values:
-        # By name only: the docker CLI takes each value from its own environment, so no value
-        # is in a process's arguments.
-        at = argv.index(record["container_id"])
-        argv[at:at] = [word for name in values for word in ("-e", name)]
-    replace_process(argv, values)
+    replace_process(*with_secrets(record, argv, _secrets(ns.name)))
 
 
 def _secrets(name: str) -> dict[str, str]:
@@ -105,8 +92,9 @@ def cmd_ssh(ns: argparse.Namespace) -> int:
 
         replace_process(stdio_argv(ns.name))
     interactive = sys.stdin.isatty() and sys.stdout.isatty() and (not cmd or ns.force_tty)
+    values = _secrets(ns.name)
     if not cmd:  # an interactive attach: postAttachCommand runs, as when VS Code attaches
-        run_post_attach(record, ns.name)
+        run_post_attach(record, ns.name, values)
     if not record.get("ssh_ready"):
         print(
             f"podbay: no SSH server in {ns.name} ({record.get('ssh_note') or 'not set up'}); "
@@ -116,7 +104,9 @@ def cmd_ssh(ns: argparse.Namespace) -> int:
         shell = ["/bin/sh", "-c", 'exec "${SHELL:-/bin/sh}" -l']
         # One argument is a shell command line here too, as over SSH.
         command = ["/bin/sh", "-c", cmd[0]] if len(cmd) == 1 else cmd
-        replace_process(exec_argv(record, command or shell, interactive))
+        replace_process(
+            *with_secrets(record, exec_argv(record, command or shell, interactive), values)
+        )
     import asyncio
 
     from podbay.core import git_credentials
@@ -128,7 +118,7 @@ def cmd_ssh(ns: argparse.Namespace) -> int:
     hosts += git_credentials.added_hosts(read_meta, ns.name)
     from podbay.core.ssh.bootstrap import secrets_for_session
 
-    secret_env, secret_words = secrets_for_session(_secrets(ns.name))
+    secret_env, secret_words = secrets_for_session(values)
 
     async def session() -> int:
         conn = await _connect(record, ns.name)
@@ -245,7 +235,7 @@ def cmd_code(ns: argparse.Namespace) -> int:
         raise PodbayError(
             f"no IDE is chosen for {ns.name}", f"choose one: podbay ide {ns.name} vscode"
         )
-    run_post_attach(record, ns.name)
+    run_post_attach(record, ns.name, _secrets(ns.name))
     result = ide.open_ide(record, chosen)
     title = ide.IDES[chosen].title
     if result["opened"]:
