@@ -122,7 +122,9 @@ def main() -> None:
         hand_true,
     )
     row(
-        "`ssh NAME.podbay true`, as configured (master kept 120 s)", ssh_true(podbay_cfg), hand_true
+        "`ssh NAME.podbay true`, back to back as configured (master kept 1 s)",
+        ssh_true(podbay_cfg),
+        hand_true,
     )
     row(
         "same, against the hand-written one multiplexed too",

@@ -20,10 +20,12 @@ from podbay.core.devcontainer.values import USER_NAME, WORKSPACE_NAME, has_contr
 
 SUFFIX = ".podbay"
 
-# Seconds a master connection outlives its last session (OpenSSH's ControlPersist): later
-# connections within it skip the ProxyCommand and the handshake. Short, because an AWS
-# machine counts a master as activity when deciding whether it is idle.
-CONTROL_PERSIST = 120
+# Seconds a master connection outlives its last session (OpenSSH's ControlPersist): sessions
+# started meanwhile skip the ProxyCommand and the handshake. One second, the least OpenSSH
+# has (0 is "forever"; "no" keeps the first ssh waiting for every later session): the
+# connection forwards the user's ssh-agent, which the container must not keep once nobody
+# is attached (it was 120 s before the agent was forwarded).
+CONTROL_PERSIST = 1
 # A unix socket path's limit less its NUL, and what OpenSSH adds while it binds the master's
 # socket ("<ControlPath>.<16 random characters>", then renamed).
 _SOCKET_MAX = 103 if sys.platform == "darwin" else 107
@@ -139,6 +141,9 @@ def entry_lines(root: Path, entry: HostEntry) -> list[str] | None:
         f"  UserKnownHostsFile {quote_word(known)}",
         "  StrictHostKeyChecking yes",
         "  HostKeyAlias " + host,
+        # git over SSH inside uses the user's agent while a session is open (sshd removes its
+        # socket with the connection); the keys never leave the agent.
+        "  ForwardAgent yes",
         "  LogLevel ERROR",
         *mux,
         "",

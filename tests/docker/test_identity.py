@@ -144,3 +144,36 @@ def test_git_over_ssh_uses_the_forwarded_agent_and_never_the_key(
         " ls -d /tmp/ssh-* 2>/dev/null; true",
     )  # fmt: skip
     assert scan.stdout == ""
+
+
+def test_ssh_name_podbay_forwards_the_agent_only_while_a_session_is_open(
+    podbay: Podbay, git_over_ssh: tuple[str, Path], agent: dict[str, str]
+) -> None:
+    """OpenSSH (`ssh NAME.podbay`, what VS Code uses): the agent is forwarded, and its socket
+    in the container goes with the connection, one second after the last session."""
+    address, key = git_over_ssh
+    write_config(podbay.cwd / "viaopenssh", {"image": IMAGE})
+    podbay.ok("up", "viaopenssh")
+    subprocess.run(["ssh-add", "-q", str(key)], env={**agent}, check=True)
+    config = str(podbay.home / "ssh_config")
+    git = "GIT_SSH_COMMAND='ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'"
+    push = (
+        f"{git} git ls-remote root@{address}:/srv/repo.git >/dev/null 2>&1 && echo reached;"
+        " ls -d /tmp/ssh-*/agent.* 2>/dev/null | wc -l"
+    )
+    env = {**podbay.env, **agent}
+    done = subprocess.run(
+        ["ssh", "-F", config, "viaopenssh.podbay", push],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.stdout == "reached\n1\n", done.stdout + done.stderr
+    # The master connection ends once no session is open; the agent's socket goes with it.
+    deadline = time.monotonic() + 20
+    while subprocess.run(
+        ["ssh", "-F", config, "-O", "check", "viaopenssh.podbay"],
+        env=env, capture_output=True,
+    ).returncode == 0:  # fmt: skip
+        assert time.monotonic() < deadline, "the master connection stayed"
+        time.sleep(0.1)
+    left = podbay.ok("exec", "viaopenssh", "--", "sh", "-c", "ls -d /tmp/ssh-* 2>/dev/null; true")
+    assert left.stdout == ""

@@ -174,7 +174,8 @@ def test_connections_share_a_master_unless_its_socket_path_is_too_long(tmp_path:
     short = Path(tempfile.mkdtemp(prefix="pb-"))
     try:
         got = ssh_g(write(short, [entry]), "web.podbay")
-        assert got["controlmaster"] == "auto" and got["controlpersist"] == "120"
+        assert got["controlmaster"] == "auto" and got["controlpersist"] == "1"
+        assert got["forwardagent"] == "yes"
         assert got["controlpath"].startswith(str(short / "cm") + "/")
     finally:
         shutil.rmtree(short)
