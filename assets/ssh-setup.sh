@@ -205,11 +205,6 @@ ForceCommand @DIR@/session"
 fi
 # What `up` suggests to run: bash where there is one.
 command -v bash >/dev/null 2>&1 || echo "@no-bash"
-# git in a `podbay ssh` session asks podbay for the credentials of the workspace's own HTTPS
-# remotes (core/git_credentials.py): a helper in the system config, added or updated in place.
-if command -v git >/dev/null 2>&1; then
-  git config --system --replace-all credential.helper '@GIT_HELPER@' @GIT_ENV@ 2>/dev/null || :
-fi
 if [ -n "$later" ]; then
   IFS= read -r setenv <&3 || :
 fi

@@ -96,6 +96,7 @@ class AttachRecord(TypedDict, total=False):
     ssh_ready: bool
     ssh_note: str
     source: dict[str, Any]  # {"kind", "value", "ref"}
+    git_hosts: list[str]
 
 
 def machine_ssh(record: AttachRecord) -> dict[str, Any] | None:

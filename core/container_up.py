@@ -316,10 +316,16 @@ async def _hooks_and_ssh(
     started_at = str(info["State"].get("StartedAt"))
     take_over = ssh.take_over if ssh is not None and ssh.hook_later else None
 
+    # Only into a container whose making this `up` finishes: one made before dotfiles were set
+    # (or before podbay had them) is left as its user keeps it.
+    fresh = not set(ONCE_HOOKS) <= set(ws.hooks_done)
+
     async def install_dotfiles() -> None:
         if ws.dotfiles_container == ws.container_id:
             return
         chosen, origin = dotfiles.for_workspace(store, ws.name)
+        if not fresh:
+            chosen = None
         if chosen is not None and no_dotfiles:
             report.log("dotfiles: not installed (--no-dotfiles)")
         elif chosen is not None:

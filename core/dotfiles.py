@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ValidationError
 
-from podbay.core import hooks, scripts
+from podbay.core import git_access, hooks, scripts
 from podbay.core import source as sources
 from podbay.core.devcontainer.values import has_control, printable
 from podbay.core.errors import PodbayError
@@ -63,6 +63,11 @@ def check(url: str, install: str = "", timeout: int = DEFAULT_TIMEOUT) -> Dotfil
         if not folder.is_dir():
             raise PodbayError(f"dotfiles folder {url} does not exist", "give a git URL or folder")
         return Dotfiles(url=str(folder.resolve()), install=install, timeout=timeout)
+    if git_access.remote(url).has_credentials:
+        raise PodbayError(
+            f"the dotfiles URL {redact_url(url)} holds a password",
+            "give the URL without it; the clone uses your git credential helper here",
+        )
     try:
         checked = sources.check_git_url(url)
     except PodbayError as exc:

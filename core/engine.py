@@ -23,6 +23,7 @@ from pydantic import BaseModel
 
 from podbay.core import (
     consent,
+    git_credentials,
     hooks,
     ide,
     images,
@@ -284,7 +285,9 @@ class Engine:
         folder = source.value if not owned else str(paths.sources_dir(self.store.root) / name)
         on_machine = self.provider(provider).folder_for(name)
         folder_name, rel = await self._folder_name(name, source, on_machine is None)
+        remotes = await asyncio.to_thread(git_credentials.own_hosts, source.model_dump())
         return Workspace(
+            git_hosts=[f"{protocol}://{host}" for protocol, host in remotes],
             name=name,
             provider=provider,
             source=source,
@@ -404,12 +407,13 @@ class Engine:
             )
             await hooks.run_initialize(command, ws, host, report)
 
+        secrets = await self.secret_values(ws.name)  # for the hooks; never logged
         # Keys take ~20 ms to make; make them while Docker works.
         keys_ready = asyncio.create_task(
             asyncio.to_thread(ssh_keys.ensure, self.store.root, ws.name)
         )
         job = UpJob(ws, host, resolved, ctx, copy, local_dir, report, self.store.root, self.env)
-        job.secrets = await self.secret_values(ws.name)  # for the hooks; never logged
+        job.secrets = secrets
         job.registry_login = self._registry_login(ws.provider)
         try:
             return await container_up(self.store, job, keys_ready, rebuild, attempt)

@@ -1,15 +1,17 @@
 """git over HTTPS inside a workspace with this computer's credentials, lent per session.
 
 A `podbay ssh` session asks the workspace's sshd for a UNIX socket of its own (a remote
-forward: made by sshd with mode 0600, the session's user only, and gone when the session
-ends), and tells the session where it is (`PODBAY_GIT_CREDENTIALS`). git in the container
-reaches it through the credential helper podbay adds to the remote user's git config when the
-container is made (core/git_identity.py): git's own `git credential-cache --socket PATH get`,
-the client of git's credential cache, so the image needs no program of podbay's. podbay
-answers with this computer's `git credential fill`, only for the protocol and host of the
-workspace's own remotes (its source's URL; a folder's remotes as this computer's git config
-has them) and those the user added (`podbay git-hosts NAME --add HOST`). Others get nothing,
-and nothing is written to a file in the container.
+forward, made by sshd with mode 0600: the session's user only; nothing answers on it once the
+session ends). The session is told where it is (`PODBAY_GIT_CREDENTIALS`) and which helper git
+uses for the lent hosts (GIT_CONFIG_* variables of the session; nothing is configured in the
+container): git's own `git credential-cache --socket PATH get`, the client of git's credential
+cache, so the image needs no program of podbay's. For those hosts the helper list is reset to
+this one, so no other helper is asked, nor told to store what is lent. podbay answers with this
+computer's `git credential fill`, only for the protocol and host of the workspace's own remotes
+(its source's URL; a folder's remotes as this computer's git config had them when the
+workspace was made, before a container could edit them) and hosts the user added
+(`podbay git-hosts NAME --add HOST`). Others get nothing; nothing is written to a file in the
+container.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import shlex
 import subprocess
 from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
@@ -66,18 +69,23 @@ def added_hosts(get_meta: Callable[[str], str | None], name: str) -> list[Host]:
         values = json.loads(get_meta(f"{KEY}:{name}") or "[]")
     except ValueError:
         return []
-    found: list[Host] = []
-    for value in values if isinstance(values, list) else []:
-        try:
-            found.append(check_host(str(value)))
-        except PodbayError:
-            continue
-    return found
+    return recorded_hosts(values if isinstance(values, list) else [])
 
 
 def set_added_hosts(store: Store, name: str, hosts: Iterable[Host]) -> None:
     unique = list(dict.fromkeys(hosts))
     store.set_meta(f"{KEY}:{name}", json.dumps([f"{p}://{h}" for p, h in unique]))
+
+
+def recorded_hosts(values: Iterable[Any]) -> list[Host]:
+    """A workspace's recorded `git_hosts` ("protocol://host") as hosts."""
+    found: list[Host] = []
+    for value in values:
+        try:
+            found.append(check_host(str(value)))
+        except PodbayError:
+            continue
+    return found
 
 
 def own_hosts(source: dict[str, Any]) -> list[Host]:
@@ -157,9 +165,23 @@ async def lend(
     return listener, path
 
 
-def session_env(path: str) -> str:
-    """The shell words that tell a session where its socket is ("" without one)."""
-    return f"export {ENV}={path}; " if path else ""
+def session_env(path: str, hosts: list[Host]) -> str:
+    """The shell words that give a session its socket ("" without one): where it is, and for
+    each lent host git's helper list reset to podbay's alone (GIT_CONFIG_* variables, this
+    session only), so no other helper is asked, nor told to store what podbay lends."""
+    if not path:
+        return ""
+    pairs: list[tuple[str, str]] = []
+    for protocol, host in hosts:
+        key = f"credential.{protocol}://{host}.helper"
+        pairs += [(key, ""), (key, HELPER)]
+    words = [f"{ENV}={path}", f"GIT_CONFIG_COUNT={len(pairs)}"]
+    for index, (key, value) in enumerate(pairs):
+        words += [
+            f"GIT_CONFIG_KEY_{index}={shlex.quote(key)}",
+            f"GIT_CONFIG_VALUE_{index}={shlex.quote(value)}",
+        ]
+    return "export " + " ".join(words) + "; "
 
 
 async def wait_closed(listener: asyncssh.SSHListener | None) -> None:

@@ -108,8 +108,12 @@ async def _prepare_image(job: UpJob, engine_info: asyncio.Future[dict[str, Any]]
         machine_dir = str(Path(ws.config_path).parent) if ws.config_path else ws.folder
         registries: list[str] = []
         if not host.local and job.registry_login is not None:
-            # (read from the copy of the config's files here)
-            dockerfile = (job.local_dir / resolved.build.dockerfile).read_text(errors="replace")
+            # (read from the copy of the config's files here: a Dockerfile outside them, as
+            # "../Dockerfile", is not there, and its FROM lines go without a lent login)
+            try:
+                dockerfile = (job.local_dir / resolved.build.dockerfile).read_text(errors="replace")
+            except OSError:
+                dockerfile = ""
             registries = registry_access.from_registries(dockerfile, resolved.build.args)
         await build.build_dockerfile(
             host, resolved.build, machine_dir, job.ctx.labels, report,

@@ -138,6 +138,9 @@ class Workspace(BaseModel):
     hooks_container: str | None = None  # container the once-hooks below ran in
     identity_container: str | None = None  # container the user's git identity was copied into
     dotfiles_container: str | None = None  # container the user's dotfiles were installed in
+    # "protocol://host" of the source's HTTPS remotes when the workspace was made (before a
+    # container could change its .git/config): git in sessions gets credentials for these.
+    git_hosts: list[str] = []
     hooks_done: list[str] = []
     usable: bool = False  # the waitFor hook is done in this container: attaching works
     post_start_at: str | None = None  # container StartedAt that postStartCommand last ran for

@@ -54,22 +54,28 @@ _ARG = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)(?:=(\S*))?", re.IGNORECAS
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
+HUB_NAMES = ("docker.io", "index.docker.io", "registry-1.docker.io")
+
+
 def registry_of(image: str) -> str:
-    """The registry an image reference names (Docker Hub's key when none)."""
+    """The registry an image reference names (Docker Hub's key when none, or one of its
+    names)."""
     first, slash, _ = image.partition("/")
     if slash and ("." in first or ":" in first or first == "localhost"):
-        return first
+        return DOCKER_HUB if first in HUB_NAMES else first
     return DOCKER_HUB
 
 
 def from_registries(dockerfile: str, args: Mapping[str, str]) -> list[str]:
     """The registries a Dockerfile's FROM lines pull from (build args and ARG defaults
     filled in; earlier stages and `scratch` left out)."""
+    dockerfile = re.sub(r"\\\s*\n", " ", dockerfile)  # continued lines are one
     values: dict[str, str] = {}
     first_from = _FROM.search(dockerfile)
     head = dockerfile[: first_from.start()] if first_from else dockerfile
     for match in _ARG.finditer(head):
-        values[match.group(1)] = args.get(match.group(1), match.group(2) or "")
+        default = (match.group(2) or "").strip("\"'")
+        values[match.group(1)] = args.get(match.group(1), default)
     values.update(args)
 
     def fill(text: str) -> str:

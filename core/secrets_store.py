@@ -34,7 +34,15 @@ INDEX = "secrets"  # the store's meta key: a JSON list of Secret
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 REFERENCE = re.compile(r"(ssm:/[A-Za-z0-9_.\-/]{1,1010}|secretsmanager:[A-Za-z0-9/_+=.@\-]{1,512})")
 # Names the container's environment needs for itself; a secret never replaces them.
-RESERVED = {"PATH", "HOME", "USER", "SHELL", "TERM", "HOSTNAME", "PWD", "LANG"}
+RESERVED = {
+    "PATH", "HOME", "USER", "SHELL", "TERM", "HOSTNAME", "PWD", "OLDPWD", "LANG",
+    # the shell's own, some read-only (export UID=... fails in bash)
+    "UID", "EUID", "PPID", "SHELLOPTS", "BASHOPTS", "BASH_VERSINFO", "IFS", "ENV", "BASH_ENV",
+    # read by the docker CLI a secret passes through (podbay exec)
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+    "no_proxy", "all_proxy",
+}  # fmt: skip
+RESERVED_PREFIXES = ("PODBAY_", "DOCKER_", "LD_", "SSH_", "GIT_")
 
 # Reads a reference with an AWS provider's credentials: (provider name or "", reference).
 ReadReference = Callable[[str, str], Awaitable[str]]
@@ -69,10 +77,11 @@ class Secret(BaseModel):
 
 
 def check_name(name: str) -> str:
-    if not NAME.fullmatch(name) or name in RESERVED or name.startswith("PODBAY_"):
+    if not NAME.fullmatch(name) or name in RESERVED or name.startswith(RESERVED_PREFIXES):
         raise PodbayError(
             f"secret name {printable(name)} is not usable as an environment variable",
-            "use letters, digits and _ (not starting with a digit), e.g. DATABASE_PASSWORD",
+            "use letters, digits and _ (not starting with a digit), not a name the shell, git, "
+            "ssh or docker read (PATH, UID, GIT_*, DOCKER_*, ...), e.g. DATABASE_PASSWORD",
         )
     return name
 
@@ -90,7 +99,7 @@ def listed(store: Settings) -> list[Secret]:
     try:
         items = json.loads(store.get_meta(INDEX) or "[]")
         return [Secret.model_validate(item) for item in items]
-    except (ValueError, ValidationError):
+    except (ValueError, TypeError, ValidationError):
         return []
 
 
@@ -196,7 +205,7 @@ def _keyring_call(what: str, call: Callable[[], object]) -> object:
             "unlock it (sign in to the desktop session, or unlock the login keyring), then "
             "run the command again",
         ) from None
-    except keyring.errors.KeyringError as exc:
+    except Exception as exc:  # the keyring's own errors, and its D-Bus's
         raise PodbayError(
             f"the keyring refused to {what}: {printable(str(exc), 200)}",
             "check the keyring, or set PYTHON_KEYRING_BACKEND=keyring.backends.fail.Keyring to "
@@ -205,15 +214,18 @@ def _keyring_call(what: str, call: Callable[[], object]) -> object:
 
 
 def _usable() -> bool:
+    """A keyring that keeps what it is given: not the fail or null backends (`keyring
+    --disable`), nor a chainer with nothing in it (their priority is not above 0)."""
     try:
         import keyring
-        from keyring.backends import chainer, fail
-    except ImportError:
+        from keyring.backends import chainer
+
+        backend = keyring.get_keyring()
+        if isinstance(backend, chainer.ChainerBackend):
+            return bool(backend.backends)
+        return float(backend.priority) > 0
+    except Exception:  # (a broken backend is no keyring: the 0600 file is used)
         return False
-    backend = keyring.get_keyring()
-    if isinstance(backend, fail.Keyring):
-        return False
-    return not (isinstance(backend, chainer.ChainerBackend) and not backend.backends)
 
 
 def _keyring_set(key: str, value: str) -> bool:
@@ -221,9 +233,10 @@ def _keyring_set(key: str, value: str) -> bool:
         return False
     import keyring
 
-    return (
-        _keyring_call("keep the secret", lambda: keyring.set_password(SERVICE, key, value)) is None
-    )
+    if _keyring_call("keep the secret", lambda: keyring.set_password(SERVICE, key, value)) is False:
+        return False
+    # Kept only if it reads back (a backend may take a value and drop it).
+    return _keyring_get(key) == value
 
 
 def _keyring_get(key: str) -> str | None:
@@ -276,7 +289,8 @@ def _file_update(root: Path, key: str, value: str | None) -> None:
     else:
         data[key] = value
     temp = _file(root).with_name(f".secrets.{os.getpid()}.json")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    temp.unlink(missing_ok=True)  # (a leftover keeps its own mode: made anew, 0600)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(data, handle)
     os.replace(temp, _file(root))

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from podbay.core import git_credentials, scripts
+from podbay.core import scripts
 from podbay.core.devcontainer.values import has_control
 from podbay.core.docker import ByteStream, DockerEndpoint
 from podbay.core.docker_api import ExecOutput
@@ -34,8 +34,6 @@ _SETUP = scripts.command(
     DIR=DIR,
     BUNDLE=BUNDLE,
     PATCH_PROFILE=scripts.command("patch-profile.sh"),
-    GIT_HELPER=git_credentials.HELPER,
-    GIT_ENV=git_credentials.ENV,
 )
 
 
@@ -60,8 +58,9 @@ def secrets_for_session(values: Mapping[str, str]) -> tuple[dict[str, str], str]
         f'[ -n "${{{SECRET_PREFIX}S:-}}" ] || echo "podbay: this container takes no secrets'
         ' yet; podbay up --rebuild gives them" >&2;'
     ]
-    for name in values:
-        words.append(f'export {name}="${{{SECRET_PREFIX}_{name}:-}}";')
+    for name in values:  # (an sshd that dropped it: the name keeps what it had)
+        sent = f"{SECRET_PREFIX}_{name}"
+        words.append(f'[ -z "${{{sent}+x}}" ] || export {name}="${sent}";')
     words.append(
         "unset " + " ".join([f"{SECRET_PREFIX}S", *(f"{SECRET_PREFIX}_{n}" for n in values)]) + ";"
     )

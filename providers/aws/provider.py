@@ -211,7 +211,8 @@ class AwsProvider(Provider):
 
     async def registry_login(self, registry: str) -> tuple[str, str] | None:
         """An ECR registry of this account in any region: a token of ecr:GetAuthorizationToken
-        (valid 12 hours, asked for each build, never kept)."""
+        (valid 12 hours, asked for each build, never kept). Only the account's own endpoint is
+        answered, although the token may open other registries the principal can read."""
         match = re.fullmatch(r"\d{12}\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com", registry)
         if match is None:
             return None
@@ -234,7 +235,7 @@ class AwsProvider(Provider):
                         base64.b64decode(item["authorizationToken"]).decode().partition(":")
                     )
                     return user, secret
-            return None  # another account's registry: this account's token does not open it
+            return None  # another account's registry: its own endpoint, not this token's
 
         return await asyncio.to_thread(ask)
 

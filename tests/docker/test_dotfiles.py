@@ -145,3 +145,18 @@ def test_dotfiles_that_fail_are_a_warning_and_the_workspace_is_ready(
     # The start hook still ran after them.
     order = podbay.ok("exec", "fails", "--", "cat", "/tmp/order").stdout.split()
     assert order == ["create", "start"]
+
+
+def test_a_container_made_before_dotfiles_were_set_is_left_as_it_is(
+    podbay: Podbay, tmp_path: Path, user_image: str
+) -> None:
+    project(podbay, "older", user_image)
+    podbay.ok("up", "older")
+    podbay.ok("dotfiles", "--set", dotfiles_repo(tmp_path / "later", {".vimrc": "x\n"}))
+    up = podbay.ok("up", "older")
+    assert "installing dotfiles" not in up.stderr
+    assert podbay("exec", "older", "--", "test", "-e", "/home/dev/dotfiles").returncode == 1
+    podbay.ok("up", "older", "--rebuild")  # a new container gets them
+    assert podbay.ok("exec", "older", "--", "readlink", "/home/dev/.vimrc").stdout == (
+        "/home/dev/dotfiles/.vimrc\n"
+    )

@@ -30,6 +30,9 @@ def test_the_default_is_shown_set_and_cleared(podbay: Podbay, tmp_path: Path) ->
 def test_bad_dotfiles_settings_are_one_line(podbay: Podbay) -> None:
     assert_clean_error(podbay("dotfiles", "--set", "ext::sh -c id"), "dotfiles:", "not a git URL")
     assert_clean_error(podbay("dotfiles", "--set", "./nowhere"), "dotfiles folder ./nowhere")
+    with_password = podbay("dotfiles", "--set", "https://me:tok3n@git.example.org/d.git")
+    assert_clean_error(with_password, "holds a password")
+    assert "tok3n" not in with_password.stderr
     assert_clean_error(podbay("dotfiles", "--install", "x"), "--install and --timeout go with")
     assert_clean_error(
         podbay("dotfiles", "--set", "https://h/d.git", "--timeout", "0"), "timeout 0"

@@ -53,3 +53,12 @@ def test_the_socket_answers_get_for_allowed_hosts_only(monkeypatch: pytest.Monke
 
 def test_git_hosts_bad_input_is_one_line(podbay: Podbay) -> None:
     assert_clean_error(podbay("git-hosts", "ghost"), "ghost")
+
+
+def test_a_session_resets_the_helpers_of_the_lent_hosts_only() -> None:
+    words = git_credentials.session_env("/tmp/podbay-git-x.sock", [("https", "h.example")])
+    assert words.startswith("export PODBAY_GIT_CREDENTIALS=/tmp/podbay-git-x.sock ")
+    assert "GIT_CONFIG_COUNT=2 " in words
+    assert "GIT_CONFIG_KEY_0=credential.https://h.example.helper GIT_CONFIG_VALUE_0='' " in words
+    assert "GIT_CONFIG_VALUE_1='!f() {" in words
+    assert git_credentials.session_env("", [("https", "h.example")]) == ""

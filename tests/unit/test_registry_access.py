@@ -35,3 +35,13 @@ def test_from_lines_with_args_stages_and_scratch() -> None:
         "other.example.org",
         DOCKER_HUB,
     ]
+
+
+def test_hub_names_quoted_defaults_and_continued_lines() -> None:
+    dockerfile = (
+        'ARG BASE="registry.example.org/base:1"\n'
+        "FROM \\\n  ${BASE} AS one\n"
+        "FROM index.docker.io/x/y\n"
+        "FROM docker.io/library/debian:12\n"
+    )
+    assert from_registries(dockerfile, {}) == ["registry.example.org", DOCKER_HUB]

@@ -32,8 +32,14 @@ def test_a_secret_goes_to_the_keyring_and_is_listed_without_its_value(podbay: Po
     assert podbay.json("secret", "list")["secrets"] == []
 
 
-def test_without_a_keyring_a_secret_goes_to_a_file_only_its_owner_reads(podbay: Podbay) -> None:
-    env = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+@pytest.mark.parametrize(
+    "backend", ["keyring.backends.fail.Keyring", "keyring.backends.null.Keyring"]
+)
+def test_without_a_keyring_a_secret_goes_to_a_file_only_its_owner_reads(
+    podbay: Podbay, backend: str
+) -> None:
+    """No keyring, or one turned off (`keyring --disable`: it takes values and drops them)."""
+    env = {"PYTHON_KEYRING_BACKEND": backend}
     set_ = podbay.ok("secret", "set", "TOKEN", input=VALUE, env=env)
     assert set_.stdout.endswith("kept in podbay's 0600 file\n")
     file = podbay.home / "secrets.json"
@@ -58,6 +64,9 @@ def test_a_reference_is_kept_as_written(podbay: Podbay) -> None:
     [
         (["set", "1BAD"], "not usable as an environment variable"),
         (["set", "PATH"], "not usable as an environment variable"),
+        (["set", "DOCKER_HOST"], "not usable as an environment variable"),
+        (["set", "UID"], "not usable as an environment variable"),
+        (["set", "GIT_ASKPASS"], "not usable as an environment variable"),
         (["set", "X", "--ref", "vault:/x"], "not a secret reference"),
         (["set", "X", "--provider", "aws"], "--provider goes with --ref"),
         (["rm", "NOPE"], "no secret 'NOPE'"),

@@ -114,7 +114,7 @@ def cmd_ssh(ns: argparse.Namespace) -> int:
     from podbay.core.ssh import client
 
     # git inside may ask for the HTTPS credentials of the workspace's own remotes.
-    hosts = git_credentials.own_hosts(record.get("source") or {})
+    hosts = git_credentials.recorded_hosts(record.get("git_hosts") or [])
     hosts += git_credentials.added_hosts(read_meta, ns.name)
     from podbay.core.ssh.bootstrap import secrets_for_session
 
@@ -130,7 +130,7 @@ def cmd_ssh(ns: argparse.Namespace) -> int:
                     print(f"podbay: forwarding {forward.describe()}", file=sys.stderr)
             lent, socket = await git_credentials.lend(conn, hosts)
             command = client.remote_command(record.get("workspace_folder"), cmd or None)
-            command = git_credentials.session_env(socket) + secret_words + command
+            command = git_credentials.session_env(socket, hosts) + secret_words + command
             code = await client.run_session(conn, command, interactive, secret_env)
             await git_credentials.wait_closed(lent)
         return code

@@ -11,6 +11,7 @@ from podbay.tui.output import done
 def cmd_dotfiles(ns: argparse.Namespace) -> int:
     from podbay.core import dotfiles
     from podbay.core.errors import PodbayError
+    from podbay.core.model import redact_url
     from podbay.tui.wiring import open_store
 
     store = open_store()
@@ -31,7 +32,7 @@ def cmd_dotfiles(ns: argparse.Namespace) -> int:
         chosen, origin = dotfiles.for_workspace(store, ns.name)
     data = {
         "name": ns.name,
-        "url": chosen.url if chosen else None,
+        "url": redact_url(chosen.url) if chosen else None,
         "install": chosen.install if chosen else None,
         "timeout": chosen.timeout if chosen else None,
         "from": origin,
@@ -64,7 +65,7 @@ def cmd_git_hosts(ns: argparse.Namespace) -> int:
         added = [host for host in added if host != gone]
     if ns.add or ns.remove:
         creds.set_added_hosts(store, ns.name, added)
-    own = creds.own_hosts(ws.source.model_dump())
+    own = creds.recorded_hosts(ws.git_hosts)
     shown = [f"{p}://{h}" for p, h in own]
     extra = [f"{p}://{h}" for p, h in dict.fromkeys(added) if (p, h) not in own]
     lines = [f"{ns.name}: git in `podbay ssh` sessions gets this computer's credentials for"]
