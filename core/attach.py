@@ -35,7 +35,9 @@ def _home() -> str:
     return str(paths.home())
 
 
-def _read(table: str, name: str) -> dict[str, Any] | None:
+def _one(sql: str, value: str) -> str | None:
+    """The first column of the first row `sql` finds for `value` in podbay.db, opened
+    read-only (no store, no models: the attach verbs start fast); None when there is none."""
     try:
         # Quoted: a '#' or '?' in the path would end the file name of a URI.
         uri = "file:" + urllib.parse.quote(f"{_home()}/podbay.db") + "?mode=ro"
@@ -43,28 +45,22 @@ def _read(table: str, name: str) -> dict[str, Any] | None:
     except sqlite3.OperationalError:
         return None
     try:
-        row = db.execute(f"SELECT data FROM {table} WHERE name=?", (name,)).fetchone()
-    except sqlite3.OperationalError:
-        return None
-    finally:
-        db.close()
-    return None if row is None else dict(json.loads(row[0]))
-
-
-def read_meta(key: str) -> str | None:
-    """A setting from the store, read as the records are (no store opened)."""
-    try:
-        uri = "file:" + urllib.parse.quote(f"{_home()}/podbay.db") + "?mode=ro"
-        db = sqlite3.connect(uri, uri=True)
-    except sqlite3.OperationalError:
-        return None
-    try:
-        row = db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        row = db.execute(sql, (value,)).fetchone()
     except sqlite3.OperationalError:
         return None
     finally:
         db.close()
     return None if row is None else str(row[0])
+
+
+def _read(table: str, name: str) -> dict[str, Any] | None:
+    data = _one(f"SELECT data FROM {table} WHERE name=?", name)
+    return None if data is None else dict(json.loads(data))
+
+
+def read_meta(key: str) -> str | None:
+    """A setting from the store, read as the records are."""
+    return _one("SELECT value FROM meta WHERE key=?", key)
 
 
 class StoreView:

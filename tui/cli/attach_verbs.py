@@ -73,15 +73,17 @@ def _secrets(name: str) -> dict[str, str]:
 
     if (read_meta("secrets") or "[]") == "[]":
         return {}
+    import asyncio
+    import functools
+
     from podbay.core import secrets_store
 
-    view = StoreView()
-    import asyncio
+    engine = functools.cache(open_engine)  # (opened once, for the first reference only)
 
     async def read(provider: str, reference: str) -> str:
-        return await open_engine().read_secret(provider, reference)
+        return await engine().read_secret(provider, reference)
 
-    return asyncio.run(secrets_store.values_for(view, name, read))
+    return asyncio.run(secrets_store.values_for(StoreView(), name, read))
 
 
 def cmd_ssh(ns: argparse.Namespace) -> int:
