@@ -78,27 +78,28 @@ def check(url: str, install: str = "", timeout: int = DEFAULT_TIMEOUT) -> Dotfil
     return Dotfiles(url=checked, install=install, timeout=timeout)
 
 
-def _read(store: Store, key: str) -> Dotfiles | str | None:
+def _read(store: Store, key: str) -> Dotfiles | None:
+    """The setting under `key`; None when there is none (or it is `none`, or unreadable)."""
     value = store.get_meta(key) or ""
     if value in ("", NONE):
-        return value
+        return None
     try:
         return Dotfiles.model_validate_json(value)
     except ValidationError:
-        return ""
+        return None
 
 
 def default(store: Store) -> Dotfiles | None:
-    found = _read(store, KEY)
-    return found if isinstance(found, Dotfiles) else None
+    return _read(store, KEY)
 
 
 def for_workspace(store: Store, name: str) -> tuple[Dotfiles | None, str]:
     """The workspace's dotfiles and where the setting comes from ("workspace" or "default")."""
-    own = _read(store, f"{KEY}:{name}")
-    if own == NONE:
+    key = f"{KEY}:{name}"
+    if store.get_meta(key) == NONE:
         return None, "workspace"
-    if isinstance(own, Dotfiles):
+    own = _read(store, key)
+    if own is not None:
         return own, "workspace"
     return default(store), "default"
 
