@@ -186,18 +186,19 @@ def with_secrets(
 ) -> tuple[list[str], dict[str, str]]:
     """A `docker exec` argv given the workspace's secrets by name only (`-e NAME`: the docker
     CLI takes each value from its own environment, so none is in a process's arguments), and
-    that environment. On a workspace's own machine the docker CLI runs there, through the
-    relay, without them: a note says so."""
+    that environment. On a workspace's own machine the relay carries them to the machine's
+    docker CLI (core.ssh.relay), but not into a terminal, whose PTY would echo them: a note
+    says so."""
     if not values:
         return argv, {}
-    if machine_ssh(record) is not None:
+    at = argv.index(record["container_id"])
+    if machine_ssh(record) is not None and "-t" in argv[:at]:
         print(
-            f"podbay: secrets are not given to docker exec on {record.get('name')}'s own "
-            "machine yet; `podbay ssh NAME -- CMD` has them",
+            f"podbay: secrets are not given to a terminal on {record.get('name')}'s own "
+            "machine; `podbay ssh NAME` has them",
             file=sys.stderr,
         )
         return argv, {}
-    at = argv.index(record["container_id"])
     return [*argv[:at], *(w for name in values for w in ("-e", name)), *argv[at:]], values
 
 

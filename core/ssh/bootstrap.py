@@ -93,19 +93,30 @@ def sshd_config() -> str:
     return "\n".join(lines) + "\n"
 
 
+def setenv_words(env: Mapping[str, str]) -> tuple[str, list[str]]:
+    """(sshd_config SetEnv words for `env`, the names left out): sessions of sshd do not inherit
+    the container's environment. A value an sshd_config line cannot hold (a quote, a backslash,
+    a control character) is left out."""
+    words, left_out = [], []
+    for key, value in sorted(env.items()):
+        if key in ("HOME", "HOSTNAME", "USER", "SHELL", "TERM"):
+            continue
+        if (
+            re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key)
+            and '"' not in value
+            and "\\" not in value
+            and not has_control(value)
+        ):
+            words.append(f'"{key}={value}"')
+        else:
+            left_out.append(key)
+    return " ".join(words), left_out
+
+
 def setenv_line(env: Mapping[str, str]) -> str:
-    """sshd_config's SetEnv line for sessions with `env` ("" for none): sessions of sshd do not
-    inherit the container's environment. Values an sshd_config cannot hold are left out."""
-    pairs = [
-        f'"{key}={value}"'
-        for key, value in sorted(env.items())
-        if key not in ("HOME", "HOSTNAME", "USER", "SHELL", "TERM")
-        and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key)
-        and '"' not in value
-        and "\\" not in value
-        and not has_control(value)
-    ]
-    return "SetEnv " + " ".join(pairs) if pairs else ""
+    """sshd_config's SetEnv line for sessions with `env` ("" for none)."""
+    words = setenv_words(env)[0]
+    return "SetEnv " + words if words else ""
 
 
 class SshdSetup:

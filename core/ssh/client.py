@@ -158,9 +158,11 @@ async def run_session(
     command: str,
     interactive: bool,
     env: dict[str, str] | None = None,
+    prelude: bytes = b"",
 ) -> int:
     """Run `command` with this process's stdio; a PTY, raw mode and resizes when interactive.
-    `env` goes as the session's environment requests (what sshd's AcceptEnv lets in)."""
+    `env` goes as the session's environment requests (what sshd's AcceptEnv lets in);
+    `prelude` goes on its input before this process's."""
     loop = asyncio.get_running_loop()
     stdin_fd, stdout_fd = sys.stdin.fileno(), sys.stdout.fileno()
     term_size = None
@@ -181,6 +183,8 @@ async def run_session(
         loop.add_signal_handler(signal.SIGWINCH, resize)
         stack.callback(loop.remove_signal_handler, signal.SIGWINCH)
     with stack:
+        if prelude:
+            process.stdin.write(prelude)
         feeder = asyncio.create_task(_pump_stdin(process, stdin_fd))
         await asyncio.gather(
             _pump_to_fd(process.stdout, stdout_fd), _pump_to_fd(process.stderr, sys.stderr.fileno())

@@ -83,7 +83,7 @@ def proxy_command(name: str) -> str:
     """
     code = (
         f"import sys; sys.path.insert(0, {IMPORT_ROOT!r}); "
-        "import podbay.core.ssh.proxy as p; p.main()"
+        "import podbay.tui.ssh_proxy as p; p.main()"
     )
     return " ".join(sh_word(part) for part in (sys.executable, "-S", "-E", "-c", code, name))
 

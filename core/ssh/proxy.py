@@ -13,20 +13,45 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
+from collections.abc import Callable
 
 from podbay.core import used
 from podbay.core.docker_cli import docker_cli
-from podbay.core.errors import DockerError
-from podbay.core.ssh.sshd import SSHD_SCRIPT
+from podbay.core.errors import DockerError, PodbayError
+from podbay.core.ssh.sshd import SESSION_ENV, SSHD_SCRIPT
+
+if False:  # typing's import would cost this per-connection path; read by mypy only
+    from typing import NoReturn
+
+
+def _open(home: str) -> sqlite3.Connection | None:
+    quoted = home.replace("%", "%25").replace("?", "%3F").replace("#", "%23")
+    try:
+        return sqlite3.connect(f"file:{quoted}/podbay.db?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+
+
+def _has_secrets(home: str) -> bool:
+    """Whether any secret is set (core/secrets_store.py's index): one query, so a connection
+    without secrets costs nothing more."""
+    db = _open(home)
+    if db is None:
+        return False
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key='secrets'").fetchone()
+    except sqlite3.Error:
+        return False
+    finally:
+        db.close()
+    return row is not None and row[0] not in ("", "[]")
 
 
 def _fast_argv(home: str, name: str) -> list[str] | None:
     """`docker exec -i ... sshd -i` for a ready workspace on a shared engine, from two small
     queries; None for anything else (core.attach then explains)."""
-    quoted = home.replace("%", "%25").replace("?", "%3F").replace("#", "%23")
-    try:
-        db = sqlite3.connect(f"file:{quoted}/podbay.db?mode=ro", uri=True)
-    except sqlite3.Error:
+    db = _open(home)
+    if db is None:
         return None
     try:
         row = db.execute(
@@ -161,24 +186,45 @@ def _run_watched(name: str, argv: list[str]) -> None:
     raise SystemExit(code)
 
 
-def main() -> None:
-    """The ProxyCommand's entry (`... -c "...; p.main()" NAME`), without the CLI's start-up."""
+def _refuse(exc: PodbayError) -> NoReturn:
+    if _stderr_is_null():
+        say_over_ssh(f"podbay: error: {exc.message}; hint: {exc.hint}")
+    print(f"podbay: error: {exc.message}\nhint: {exc.hint}", file=sys.stderr)
+    raise SystemExit(1) from None
+
+
+def with_session_env(argv: list[str], words: str) -> list[str]:
+    """The exec channel's argv given the connection's session environment `words` (sshd_config
+    SetEnv words; core/ssh/sshd.py): by name, the value going in this process's environment,
+    which the docker CLI (or the relay, to the machine's) passes on."""
+    if not words:
+        return argv
+    os.environ[SESSION_ENV] = words
+    at = argv.index("exec") + 1
+    return [*argv[:at], "-e", SESSION_ENV, *argv[at:]]
+
+
+def main(session_env: Callable[[str], str] | None = None) -> None:
+    """The ProxyCommand's entry (`... -c "...; p.main()" NAME`), without the CLI's start-up.
+    `session_env` gives a workspace's sessions their environment (the user's secrets, as
+    SetEnv words), asked only when a secret is set."""
     name = sys.argv[1]
     given = os.environ.get("PODBAY_HOME")  # the ssh_config's line always sets it
     home = os.path.abspath(os.path.expanduser(given)) if given else ""
     argv = _fast_argv(home, name) if home else None
     if argv is None:
         from podbay.core import attach
-        from podbay.core.errors import PodbayError
 
         try:
             argv = attach.stdio_argv(name)
         except PodbayError as exc:
-            if _stderr_is_null():
-                say_over_ssh(f"podbay: error: {exc.message}; hint: {exc.hint}")
-            print(f"podbay: error: {exc.message}\nhint: {exc.hint}", file=sys.stderr)
-            raise SystemExit(1) from None
+            _refuse(exc)
         home = attach._home()
+    if session_env is not None and _has_secrets(home):
+        try:
+            argv = with_session_env(argv, session_env(name))
+        except PodbayError as exc:
+            _refuse(exc)
     used.mark(home, name)
     # OpenSSH binds the master connection's socket there after this connects (see
     # core.ssh.config.control_path); without the folder, ssh would exit.

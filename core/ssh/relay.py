@@ -4,24 +4,61 @@
 `podbay logs --container` run for a workspace on a machine of its own: one asyncssh connection
 to the machine, pinned to the host key podbay gave it, running e.g.
 `docker exec -i <container> sshd -i` there. A terminal gets a PTY, raw mode and resizes.
+
+A docker CLI option `-e NAME` (no value: the docker CLI's own environment) carries this
+process's value of NAME to the machine's docker CLI the same way: on the channel's input,
+before the rest, read there byte by byte, never in a process's arguments (secrets, and the
+session environment of core/ssh/sshd.py). Not for a terminal, whose input a PTY would echo.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import shlex
 import sys
+from collections.abc import Mapping
 from typing import NoReturn
 
 from podbay.core import attach, paths
 from podbay.core.errors import PodbayError
 from podbay.core.ssh import client, keys, machine
 
+# docker exec's options that take a value, as podbay writes them
+_VALUED = ("-u", "-w", "-e", "--user", "--workdir", "--env")
 
-async def relay(address: machine.MachineAddress, command: str, interactive: bool) -> int:
+
+def carried(argv: list[str], environ: Mapping[str, str]) -> tuple[str, bytes]:
+    """(the command line for the machine, what goes on its input first): each `-e NAME` of
+    `docker exec` whose NAME this process has is read there from the input by `dd` (exactly
+    its bytes), then given to the docker CLI in its environment."""
+    names: list[str] = []
+    at = 2
+    while argv[:2] == ["docker", "exec"] and at < len(argv) and argv[at].startswith("-"):
+        if argv[at] in _VALUED and at + 1 < len(argv):
+            word = argv[at + 1]
+            if argv[at] in ("-e", "--env") and word in environ and re.fullmatch(r"\w+", word):
+                names.append(word)
+            at += 2
+        else:
+            at += 1
+    command, prelude = shlex.join(argv), b""
+    for name in reversed(names):
+        value = environ[name].encode("utf-8", "surrogateescape")
+        read = f"$(dd bs=1 count={len(value)} 2>/dev/null; echo x)"
+        command = f"{name}={read}; {name}=${{{name}%x}}; export {name}; {command}"
+    for name in names:
+        prelude += environ[name].encode("utf-8", "surrogateescape")
+    return command, prelude
+
+
+async def relay(
+    address: machine.MachineAddress, command: str, interactive: bool, prelude: bytes = b""
+) -> int:
     conn = await machine.connect(address)
     try:
-        return await client.run_session(conn, command, interactive)
+        return await client.run_session(conn, command, interactive, prelude=prelude)
     finally:
         conn.close()
 
@@ -32,8 +69,9 @@ def run(name: str, argv: list[str]) -> int:
         raise PodbayError(f"workspace {name} has no machine of its own", "")
     address = machine.MachineAddress.from_record(ssh, keys.of(paths.home(), name).client_key)
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    command, prelude = (shlex.join(argv), b"") if interactive else carried(argv, os.environ)
     try:
-        return asyncio.run(relay(address, shlex.join(argv), interactive))
+        return asyncio.run(relay(address, command, interactive, prelude))
     except machine.MachineUnreachable as exc:
         raise PodbayError(
             f"workspace {name}: {exc.message}",

@@ -3,12 +3,34 @@
 DIR = "/etc/podbay/ssh"
 CONFIG = f"{DIR}/sshd_config"
 BUNDLE = "/.podbay/sshd"  # podbay's portable sshd, when mounted (core/ssh/bundle.py)
+# The name of a connection's own session environment (sshd_config SetEnv words, e.g. the
+# user's secrets): given to the exec channel by name (`docker exec -e`, the value in the docker
+# CLI's environment), never in a file or a process's arguments.
+SESSION_ENV = "PODBAY_SSHD_ENV"
 
 # What the exec channel runs for each connection: the image's own sshd, else podbay's through
-# its loader. sshd must be started by absolute path.
+# its loader. sshd must be started by absolute path. With a session environment, sshd reads
+# its config from a pipe instead of the file: one SetEnv line (the connection's words first,
+# then the file's) and the file's other lines. sshd closes every descriptor above 2 before it
+# reads its config, so it opens the pipe through /proc from the shell that holds it (its pid
+# read from /proc/self/stat, without a fork). Shell builtins only: an image may have no other
+# program.
+_EACH_LINE = (
+    'while IFS= read -r l || [ -n "$l" ]; do '
+    "case $l in 'SetEnv '*) {0};; *) {1};; esac; done < {2}"
+)
 SSHD_SCRIPT = (
     "mkdir -p /run/sshd 2>/dev/null; "
     "s=$(command -v sshd || { [ -x /usr/sbin/sshd ] && echo /usr/sbin/sshd; }); "
-    f'[ -n "$s" ] && exec "$s" -i -e -f {CONFIG}; '
-    f"exec {BUNDLE}/ld.so --library-path {BUNDLE}/lib {BUNDLE}/sshd -i -e -f {CONFIG}"
+    'd() { [ -n "$s" ] && exec "$s" -i -e -f "$1"; '
+    f'exec {BUNDLE}/ld.so --library-path {BUNDLE}/lib {BUNDLE}/sshd -i -e -f "$1"; }}; '
+    f'[ -n "${{{SESSION_ENV}:-}}" ] || d {CONFIG}; '
+    "exec 3<&0; "
+    f"{{ printf 'SetEnv %s' \"${SESSION_ENV}\"; "
+    + _EACH_LINE.format("printf ' %s' \"${l#SetEnv }\"", ":", CONFIG)
+    + "; echo; "
+    + _EACH_LINE.format(":", "printf '%s\\n' \"$l\"", CONFIG)
+    + f"; }} | {{ read -r p _ < /proc/self/stat; exec 4<&0 0<&3 3<&-; unset {SESSION_ENV}; "
+    # (a child, not an exec: the shell keeps the pipe open; `exit` keeps it from becoming one)
+    + '(d "/proc/$p/fd/4"); exit $?; }'
 )

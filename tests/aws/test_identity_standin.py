@@ -10,7 +10,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from podbay import providers
+from podbay.core import secrets_store
 from podbay.core.engine import Engine, UpRequest
 from podbay.core.model import ProviderConfig
 from podbay.core.store import Store
@@ -111,3 +114,55 @@ def _container_at(address: str) -> str:
         if networks.get("IPAddress") == address:
             return str(container.id)
     raise AssertionError(f"no container at {address}")
+
+
+def test_secrets_reach_openssh_sessions_and_exec_on_its_own_machine(
+    aws: None,
+    caller_ip: dict[str, str],
+    standin_env: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A secret of this computer reaches `ssh NAME.podbay` (VS Code's way) and `podbay exec`
+    on a workspace's own machine through podbay's relay: on the channel's input, so in no file
+    and no process's arguments of the container or the machine."""
+    keyring_backend = "keyrings.alt.file.PlaintextKeyring"
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", keyring_backend)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    home = tmp_path / "home"
+    store = Store(home)
+    engine = Engine(store, providers.load)
+    engine.providers.save(ProviderConfig(name="cloud", type="aws", options={"region": "us-east-1"}))
+    value = "multi\nline 's3cret' of the relay test"
+    secrets_store.set_value(store, "DB_PASSWORD", "", value)
+    secrets_store.set_value(store, "TOKEN", "", "one-line-relay-token")
+    project = tmp_path / "project"
+    write_config(project, {"image": IMAGE})
+    env = {**_base_env(), "PODBAY_HOME": str(home)}
+    env.update(PYTHON_KEYRING_BACKEND=keyring_backend, XDG_DATA_HOME=str(tmp_path / "xdg"))
+    try:
+        asyncio.run(engine.up(UpRequest(source=str(project), provider="cloud")))
+        session = subprocess.run(
+            ["ssh", "-F", str(home / "ssh_config"), "project.podbay", 'echo "$TOKEN"; ps -ef'],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert session.stdout.startswith("one-line-relay-token\n"), session.stderr
+        assert session.stdout.count("one-line-relay-token") == 1  # in no process's arguments
+        done = subprocess.run(
+            [PODBAY, "exec", "project", "--", "printenv", "DB_PASSWORD"],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.stdout == value + "\n", done.stderr
+        ws = store.workspace("project")
+        machines = [standin.PREFIX + i for i in standin.standins(store.install_id())]
+        for where in [str(ws.container_id), *machines]:
+            scan = subprocess.run(
+                ["docker", "exec", where, "grep", "-rIlF", "--exclude-dir=proc",
+                 "--exclude-dir=sys", "--exclude-dir=dev", "--exclude-dir=var/lib/docker",
+                 "one-line-relay-token", "/"],
+                capture_output=True, text=True,
+            )  # fmt: skip
+            assert scan.stdout == "", (where, scan.stdout)
+    finally:
+        asyncio.run(engine.delete("project"))
+        standin.remove_all(store.install_id())

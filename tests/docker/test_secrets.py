@@ -8,7 +8,7 @@ import hashlib
 import json
 import subprocess
 
-from tests.conftest import IMAGE, Podbay, write_config
+from tests.conftest import BUSYBOX, IMAGE, Podbay, write_config
 
 VALUE = "s3cret-value-of-podbay-tests"
 DIGEST = hashlib.sha256(VALUE.encode()).hexdigest()
@@ -66,3 +66,44 @@ def test_secrets_are_in_hooks_and_sessions_and_nowhere_else(podbay: Podbay) -> N
     ]
     assert not any(VALUE in text for text in outputs)
     assert json.loads(outputs[2])["secrets"][0]["name"] == "DB_PASSWORD"
+
+
+def openssh(podbay: Podbay, *args: str) -> subprocess.CompletedProcess[str]:
+    """`ssh NAME.podbay`: the real OpenSSH client with podbay's config, as VS Code runs it."""
+    config = str(podbay.home / "ssh_config")
+    return subprocess.run(
+        ["ssh", "-F", config, *args], capture_output=True, text=True, env=podbay.env, timeout=120
+    )
+
+
+def test_openssh_and_vs_code_sessions_get_the_secrets_of_their_connection(podbay: Podbay) -> None:
+    """`ssh NAME.podbay` (VS Code's way in): each connection's sshd is given the secrets as its
+    sessions' environment, beside the config's own, in busybox's image too (podbay's bundled
+    sshd); a value no sshd_config line can hold is not given; none is in a file. A secret that
+    cannot be read refuses the connection in one line."""
+    podbay.ok("secret", "set", "DB_PASSWORD", input=VALUE)
+    quoted = podbay.ok("secret", "set", "QUOTED", input='with "quotes"')
+    assert "`ssh NAME.podbay` and VS Code sessions do not get it" in quoted.stderr
+    write_config(podbay.cwd / "vs", {"image": BUSYBOX, "remoteEnv": {"FROM_CONFIG": "kept"}})
+    podbay.ok("up", "vs")
+    probe = 'echo "$DB_PASSWORD|$FROM_CONFIG|${QUOTED-not given}"'
+    session = openssh(podbay, "vs.podbay", probe)
+    assert session.stdout == f"{VALUE}|kept|not given\n", session.stderr
+    # No file of the container holds it (its whole filesystem, exported while connected).
+    with subprocess.Popen(
+        ["ssh", "-F", str(podbay.home / "ssh_config"), "vs.podbay", "cat"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, env=podbay.env,
+    ) as held:  # fmt: skip
+        container = podbay.status("vs")["containerId"]
+        exported = subprocess.run(["docker", "export", container], capture_output=True, check=True)
+        assert held.stdin is not None
+        held.stdin.close()
+    assert len(exported.stdout) > 100_000 and VALUE.encode() not in exported.stdout
+    assert VALUE not in (podbay.home / "ssh_config").read_text()
+
+    keyring_file = podbay.home / "xdg" / "python_keyring" / "keyring_pass.cfg"
+    keyring_file.unlink()
+    refused = openssh(podbay, "-o", "ControlPath=none", "vs.podbay", "true")
+    assert refused.returncode == 255
+    assert "podbay: error: secret DB_PASSWORD is no longer in the keyring" in refused.stderr
+    assert "hint: set it again: podbay secret set DB_PASSWORD" in refused.stderr

@@ -4,13 +4,16 @@ what is missing."""
 
 from __future__ import annotations
 
+import os
+import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from podbay.core.model import MachineRecord, ProviderConfig, Source, SshAddress, Workspace
-from podbay.core.ssh import proxy
-from podbay.core.ssh.sshd import SSHD_SCRIPT
+from podbay.core.ssh import proxy, relay
+from podbay.core.ssh.sshd import SESSION_ENV, SSHD_SCRIPT
 from podbay.core.store import Store
 
 
@@ -72,3 +75,41 @@ def test_a_home_with_uri_characters_is_read(tmp_path: Path) -> None:
     store.insert_workspace(_workspace("ready"))
     store.close()
     assert proxy._fast_argv(str(odd), "ready") is not None
+
+
+def test_the_session_environment_is_asked_for_only_when_a_secret_is_set(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert not proxy._has_secrets(str(home))
+    store = Store(home)
+    store.set_meta("secrets", "[]")
+    assert not proxy._has_secrets(str(home))
+    store.set_meta("secrets", '[{"name": "A"}]')
+    store.close()
+    assert proxy._has_secrets(str(home))
+    monkeypatch.setenv(SESSION_ENV, "")  # (undone after the test)
+    argv = ["docker", "-H", "tcp://h:1", "exec", "-i", "c", "sh"]
+    assert proxy.with_session_env(argv, "") == argv
+    given = proxy.with_session_env(argv, '"A=1"')
+    assert given == ["docker", "-H", "tcp://h:1", "exec", "-e", SESSION_ENV, "-i", "c", "sh"]
+    assert os.environ[SESSION_ENV] == '"A=1"'  # the value by the environment, not the argv
+
+
+@pytest.mark.parametrize("shell", ["/bin/dash", "/bin/busybox sh"])
+def test_the_relay_carries_values_on_the_input_exactly(shell: str) -> None:
+    """`-e NAME` of docker exec's own options (not the command's) is read on the machine from
+    the channel's input, byte for byte, before the rest of the input."""
+    values = {"A": "two\nlines \"'$x`\n\n", "B": "ünï", "C": "not asked"}
+    argv = ["docker", "exec", "-i", "-e", "A", "-u", "0", "-e", "B", "-e", "D=1", "c",
+            "cmd", "-e", "C"]  # fmt: skip
+    command, prelude = relay.carried(argv, values)
+    assert prelude == (values["A"] + values["B"]).encode()
+    assert values["A"] not in command and "ünï" not in command
+    shown = command.replace(shlex.join(argv), 'printf "[%s][%s][%s]" "$A" "$B" "${C-}"; cat')
+    done = subprocess.run(
+        [*shell.split(), "-c", shown],
+        input=prelude + b"rest",
+        capture_output=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert done.stdout.decode() == f"[{values['A']}][ünï][]rest", done.stderr

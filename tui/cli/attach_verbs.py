@@ -63,10 +63,10 @@ def cmd_exec(ns: argparse.Namespace) -> int:
         raise PodbayError("no command given", f"podbay exec {ns.name} -- bash")
     record = ready_record(ns.name)
     argv = exec_argv(record, cmd, sys.stdin.isatty() and sys.stdout.isatty())
-    replace_process(*with_secrets(record, argv, _secrets(ns.name)))
+    replace_process(*with_secrets(record, argv, workspace_secrets(ns.name)))
 
 
-def _secrets(name: str) -> dict[str, str]:
+def workspace_secrets(name: str) -> dict[str, str]:
     """The workspace's secrets (core/secrets_store.py); {} at once when none are set (no
     import of the models: `exec` starts fast)."""
     from podbay.core.attach import StoreView, read_meta
@@ -94,7 +94,7 @@ def cmd_ssh(ns: argparse.Namespace) -> int:
 
         replace_process(stdio_argv(ns.name))
     interactive = sys.stdin.isatty() and sys.stdout.isatty() and (not cmd or ns.force_tty)
-    values = _secrets(ns.name)
+    values = workspace_secrets(ns.name)
     if not cmd:  # an interactive attach: postAttachCommand runs, as when VS Code attaches
         run_post_attach(record, ns.name, values)
     if not record.get("ssh_ready"):
@@ -237,7 +237,7 @@ def cmd_code(ns: argparse.Namespace) -> int:
         raise PodbayError(
             f"no IDE is chosen for {ns.name}", f"choose one: podbay ide {ns.name} vscode"
         )
-    run_post_attach(record, ns.name, _secrets(ns.name))
+    run_post_attach(record, ns.name, workspace_secrets(ns.name))
     result = ide.open_ide(record, chosen)
     title = ide.IDES[chosen].title
     if result["opened"]:
