@@ -36,10 +36,14 @@ if TYPE_CHECKING:
 
 ENV = "PODBAY_GIT_CREDENTIALS"
 # What git runs as the helper (a shell snippet: git appends the operation). Only `get`, and
-# only while a session's socket is there: never a cache daemon of its own.
+# only while a session's socket is there: never a cache daemon of its own. It waits up to 3 s
+# for the socket, which an `ssh NAME.podbay` connection lends beside itself (tui/ssh_proxy.py).
+# No double quote nor backslash: it goes in an sshd_config SetEnv word too. The path is
+# podbay's own (/tmp/podbay-git-<hex>.sock), without spaces.
 HELPER = (
-    f'!f() {{ test "$1" = get && test -S "${{{ENV}:-}}" && '
-    f'exec git credential-cache --socket "${ENV}" get; }}; f'
+    f"!f() {{ test $1 = get || return 0; i=0; while ! test -S ${{{ENV}:-/}} && test $i -lt 30;"
+    f" do sleep 0.1; i=$((i+1)); done; test -S ${{{ENV}:-/}} &&"
+    f" exec git credential-cache --socket ${ENV} get; }}; f"
 )
 KEY = "git-hosts"  # a workspace's added hosts: git-hosts:NAME, a JSON list of "protocol://host"
 MAX_REQUEST = 64 * 1024
@@ -116,6 +120,13 @@ def own_hosts(source: dict[str, Any]) -> list[Host]:
     return list(dict.fromkeys(hosts))
 
 
+def hosts_of(
+    name: str, recorded: Iterable[Any], get_meta: Callable[[str], str | None]
+) -> list[Host]:
+    """What a session of workspace `name` is lent: its recorded hosts and those the user added."""
+    return list(dict.fromkeys(recorded_hosts(recorded) + added_hosts(get_meta, name)))
+
+
 def answerer(hosts: list[Host]) -> Callable[[bytes], Coroutine[Any, Any, bytes]]:
     """Answers a credential-cache client's request: credentials from this computer's git for
     an allowed host's `get`, nothing for anything else."""
@@ -135,17 +146,21 @@ def answerer(hosts: list[Host]) -> Callable[[bytes], Coroutine[Any, Any, bytes]]
     return answer
 
 
+def socket_path() -> str:
+    return f"/tmp/podbay-git-{secrets.token_hex(8)}.sock"
+
+
 async def lend(
-    conn: asyncssh.SSHClientConnection, hosts: list[Host]
+    conn: asyncssh.SSHClientConnection, hosts: list[Host], path: str = ""
 ) -> tuple[asyncssh.SSHListener | None, str]:
-    """A socket in the workspace that answers git for `hosts` while `conn` is open: (its
-    listener, its path); (None, "") when there is nothing to lend or sshd refuses the forward
-    (the session goes on without it)."""
+    """A socket in the workspace (at `path`, else a new one) that answers git for `hosts` while
+    `conn` is open: (its listener, its path); (None, "") when there is nothing to lend or sshd
+    refuses the forward (the session goes on without it)."""
     import asyncssh
 
     if not hosts:
         return None, ""
-    path = f"/tmp/podbay-git-{secrets.token_hex(8)}.sock"
+    path = path or socket_path()
     answer = answerer(hosts)
 
     async def serve(reader: asyncssh.SSHReader[bytes], writer: asyncssh.SSHWriter[bytes]) -> None:
@@ -165,23 +180,29 @@ async def lend(
     return listener, path
 
 
-def session_env(path: str, hosts: list[Host]) -> str:
-    """The shell words that give a session its socket ("" without one): where it is, and for
+def session_variables(path: str, hosts: list[Host]) -> dict[str, str]:
+    """The variables that give a session its socket ({} without one): where it is, and for
     each lent host git's helper list reset to podbay's alone (GIT_CONFIG_* variables, this
     session only), so no other helper is asked, nor told to store what podbay lends."""
     if not path:
-        return ""
+        return {}
     pairs: list[tuple[str, str]] = []
     for protocol, host in hosts:
         key = f"credential.{protocol}://{host}.helper"
         pairs += [(key, ""), (key, HELPER)]
-    words = [f"{ENV}={path}", f"GIT_CONFIG_COUNT={len(pairs)}"]
+    variables = {ENV: path, "GIT_CONFIG_COUNT": str(len(pairs))}
     for index, (key, value) in enumerate(pairs):
-        words += [
-            f"GIT_CONFIG_KEY_{index}={shlex.quote(key)}",
-            f"GIT_CONFIG_VALUE_{index}={shlex.quote(value)}",
-        ]
-    return "export " + " ".join(words) + "; "
+        variables[f"GIT_CONFIG_KEY_{index}"] = key
+        variables[f"GIT_CONFIG_VALUE_{index}"] = value
+    return variables
+
+
+def session_env(path: str, hosts: list[Host]) -> str:
+    """session_variables as the shell words before a session's command ("" without a socket)."""
+    variables = session_variables(path, hosts)
+    if not variables:
+        return ""
+    return "export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in variables.items()) + "; "
 
 
 async def wait_closed(listener: asyncssh.SSHListener | None) -> None:

@@ -32,19 +32,26 @@ def _open(home: str) -> sqlite3.Connection | None:
         return None
 
 
-def _has_secrets(home: str) -> bool:
-    """Whether any secret is set (core/secrets_store.py's index): one query, so a connection
-    without secrets costs nothing more."""
+def _has_session_env(home: str, name: str) -> bool:
+    """Whether a session of `name` may be given anything: a secret is set (core/secrets_store's
+    index), or the workspace has hosts whose git credentials are lent (core/git_credentials).
+    One query, so a connection without either costs nothing more."""
     db = _open(home)
     if db is None:
         return False
     try:
-        row = db.execute("SELECT value FROM meta WHERE key='secrets'").fetchone()
+        row = db.execute(
+            "SELECT (SELECT value FROM meta WHERE key='secrets'), "
+            "(SELECT json_array_length(data, '$.git_hosts') FROM workspaces WHERE name=?), "
+            "(SELECT value FROM meta WHERE key=?)",
+            (name, f"git-hosts:{name}"),
+        ).fetchone()
     except sqlite3.Error:
         return False
     finally:
         db.close()
-    return row is not None and row[0] not in ("", "[]")
+    secrets, recorded, added = row
+    return secrets not in (None, "", "[]") or bool(recorded) or added not in (None, "", "[]")
 
 
 def _fast_argv(home: str, name: str) -> list[str] | None:
@@ -206,8 +213,8 @@ def with_session_env(argv: list[str], words: str) -> list[str]:
 
 def main(session_env: Callable[[str], str] | None = None) -> None:
     """The ProxyCommand's entry (`... -c "...; p.main()" NAME`), without the CLI's start-up.
-    `session_env` gives a workspace's sessions their environment (the user's secrets, as
-    SetEnv words), asked only when a secret is set."""
+    `session_env` gives a workspace's sessions their environment (the user's secrets and lent
+    git credentials, as SetEnv words), asked only when there may be any."""
     name = sys.argv[1]
     given = os.environ.get("PODBAY_HOME")  # the ssh_config's line always sets it
     home = os.path.abspath(os.path.expanduser(given)) if given else ""
@@ -220,7 +227,7 @@ def main(session_env: Callable[[str], str] | None = None) -> None:
         except PodbayError as exc:
             _refuse(exc)
         home = attach._home()
-    if session_env is not None and _has_secrets(home):
+    if session_env is not None and _has_session_env(home, name):
         try:
             argv = with_session_env(argv, session_env(name))
         except PodbayError as exc:

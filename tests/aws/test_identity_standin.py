@@ -81,6 +81,13 @@ def test_push_over_ssh_and_https_from_a_workspace_on_its_own_machine(
                 capture_output=True, text=True, check=True,
             )  # fmt: skip
             assert log.stdout == "from the machine\n"
+        # `ssh NAME.podbay` (VS Code's way) is lent them too, through the relay.
+        ask = "cd /workspaces/project && GIT_TERMINAL_PROMPT=0 git -c safe.directory='*'"
+        via = subprocess.run(
+            ["ssh", "-F", str(home / "ssh_config"), "project.podbay", f"{ask} ls-remote origin"],
+            env={**_base_env(), **env}, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert "refs/heads/main" in via.stdout, via.stdout + via.stderr
         # Neither the key nor the password is in a file of the container or the machine.
         secret_line = key.read_text().splitlines()[2]
         ws = store.workspace("project")

@@ -126,6 +126,51 @@ def test_git_over_https_gets_this_computers_credentials_for_its_own_remotes_only
     assert scan.returncode == 1 and scan.stdout == "", scan.stdout
 
 
+def test_openssh_and_vs_code_sessions_get_them_while_connected(
+    podbay: Podbay, tmp_path: Path, http_git: str
+) -> None:
+    """`ssh NAME.podbay` (VS Code's way in): a lender beside the connection holds the socket;
+    once the connection is over, the lender is gone and nothing answers."""
+    env = {**podbay.env, **computer_with_credentials(tmp_path, http_git)}
+    folder = podbay.cwd / "site"
+    write_config(folder, {"image": IMAGE, "remoteUser": "root"})
+    git = ["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@e"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "over openssh"], check=True)
+    origin = f"http://{http_git}:8080/cgi-bin/git/repo.git"
+    subprocess.run([*git, "remote", "add", "origin", origin], check=True)
+    podbay.ok("up", "site", env=env)
+    config = str(podbay.home / "ssh_config")
+    quiet = "GIT_TERMINAL_PROMPT=0 git -c safe.directory='*'"
+    command = (
+        f"{quiet} push -q origin HEAD:main 2>&1 && echo pushed;"
+        ' stat -c "%a %U %F" "$PODBAY_GIT_CREDENTIALS"'
+    )
+    done = subprocess.run(
+        ["ssh", "-F", config, "site.podbay", command],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.stdout == "pushed\n600 root socket\n", done.stdout + done.stderr
+    pushed = subprocess.run(
+        ["docker", "exec", "-i", _server(http_git), "git", "--git-dir=/srv/git/repo.git",
+         "log", "-1", "--format=%s", "main"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert pushed.stdout == "over openssh\n"
+
+    # The master connection ends a second after its last session; the lender goes with it.
+    deadline = time.monotonic() + 20
+    while subprocess.run(["pgrep", "-f", "p.lender()"], capture_output=True).returncode == 0:
+        assert time.monotonic() < deadline, "the lender stayed"
+        time.sleep(0.1)
+    after = podbay.ok(
+        "exec", "site", "--", "sh", "-c",
+        f"for s in /tmp/podbay-git-*; do PODBAY_GIT_CREDENTIALS=$s {quiet} ls-remote origin"
+        " 2>&1; done; true",
+    ).stdout  # fmt: skip
+    assert "refs/heads/main" not in after, after
+
+
 def _server(address: str) -> str:
     for container in docker.from_env().containers.list(filters={"label": "podbay-test=git-http"}):
         if container.attrs["NetworkSettings"]["IPAddress"] == address:

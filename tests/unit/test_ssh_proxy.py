@@ -77,16 +77,23 @@ def test_a_home_with_uri_characters_is_read(tmp_path: Path) -> None:
     assert proxy._fast_argv(str(odd), "ready") is not None
 
 
-def test_the_session_environment_is_asked_for_only_when_a_secret_is_set(
+def test_the_session_environment_is_asked_for_only_when_there_may_be_some(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert not proxy._has_secrets(str(home))
+    """A secret is set, or the workspace has hosts whose git credentials are lent."""
+    assert not proxy._has_session_env(str(home), "ready")
     store = Store(home)
     store.set_meta("secrets", "[]")
-    assert not proxy._has_secrets(str(home))
+    store.set_meta("git-hosts:ready", "[]")
+    assert not proxy._has_session_env(str(home), "ready")
+    store.set_meta("git-hosts:ready", '["https://example.org"]')
+    assert proxy._has_session_env(str(home), "ready")
+    assert not proxy._has_session_env(str(home), "far")
+    store.insert_workspace(_workspace("lends", git_hosts=["https://example.org"]))
+    assert proxy._has_session_env(str(home), "lends")
     store.set_meta("secrets", '[{"name": "A"}]')
     store.close()
-    assert proxy._has_secrets(str(home))
+    assert proxy._has_session_env(str(home), "far")
     monkeypatch.setenv(SESSION_ENV, "")  # (undone after the test)
     argv = ["docker", "-H", "tcp://h:1", "exec", "-i", "c", "sh"]
     assert proxy.with_session_env(argv, "") == argv

@@ -116,8 +116,7 @@ def cmd_ssh(ns: argparse.Namespace) -> int:
     from podbay.core.ssh import client
 
     # git inside may ask for the HTTPS credentials of the workspace's own remotes.
-    hosts = git_credentials.recorded_hosts(record.get("git_hosts") or [])
-    hosts += git_credentials.added_hosts(read_meta, ns.name)
+    hosts = git_credentials.hosts_of(ns.name, record.get("git_hosts") or [], read_meta)
     from podbay.core.ssh.bootstrap import secrets_for_session
 
     secret_env, secret_words = secrets_for_session(values)
