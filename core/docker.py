@@ -260,16 +260,26 @@ class DockerEndpoint:
 
     # effects -------------------------------------------------------------------------------
 
-    def pull(self, image: str, progress: Callable[[int, int, str], None]) -> None:
-        """Pull `image`, reporting (bytes done, bytes total, status) as layers download."""
+    def pull(
+        self,
+        image: str,
+        progress: Callable[[int, int, str], None],
+        login: tuple[str, str] | None = None,
+    ) -> None:
+        """Pull `image`, reporting (bytes done, bytes total, status) as layers download. With
+        `login` (user, password), the pull carries it instead of the docker SDK's lookup of
+        this computer's docker config; it is sent with the request, never stored."""
         import docker
         import requests
 
         repository, tag = split_image(image)
         layers: dict[str, tuple[int, int]] = {}
         last = 0.0
+        auth = {"username": login[0], "password": login[1]} if login else None
         try:
-            stream = self.api().pull(repository, tag=tag, stream=True, decode=True)
+            stream = self.api().pull(
+                repository, tag=tag, stream=True, decode=True, auth_config=auth
+            )
             for event in stream:
                 if "error" in event:
                     raise ImageNotFound(

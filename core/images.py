@@ -122,7 +122,8 @@ async def _prepare_image(job: UpJob, engine_info: asyncio.Future[dict[str, Any]]
         base_name = resolved.build.tag
     else:
         assert resolved.image is not None
-        await ensure_image(docker, resolved.image, report)
+        login = job.registry_login if not host.local else None
+        await ensure_image(docker, resolved.image, report, login)
         base_name = resolved.image
     info = await asyncio.to_thread(docker.inspect_image, base_name)
     if info is None:
@@ -255,13 +256,23 @@ async def _source_owner(ws: Workspace, host: HostSession) -> tuple[int, int] | N
     return (int(uid), int(gid)) if uid.isdigit() and gid.isdigit() else None
 
 
-async def ensure_image(docker: DockerEndpoint, image: str, report: Reporter) -> None:
+async def ensure_image(
+    docker: DockerEndpoint,
+    image: str,
+    report: Reporter,
+    login: registry_access.Lookup | None = None,
+) -> None:
+    """Pull `image` unless the engine has it. `login` (for an engine on another machine) gives
+    the registry's credentials: this computer's docker login, else the provider's (an ECR
+    registry of its account), carried by the pull request only. Without it the docker SDK
+    uses this computer's docker config, as the docker CLI would."""
     if await asyncio.to_thread(docker.inspect_image, image) is not None:
         return
     report.step(f"pulling {image}")
+    found = await login(registry_access.registry_of(image)) if login is not None else None
 
     def progress(done: int, total: int, status: str) -> None:
         report.progress_threadsafe(f"pulling {image}: {status}", done, total)
 
     report.bind_loop()
-    await asyncio.to_thread(docker.pull, image, progress)
+    await asyncio.to_thread(docker.pull, image, progress, found)

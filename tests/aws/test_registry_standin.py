@@ -88,3 +88,54 @@ def test_a_private_base_image_builds_on_the_machine_with_the_login_lent(
             asyncio.run(engine.delete("project"))
             standin.remove_all(store.install_id())
             subprocess.run(["docker", "rmi", "-f", base], capture_output=True)
+
+
+def test_a_private_image_is_pulled_for_the_machine_with_the_providers_login(
+    aws: None,
+    caller_ip: dict[str, str],
+    standin_env: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An `image:` of a registry this computer has no login for, which the provider answers
+    for (as for an ECR registry of its account: ecr:GetAuthorizationToken, tested with moto
+    in tests/aws/test_secret_references.py), is pulled with the provider's login."""
+    from podbay.providers.aws.provider import AwsProvider
+
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "no-login"))
+    with start_registry(tmp_path / "registry", token_auth=True) as registry:
+        logged_in = tmp_path / "push-login"
+        logged_in.mkdir()
+        auth = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+        (logged_in / "config.json").write_text(
+            json.dumps({"auths": {registry.address: {"auth": auth}}})
+        )
+        image = f"{registry.address}/podbay/private:1"
+        subprocess.run(["docker", "tag", BUSYBOX, image], check=True)
+        subprocess.run(
+            ["docker", "--config", str(logged_in), "push", image], check=True, capture_output=True
+        )
+        subprocess.run(["docker", "rmi", image], check=True, capture_output=True)
+        asked: list[str] = []
+
+        async def login(self: AwsProvider, name: str) -> tuple[str, str] | None:
+            asked.append(name)
+            return (USER, PASSWORD) if name == registry.address else None
+
+        monkeypatch.setattr(AwsProvider, "registry_login", login)
+        project = tmp_path / "project"
+        write_config(project, {"image": image})
+        store = Store(tmp_path / "home")
+        engine = Engine(store, providers.load)
+        engine.providers.save(
+            ProviderConfig(name="cloud", type="aws", options={"region": "us-east-1"})
+        )
+        try:
+            ws = asyncio.run(engine.up(UpRequest(source=str(project), provider="cloud")))
+            assert ws.phase == "ready" and asked == [registry.address]
+            assert registry.token is not None
+            assert USER in [r["user"] for r in registry.token.requests]
+        finally:
+            asyncio.run(engine.delete("project"))
+            standin.remove_all(store.install_id())
+            subprocess.run(["docker", "rmi", "-f", image], capture_output=True)
