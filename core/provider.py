@@ -10,7 +10,7 @@ a type name.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -131,9 +131,12 @@ class Provider(abc.ABC):
             ) from None
 
     @classmethod
-    def iam_policy(cls, options: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The least-privilege cloud policy this type needs with these (raw) options, for
-        `provider policy`; None: the type needs none."""
+    def iam_policy(
+        cls, options: Mapping[str, Any], references: Sequence[str] = ()
+    ) -> dict[str, Any] | None:
+        """The least-privilege cloud policy this type needs with these (raw) options and the
+        secret references set with the provider, for `provider policy`; None: the type needs
+        none."""
         return None
 
     @classmethod

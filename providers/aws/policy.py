@@ -1,21 +1,87 @@
-"""The least-privilege IAM policy podbay needs: the bundled statements, and Route 53 only for
-the configured zone (A records named `*.<zone>`), only when a zone is configured."""
+"""The least-privilege IAM policy podbay needs: the bundled statements; Route 53 only for
+the configured zone (A records named `*.<zone>`), only when a zone is configured; pulls from
+the account's ECR (a private image or FROM line); and reading exactly the secret references
+the user set with the provider (`podbay secret set NAME --ref ...`), in its region."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
 
-def document(route53_zone: str | None = None) -> dict[str, Any]:
-    """The policy for these options; `route53_zone` is a name that `zone_name` accepted."""
+def document(
+    route53_zone: str | None = None,
+    references: Sequence[str] = (),
+    region: str | None = None,
+    ecr: bool = True,
+) -> dict[str, Any]:
+    """The policy for these options; `route53_zone` is a name that `zone_name` accepted;
+    `references` are secret references as core/secrets_store.py checked them."""
     policy: dict[str, Any] = json.loads(
         resources.files("podbay.assets").joinpath("aws/policy.json").read_text()
     )
     if route53_zone:
         policy["Statement"] += _route53(route53_zone)
+    if ecr:
+        policy["Statement"] += ECR
+    policy["Statement"] += _references(references, region or "*")
     return policy
+
+
+# Optional: only a private image of the account's ECR needs them (the deep check leaves them).
+ECR = [
+    {
+        "Sid": "PodbayEcrLogin",
+        "Effect": "Allow",
+        "Action": "ecr:GetAuthorizationToken",
+        "Resource": "*",  # the action takes no resource
+    },
+    {
+        "Sid": "PodbayEcrPullOfTheAccount",
+        "Effect": "Allow",
+        "Action": [
+            "ecr:BatchCheckLayerAvailability",
+            "ecr:BatchGetImage",
+            "ecr:GetDownloadUrlForLayer",
+        ],
+        "Resource": "arn:aws:ecr:*:*:repository/*",
+    },
+]
+
+
+def _references(references: Sequence[str], region: str) -> list[dict[str, Any]]:
+    """Read access to each reference alone: a Parameter Store parameter by its ARN, a Secrets
+    Manager secret by its name and the six characters AWS adds to its ARN."""
+    parameters = sorted(
+        {f"arn:aws:ssm:{region}:*:parameter{r.removeprefix('ssm:')}" for r in references
+         if r.startswith("ssm:/")}
+    )  # fmt: skip
+    secrets = sorted(
+        {f"arn:aws:secretsmanager:{region}:*:secret:{r.removeprefix('secretsmanager:')}-??????"
+         for r in references if r.startswith("secretsmanager:")}
+    )  # fmt: skip
+    statements: list[dict[str, Any]] = []
+    if parameters:
+        statements.append(
+            {
+                "Sid": "PodbayReadSecretParameters",
+                "Effect": "Allow",
+                "Action": "ssm:GetParameter",
+                "Resource": parameters,
+            }
+        )
+    if secrets:
+        statements.append(
+            {
+                "Sid": "PodbayReadSecrets",
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": secrets,
+            }
+        )
+    return statements
 
 
 def _route53(zone: str) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 from podbay.core import paths, testseam
@@ -102,12 +102,15 @@ class AwsProvider(Provider):
     options: AwsOptions
 
     @classmethod
-    def iam_policy(cls, options: Mapping[str, Any]) -> dict[str, Any] | None:
+    def iam_policy(
+        cls, options: Mapping[str, Any], references: Sequence[str] = ()
+    ) -> dict[str, Any] | None:
         try:
             zone = zone_name(options.get("route53_zone"))
         except ValueError as exc:
             raise ProviderError(f"option route53_zone: {exc}", "e.g. dev.example.com") from None
-        return iam.document(zone)
+        region = options.get("region")
+        return iam.document(zone, references, region if isinstance(region, str) else None)
 
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)

@@ -3,8 +3,16 @@ new call without its permission fails here, not on a user's account."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+from moto.core import set_initial_no_auth_action_count
+from moto.iam.access_control import IAMPolicyStatement
 
 from podbay.providers.aws import policy
 
@@ -13,6 +21,9 @@ SOURCES = Path(__file__).resolve().parents[2] / "providers" / "aws"
 # (the deep check's policy simulation).
 NEEDS_NO_GRANT = {"sts:GetCallerIdentity", "iam:SimulatePrincipalPolicy"}
 SERVICE = {"ec2-launch": "ec2"}  # podbay's own client name for RunInstances
+# Calls made on a boto3 client directly (not through the provider's `call`), by service.
+DIRECT = {"get_parameter": "ssm", "get_secret_value": "secretsmanager",
+          "get_authorization_token": "ecr"}  # fmt: skip
 
 
 def _calls() -> set[str]:
@@ -21,6 +32,9 @@ def _calls() -> set[str]:
         text = file.read_text()
         pairs = re.findall(r'call\(\s*"([a-z0-9-]+)",\s*"([a-z_0-9]+)"', text)
         pairs += [("ec2", op) for op in re.findall(r'get_paginator\(\s*"([a-z_]+)"', text)]
+        direct = set(re.findall(r"\bclient\.([a-z_]+)\(", text)) - {"get_paginator"}
+        assert set(direct) <= set(DIRECT), f"{file.name}: map {set(direct) - set(DIRECT)}"
+        pairs += [(DIRECT[op], op) for op in sorted(direct)]
         for service, operation in pairs:
             action = "".join(part.title() for part in operation.split("_"))
             found.add(f"{SERVICE.get(service, service)}:{action}")
@@ -30,8 +44,56 @@ def _calls() -> set[str]:
 def test_every_call_in_the_code_is_allowed_by_the_policy() -> None:
     calls = _calls()
     assert {"ec2:RunInstances", "ec2:DescribeRouteTables", "pricing:GetProducts"} <= calls
-    allowed = policy.actions(policy.document("dev.example.com"))
+    allowed = policy.actions(policy.document("dev.example.com", ["ssm:/a", "secretsmanager:b"]))
     assert sorted(calls - NEEDS_NO_GRANT - allowed) == []
     # Without a zone, everything but Route 53.
     plain = policy.actions(policy.document(None))
-    assert sorted(a for a in calls - NEEDS_NO_GRANT - plain if not a.startswith("route53:")) == []
+    optional = ("route53:", "ssm:", "secretsmanager:")  # a zone; secret references
+    assert sorted(a for a in calls - NEEDS_NO_GRANT - plain if not a.startswith(optional)) == []
+
+
+@set_initial_no_auth_action_count(8)  # (the setup's calls; then AWS's rules, as moto has them)
+@mock_aws
+def test_the_policy_reads_exactly_the_references_set_and_the_accounts_ecr(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under podbay's policy, a user reads the secret references they set with the provider,
+    and no other parameter or secret; an ECR login works."""
+
+    # moto reads `*` in a resource but not `?` (one character, as AWS documents it; its regex
+    # fails on `-??????`, the suffix Secrets Manager adds to a secret's ARN): AWS's rule here.
+    def aws_match(pattern: str, string: str) -> re.Match[str] | None:
+        regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+        return re.fullmatch(regex, string, re.DOTALL)
+
+    monkeypatch.setattr(IAMPolicyStatement, "_match", staticmethod(aws_match))
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": "eu-west-1"}.items():  # fmt: skip
+        monkeypatch.setenv(key, value)
+    ssm, secrets, iam = (boto3.client(s) for s in ("ssm", "secretsmanager", "iam"))
+    for name in ("/team/db", "/team/other"):
+        ssm.put_parameter(Name=name, Value=f"value of {name}", Type="SecureString")
+    arns = {
+        name: secrets.create_secret(Name=name, SecretString=f"value of {name}")["ARN"]
+        for name in ("team/api", "team/api-admin")
+    }
+    document = policy.document(None, ["ssm:/team/db", "secretsmanager:team/api"], "eu-west-1")
+    iam.create_user(UserName="dev")
+    iam.put_user_policy(UserName="dev", PolicyName="podbay", PolicyDocument=json.dumps(document))
+    key = iam.create_access_key(UserName="dev")["AccessKey"]
+    as_dev = {"aws_access_key_id": key["AccessKeyId"],
+              "aws_secret_access_key": key["SecretAccessKey"]}  # fmt: skip
+    ssm, ecr = (boto3.client(s, **as_dev) for s in ("ssm", "ecr"))
+    assert ssm.get_parameter(Name="/team/db", WithDecryption=True)["Parameter"]["Value"] == (
+        "value of /team/db"
+    )
+    assert ecr.get_authorization_token()["authorizationData"]
+    with pytest.raises(ClientError):
+        ssm.get_parameter(Name="/team/other", WithDecryption=True)
+    # moto asks Secrets Manager's permissions of no resource ("*"), so a scoped grant is
+    # refused there: the grant is matched against the secrets' real ARNs instead.
+    [granted] = [s for s in document["Statement"] if s["Sid"] == "PodbayReadSecrets"]
+    assert [aws_match(granted["Resource"][0], arns[n]) is not None for n in sorted(arns)] == [
+        True,  # team/api
+        False,  # team/api-admin
+    ]

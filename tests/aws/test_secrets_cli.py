@@ -4,6 +4,7 @@ the region."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import boto3
@@ -42,3 +43,11 @@ def test_a_reference_is_read_from_aws_when_a_command_needs_it(
         podbay("exec", "app", "--", "true"),
         "Parameter Store has no /team/nowhere in region eu-west-1",
     )
+    # The provider's policy reads exactly these references, in its region.
+    document = json.loads(podbay.ok("provider", "policy", "cloud").stdout)
+    [reads] = [s for s in document["Statement"] if s["Sid"] == "PodbayReadSecretParameters"]
+    assert reads["Resource"] == [
+        "arn:aws:ssm:eu-west-1:*:parameter/team/db-cli",
+        "arn:aws:ssm:eu-west-1:*:parameter/team/nowhere",
+    ]
+    assert "PodbayReadSecretParameters" not in podbay.ok("provider", "policy", "aws").stdout

@@ -129,16 +129,34 @@ def cmd_provider_policy(ns: argparse.Namespace) -> int:
     """The least-privilege cloud policy a provider (its name, or a type) needs, as JSON; a
     configured provider's options shape it (e.g. its Route 53 zone), and -o adds to them."""
     from podbay import providers
+    from podbay.core import secrets_store
     from podbay.core.errors import PodbayError
 
-    config = open_providers().store.provider(ns.name)
+    admin = open_providers()
+    store = admin.store
+    config = store.provider(ns.name)
     type_name = config.type if config else ns.name
+    # The secret references read with this provider's credentials, each allowed alone: those
+    # naming it, and those naming none that it is the first to read (core.engine.read_secret).
+    default = admin.default()
+    readers = [
+        c.name
+        for c in sorted(store.providers(), key=lambda c: c.name != default)
+        if c.type in providers.TYPES and providers.provider_class(c.type).secret_kinds
+    ]
+    references = [
+        s.reference
+        for s in secrets_store.listed(store)
+        if config
+        and s.where == "reference"
+        and (s.provider or next(iter(readers), "")) == config.name
+    ]
     if type_name not in providers.TYPES:
         raise PodbayError(
             f"no provider or provider type named {ns.name!r}", "see: podbay provider list"
         )
     options = {**(config.options if config else {}), **_parse_options(ns.option)}
-    policy = providers.provider_class(type_name).iam_policy(options)
+    policy = providers.provider_class(type_name).iam_policy(options, references)
     if policy is None:
         having = [t for t in sorted(providers.TYPES) if providers.provider_class(t).iam_policy({})]
         raise PodbayError(
