@@ -133,6 +133,26 @@ def main() -> None:
     )
     cli_true = timed([PODBAY, "ssh", "sshbench", "--", "true"], env, n, stdin=subprocess.DEVNULL)
     rows.append(("`podbay ssh NAME -- true`", f"{cli_true:.3f} s", "-", "-"))
+    # What a session may be given costs a first connection: a secret (read from the keyring,
+    # or podbay's file), then also git's HTTPS credentials (the lender is not waited for).
+    subprocess.run(
+        [PODBAY, "secret", "set", "BENCH_SECRET"],
+        env=env,
+        input=b"v",
+        capture_output=True,
+        check=True,
+    )
+    row("same first connection, one secret set", ssh_true(podbay_cfg, first=True), hand_true)
+    subprocess.run(
+        [PODBAY, "git-hosts", "sshbench", "--add", "https://git.example.invalid"],
+        env=env, capture_output=True, check=True,
+    )  # fmt: skip
+    row("same, and HTTPS credentials lent", ssh_true(podbay_cfg, first=True), hand_true)
+    subprocess.run([PODBAY, "secret", "rm", "BENCH_SECRET"], env=env, capture_output=True)
+    subprocess.run(
+        [PODBAY, "git-hosts", "sshbench", "--remove", "https://git.example.invalid"],
+        env=env, capture_output=True,
+    )  # fmt: skip
 
     sink = ["cat > /dev/null"]
     podbay_mbs = statistics.median(

@@ -275,7 +275,11 @@ class DockerEndpoint:
         repository, tag = split_image(image)
         layers: dict[str, tuple[int, int]] = {}
         last = 0.0
-        auth = {"username": login[0], "password": login[1]} if login else None
+        auth: dict[str, str] | None = None
+        if login is not None:  # as docker-py reads a login (an identity token's user: <token>)
+            user, secret = login
+            token = user == "<token>"
+            auth = {"identitytoken": secret} if token else {"username": user, "password": secret}
         try:
             stream = self.api().pull(
                 repository, tag=tag, stream=True, decode=True, auth_config=auth

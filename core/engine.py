@@ -123,12 +123,13 @@ class Engine:
         )
 
     def _registry_login(self, provider: str) -> registry_access.Lookup:
-        """A registry's credentials: this computer's docker login, else the provider's own
-        (an ECR registry of its account)."""
+        """A registry's credentials: the provider's own first (an ECR registry of its account:
+        a fresh token, where a docker login here may be hours old and expired), else this
+        computer's docker login."""
 
         async def lookup(registry: str) -> tuple[str, str] | None:
-            found = await asyncio.to_thread(docker_credentials, registry, self.env)
-            return found or await self.provider(provider).registry_login(registry)
+            found = await self.provider(provider).registry_login(registry)
+            return found or await asyncio.to_thread(docker_credentials, registry, self.env)
 
         return lookup
 
@@ -415,6 +416,7 @@ class Engine:
         job = UpJob(ws, host, resolved, ctx, copy, local_dir, report, self.store.root, self.env)
         job.secrets = secrets
         job.registry_login = self._registry_login(ws.provider)
+        job.provider_login = self.provider(ws.provider).registry_login
         try:
             return await container_up(self.store, job, keys_ready, rebuild, attempt)
         except BaseException:

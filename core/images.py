@@ -51,6 +51,8 @@ class UpJob:
     secrets: dict[str, str] = field(default_factory=dict, repr=False)  # for the hooks' env
     # A registry's credentials for a build on the workspace's own machine (core/registry_access).
     registry_login: registry_access.Lookup | None = None
+    # The provider's own (an ECR registry of its account), for a pull to its machine.
+    provider_login: registry_access.Lookup | None = None
 
 
 def file_parts(resolved: Resolved, config_dir: Path, config_file: Path | None) -> dict[str, str]:
@@ -122,7 +124,7 @@ async def _prepare_image(job: UpJob, engine_info: asyncio.Future[dict[str, Any]]
         base_name = resolved.build.tag
     else:
         assert resolved.image is not None
-        login = job.registry_login if not host.local else None
+        login = job.provider_login if not host.local else None
         await ensure_image(docker, resolved.image, report, login)
         base_name = resolved.image
     info = await asyncio.to_thread(docker.inspect_image, base_name)
@@ -262,17 +264,28 @@ async def ensure_image(
     report: Reporter,
     login: registry_access.Lookup | None = None,
 ) -> None:
-    """Pull `image` unless the engine has it. `login` (for an engine on another machine) gives
-    the registry's credentials: this computer's docker login, else the provider's (an ECR
-    registry of its account), carried by the pull request only. Without it the docker SDK
-    uses this computer's docker config, as the docker CLI would."""
+    """Pull `image` unless the engine has it. `login` (the provider's, for an engine on its
+    machine) answers for the registries it knows (an ECR registry of its account), carried by
+    the pull request only; any other registry gets this computer's docker login from the
+    docker SDK, as the docker CLI would."""
     if await asyncio.to_thread(docker.inspect_image, image) is not None:
         return
     report.step(f"pulling {image}")
-    found = await login(registry_access.registry_of(image)) if login is not None else None
+    registry = registry_access.registry_of(image)
+    found = await login(registry) if login is not None else None
 
     def progress(done: int, total: int, status: str) -> None:
         report.progress_threadsafe(f"pulling {image}: {status}", done, total)
 
     report.bind_loop()
-    await asyncio.to_thread(docker.pull, image, progress, found)
+    if found is not None:
+        try:
+            await asyncio.to_thread(docker.pull, image, progress, found)
+        except ImageNotFound as exc:
+            raise ImageNotFound(
+                f"{exc.message} (with the provider's login for {registry})",
+                "the provider's credentials may not pull it (ecr:BatchGetImage; see podbay "
+                "provider policy NAME)",
+            ) from None
+        return
+    await asyncio.to_thread(docker.pull, image, progress)

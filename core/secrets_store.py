@@ -14,14 +14,14 @@ file, or a process's arguments. A workspace's own secret wins over a global one 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
-
-from pydantic import BaseModel, ValidationError
 
 from podbay.core.devcontainer.values import printable
 from podbay.core.errors import PodbayError
@@ -57,12 +57,26 @@ class Settings(Protocol):
     def get_meta(self, key: str) -> str | None: ...
 
 
-class Secret(BaseModel):
+@dataclass
+class Secret:
+    """A secret as the store lists it (a dataclass, not a model: `podbay exec` and the ssh
+    ProxyCommand read the list, and pydantic's import would cost them 50 ms)."""
+
     name: str
-    workspace: str = ""  # "": every workspace
     where: Literal["keyring", "file", "reference"]
+    workspace: str = ""  # "": every workspace
     reference: str = ""
     provider: str = ""  # the AWS provider whose credentials read the reference ("": default)
+
+    @classmethod
+    def parse(cls, item: object) -> Secret:
+        """One entry of the store's list; ValueError when it is not one."""
+        if not isinstance(item, dict) or item.get("where") not in ("keyring", "file", "reference"):
+            raise ValueError(item)
+        texts = {k: item.get(k, "") for k in ("name", "workspace", "reference", "provider")}
+        if not texts["name"] or not all(isinstance(v, str) for v in texts.values()):
+            raise ValueError(item)
+        return cls(where=item["where"], **texts)
 
     @property
     def key(self) -> str:
@@ -98,14 +112,14 @@ def check_reference(text: str) -> str:
 def listed(store: Settings) -> list[Secret]:
     try:
         items = json.loads(store.get_meta(INDEX) or "[]")
-        return [Secret.model_validate(item) for item in items]
-    except (ValueError, TypeError, ValidationError):
+        return [Secret.parse(item) for item in items]
+    except (ValueError, TypeError):
         return []
 
 
 def _save_index(store: Store, secrets: list[Secret]) -> None:
     ordered = sorted(secrets, key=lambda s: (s.workspace, s.name))
-    store.set_meta(INDEX, json.dumps([s.model_dump() for s in ordered]))
+    store.set_meta(INDEX, json.dumps([dataclasses.asdict(s) for s in ordered]))
 
 
 def set_value(store: Store, name: str, workspace: str, value: str) -> Secret:

@@ -25,7 +25,7 @@ def session_env(name: str) -> str:
     site.main()  # the ProxyCommand runs as `python -S`: the keyring and boto3 are site packages
     from podbay.core import git_credentials
     from podbay.core.attach import read_meta, ready_record
-    from podbay.core.ssh.bootstrap import setenv_words
+    from podbay.core.ssh.sshd import setenv_words
     from podbay.tui.cli.attach_verbs import workspace_secrets
 
     variables = workspace_secrets(name)

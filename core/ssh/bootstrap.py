@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from podbay.core import scripts
-from podbay.core.devcontainer.values import has_control
 from podbay.core.docker import ByteStream, DockerEndpoint
 from podbay.core.docker_api import ExecOutput
 from podbay.core.ssh.keys import WorkspaceKeys
-from podbay.core.ssh.sshd import BUNDLE, CONFIG, DIR
+from podbay.core.ssh.sshd import BUNDLE, CONFIG, DIR, setenv_words
 
 if TYPE_CHECKING:
     from podbay.core.hooks import ProbeCommand
@@ -91,26 +90,6 @@ def sshd_config() -> str:
         "Subsystem sftp internal-sftp",
     ]
     return "\n".join(lines) + "\n"
-
-
-def setenv_words(env: Mapping[str, str]) -> tuple[str, list[str]]:
-    """(sshd_config SetEnv words for `env`, the names left out): sessions of sshd do not inherit
-    the container's environment. A value an sshd_config line cannot hold (a quote, a backslash,
-    a control character) is left out."""
-    words, left_out = [], []
-    for key, value in sorted(env.items()):
-        if key in ("HOME", "HOSTNAME", "USER", "SHELL", "TERM"):
-            continue
-        if (
-            re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key)
-            and '"' not in value
-            and "\\" not in value
-            and not has_control(value)
-        ):
-            words.append(f'"{key}={value}"')
-        else:
-            left_out.append(key)
-    return " ".join(words), left_out
 
 
 def setenv_line(env: Mapping[str, str]) -> str:

@@ -1,5 +1,9 @@
 """How each SSH connection starts the container's sshd (import-free: used per connection)."""
 
+from __future__ import annotations
+
+from collections.abc import Mapping
+
 DIR = "/etc/podbay/ssh"
 CONFIG = f"{DIR}/sshd_config"
 BUNDLE = "/.podbay/sshd"  # podbay's portable sshd, when mounted (core/ssh/bundle.py)
@@ -34,3 +38,25 @@ SSHD_SCRIPT = (
     # (a child, not an exec: the shell keeps the pipe open; `exit` keeps it from becoming one)
     + '(d "/proc/$p/fd/4"); exit $?; }'
 )
+
+
+def setenv_words(env: Mapping[str, str]) -> tuple[str, list[str]]:
+    """(sshd_config SetEnv words for `env`, the names left out): sessions of sshd do not inherit
+    the container's environment. A value an sshd_config line cannot hold (a quote, a backslash,
+    a control character) is left out."""
+    words, left_out = [], []
+    for key, value in sorted(env.items()):
+        if key in ("HOME", "HOSTNAME", "USER", "SHELL", "TERM"):
+            continue
+        if (
+            key.isascii()
+            and (key[:1].isalpha() or key[:1] == "_")
+            and all(c.isalnum() or c == "_" for c in key)
+            and '"' not in value
+            and "\\" not in value
+            and not any(ord(c) < 32 or ord(c) == 127 for c in value)
+        ):
+            words.append(f'"{key}={value}"')
+        else:
+            left_out.append(key)
+    return " ".join(words), left_out

@@ -47,6 +47,8 @@ ECR = [
             "ecr:GetDownloadUrlForLayer",
         ],
         "Resource": "arn:aws:ecr:*:*:repository/*",
+        # The account's own repositories (the ARN cannot name an account it does not know).
+        "Condition": {"StringEquals": {"aws:ResourceAccount": "${aws:PrincipalAccount}"}},
     },
 ]
 
@@ -81,7 +83,28 @@ def _references(references: Sequence[str], region: str) -> list[dict[str, Any]]:
                 "Resource": secrets,
             }
         )
+    if parameters or secrets:
+        # A value encrypted with a key of the account's own (not AWS's default) is decrypted
+        # for the reader: only through these two services.
+        services = [f"{s}.{region}.amazonaws.com" for s in ("ssm", "secretsmanager")]
+        statements.append(
+            {
+                "Sid": "PodbayDecryptSecretsThroughTheirService",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": f"arn:aws:kms:{region}:*:key/*",
+                "Condition": {"StringLike": {"kms:ViaService": services}},
+            }
+        )
     return statements
+
+
+# What IAM holds in one managed policy, whitespace left out.
+MANAGED_POLICY_LIMIT = 6144
+
+
+def size(policy: dict[str, Any]) -> int:
+    return len(json.dumps(policy, separators=(",", ":")))
 
 
 def _route53(zone: str) -> list[dict[str, Any]]:

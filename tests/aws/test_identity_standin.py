@@ -6,6 +6,7 @@ the password are in no file of the container or the machine."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -96,8 +97,9 @@ def test_push_over_ssh_and_https_from_a_workspace_on_its_own_machine(
         for where in [str(ws.container_id), *machines]:
             for needle in (PASSWORD, secret_line):
                 scan = subprocess.run(
-                    ["docker", "exec", where, "grep", "-rIlF", "--exclude-dir=proc",
-                     "--exclude-dir=sys", "--exclude-dir=dev", "--exclude-dir=workspaces",
+                    ["docker", "exec", where, "grep", "-rIlF", "--exclude=docker.sock",
+                     "--exclude-dir=proc", "--exclude-dir=sys", "--exclude-dir=dev",
+                     "--exclude-dir=workspaces",
                      "--exclude-dir=var/lib/docker", needle, "/"],
                     capture_output=True, text=True,
                 )  # fmt: skip
@@ -147,29 +149,41 @@ def test_secrets_reach_openssh_sessions_and_exec_on_its_own_machine(
     write_config(project, {"image": IMAGE})
     env = {**_base_env(), "PODBAY_HOME": str(home)}
     env.update(PYTHON_KEYRING_BACKEND=keyring_backend, XDG_DATA_HOME=str(tmp_path / "xdg"))
+    token = "one-line-relay-token"
     try:
         asyncio.run(engine.up(UpRequest(source=str(project), provider="cloud")))
-        session = subprocess.run(
-            ["ssh", "-F", str(home / "ssh_config"), "project.podbay", 'echo "$TOKEN"; ps -ef'],
-            env=env, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
-        assert session.stdout.startswith("one-line-relay-token\n"), session.stderr
-        assert session.stdout.count("one-line-relay-token") == 1  # in no process's arguments
+        ws = store.workspace("project")
+        machines = [standin.PREFIX + i for i in standin.standins(store.install_id())]
+        assert len(machines) == 1
+        with subprocess.Popen(
+            ["ssh", "-F", str(home / "ssh_config"), "project.podbay", 'echo "$TOKEN"; cat'],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True,
+        ) as held:  # fmt: skip
+            assert held.stdout is not None and held.stdout.readline() == token + "\n"
+            # While it is connected: in no process's arguments and no file, of the container
+            # or the machine.
+            for where in [str(ws.container_id), *machines]:
+                arguments = subprocess.run(
+                    ["docker", "exec", where, "sh", "-c", "cat /proc/[0-9]*/cmdline"],
+                    capture_output=True,
+                )  # fmt: skip
+                assert b"sshd" in arguments.stdout and token.encode() not in arguments.stdout
+                scan = subprocess.run(
+                    ["docker", "exec", where, "grep", "-rIlF", "--exclude=docker.sock",
+                     "--exclude-dir=proc", "--exclude-dir=sys", "--exclude-dir=dev",
+                     "--exclude-dir=var/lib/docker",
+                     token, "/"],
+                    capture_output=True, text=True,
+                )  # fmt: skip
+                assert scan.returncode == 1 and scan.stdout == "", (where, scan.stdout)
+            assert held.stdin is not None
+            held.stdin.close()
         done = subprocess.run(
             [PODBAY, "exec", "project", "--", "printenv", "DB_PASSWORD"],
             env=env, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert done.stdout == value + "\n", done.stderr
-        ws = store.workspace("project")
-        machines = [standin.PREFIX + i for i in standin.standins(store.install_id())]
-        for where in [str(ws.container_id), *machines]:
-            scan = subprocess.run(
-                ["docker", "exec", where, "grep", "-rIlF", "--exclude-dir=proc",
-                 "--exclude-dir=sys", "--exclude-dir=dev", "--exclude-dir=var/lib/docker",
-                 "one-line-relay-token", "/"],
-                capture_output=True, text=True,
-            )  # fmt: skip
-            assert scan.stdout == "", (where, scan.stdout)
     finally:
-        asyncio.run(engine.delete("project"))
+        with contextlib.suppress(Exception):
+            asyncio.run(engine.delete("project"))
         standin.remove_all(store.install_id())

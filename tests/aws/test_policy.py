@@ -13,6 +13,8 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core import set_initial_no_auth_action_count
 from moto.iam.access_control import IAMPolicyStatement
+from moto.secretsmanager.responses import SecretsManagerResponse
+from moto.ssm.responses import SimpleSystemManagerResponse
 
 from podbay.providers.aws import policy
 
@@ -52,7 +54,7 @@ def test_every_call_in_the_code_is_allowed_by_the_policy() -> None:
     assert sorted(a for a in calls - NEEDS_NO_GRANT - plain if not a.startswith(optional)) == []
 
 
-@set_initial_no_auth_action_count(8)  # (the setup's calls; then AWS's rules, as moto has them)
+@set_initial_no_auth_action_count(7)  # (the setup's 7 calls; then AWS's rules, as moto has them)
 @mock_aws
 def test_the_policy_reads_exactly_the_references_set_and_the_accounts_ecr(
     monkeypatch: pytest.MonkeyPatch,
@@ -67,33 +69,50 @@ def test_the_policy_reads_exactly_the_references_set_and_the_accounts_ecr(
         return re.fullmatch(regex, string, re.DOTALL)
 
     monkeypatch.setattr(IAMPolicyStatement, "_match", staticmethod(aws_match))
+
+    # moto asks SSM's and Secrets Manager's permissions of no resource ("*"), so a grant scoped
+    # to a parameter or a secret is refused there: AWS asks them of the one named.
+    def parameter_arn(self: SimpleSystemManagerResponse) -> str:
+        found = self.ssm_backend.get_parameter(str(self._get_param("Name") or ""))
+        return "*" if found is None else f"{self.ssm_backend.ssm_prefix}{found.name}"
+
+    def secret_arn(self: SecretsManagerResponse) -> str:
+        secret_id = str(self._get_param("SecretId") or "")
+        found = self.backend.secrets.get(secret_id) if secret_id else None
+        return "*" if found is None else str(found.arn)
+
+    monkeypatch.setattr(SimpleSystemManagerResponse, "_determine_resource", parameter_arn, False)
+    monkeypatch.setattr(SecretsManagerResponse, "_determine_resource", secret_arn, False)
     for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                        "AWS_DEFAULT_REGION": "eu-west-1"}.items():  # fmt: skip
         monkeypatch.setenv(key, value)
     ssm, secrets, iam = (boto3.client(s) for s in ("ssm", "secretsmanager", "iam"))
     for name in ("/team/db", "/team/other"):
         ssm.put_parameter(Name=name, Value=f"value of {name}", Type="SecureString")
-    arns = {
-        name: secrets.create_secret(Name=name, SecretString=f"value of {name}")["ARN"]
-        for name in ("team/api", "team/api-admin")
-    }
+    for name in ("team/api", "team/api-admin"):
+        secrets.create_secret(Name=name, SecretString=f"value of {name}")
     document = policy.document(None, ["ssm:/team/db", "secretsmanager:team/api"], "eu-west-1")
     iam.create_user(UserName="dev")
     iam.put_user_policy(UserName="dev", PolicyName="podbay", PolicyDocument=json.dumps(document))
     key = iam.create_access_key(UserName="dev")["AccessKey"]
     as_dev = {"aws_access_key_id": key["AccessKeyId"],
               "aws_secret_access_key": key["SecretAccessKey"]}  # fmt: skip
-    ssm, ecr = (boto3.client(s, **as_dev) for s in ("ssm", "ecr"))
+    ssm, secrets, ecr = (boto3.client(s, **as_dev) for s in ("ssm", "secretsmanager", "ecr"))
     assert ssm.get_parameter(Name="/team/db", WithDecryption=True)["Parameter"]["Value"] == (
         "value of /team/db"
     )
     assert ecr.get_authorization_token()["authorizationData"]
-    with pytest.raises(ClientError):
+    with pytest.raises(ClientError) as refused:
         ssm.get_parameter(Name="/team/other", WithDecryption=True)
-    # moto asks Secrets Manager's permissions of no resource ("*"), so a scoped grant is
-    # refused there: the grant is matched against the secrets' real ARNs instead.
-    [granted] = [s for s in document["Statement"] if s["Sid"] == "PodbayReadSecrets"]
-    assert [aws_match(granted["Resource"][0], arns[n]) is not None for n in sorted(arns)] == [
-        True,  # team/api
-        False,  # team/api-admin
+    assert "AccessDenied" in str(refused.value)  # (moto's SSM gives the code as "403")
+    assert secrets.get_secret_value(SecretId="team/api")["SecretString"] == "value of team/api"
+    with pytest.raises(ClientError) as refused:
+        secrets.get_secret_value(SecretId="team/api-admin")
+    assert "AccessDenied" in str(refused.value)
+    # A key of the account's own decrypts them, through their two services only.
+    [decrypt] = [s for s in document["Statement"] if s["Action"] == "kms:Decrypt"]
+    assert decrypt["Condition"]["StringLike"]["kms:ViaService"] == [
+        "ssm.eu-west-1.amazonaws.com",
+        "secretsmanager.eu-west-1.amazonaws.com",
     ]
+    assert policy.size(document) < policy.MANAGED_POLICY_LIMIT

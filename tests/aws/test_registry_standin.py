@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import subprocess
 from pathlib import Path
@@ -136,6 +137,7 @@ def test_a_private_image_is_pulled_for_the_machine_with_the_providers_login(
             assert registry.token is not None
             assert USER in [r["user"] for r in registry.token.requests]
         finally:
-            asyncio.run(engine.delete("project"))
+            with contextlib.suppress(Exception):
+                asyncio.run(engine.delete("project"))
             standin.remove_all(store.install_id())
             subprocess.run(["docker", "rmi", "-f", image], capture_output=True)

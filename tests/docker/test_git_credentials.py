@@ -160,7 +160,7 @@ def test_openssh_and_vs_code_sessions_get_them_while_connected(
 
     # The master connection ends a second after its last session; the lender goes with it.
     deadline = time.monotonic() + 20
-    while subprocess.run(["pgrep", "-f", "p.lender()"], capture_output=True).returncode == 0:
+    while _lenders(podbay.home):
         assert time.monotonic() < deadline, "the lender stayed"
         time.sleep(0.1)
     after = podbay.ok(
@@ -169,6 +169,20 @@ def test_openssh_and_vs_code_sessions_get_them_while_connected(
         " 2>&1; done; true",
     ).stdout  # fmt: skip
     assert "refs/heads/main" not in after, after
+
+
+def _lenders(home: Path) -> list[int]:
+    """The lenders of this test's podbay (tui/ssh_proxy.py), by their command and home."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            command = (proc / "cmdline").read_bytes()
+            environ = (proc / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"p.lender()" in command and f"PODBAY_HOME={home}".encode() in environ:
+            found.append(int(proc.name))
+    return found
 
 
 def _server(address: str) -> str:

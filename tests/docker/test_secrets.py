@@ -91,9 +91,10 @@ def test_openssh_and_vs_code_sessions_get_the_secrets_of_their_connection(podbay
     assert session.stdout == f"{VALUE}|kept|not given\n", session.stderr
     # No file of the container holds it (its whole filesystem, exported while connected).
     with subprocess.Popen(
-        ["ssh", "-F", str(podbay.home / "ssh_config"), "vs.podbay", "cat"],
-        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, env=podbay.env,
+        ["ssh", "-F", str(podbay.home / "ssh_config"), "vs.podbay", "echo ready; cat"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=podbay.env,
     ) as held:  # fmt: skip
+        assert held.stdout is not None and held.stdout.readline() == b"ready\n"
         container = podbay.status("vs")["containerId"]
         exported = subprocess.run(["docker", "export", container], capture_output=True, check=True)
         assert held.stdin is not None

@@ -117,7 +117,7 @@ def cmd_secret(ns: argparse.Namespace) -> int:
         value = sys.stdin.read().removesuffix("\n")
     entry = secrets_store.set_value(store, name, workspace, value)
     kept = "the keyring" if entry.where == "keyring" else "podbay's 0600 file"
-    from podbay.core.ssh.bootstrap import setenv_words
+    from podbay.core.ssh.sshd import setenv_words
 
     if setenv_words({name: value})[1]:
         # (an sshd_config line is how `ssh NAME.podbay` sessions get it: core/ssh/sshd.py)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from podbay.tui.output import done, table
@@ -164,6 +165,15 @@ def cmd_provider_policy(ns: argparse.Namespace) -> int:
             f"try: podbay provider policy {having[0]}" if having else "",
         )
     print(json.dumps(policy, indent=2))
+    from podbay.providers.aws import policy as aws_policy
+
+    if (length := aws_policy.size(policy)) > aws_policy.MANAGED_POLICY_LIMIT:
+        print(
+            f"podbay: note: this policy is {length} characters without spaces, more than the "
+            f"{aws_policy.MANAGED_POLICY_LIMIT} a managed policy holds; split its secret "
+            "statements into a second policy",
+            file=sys.stderr,
+        )
     return 0
 
 
