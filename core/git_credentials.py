@@ -41,9 +41,9 @@ ENV = "PODBAY_GIT_CREDENTIALS"
 # No double quote nor backslash: it goes in an sshd_config SetEnv word too. The path is
 # podbay's own (/tmp/podbay-git-<hex>.sock), without spaces.
 HELPER = (
-    f"!f() {{ test $1 = get || return 0; i=0; while ! test -S ${{{ENV}:-/}} && test $i -lt 30;"
-    f" do sleep 0.1; i=$((i+1)); done; test -S ${{{ENV}:-/}} &&"
-    f" exec git credential-cache --socket ${ENV} get; }}; f"
+    f"!f() {{ test $1 = get && test ${{{ENV}:+y}} || return 0; i=0;"
+    f" while ! test -S ${ENV} && test $i -lt 30; do sleep 0.1 2>/dev/null || break;"
+    f" i=$((i+1)); done; test -S ${ENV} && exec git credential-cache --socket ${ENV} get; }}; f"
 )
 KEY = "git-hosts"  # a workspace's added hosts: git-hosts:NAME, a JSON list of "protocol://host"
 MAX_REQUEST = 64 * 1024

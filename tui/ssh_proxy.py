@@ -6,8 +6,9 @@ this connection only (core/ssh/sshd.py).
 - git over HTTPS with this computer's credentials (core/git_credentials.py): a lender beside
   the connection, a process of its own with podbay's own SSH connection to the workspace,
   holds a remote UNIX socket (mode 0600, the remote user's) at a path chosen here and answers
-  on it until the connection's exec channel ends. The sessions get the path and git's helper
-  list; the helper waits a moment for the socket while the lender connects.
+  on it until the connection's exec channel ends (its pipe closes, or its process is gone).
+  The sessions get the path and git's helper list; the helper waits a moment for the socket
+  while the lender connects.
 """
 
 from __future__ import annotations
@@ -35,7 +36,15 @@ def session_env(name: str) -> str:
         path = git_credentials.socket_path()
         _start_lender(name, path)
         variables = {**variables, **git_credentials.session_variables(path, hosts)}
-    return setenv_words(variables)[0]
+    # (a `#` too: an sshd before 8.7 would drop the rest of the line at it)
+    words, left_out = setenv_words(variables, comments=False)
+    if left_out:  # (a reference's value is first seen here; `secret set` tells of the others)
+        print(
+            f"podbay: {', '.join(left_out)} not given to this session: a quote, a backslash, "
+            "a # or a line break; podbay ssh gives them",
+            file=sys.stderr,
+        )
+    return words
 
 
 def _start_lender(name: str, path: str) -> None:
@@ -44,12 +53,18 @@ def _start_lender(name: str, path: str) -> None:
     the channel is the lender's end. Not waited for."""
     import subprocess
 
+    from podbay import IMPORT_ROOT
+
     ended, keep = os.pipe()
     os.set_inheritable(keep, True)  # held by the channel this process becomes
-    code = "import podbay.tui.ssh_proxy as p; p.lender()"
+    # Started as the ProxyCommand is (-E, podbay's own import root first), with site packages.
+    code = (
+        f"import sys; sys.path.insert(0, {IMPORT_ROOT!r}); "
+        "import podbay.tui.ssh_proxy as p; p.lender()"
+    )
     env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}  # no agent of its own
     subprocess.Popen(
-        [sys.executable, "-c", code, name, path, str(ended)],
+        [sys.executable, "-E", "-P", "-c", code, name, path, str(ended), str(os.getpid())],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,  # never the SSH stream's pipe, which ssh waits to close
         stderr=subprocess.DEVNULL,
@@ -69,7 +84,20 @@ def lender() -> None:
     from podbay.core.attach import read_meta, ready_record
     from podbay.tui import forwarding
 
-    name, path, ended = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    name, path = sys.argv[1], sys.argv[2]
+    ended, channel = int(sys.argv[3]), int(sys.argv[4])
+
+    async def channel_gone() -> None:
+        """The channel's process (the ProxyCommand, after its exec) has ended: a child of the
+        docker CLI that outlives it may still hold the pipe."""
+        while True:
+            try:
+                os.kill(channel, 0)
+            except ProcessLookupError:
+                return
+            except PermissionError:
+                pass
+            await asyncio.sleep(1)
 
     async def lend() -> None:
         record = ready_record(name)
@@ -81,7 +109,10 @@ def lender() -> None:
                 return
             closed = asyncio.Event()
             asyncio.get_running_loop().add_reader(ended, closed.set)
-            await closed.wait()
+            watch = asyncio.ensure_future(channel_gone())
+            await asyncio.wait(
+                [asyncio.ensure_future(closed.wait()), watch], return_when=asyncio.FIRST_COMPLETED
+            )
             await git_credentials.wait_closed(listener)
 
     try:

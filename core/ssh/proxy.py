@@ -18,7 +18,7 @@ from collections.abc import Callable
 from podbay.core import used
 from podbay.core.docker_cli import docker_cli
 from podbay.core.errors import DockerError, PodbayError
-from podbay.core.ssh.sshd import SESSION_ENV, SSHD_SCRIPT
+from podbay.core.ssh.sshd import SESSION_ENV, SESSION_ENV_MAX, SSHD_SCRIPT
 
 if False:  # typing's import would cost this per-connection path; read by mypy only
     from typing import NoReturn
@@ -33,25 +33,25 @@ def _open(home: str) -> sqlite3.Connection | None:
 
 
 def _has_session_env(home: str, name: str) -> bool:
-    """Whether a session of `name` may be given anything: a secret is set (core/secrets_store's
-    index), or the workspace has hosts whose git credentials are lent (core/git_credentials).
-    One query, so a connection without either costs nothing more."""
+    """Whether a session of `name` may be given anything: a secret is set for it or for every
+    workspace (core/secrets_store's index), or it has hosts whose git credentials are lent
+    (core/git_credentials). One query, so other connections cost nothing more."""
     db = _open(home)
     if db is None:
         return False
     try:
         row = db.execute(
-            "SELECT (SELECT value FROM meta WHERE key='secrets'), "
+            "SELECT EXISTS(SELECT 1 FROM meta, json_each(meta.value) WHERE meta.key='secrets' "
+            "AND json_extract(json_each.value, '$.workspace') IN ('', ?)), "
             "(SELECT json_array_length(data, '$.git_hosts') FROM workspaces WHERE name=?), "
-            "(SELECT value FROM meta WHERE key=?)",
-            (name, f"git-hosts:{name}"),
+            "(SELECT json_array_length(value) FROM meta WHERE key=?)",
+            (name, name, f"git-hosts:{name}"),
         ).fetchone()
     except sqlite3.Error:
         return False
     finally:
         db.close()
-    secrets, recorded, added = row
-    return secrets not in (None, "", "[]") or bool(recorded) or added not in (None, "", "[]")
+    return any(row)
 
 
 def _fast_argv(home: str, name: str) -> list[str] | None:
@@ -201,13 +201,20 @@ def _refuse(exc: PodbayError) -> NoReturn:
 
 
 def with_session_env(argv: list[str], words: str) -> list[str]:
-    """The exec channel's argv given the connection's session environment `words` (sshd_config
-    SetEnv words; core/ssh/sshd.py): by name, the value going in this process's environment,
-    which the docker CLI (or the relay, to the machine's) passes on."""
+    """The exec channel's argv (`... <container> /bin/sh -c SSHD_SCRIPT`) given the
+    connection's session environment `words` (sshd_config SetEnv words; core/ssh/sshd.py):
+    by name, the value going in this process's environment, which the docker CLI (or the
+    relay, to the machine's) passes on."""
     if not words:
         return argv
+    if len(words) > SESSION_ENV_MAX:
+        raise PodbayError(
+            f"the secrets of this workspace are {len(words) // 1024} KiB, more than an ssh "
+            f"connection's environment carries ({SESSION_ENV_MAX // 1024} KiB)",
+            "podbay ssh and podbay exec carry them; or keep large values in files",
+        )
     os.environ[SESSION_ENV] = words
-    at = argv.index("exec") + 1
+    at = len(argv) - 4  # before the container, as `docker exec -e` goes
     return [*argv[:at], "-e", SESSION_ENV, *argv[at:]]
 
 

@@ -29,28 +29,50 @@ from podbay.core.ssh import client, keys, machine
 _VALUED = ("-u", "-w", "-e", "--user", "--workdir", "--env")
 
 
-def carried(argv: list[str], environ: Mapping[str, str]) -> tuple[str, bytes]:
-    """(the command line for the machine, what goes on its input first): each `-e NAME` of
-    `docker exec` whose NAME this process has is read there from the input by `dd` (exactly
-    its bytes), then given to the docker CLI in its environment."""
-    names: list[str] = []
+def _exec_options(argv: list[str]) -> list[tuple[str, str]]:
+    """`docker exec`'s own options in argv as (option, value or ""): those before the
+    container, not the command's."""
+    found: list[tuple[str, str]] = []
     at = 2
     while argv[:2] == ["docker", "exec"] and at < len(argv) and argv[at].startswith("-"):
         if argv[at] in _VALUED and at + 1 < len(argv):
-            word = argv[at + 1]
-            if argv[at] in ("-e", "--env") and word in environ and re.fullmatch(r"\w+", word):
-                names.append(word)
+            found.append((argv[at], argv[at + 1]))
             at += 2
         else:
+            found.append((argv[at], ""))
             at += 1
-    command, prelude = shlex.join(argv), b""
+    return found
+
+
+def wants_terminal(argv: list[str]) -> bool:
+    """Whether the command asks the machine for a terminal: `docker exec -t` (or -it), or a
+    command other than `docker exec` (logs follow as the docker CLI shows them)."""
+    if argv[:2] != ["docker", "exec"]:
+        return True
+    return any(
+        o.startswith("-") and not o.startswith("--") and "t" in o for o, _ in _exec_options(argv)
+    )
+
+
+def carried(argv: list[str], environ: Mapping[str, str]) -> tuple[str, bytes]:
+    """(the command line for the machine, what goes on its input first): each `-e NAME` of
+    `docker exec` whose NAME this process has is read there from the input by `dd` (exactly
+    its bytes), then given to the docker CLI in its environment. Run by `sh -c`, whatever the
+    login shell on the machine is."""
+    names = [
+        value
+        for option, value in _exec_options(argv)
+        if option in ("-e", "--env") and value in environ and re.fullmatch(r"\w+", value)
+    ]
+    if not names:
+        return shlex.join(argv), b""
+    command = "exec " + shlex.join(argv)
     for name in reversed(names):
         value = environ[name].encode("utf-8", "surrogateescape")
         read = f"$(dd bs=1 count={len(value)} 2>/dev/null; echo x)"
         command = f"{name}={read}; {name}=${{{name}%x}}; export {name}; {command}"
-    for name in names:
-        prelude += environ[name].encode("utf-8", "surrogateescape")
-    return command, prelude
+    prelude = b"".join(environ[name].encode("utf-8", "surrogateescape") for name in names)
+    return shlex.join(["sh", "-c", command]), prelude
 
 
 async def relay(
@@ -68,7 +90,9 @@ def run(name: str, argv: list[str]) -> int:
     if ssh is None:
         raise PodbayError(f"workspace {name} has no machine of its own", "")
     address = machine.MachineAddress.from_record(ssh, keys.of(paths.home(), name).client_key)
-    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    # A terminal only for a command that asks for one: on a PTY the values carried on the
+    # input would be echoed, so they go only where there is none.
+    interactive = sys.stdin.isatty() and sys.stdout.isatty() and wants_terminal(argv)
     command, prelude = (shlex.join(argv), b"") if interactive else carried(argv, os.environ)
     try:
         return asyncio.run(relay(address, command, interactive, prelude))

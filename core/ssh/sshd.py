@@ -14,8 +14,9 @@ SESSION_ENV = "PODBAY_SSHD_ENV"
 
 # What the exec channel runs for each connection: the image's own sshd, else podbay's through
 # its loader. sshd must be started by absolute path. With a session environment, sshd reads
-# its config from a pipe instead of the file: one SetEnv line (the connection's words first,
-# then the file's) and the file's other lines. sshd closes every descriptor above 2 before it
+# its config from a pipe instead of the file: one SetEnv line (the connection's words, the
+# file's, then the connection's again: of a name given twice, sshd 9.1 and later keep the first,
+# earlier ones the last) and the file's other lines. sshd closes every descriptor above 2 before it
 # reads its config, so it opens the pipe through /proc from the shell that holds it (its pid
 # read from /proc/self/stat, without a fork). Shell builtins only: an image may have no other
 # program.
@@ -32,7 +33,7 @@ SSHD_SCRIPT = (
     "exec 3<&0; "
     f"{{ printf 'SetEnv %s' \"${SESSION_ENV}\"; "
     + _EACH_LINE.format("printf ' %s' \"${l#SetEnv }\"", ":", CONFIG)
-    + "; echo; "
+    + f"; printf ' %s\\n' \"${SESSION_ENV}\"; "
     + _EACH_LINE.format(":", "printf '%s\\n' \"$l\"", CONFIG)
     + f"; }} | {{ read -r p _ < /proc/self/stat; exec 4<&0 0<&3 3<&-; unset {SESSION_ENV}; "
     # (a child, not an exec: the shell keeps the pipe open; `exit` keeps it from becoming one)
@@ -40,10 +41,11 @@ SSHD_SCRIPT = (
 )
 
 
-def setenv_words(env: Mapping[str, str]) -> tuple[str, list[str]]:
+def setenv_words(env: Mapping[str, str], comments: bool = True) -> tuple[str, list[str]]:
     """(sshd_config SetEnv words for `env`, the names left out): sessions of sshd do not inherit
     the container's environment. A value an sshd_config line cannot hold (a quote, a backslash,
-    a control character) is left out."""
+    a control character) is left out; with `comments` False, one with a `#` too (sshd before
+    8.7 cuts a line at its first `#`, quoted or not, and drops every word after it)."""
     words, left_out = [], []
     for key, value in sorted(env.items()):
         if key in ("HOME", "HOSTNAME", "USER", "SHELL", "TERM"):
@@ -53,6 +55,7 @@ def setenv_words(env: Mapping[str, str]) -> tuple[str, list[str]]:
             and (key[:1].isalpha() or key[:1] == "_")
             and all(c.isalnum() or c == "_" for c in key)
             and '"' not in value
+            and (comments or "#" not in value)
             and "\\" not in value
             and not any(ord(c) < 32 or ord(c) == 127 for c in value)
         ):
@@ -60,3 +63,8 @@ def setenv_words(env: Mapping[str, str]) -> tuple[str, list[str]]:
         else:
             left_out.append(key)
     return " ".join(words), left_out
+
+
+# Linux's limit on one environment string (MAX_ARG_STRLEN), less a margin: the words pass
+# through the docker CLI's environment.
+SESSION_ENV_MAX = 120 * 1024

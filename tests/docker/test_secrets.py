@@ -84,11 +84,16 @@ def test_openssh_and_vs_code_sessions_get_the_secrets_of_their_connection(podbay
     podbay.ok("secret", "set", "DB_PASSWORD", input=VALUE)
     quoted = podbay.ok("secret", "set", "QUOTED", input='with "quotes"')
     assert "`ssh NAME.podbay` and VS Code sessions do not get it" in quoted.stderr
-    write_config(podbay.cwd / "vs", {"image": BUSYBOX, "remoteEnv": {"FROM_CONFIG": "kept"}})
+    hashed = podbay.ok("secret", "set", "HASHED", input="a#b")  # (sshd < 8.7 cuts lines at #)
+    assert "sessions do not get it" in hashed.stderr
+    podbay.ok("secret", "set", "BOTH", input="the secret's")
+    config = {"image": BUSYBOX, "remoteEnv": {"FROM_CONFIG": "kept", "BOTH": "the config's"}}
+    write_config(podbay.cwd / "vs", config)
     podbay.ok("up", "vs")
-    probe = 'echo "$DB_PASSWORD|$FROM_CONFIG|${QUOTED-not given}"'
+    probe = 'echo "$DB_PASSWORD|$FROM_CONFIG|${QUOTED-not given}|${HASHED-not given}|$BOTH"'
     session = openssh(podbay, "vs.podbay", probe)
-    assert session.stdout == f"{VALUE}|kept|not given\n", session.stderr
+    expected = f"{VALUE}|kept|not given|not given|the secret's\n"
+    assert session.stdout == expected, session.stderr
     # No file of the container holds it (its whole filesystem, exported while connected).
     with subprocess.Popen(
         ["ssh", "-F", str(podbay.home / "ssh_config"), "vs.podbay", "echo ready; cat"],
@@ -106,5 +111,5 @@ def test_openssh_and_vs_code_sessions_get_the_secrets_of_their_connection(podbay
     keyring_file.unlink()
     refused = openssh(podbay, "-o", "ControlPath=none", "vs.podbay", "true")
     assert refused.returncode == 255
-    assert "podbay: error: secret DB_PASSWORD is no longer in the keyring" in refused.stderr
-    assert "hint: set it again: podbay secret set DB_PASSWORD" in refused.stderr
+    assert "podbay: error: secret BOTH is no longer in the keyring" in refused.stderr
+    assert "hint: set it again: podbay secret set BOTH" in refused.stderr

@@ -5,12 +5,12 @@ what is missing."""
 from __future__ import annotations
 
 import os
-import shlex
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from podbay.core.errors import PodbayError
 from podbay.core.model import MachineRecord, ProviderConfig, Source, SshAddress, Workspace
 from podbay.core.ssh import proxy, relay
 from podbay.core.ssh.sshd import SESSION_ENV, SSHD_SCRIPT
@@ -80,7 +80,8 @@ def test_a_home_with_uri_characters_is_read(tmp_path: Path) -> None:
 def test_the_session_environment_is_asked_for_only_when_there_may_be_some(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A secret is set, or the workspace has hosts whose git credentials are lent."""
+    """A secret is set for the workspace or for every one, or the workspace has hosts whose
+    git credentials are lent."""
     assert not proxy._has_session_env(str(home), "ready")
     store = Store(home)
     store.set_meta("secrets", "[]")
@@ -91,38 +92,64 @@ def test_the_session_environment_is_asked_for_only_when_there_may_be_some(
     assert not proxy._has_session_env(str(home), "far")
     store.insert_workspace(_workspace("lends", git_hosts=["https://example.org"]))
     assert proxy._has_session_env(str(home), "lends")
-    store.set_meta("secrets", '[{"name": "A"}]')
-    store.close()
+    store.set_meta("secrets", '[{"name": "A", "where": "file", "workspace": "other"}]')
+    assert not proxy._has_session_env(str(home), "far")  # another workspace's
+    store.set_meta("secrets", '[{"name": "A", "where": "file", "workspace": "far"}]')
     assert proxy._has_session_env(str(home), "far")
+    store.set_meta("secrets", '[{"name": "A", "where": "file", "workspace": ""}]')
+    store.close()
+    assert proxy._has_session_env(str(home), "nossh")
     monkeypatch.setenv(SESSION_ENV, "")  # (undone after the test)
-    argv = ["docker", "-H", "tcp://h:1", "exec", "-i", "c", "sh"]
+    # (a workspace on its own machine named "exec": the relay's argv holds the word twice)
+    argv = ["python", "-c", "relay", "exec", "docker", "exec", "-i", "c", "/bin/sh", "-c", "S"]
     assert proxy.with_session_env(argv, "") == argv
     given = proxy.with_session_env(argv, '"A=1"')
-    assert given == ["docker", "-H", "tcp://h:1", "exec", "-e", SESSION_ENV, "-i", "c", "sh"]
+    assert given[3:] == [
+        "exec",
+        "docker",
+        "exec",
+        "-i",
+        "-e",
+        SESSION_ENV,
+        "c",
+        "/bin/sh",
+        "-c",
+        "S",
+    ]
     assert os.environ[SESSION_ENV] == '"A=1"'  # the value by the environment, not the argv
+    with pytest.raises(PodbayError, match="more than an ssh connection's environment carries"):
+        proxy.with_session_env(argv, "x" * (200 * 1024))
 
 
 @pytest.mark.parametrize(
     "shell",
     [
-        pytest.param(s, marks=pytest.mark.skipif(not os.path.exists(s.split()[0]), reason=s))
-        for s in ("/bin/dash", "/bin/busybox sh")
+        pytest.param(s, marks=pytest.mark.skipif(not os.path.exists(s), reason=s))
+        for s in ("/bin/dash", "/bin/busybox")
     ],
 )
-def test_the_relay_carries_values_on_the_input_exactly(shell: str) -> None:
+def test_the_relay_carries_values_on_the_input_exactly(shell: str, tmp_path: Path) -> None:
     """`-e NAME` of docker exec's own options (not the command's) is read on the machine from
-    the channel's input, byte for byte, before the rest of the input."""
+    the channel's input, byte for byte, before the rest of the input, by `sh` whatever the
+    login shell; a terminal is asked for only with -t."""
     values = {"A": "two\nlines \"'$x`\n\n", "B": "ünï", "C": "not asked"}
     argv = ["docker", "exec", "-i", "-e", "A", "-u", "0", "-e", "B", "-e", "D=1", "c",
             "cmd", "-e", "C"]  # fmt: skip
     command, prelude = relay.carried(argv, values)
     assert prelude == (values["A"] + values["B"]).encode()
     assert values["A"] not in command and "ünï" not in command
-    shown = command.replace(shlex.join(argv), 'printf "[%s][%s][%s]" "$A" "$B" "${C-}"; cat')
+    machine = tmp_path / "machine"  # its sh, and a docker CLI that shows what it got
+    machine.mkdir()
+    (machine / "sh").symlink_to(shell)
+    (machine / "docker").write_text('#!/bin/sh\nprintf "[%s][%s][%s]" "$A" "$B" "${C-}"; cat\n')
+    (machine / "docker").chmod(0o755)
     done = subprocess.run(
-        [*shell.split(), "-c", shown],
+        [str(machine / "sh"), "-c", command],
         input=prelude + b"rest",
         capture_output=True,
-        env={"PATH": "/usr/bin:/bin"},
+        env={"PATH": f"{machine}:/usr/bin:/bin"},
     )
     assert done.stdout.decode() == f"[{values['A']}][ünï][]rest", done.stderr
+    assert relay.carried(["docker", "exec", "-i", "c"], values) == ("docker exec -i c", b"")
+    assert relay.wants_terminal(["docker", "exec", "-it", "c"])
+    assert not relay.wants_terminal(["docker", "exec", "-i", "-e", "T", "c", "top", "-t"])

@@ -119,11 +119,11 @@ def cmd_secret(ns: argparse.Namespace) -> int:
     kept = "the keyring" if entry.where == "keyring" else "podbay's 0600 file"
     from podbay.core.ssh.sshd import setenv_words
 
-    if setenv_words({name: value})[1]:
+    if setenv_words({name: value}, comments=False)[1]:
         # (an sshd_config line is how `ssh NAME.podbay` sessions get it: core/ssh/sshd.py)
         print(
-            f"podbay: note: {name} has a quote, a backslash or a line break: `ssh NAME.podbay` "
-            "and VS Code sessions do not get it; podbay ssh, exec and hooks do",
+            f"podbay: note: {name} has a quote, a backslash, a # or a line break: "
+            "`ssh NAME.podbay` and VS Code sessions do not get it; podbay ssh, exec and hooks do",
             file=sys.stderr,
         )
     return done(ns, entry.shown(), f"secret {name}{where}: kept in {kept}")
