@@ -44,16 +44,21 @@ async def run_initialize(
 HOOK_MARK = "PODBAY_HOOK"
 # Shell builtins only (a minimal image may have no grep or tr); `read` drops the NULs between
 # the variables, and newlines in values split them further, which a whole mark survives.
+# Looked for twice: what a process forked while the first look ran is found by the second.
 _STOP_MARKED = """
+marked() {
+  for dir in /proc/[0-9]*; do
+    while IFS= read -r part || [ -n "$part" ]; do
+      case "$part" in *"$1"*) found="$found ${dir#/proc/}"; break ;; esac
+    done 2>/dev/null < "$dir/environ"
+  done
+}
 found=""
-for dir in /proc/[0-9]*; do
-  while IFS= read -r part || [ -n "$part" ]; do
-    case "$part" in *"$1"*) found="$found ${dir#/proc/}"; break ;; esac
-  done 2>/dev/null < "$dir/environ"
-done
+marked "$1"
 [ -n "$found" ] || exit 0
 kill -TERM $found 2>/dev/null  # (split on purpose: one pid per word)
 sleep 1
+marked "$1"
 kill -KILL $found 2>/dev/null
 exit 0
 """
@@ -135,11 +140,23 @@ async def _run_parts(
     mark = secrets.token_hex(12)
     env = {**ws.remote_env, **(secret_env or {}), HOOK_MARK: mark}
 
-    def run_one(label: str | None, argv: list[str]) -> int:
-        running = take_over(argv, folder, env) if take_over else None
-        output, exit_code = running or docker.exec_stream(
-            container_id, argv, ws.remote_user, folder, env
-        )
+    # Each part's exec has started (or failed, or never will: cancelled before it began).
+    launched = [threading.Event() for _ in parts]
+    beginning = threading.Lock()
+    began: set[int] = set()
+
+    def run_one(index: int, label: str | None, argv: list[str]) -> int:
+        with beginning:
+            if stopped.is_set():  # cancelled before this part began: it never starts
+                return 130
+            began.add(index)
+        try:
+            running = take_over(argv, folder, env) if take_over else None
+            output, exit_code = running or docker.exec_stream(
+                container_id, argv, ws.remote_user, folder, env
+            )
+        finally:
+            launched[index].set()
         streams.append(output)
         if stopped.is_set():  # cancelled while the command was being started
             output.close()
@@ -156,17 +173,29 @@ async def _run_parts(
         return exit_code()
 
     try:
-        codes = await asyncio.gather(*(asyncio.to_thread(run_one, lb, argv) for lb, argv in parts))
+        codes = await asyncio.gather(
+            *(asyncio.to_thread(run_one, i, lb, argv) for i, (lb, argv) in enumerate(parts))
+        )
     except asyncio.CancelledError:
         # Cancelled (Ctrl-C, the TUI's cancel): stop reading so no thread outlives us, and stop
         # the command's processes in the container (bounded: a stuck engine does not hold us).
-        stopped.set()
+        with beginning:
+            stopped.set()
+            for index, event in enumerate(launched):
+                if index not in began:  # (its thread has not run, and will start no exec)
+                    event.set()
         for stream in streams:
             with contextlib.suppress(Exception):
                 stream.close()
-        stopping = asyncio.to_thread(_stop_marked, docker, container_id, mark, ws.remote_user)
+
+        def stop() -> None:
+            # Once the execs have started: a process that starts after the look is not found.
+            for event in launched:
+                event.wait(10)
+            _stop_marked(docker, container_id, mark, ws.remote_user)
+
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(stopping, 15)
+            await asyncio.wait_for(asyncio.to_thread(stop), 25)
         report.warn(f"stopped {hook}{where}")
         raise
     failed = [(label, code) for (label, _), code in zip(parts, codes, strict=True) if code]
