@@ -16,7 +16,6 @@ container.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 import shlex
@@ -208,4 +207,6 @@ def session_env(path: str, hosts: list[Host]) -> str:
 async def wait_closed(listener: asyncssh.SSHListener | None) -> None:
     if listener is not None:
         listener.close()
+        import asyncio  # (here: the ssh ProxyCommand imports this module)
+
         await asyncio.shield(listener.wait_closed())
