@@ -74,6 +74,9 @@ class UpRequest(BaseModel):
     rebuild: bool = False
     yes: bool = False  # allow what a cloned repository or an image asks for (see core.consent)
     no_dotfiles: bool = False  # a new container goes without the user's dotfiles
+    # A new workspace of a folder inside a git repository mounts the repository (the reference
+    # CLI's --mount-workspace-git-root, on by default); False mounts the folder alone.
+    git_root: bool = True
 
 
 _checkpoint = testseam.checkpoint  # crash tests kill `up` at each of these steps
@@ -205,7 +208,7 @@ class Engine:
                 report.step(
                     f"the git repository {mount_folder(target.folder, target.folder_rel)} is "
                     f"mounted, the work starting in {target.folder_rel}, as other devcontainer "
-                    "tools do"
+                    "tools do (up --no-git-root mounts the folder alone)"
                 )
             if target.phase != "creating":
                 # Until this `up` finishes: a crash, Ctrl-C or cancel leaves it Incomplete.
@@ -230,6 +233,12 @@ class Engine:
                 + (f"image {ws.image}" if ws.image else "its devcontainer.json")
                 + f", not --image {request.image}",
                 f"use another --name for a second workspace, or podbay delete {ws.name} first",
+            )
+        if not request.git_root and ws.folder_rel:
+            raise NameTaken(
+                f"workspace {ws.name!r} was made mounting its git repository; --no-git-root "
+                "applies to a workspace being made",
+                f"podbay delete {ws.name}, then podbay up --no-git-root (or give another --name)",
             )
         if request.config is None or ws.source.kind != "folder":
             return
@@ -285,7 +294,8 @@ class Engine:
         owned = source.kind != "folder"
         folder = source.value if not owned else str(paths.sources_dir(self.store.root) / name)
         on_machine = self.provider(provider).folder_for(name)
-        folder_name, rel = await self._folder_name(name, source, on_machine is None)
+        in_place = on_machine is None
+        folder_name, rel = await self._folder_name(name, source, in_place, request.git_root)
         remotes = await asyncio.to_thread(git_credentials.own_hosts, source.model_dump())
         return Workspace(
             git_hosts=[f"{protocol}://{host}" for protocol, host in remotes],
@@ -302,11 +312,14 @@ class Engine:
         )
 
     @staticmethod
-    async def _folder_name(name: str, source: Source, in_place: bool) -> tuple[str, str]:
+    async def _folder_name(
+        name: str, source: Source, in_place: bool, git_root: bool = True
+    ) -> tuple[str, str]:
         """The source's name under /workspaces and its path below what is mounted: a folder
         used in place that is inside a git repository mounts the repository (the reference
-        CLI's rule); a folder copied to a machine is mounted alone, under its own name."""
-        if in_place and source.kind == "folder":
+        CLI's rule, unless `git_root` is off); a folder copied to a machine is mounted alone,
+        under its own name."""
+        if in_place and git_root and source.kind == "folder":
             root, rel = await sources.git_root(Path(source.value))
             return sources.folder_name(Source(kind="folder", value=str(root)), name), rel
         return sources.folder_name(source, name), ""

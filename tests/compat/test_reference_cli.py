@@ -158,7 +158,13 @@ def both(podbay: Podbay, reference: Path, tmp_path: Path) -> Iterator[Any]:
     made: list[Path] = []
 
     def run(
-        case: Any, image: str, name: str = "", inside: str = ".", probe: str = PROBE
+        case: Any,
+        image: str,
+        name: str = "",
+        inside: str = ".",
+        probe: str = PROBE,
+        ref_args: tuple[str, ...] = (),
+        our_args: tuple[str, ...] = (),
     ) -> Outcome:
         name = name or f"cmp{uuid.uuid4().hex[:6]}"
         (tmp_path / "ref").mkdir(exist_ok=True)
@@ -167,18 +173,27 @@ def both(podbay: Podbay, reference: Path, tmp_path: Path) -> Iterator[Any]:
         theirs, mine = tmp_path / "ref" / name / inside, podbay.cwd / name / inside
         made.append(theirs)
         up = subprocess.run(
-            [str(reference), "up", "--workspace-folder", str(theirs)],
+            [str(reference), "up", "--workspace-folder", str(theirs), *ref_args],
             capture_output=True,
             text=True,
         )
         assert json.loads(up.stdout.splitlines()[-1])["outcome"] == "success", up.stderr[-2000:]
         ref_out = subprocess.run(
-            [str(reference), "exec", "--workspace-folder", str(theirs), "sh", "-c", probe],
+            [
+                str(reference),
+                "exec",
+                "--workspace-folder",
+                str(theirs),
+                *ref_args,
+                "sh",
+                "-c",
+                probe,
+            ],  # fmt: skip
             capture_output=True,
             text=True,
             check=True,
         ).stdout
-        workspace = podbay.json("up", str(mine))["name"]
+        workspace = podbay.json("up", str(mine), *our_args)["name"]
         our_out = podbay.ok("exec", workspace, "--", "sh", "-c", probe).stdout
         return Outcome(ref_out.splitlines(), our_out.splitlines(), theirs, mine)
 
@@ -298,7 +313,7 @@ def test_the_workspace_folder_keeps_the_folders_own_name(
     assert "README" in outcome.mine[2]
 
 
-def test_a_subfolder_of_a_git_repository_mounts_the_repository(both: Any) -> None:
+def test_a_subfolder_of_a_git_repository_mounts_the_repository(both: Any, podbay: Podbay) -> None:
     """The reference CLI's git-root rule: the repository is mounted, the work starts in the
     subfolder, and git works inside (its .git is there)."""
 
@@ -314,6 +329,27 @@ def test_a_subfolder_of_a_git_repository_mounts_the_repository(both: Any) -> Non
     assert outcome.mine[0] == "cwd=/workspaces/Mono/packages/web mounted=Mono"
     assert "local=web container=web folder=/workspaces/Mono/packages/web" in outcome.mine[1]
     assert outcome.mine[-2:] == ["/workspaces/Mono", "packages/web/"]  # git works inside
+    # The opt-out is for a workspace being made: this one says so instead of ignoring it.
+    again = podbay("up", str(outcome.my_folder), "--no-git-root")
+    assert again.returncode != 0 and "applies to a workspace being made" in again.stderr
+
+
+def test_a_subfolder_of_a_git_repository_alone_with_the_opt_out(both: Any) -> None:
+    """`up --no-git-root`, as the reference CLI's `--mount-workspace-git-root false`: the
+    folder is mounted alone, under its own name."""
+
+    def case(root: Path, image: str) -> None:
+        web = root / "packages" / "web"
+        write_config(web, {"image": image, "containerEnv": FOLDER_ENV})
+        (root / "top.txt").write_text("top\n")
+        subprocess.run(["git", "init", "-q", str(root)], check=True)
+
+    outcome = both(
+        case, IMAGE, name="Mono2", inside="packages/web", probe=FOLDER_PROBE,
+        ref_args=("--mount-workspace-git-root", "false"), our_args=("--no-git-root",),
+    )  # fmt: skip
+    assert outcome.mine == outcome.theirs
+    assert outcome.mine[0] == "cwd=/workspaces/web mounted=web"
 
 
 def test_the_specs_order_of_config_locations(both: Any) -> None:

@@ -73,6 +73,13 @@ def _up(sub: Subcommands) -> None:
         action="store_true",
         help="a new container goes without your dotfiles (podbay dotfiles)",
     )
+    p.add_argument(
+        "--no-git-root",
+        dest="git_root",
+        action="store_false",
+        help="a new workspace of a folder inside a git repository mounts the folder alone, "
+        "not the repository (the reference CLI's --mount-workspace-git-root false)",
+    )
 
 
 def _lifecycle(sub: Subcommands) -> None:
