@@ -188,7 +188,7 @@ def both(podbay: Podbay, reference: Path, tmp_path: Path) -> Iterator[Any]:
                 "sh",
                 "-c",
                 probe,
-            ],  # fmt: skip
+            ],
             capture_output=True,
             text=True,
             check=True,
