@@ -522,6 +522,9 @@ class Engine:
         oplog.path(paths.logs_dir(self.store.root), name).unlink(missing_ok=True)
         used.forget(str(self.store.root), name)
         ide.choose(self.store, name, None)
+        # Its own settings go with it: a new workspace of that name starts without them.
+        secrets_store.remove_workspace(self.store, name)
+        self.store.set_meta(f"{git_credentials.KEY}:{name}", "[]")
         return ws
 
     # status --------------------------------------------------------------------------------

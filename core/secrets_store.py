@@ -122,11 +122,25 @@ def _save_index(store: Store, secrets: list[Secret]) -> None:
     store.set_meta(INDEX, json.dumps([dataclasses.asdict(s) for s in ordered]))
 
 
+# A value's most, in bytes: several pass through one process's environment (Linux holds 128
+# KiB in one variable, 2 MiB in all), and a secret that large belongs in a file.
+MAX_VALUE = 32 * 1024
+
+
 def set_value(store: Store, name: str, workspace: str, value: str) -> Secret:
     """Keep `value` (keyring, else the 0600 file) under `name`; returns the entry."""
     check_name(name)
-    if not value or "\0" in value:
-        raise PodbayError(f"secret {name}: the value is empty", "give the value on stdin")
+    if not value:
+        raise PodbayError(f"secret {name}: the value is empty", "give a value on stdin")
+    if "\0" in value:
+        raise PodbayError(f"secret {name}: the value holds a NUL byte", "an environment "
+                          "variable cannot; keep it in a file")  # fmt: skip
+    if len(value.encode()) > MAX_VALUE:
+        raise PodbayError(
+            f"secret {name}: the value is {len(value.encode()) // 1024} KiB, more than the "
+            f"{MAX_VALUE // 1024} KiB a secret may be",
+            "keep a value that large in a file, and its path or a key to it as the secret",
+        )
     entry = Secret(name=name, workspace=workspace, where="keyring")
     if not _keyring_set(entry.key, value):
         entry.where = "file"
@@ -149,6 +163,15 @@ def set_reference(store: Store, name: str, workspace: str, reference: str, provi
     _forget_value(store, entry)
     _replace(store, entry)
     return entry
+
+
+def remove_workspace(store: Store, workspace: str) -> None:
+    """Forget the secrets of a deleted workspace: a new one of that name starts without them."""
+    own = [entry for entry in listed(store) if entry.workspace == workspace]
+    for entry in own:
+        _forget_value(store, entry)
+    if own:
+        _save_index(store, [s for s in listed(store) if s.workspace != workspace])
 
 
 def remove(store: Store, name: str, workspace: str) -> Secret:
@@ -180,7 +203,10 @@ async def values_for(store: Settings, workspace: str, read: ReadReference) -> di
     values: dict[str, str] = {}
     for name, entry in sorted(chosen.items()):
         if entry.where == "reference":
-            values[name] = await read(entry.provider, entry.reference)
+            try:
+                values[name] = await read(entry.provider, entry.reference)
+            except PodbayError as exc:  # named by the secret, as the user knows it
+                raise PodbayError(f"secret {name}: {exc.message}", exc.hint) from None
         elif entry.where == "keyring":
             found = _keyring_get(entry.key)
             if found is None:

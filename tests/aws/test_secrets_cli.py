@@ -41,7 +41,14 @@ def test_a_reference_is_read_from_aws_when_a_command_needs_it(
     podbay.ok("secret", "set", "GONE", "--ref", "ssm:/team/nowhere")
     assert_clean_error(
         podbay("exec", "app", "--", "true"),
-        "Parameter Store has no /team/nowhere in region eu-west-1",
+        "secret GONE: secret reference ssm:/team/nowhere: Parameter Store has no /team/nowhere "
+        "in region eu-west-1",
+    )
+    # A provider that reads no such reference is refused when it is set, not when it is used.
+    [local] = [p["name"] for p in podbay.json("provider", "list") if p["type"] == "docker"]
+    assert_clean_error(
+        podbay("secret", "set", "X", "--ref", "ssm:/a", "--provider", local),
+        f"provider {local} (docker) does not read ssm:/a",
     )
     # The provider's policy reads exactly these references, in its region.
     document = json.loads(podbay.ok("provider", "policy", "cloud").stdout)

@@ -66,6 +66,13 @@ def test_secrets_are_in_hooks_and_sessions_and_nowhere_else(podbay: Podbay) -> N
     ]
     assert not any(VALUE in text for text in outputs)
     assert json.loads(outputs[2])["secrets"][0]["name"] == "DB_PASSWORD"
+    # A workspace's own secrets go with it: a new one of that name starts without them.
+    podbay.ok("delete", "app", "--yes")
+    left = podbay.json("secret", "list")["secrets"]
+    assert [(s["name"], s["workspace"]) for s in left] == [
+        ("DB_PASSWORD", "(all)"),
+        ("SHARED", "(all)"),
+    ]
 
 
 def openssh(podbay: Podbay, *args: str) -> subprocess.CompletedProcess[str]:

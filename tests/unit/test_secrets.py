@@ -50,7 +50,9 @@ def test_without_a_keyring_a_secret_goes_to_a_file_only_its_owner_reads(
 
 
 def test_a_reference_is_kept_as_written(podbay: Podbay) -> None:
-    shown = podbay.ok("secret", "set", "API_KEY", "--ref", "ssm:/team/api-key").stdout
+    set_ = podbay.ok("secret", "set", "API_KEY", "--ref", "ssm:/team/api-key")
+    assert "no provider here reads ssm:/team/api-key yet" in set_.stderr  # (none added)
+    shown = set_.stdout
     assert shown == "secret API_KEY for every workspace: read from ssm:/team/api-key when used\n"
     [row] = podbay.json("secret", "list")["secrets"]
     assert row == {
@@ -71,10 +73,13 @@ def test_a_reference_is_kept_as_written(podbay: Podbay) -> None:
         (["set", "X", "--provider", "aws"], "--provider goes with --ref"),
         (["rm", "NOPE"], "no secret 'NOPE'"),
         (["set", "X", "--workspace", "ghost"], "ghost"),
+        (["set", "X", "--ref", "ssm:/a", "--provider", "nope"], "no provider named 'nope'"),
+        (["set", "BIG"], "more than the 32 KiB a secret may be"),
     ],
 )
 def test_bad_secret_commands_are_one_line(podbay: Podbay, args: list[str], words: str) -> None:
-    assert_clean_error(podbay("secret", *args, input="v"), words)
+    value = "v" * (33 * 1024) if args[-1] == "BIG" else "v"
+    assert_clean_error(podbay("secret", *args, input=value), words)
 
 
 def test_an_empty_value_and_a_locked_keyring_are_one_line(podbay: Podbay) -> None:

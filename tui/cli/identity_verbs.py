@@ -4,8 +4,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import TYPE_CHECKING
 
 from podbay.tui.output import done
+
+if TYPE_CHECKING:
+    from podbay.core.model import ProviderConfig
+    from podbay.core.store import Store
 
 
 def cmd_dotfiles(ns: argparse.Namespace) -> int:
@@ -76,8 +82,36 @@ def cmd_git_hosts(ns: argparse.Namespace) -> int:
     return done(ns, {"name": ns.name, "remotes": shown, "added": extra}, "\n".join(lines))
 
 
+def _check_reader(store: Store, reference: str, provider: str) -> None:
+    """A reference is set only with a provider that reads it: the one named, else any (a note
+    when none does yet)."""
+    from podbay import providers
+    from podbay.core.errors import PodbayError
+
+    def reads(config: ProviderConfig) -> bool:
+        if config.type not in providers.TYPES:
+            return False
+        kinds = providers.provider_class(config.type).secret_kinds
+        return bool(kinds) and reference.startswith(kinds)
+
+    hint = "name an AWS provider (see: podbay provider list), or add one: podbay provider add aws"
+    if provider:
+        config = store.provider(provider)
+        if config is None:
+            raise PodbayError(f"no provider named {provider!r}", hint)
+        if not reads(config):
+            raise PodbayError(
+                f"provider {provider} ({config.type}) does not read {reference}", hint
+            )
+    elif not any(reads(c) for c in store.providers()):
+        print(
+            f"podbay: note: no provider here reads {reference} yet; add an AWS provider "
+            "(podbay provider add aws) before it is used",
+            file=sys.stderr,
+        )
+
+
 def cmd_secret(ns: argparse.Namespace) -> int:
-    import sys
 
     from podbay.core import secrets_store
     from podbay.core.errors import PodbayError
@@ -85,9 +119,9 @@ def cmd_secret(ns: argparse.Namespace) -> int:
 
     store = open_store()
     workspace = ns.workspace or ""
-    if workspace:
-        store.workspace(workspace)  # the usual error for an unknown one
     action = ns.secret_command or "list"
+    if workspace and action != "rm":  # (rm: also what a workspace deleted before kept)
+        store.workspace(workspace)  # the usual error for an unknown one
     if action == "list":
         entries = [
             s for s in secrets_store.listed(store) if not workspace or s.workspace == workspace
@@ -105,6 +139,7 @@ def cmd_secret(ns: argparse.Namespace) -> int:
         secrets_store.remove(store, name, workspace)
         return done(ns, {"name": name, "workspace": workspace}, f"removed secret {name}{where}")
     if ns.ref:
+        _check_reader(store, secrets_store.check_reference(ns.ref), ns.provider or "")
         entry = secrets_store.set_reference(store, name, workspace, ns.ref, ns.provider or "")
         return done(ns, entry.shown(), f"secret {name}{where}: read from {ns.ref} when used")
     if ns.provider:
@@ -122,7 +157,7 @@ def cmd_secret(ns: argparse.Namespace) -> int:
     if setenv_words({name: value}, comments=False)[1]:
         # (an sshd_config line is how `ssh NAME.podbay` sessions get it: core/ssh/sshd.py)
         print(
-            f"podbay: note: {name} has a quote, a backslash, a # or a line break: "
+            f"podbay: note: {name} has a double quote, a backslash, a # or a line break: "
             "`ssh NAME.podbay` and VS Code sessions do not get it; podbay ssh, exec and hooks do",
             file=sys.stderr,
         )
