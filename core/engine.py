@@ -136,11 +136,19 @@ class Engine:
 
         return lookup
 
-    async def secret_values(self, name: str) -> dict[str, str]:
-        """The workspace's secrets, NAME -> value ({} when none are set)."""
+    async def secret_values(self, name: str, report: Reporter | None = None) -> dict[str, str]:
+        """The workspace's secrets, NAME -> value ({} when none are set). With `report` (the
+        hooks of an `up` or `start`), one that cannot be read is a warning and left out: a
+        broken secret does not keep a workspace from starting."""
         if not secrets_store.listed(self.store):
             return {}
-        return await secrets_store.values_for(self.store, name, self.read_secret)
+        if report is None:
+            return await secrets_store.values_for(self.store, name, self.read_secret)
+        problems: list[PodbayError] = []
+        values = await secrets_store.values_for(self.store, name, self.read_secret, problems)
+        for problem in problems:
+            report.warn(f"{problem.message}; the hooks run without it ({problem.hint})")
+        return values
 
     # up ------------------------------------------------------------------------------------
 
@@ -421,7 +429,7 @@ class Engine:
             )
             await hooks.run_initialize(command, ws, host, report)
 
-        secrets = await self.secret_values(ws.name)  # for the hooks; never logged
+        secrets = await self.secret_values(ws.name, report)  # for the hooks; never logged
         # Keys take ~20 ms to make; make them while Docker works.
         keys_ready = asyncio.create_task(
             asyncio.to_thread(ssh_keys.ensure, self.store.root, ws.name)

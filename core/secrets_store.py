@@ -194,36 +194,50 @@ def _forget_value(store: Store, entry: Secret) -> None:
         _keyring_delete(entry.key)
 
 
-async def values_for(store: Settings, workspace: str, read: ReadReference) -> dict[str, str]:
-    """Every secret of `workspace` (its own over the global ones) as NAME -> value."""
+async def values_for(
+    store: Settings,
+    workspace: str,
+    read: ReadReference,
+    problems: list[PodbayError] | None = None,
+) -> dict[str, str]:
+    """Every secret of `workspace` (its own over the global ones) as NAME -> value. One that
+    cannot be read raises, or with `problems` is left out and added there."""
     chosen: dict[str, Secret] = {}
     for entry in listed(store):
         if entry.workspace in ("", workspace) and (entry.name not in chosen or entry.workspace):
             chosen[entry.name] = entry
     values: dict[str, str] = {}
     for name, entry in sorted(chosen.items()):
-        if entry.where == "reference":
-            try:
-                values[name] = await read(entry.provider, entry.reference)
-            except PodbayError as exc:  # named by the secret, as the user knows it
-                raise PodbayError(f"secret {name}: {exc.message}", exc.hint) from None
-        elif entry.where == "keyring":
-            found = _keyring_get(entry.key)
-            if found is None:
-                raise PodbayError(
-                    f"secret {name} is no longer in the keyring",
-                    f"set it again: podbay secret set {name}",
-                )
-            values[name] = found
-        else:
-            found = _file_read(store.root).get(entry.key)
-            if found is None:
-                raise PodbayError(
-                    f"secret {name} is missing from {_file(store.root)}",
-                    f"set it again: podbay secret set {name}",
-                )
-            values[name] = found
+        try:
+            values[name] = await _value(store, name, entry, read)
+        except PodbayError as exc:
+            if problems is None:
+                raise
+            problems.append(exc)
     return values
+
+
+async def _value(store: Settings, name: str, entry: Secret, read: ReadReference) -> str:
+    if entry.where == "reference":
+        try:
+            return await read(entry.provider, entry.reference)
+        except PodbayError as exc:  # named by the secret, as the user knows it
+            raise PodbayError(f"secret {name}: {exc.message}", exc.hint) from None
+    if entry.where == "keyring":
+        found = _keyring_get(entry.key)
+        if found is None:
+            raise PodbayError(
+                f"secret {name} is no longer in the keyring",
+                f"set it again: podbay secret set {name}",
+            )
+        return found
+    found = _file_read(store.root).get(entry.key)
+    if found is None:
+        raise PodbayError(
+            f"secret {name} is missing from {_file(store.root)}",
+            f"set it again: podbay secret set {name}",
+        )
+    return found
 
 
 # The keyring ----------------------------------------------------------------------------------

@@ -44,6 +44,11 @@ def test_a_reference_is_read_from_aws_when_a_command_needs_it(
         "secret GONE: secret reference ssm:/team/nowhere: Parameter Store has no /team/nowhere "
         "in region eu-west-1",
     )
+    # It does not keep the workspace from starting: its hooks run without it, with a warning.
+    podbay.ok("stop", "app")
+    started = podbay.ok("start", "app")
+    assert "secret GONE: secret reference ssm:/team/nowhere" in started.stderr
+    assert "the hooks run without it" in started.stderr
     # A provider that reads no such reference is refused when it is set, not when it is used.
     [local] = [p["name"] for p in podbay.json("provider", "list") if p["type"] == "docker"]
     assert_clean_error(
