@@ -28,6 +28,10 @@ def test_a_secret_goes_to_the_keyring_and_is_listed_without_its_value(podbay: Po
     for path in podbay.home.rglob("*"):
         if path.is_file() and path != keyring_file:
             assert VALUE.encode() not in path.read_bytes(), path
+    # (--json before the action too, as `podbay secret -h` offers it)
+    assert json.loads(podbay.ok("secret", "--json", "list").stdout)["secrets"][0]["name"] == (
+        "DB_PASSWORD"
+    )
     podbay.ok("secret", "rm", "DB_PASSWORD")
     assert podbay.json("secret", "list")["secrets"] == []
 

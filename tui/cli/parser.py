@@ -37,7 +37,12 @@ def _verb(
     **kw: Any,
 ) -> argparse.ArgumentParser:
     p = sub.add_parser(name, help=help, description=help, **kw)
-    p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    # An action of a verb (`secret list`) keeps its verb's --json (`secret --json list`).
+    nested = sub.dest not in (None, "command")
+    default = argparse.SUPPRESS if nested else False
+    p.add_argument(
+        "--json", action="store_true", default=default, help="machine-readable output on stdout"
+    )
     p.set_defaults(func=func)
     return p
 
