@@ -63,3 +63,7 @@ def test_a_reference_is_read_from_aws_when_a_command_needs_it(
         "arn:aws:ssm:eu-west-1:*:parameter/team/nowhere",
     ]
     assert "PodbayReadSecretParameters" not in podbay.ok("provider", "policy", "aws").stdout
+    # Removing the provider a reference names says which secrets read through it.
+    podbay.ok("secret", "set", "VIA", "--ref", "ssm:/team/db-cli", "--provider", "cloud")
+    removed = podbay.ok("provider", "remove", "cloud")
+    assert "secrets VIA were read through cloud" in removed.stderr

@@ -86,7 +86,17 @@ def cmd_provider_set(ns: argparse.Namespace) -> int:
 
 
 def cmd_provider_remove(ns: argparse.Namespace) -> int:
-    open_providers().remove(ns.name)
+    from podbay.core import secrets_store
+
+    admin = open_providers()
+    admin.remove(ns.name)
+    reading = [s.name for s in secrets_store.listed(admin.store) if s.provider == ns.name]
+    if reading:  # (they name it: each says so when used, until set again)
+        print(
+            f"podbay: note: secrets {', '.join(reading)} were read through {ns.name}; set them "
+            f"again with another provider: podbay secret set NAME --ref REF --provider OTHER",
+            file=sys.stderr,
+        )
     return done(ns, {"name": ns.name}, f"Removed provider {ns.name}")
 
 
