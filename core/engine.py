@@ -111,19 +111,14 @@ class Engine:
     async def read_secret(self, provider: str, reference: str) -> str:
         """A secret reference's value, read with `provider` (else the first provider that
         reads such references, the default first)."""
-        if provider:
-            return await self.provider(provider).read_secret(reference)
-        default = self.default_provider_name()
-        names = [p.name for p in self.store.providers()]
-        for name in sorted(names, key=lambda n: n != default):
-            candidate = self.provider(name)
-            if reference.startswith(candidate.secret_kinds):
-                return await candidate.read_secret(reference)
-        raise PodbayError(
-            f"no provider here reads the secret reference {reference}",
-            "add an AWS provider (podbay provider add aws), or name one: podbay secret set "
-            "NAME --ref REF --provider AWS_NAME",
-        )
+        reader = self.providers.reader(reference, provider)
+        if reader is None:
+            raise PodbayError(
+                f"no provider here reads the secret reference {reference}",
+                "add an AWS provider (podbay provider add aws), or name one: podbay secret set "
+                "NAME --ref REF --provider AWS_NAME",
+            )
+        return await self.provider(reader).read_secret(reference)
 
     def _registry_login(self, provider: str) -> registry_access.Lookup:
         """A registry's credentials: the provider's own first (an ECR registry of its account:

@@ -35,6 +35,15 @@ class ProviderAdmin:
     def default(self) -> str | None:
         return self.store.get_meta(DEFAULT) or None
 
+    def reader(self, reference: str, named: str = "") -> str | None:
+        """Which provider reads a secret reference: the one it names, else the first that reads
+        such references (the default first); None when none does."""
+        if named:
+            return named
+        default = self.default()
+        names = sorted((c.name for c in self.store.providers()), key=lambda n: n != default)
+        return next((n for n in names if reference.startswith(self.get(n).secret_kinds)), None)
+
     def find(self, name: str) -> Provider:
         """The provider called NAME, or the only provider of type NAME."""
         config = self.store.provider(name)

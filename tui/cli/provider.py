@@ -148,19 +148,13 @@ def cmd_provider_policy(ns: argparse.Namespace) -> int:
     config = store.provider(ns.name)
     type_name = config.type if config else ns.name
     # The secret references read with this provider's credentials, each allowed alone: those
-    # naming it, and those naming none that it is the first to read (core.engine.read_secret).
-    default = admin.default()
-    readers = [
-        c.name
-        for c in sorted(store.providers(), key=lambda c: c.name != default)
-        if c.type in providers.TYPES and providers.provider_class(c.type).secret_kinds
-    ]
+    # naming it, and those naming none that it is the first to read (as core.engine does).
     references = [
         s.reference
         for s in secrets_store.listed(store)
         if config
         and s.where == "reference"
-        and (s.provider or next(iter(readers), "")) == config.name
+        and admin.reader(s.reference, s.provider) == config.name
     ]
     if type_name not in providers.TYPES:
         raise PodbayError(
