@@ -160,7 +160,13 @@ def test_connections_share_one_master_that_stop_closes(podbay: Podbay, workspace
     def sshd_processes() -> list[str]:
         return [proc[-1] for proc in container.top()["Processes"] if "sshd" in proc[-1]]
 
-    assert ssh(podbay, "box.podbay", "true").returncode == 0
+    # A session held open keeps the master (it outlives its last session by 1 s only, which a
+    # busy machine's `docker top` may take).
+    held = subprocess.Popen(
+        ["ssh", "-F", str(podbay.home / "ssh_config"), "box.podbay", "echo ready; cat"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=podbay.env,
+    )  # fmt: skip
+    assert held.stdout is not None and held.stdout.readline() == b"ready\n"
     master = sshd_processes()
     assert master, "the master connection's sshd is kept"
     for _ in range(3):
@@ -169,6 +175,7 @@ def test_connections_share_one_master_that_stop_closes(podbay: Podbay, workspace
     check = ssh(podbay, "-O", "check", "box.podbay")
     assert check.returncode == 0 and b"Master running" in check.stderr
     podbay.ok("stop", "box")
+    held.wait(timeout=60)  # (its session went with the master)
     assert ssh(podbay, "-O", "check", "box.podbay").returncode != 0
     # OpenSSH gives a ProxyCommand of a master /dev/null as stderr: the reason comes over SSH.
     refused = ssh(podbay, "box.podbay", "true")
