@@ -108,9 +108,10 @@ class Engine:
     def provider(self, name: str) -> Provider:
         return self.providers.get(name)
 
-    async def read_secret(self, provider: str, reference: str) -> str:
-        """A secret reference's value, read with `provider` (else the first provider that
-        reads such references, the default first)."""
+    async def read_secret(self, provider: str, reference: str, workspace: str = "") -> str:
+        """A secret reference's value for `workspace`, read with `provider` (else the first
+        provider that reads such references, the default first): here, or on the workspace's
+        machine when that provider reads there (an AWS provider's `secrets_on_vm`)."""
         reader = self.providers.reader(reference, provider)
         if reader is None:
             raise PodbayError(
@@ -118,7 +119,15 @@ class Engine:
                 "add an AWS provider (podbay provider add aws), or name one: podbay secret set "
                 "NAME --ref REF --provider AWS_NAME",
             )
-        return await self.provider(reader).read_secret(reference)
+        target = self.provider(reader)
+        ws = self.store.find_workspace(workspace) if workspace else None
+        if ws is not None and ws.provider == reader and target.reads_secrets_on(ws):
+            report = Reporter(self.store.root, ws.name, None)
+            return await target.read_secret(reference, machine_job(self.store, ws, report))
+        return await target.read_secret(reference)
+
+    def _secret_reader(self, workspace: str) -> secrets_store.ReadReference:
+        return lambda provider, reference: self.read_secret(provider, reference, workspace)
 
     def _registry_login(self, provider: str) -> registry_access.Lookup:
         """A registry's credentials: the provider's own first (an ECR registry of its account:
@@ -138,9 +147,10 @@ class Engine:
         if not secrets_store.listed(self.store):
             return {}
         if report is None:
-            return await secrets_store.values_for(self.store, name, self.read_secret)
+            return await secrets_store.values_for(self.store, name, self._secret_reader(name))
         problems: list[PodbayError] = []
-        values = await secrets_store.values_for(self.store, name, self.read_secret, problems)
+        read = self._secret_reader(name)
+        values = await secrets_store.values_for(self.store, name, read, problems)
         for problem in problems:
             report.warn(f"{problem.message}; the hooks run without it ({problem.hint})")
         return values

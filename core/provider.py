@@ -132,11 +132,11 @@ class Provider(abc.ABC):
 
     @classmethod
     def iam_policy(
-        cls, options: Mapping[str, Any], references: Sequence[str] = ()
+        cls, options: Mapping[str, Any], references: Sequence[str] = (), machine: bool = False
     ) -> dict[str, Any] | None:
         """The least-privilege cloud policy this type needs with these (raw) options and the
-        secret references set with the provider, for `provider policy`; None: the type needs
-        none."""
+        secret references set with the provider, for `provider policy`; with `machine`, the
+        policy of its machines' own role instead. None: the type needs none."""
         return None
 
     @classmethod
@@ -164,8 +164,14 @@ class Provider(abc.ABC):
     async def delete_machine(self, job: MachineJob) -> None:
         return None
 
-    async def read_secret(self, reference: str) -> str:
-        """A secret reference's value, read with this provider's credentials (never kept)."""
+    def reads_secrets_on(self, workspace: Workspace) -> bool:
+        """Whether `workspace`'s secret references are read on its machine (read_secret with
+        its job), not with the credentials here."""
+        return False
+
+    async def read_secret(self, reference: str, on: MachineJob | None = None) -> str:
+        """A secret reference's value, read with this provider's credentials, or on the
+        workspace's machine `on` when reads_secrets_on says so (never kept)."""
         raise PodbayError(
             f"provider {self.name} cannot read the secret reference {reference}",
             "read it with an AWS provider: podbay secret set NAME --ref REF --provider AWS_NAME",

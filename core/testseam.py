@@ -7,6 +7,9 @@ environment; keeping every reader here makes the whole seam visible in one page:
 - PODBAY_TEST_AWS_RESOLVER=tests.MODULE:FUNCTION: where SSH of an EC2 instance answers, for the
   tests' stand-in instance (a local container that ran podbay's real user-data). Only modules
   under `tests.` are accepted.
+- PODBAY_TEST_MACHINE_AWS="METADATA_URL ENDPOINT_URL": where a VM's secret reader
+  (assets/aws/read_secrets.py) finds the instance metadata service and AWS, for a stand-in
+  instance beside the tests' own (tests/aws/cloud.py).
 - PODBAY_TEST_NO_SSHD_BUNDLE=1: new containers get no portable sshd (core/ssh/bundle.py), so
   the package-manager path is what sets SSH up.
 """
@@ -40,3 +43,9 @@ def aws_resolver() -> Callable[..., tuple[str, int]] | None:
 
 def no_sshd_bundle() -> bool:
     return os.environ.get("PODBAY_TEST_NO_SSHD_BUNDLE") == "1"
+
+
+def machine_aws() -> list[str]:
+    """The VM secret reader's options for the tests' metadata service and AWS; [] for EC2's."""
+    urls = os.environ.get("PODBAY_TEST_MACHINE_AWS", "").split()
+    return ["--imds", urls[0], "--endpoint", urls[1]] if len(urls) == 2 else []

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import ClassVar, Literal
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, TypeAdapter, field_validator, model_validator
 
 from podbay.core.provider import ProviderOptions
 
 CANONICAL_OWNER = "099720109477"
+INSTANCE_PROFILE = re.compile(r"arn:aws(-[a-z]+)*:iam::\d{12}:instance-profile/[\w+=,.@/-]{1,512}")
 
 
 # Offered in the setup form: current general-purpose, compute and burstable types, Intel and
@@ -38,6 +40,11 @@ SUGGESTED_TYPES = (
 )
 
 _LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+
+
+def reads_on_vm(options: Mapping[str, Any]) -> bool:
+    """The secrets_on_vm option of raw options (`provider policy -o secrets_on_vm=true`)."""
+    return TypeAdapter(bool).validate_python(options.get("secrets_on_vm") or False)
 
 
 def zone_name(value: str | None) -> str | None:
@@ -123,6 +130,11 @@ class AwsOptions(ProviderOptions):
         default=None,
         description="IAM instance profile for the VM; none by default",
     )
+    secrets_on_vm: bool = Field(
+        json_schema_extra={"group": "Access"},
+        default=False,
+        description="Read ssm:/secretsmanager: secrets on the VM with its instance profile",
+    )
     route53_zone: str | None = Field(
         json_schema_extra={"group": "Network"},
         default=None,
@@ -156,6 +168,26 @@ class AwsOptions(ProviderOptions):
             return str(ipaddress.ip_network(value, strict=False))
         except ValueError:
             raise ValueError("write an address range like 203.0.113.7/32") from None
+
+    @field_validator("instance_profile_arn")
+    @classmethod
+    def _profile(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not INSTANCE_PROFILE.fullmatch(value):
+            raise ValueError(
+                "an instance profile's ARN looks like "
+                "arn:aws:iam::123456789012:instance-profile/NAME"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _reads_on_vm(self) -> AwsOptions:
+        if self.secrets_on_vm and not self.instance_profile_arn:
+            raise ValueError(
+                "secrets_on_vm reads with the VM's instance profile: set instance_profile_arn too"
+            )
+        return self
 
     @field_validator("route53_zone")
     @classmethod

@@ -1,7 +1,9 @@
 """The least-privilege IAM policy podbay needs: the bundled statements; Route 53 only for
 the configured zone (A records named `*.<zone>`), only when a zone is configured; pulls from
 the account's ECR (a private image or FROM line); and reading exactly the secret references
-the user set with the provider (`podbay secret set NAME --ref ...`), in its region."""
+the user set with the provider (`podbay secret set NAME --ref ...`), in its region: by the
+user, or with `secrets_on_vm` by the workspace VM's instance role (`instance_role_document`),
+which the user then passes to EC2 (iam:PassRole)."""
 
 from __future__ import annotations
 
@@ -16,9 +18,11 @@ def document(
     references: Sequence[str] = (),
     region: str | None = None,
     ecr: bool = True,
+    instance_profile: str | None = None,
 ) -> dict[str, Any]:
     """The policy for these options; `route53_zone` is a name that `zone_name` accepted;
-    `references` are secret references as core/secrets_store.py checked them."""
+    `references` are secret references as core/secrets_store.py checked them (those the
+    user reads); `instance_profile` the ARN of the VMs' instance profile, if any."""
     policy: dict[str, Any] = json.loads(
         resources.files("podbay.assets").joinpath("aws/policy.json").read_text()
     )
@@ -26,8 +30,31 @@ def document(
         policy["Statement"] += _route53(route53_zone)
     if ecr:
         policy["Statement"] += ECR
+    if instance_profile:
+        policy["Statement"] += _pass_role(instance_profile)
     policy["Statement"] += _references(references, region or "*")
     return policy
+
+
+def instance_role_document(references: Sequence[str], region: str | None) -> dict[str, Any]:
+    """The policy of the VMs' instance role when they read the secret references themselves
+    (`secrets_on_vm`): exactly those, in the provider's region."""
+    return {"Version": "2012-10-17", "Statement": _references(references, region or "*")}
+
+
+def _pass_role(instance_profile: str) -> list[dict[str, Any]]:
+    """Launching with an instance profile passes its role to EC2. The role's name is not in
+    the profile's ARN, so any role of the profile's account, and only to EC2."""
+    account = instance_profile.split(":")[4] if instance_profile.count(":") >= 5 else ""
+    return [
+        {
+            "Sid": "PodbayPassTheInstanceRoleToEc2",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": f"arn:aws:iam::{account or '*'}:role/*",
+            "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+        }
+    ]
 
 
 # Optional: only a private image of the account's ECR needs them (the deep check leaves them).

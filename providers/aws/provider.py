@@ -17,12 +17,17 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import json
 import os
 import re
+import shlex
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from importlib import resources
 from typing import Any, ClassVar, Literal
+
+from pydantic import ValidationError
 
 from podbay.core import paths, testseam
 from podbay.core.devcontainer.values import printable
@@ -44,7 +49,7 @@ from podbay.providers.aws import policy as iam
 from podbay.providers.aws.deep_check import AwsDeepCheck
 from podbay.providers.aws.errors import AwsError, check_region, client_config, explain
 from podbay.providers.aws.launch import TAG_HOME, TAG_WORKSPACE, launch_params, workspace_tags
-from podbay.providers.aws.options import SUGGESTED_TYPES, AwsOptions, zone_name
+from podbay.providers.aws.options import SUGGESTED_TYPES, AwsOptions, reads_on_vm, zone_name
 
 
 def _tag(instance: dict[str, Any], key: str) -> str:
@@ -103,14 +108,31 @@ class AwsProvider(Provider):
 
     @classmethod
     def iam_policy(
-        cls, options: Mapping[str, Any], references: Sequence[str] = ()
+        cls, options: Mapping[str, Any], references: Sequence[str] = (), machine: bool = False
     ) -> dict[str, Any] | None:
         try:
             zone = zone_name(options.get("route53_zone"))
-        except ValueError as exc:
-            raise ProviderError(f"option route53_zone: {exc}", "e.g. dev.example.com") from None
+            on_vm = reads_on_vm(options)
+        except (ValueError, ValidationError) as exc:
+            raise ProviderError(f"options: {exc}", "e.g. route53_zone=dev.example.com") from None
         region = options.get("region")
-        return iam.document(zone, references, region if isinstance(region, str) else None)
+        region = region if isinstance(region, str) else None
+        if machine:
+            if not on_vm:
+                raise ProviderError(
+                    "the VMs read no secrets while secrets_on_vm is off: their instance role "
+                    "needs nothing from podbay",
+                    "to read them there: podbay provider set NAME -o secrets_on_vm=true "
+                    "-o instance_profile_arn=ARN",
+                )
+            return iam.instance_role_document(references, region)
+        profile = options.get("instance_profile_arn")
+        return iam.document(
+            zone,
+            () if on_vm else references,
+            region,
+            instance_profile=profile if isinstance(profile, str) else None,
+        )
 
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
@@ -183,9 +205,15 @@ class AwsProvider(Provider):
 
     # secrets -------------------------------------------------------------------------------
 
-    async def read_secret(self, reference: str) -> str:
+    def reads_secrets_on(self, workspace: Workspace) -> bool:
+        return self.options.secrets_on_vm and workspace.machine.ssh is not None
+
+    async def read_secret(self, reference: str, on: MachineJob | None = None) -> str:
         """`ssm:/PATH` (Parameter Store, decrypted) or `secretsmanager:NAME`, with this
-        provider's credentials in its region; a missing one is named with the region."""
+        provider's credentials in its region, or on the machine of `on` with its instance
+        profile; a missing one is named with the region."""
+        if on is not None:
+            return await self._read_on_machine(reference, on)
         kind, _, name = reference.partition(":")
         region = self.options.region
 
@@ -211,6 +239,75 @@ class AwsProvider(Provider):
 
         service = "ssm" if kind == "ssm" else "secretsmanager"
         return str(await self._boto(service, read, f"reading {reference}"))
+
+    async def _read_on_machine(self, reference: str, job: MachineJob) -> str:
+        """Read on the workspace's VM, by assets/aws/read_secrets.py over podbay's SSH
+        connection: the instance role's credentials never leave the VM, and the user's are
+        not used. The value comes back over that connection, to go where one read here goes."""
+        workspace = job.workspace.name
+        code = resources.files("podbay.assets").joinpath("aws/read_secrets.py").read_text()
+        argv = ["python3", "-I", "-c", code, self.options.region, *testseam.machine_aws()]
+        address = ssh_machine.MachineAddress.of(job.workspace.machine, job.keys.client_key)
+        try:
+            conn = await ssh_machine.connect(address)
+        except ssh_machine.MachineUnreachable as exc:
+            raise ProviderError(
+                f"cannot reach workspace {workspace}'s machine to read {reference} there: "
+                f"{exc.message}",
+                f"start it: podbay up {workspace}",
+            ) from None
+        try:
+            done = await conn.run(shlex.join([*argv, reference]), check=False)
+        finally:
+            conn.close()
+        try:
+            found = json.loads(str(done.stdout or ""))[reference]
+        except (ValueError, KeyError, TypeError):
+            if done.exit_status == 127:
+                raise ProviderError(
+                    f"workspace {workspace}'s machine has no python3 to read secrets with",
+                    f"install it there, or read them here: podbay provider set {self.name} "
+                    "-o secrets_on_vm=false",
+                ) from None
+            lines = str(done.stderr or "").strip().splitlines()
+            said = printable(lines[-1]) if lines else "no answer"
+            raise ProviderError(
+                f"reading {reference} on workspace {workspace}'s machine failed: {said}", ""
+            ) from None
+        if "value" in found:
+            return str(found["value"])
+        raise self._machine_read_failed(reference, workspace, found)
+
+    def _machine_read_failed(
+        self, reference: str, workspace: str, found: dict[str, str]
+    ) -> ProviderError:
+        kind, _, name = reference.partition(":")
+        region = self.options.region
+        code, message = str(found.get("error")), printable(str(found.get("message")))
+        if code == "NoInstanceProfile":
+            return ProviderError(
+                f"workspace {workspace}'s machine has no instance profile to read {reference} with",
+                "it was made before instance_profile_arn was set: attach the profile to the "
+                f"instance (EC2: Modify IAM role), or read here: podbay provider set {self.name} "
+                "-o secrets_on_vm=false",
+            )
+        if code == "AccessDenied":
+            return ProviderError(
+                f"the instance role of workspace {workspace}'s machine may not read "
+                f"{reference} in region {region} (or there is no such "
+                f"{'parameter' if kind == 'ssm' else 'secret'})",
+                f"give the role the policy of: podbay provider policy {self.name} --instance-role",
+            )
+        if code in ("ParameterNotFound", "ResourceNotFoundException"):
+            where = "Parameter Store" if kind == "ssm" else "Secrets Manager"
+            return ProviderError(
+                f"secret reference {reference}: {where} has no {name} in region {region}",
+                f"check the name, or the region of provider {self.name} "
+                f"(podbay provider set {self.name} -o region=...)",
+            )
+        return ProviderError(
+            f"reading {reference} on workspace {workspace}'s machine: {code}: {message}", ""
+        )
 
     async def registry_login(self, registry: str) -> tuple[str, str] | None:
         """An ECR registry of this account in any region: a token of ecr:GetAuthorizationToken

@@ -12,11 +12,9 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core import set_initial_no_auth_action_count
-from moto.iam.access_control import IAMPolicyStatement
-from moto.secretsmanager.responses import SecretsManagerResponse
-from moto.ssm.responses import SimpleSystemManagerResponse
 
 from podbay.providers.aws import policy
+from tests.aws import cloud
 
 SOURCES = Path(__file__).resolve().parents[2] / "providers" / "aws"
 # Asked of AWS without a permission (GetCallerIdentity), or optional with a note when refused
@@ -62,27 +60,8 @@ def test_the_policy_reads_exactly_the_references_set_and_the_accounts_ecr(
     """Under podbay's policy, a user reads the secret references they set with the provider,
     and no other parameter or secret; an ECR login works."""
 
-    # moto reads `*` in a resource but not `?` (one character, as AWS documents it; its regex
-    # fails on `-??????`, the suffix Secrets Manager adds to a secret's ARN): AWS's rule here.
-    def aws_match(pattern: str, string: str) -> re.Match[str] | None:
-        regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-        return re.fullmatch(regex, string, re.DOTALL)
-
-    monkeypatch.setattr(IAMPolicyStatement, "_match", staticmethod(aws_match))
-
-    # moto asks SSM's and Secrets Manager's permissions of no resource ("*"), so a grant scoped
-    # to a parameter or a secret is refused there: AWS asks them of the one named.
-    def parameter_arn(self: SimpleSystemManagerResponse) -> str:
-        found = self.ssm_backend.get_parameter(str(self._get_param("Name") or ""))
-        return "*" if found is None else f"{self.ssm_backend.ssm_prefix}{found.name}"
-
-    def secret_arn(self: SecretsManagerResponse) -> str:
-        secret_id = str(self._get_param("SecretId") or "")
-        found = self.backend.secrets.get(secret_id) if secret_id else None
-        return "*" if found is None else str(found.arn)
-
-    monkeypatch.setattr(SimpleSystemManagerResponse, "_determine_resource", parameter_arn, False)
-    monkeypatch.setattr(SecretsManagerResponse, "_determine_resource", secret_arn, False)
+    # AWS's rules for reading them, not moto's (added to moto's responses: raising=False)
+    cloud.strict_iam(lambda owner, name, value: monkeypatch.setattr(owner, name, value, False))
     for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                        "AWS_DEFAULT_REGION": "eu-west-1"}.items():  # fmt: skip
         monkeypatch.setenv(key, value)

@@ -81,7 +81,7 @@ def workspace_secrets(name: str) -> dict[str, str]:
     engine = functools.cache(open_engine)  # (opened once, for the first reference only)
 
     async def read(provider: str, reference: str) -> str:
-        return await engine().read_secret(provider, reference)
+        return await engine().read_secret(provider, reference, name)
 
     return asyncio.run(secrets_store.values_for(StoreView(), name, read))
 

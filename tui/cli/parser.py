@@ -302,6 +302,11 @@ def _provider(sub: Subcommands) -> None:
     )
     q.add_argument("name", help="a provider's name, or a type (aws)")
     q.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE")
+    q.add_argument(
+        "--instance-role",
+        action="store_true",
+        help="the policy of its VMs' instance role instead (secrets_on_vm: the secrets they read)",
+    )
     q = _verb(
         actions,
         "gc",

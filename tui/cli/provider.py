@@ -138,7 +138,8 @@ def cmd_provider_check(ns: argparse.Namespace) -> int:
 
 def cmd_provider_policy(ns: argparse.Namespace) -> int:
     """The least-privilege cloud policy a provider (its name, or a type) needs, as JSON; a
-    configured provider's options shape it (e.g. its Route 53 zone), and -o adds to them."""
+    configured provider's options shape it (e.g. its Route 53 zone), and -o adds to them.
+    --instance-role: the policy its VMs' instance role needs (to read secrets there)."""
     from podbay import providers
     from podbay.core import secrets_store
     from podbay.core.errors import PodbayError
@@ -161,7 +162,8 @@ def cmd_provider_policy(ns: argparse.Namespace) -> int:
             f"no provider or provider type named {ns.name!r}", "see: podbay provider list"
         )
     options = {**(config.options if config else {}), **_parse_options(ns.option)}
-    policy = providers.provider_class(type_name).iam_policy(options, references)
+    kind = providers.provider_class(type_name)
+    policy = kind.iam_policy(options, references, ns.instance_role)
     if policy is None:
         having = [t for t in sorted(providers.TYPES) if providers.provider_class(t).iam_policy({})]
         raise PodbayError(
@@ -170,6 +172,15 @@ def cmd_provider_policy(ns: argparse.Namespace) -> int:
         )
     print(json.dumps(policy, indent=2))
     from podbay.providers.aws import policy as aws_policy
+    from podbay.providers.aws.options import reads_on_vm
+
+    if type_name == "aws" and references and not ns.instance_role and reads_on_vm(options):
+        print(
+            f"podbay: note: its VMs read its {len(references)} secret reference(s) "
+            f"(secrets_on_vm); their instance role's policy: podbay provider policy {ns.name} "
+            "--instance-role",
+            file=sys.stderr,
+        )
 
     if (length := aws_policy.size(policy)) > aws_policy.MANAGED_POLICY_LIMIT:
         print(

@@ -1,0 +1,141 @@
+"""Secrets read on the workspace's VM (`secrets_on_vm`): the reader podbay runs there
+(assets/aws/read_secrets.py) takes the instance role's credentials from the metadata service
+(IMDSv2) and signs its requests with them; moto checks each signature and the role's policy,
+the one `podbay provider policy NAME --instance-role` prints."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+import boto3
+import pytest
+
+from podbay.providers.aws import policy
+from tests.aws import cloud
+from tests.conftest import Podbay
+from tests.unit.test_cli_errors import assert_clean_error
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCES = ["ssm:/team/db", "secretsmanager:team/api"]
+
+
+def start_cloud(credentials: Path, *where: str) -> tuple[subprocess.Popen[str], list[str]]:
+    """tests/aws/cloud.py in a process of its own: (the process, its `ready` line's ports)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.aws.cloud", str(credentials), *where],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    ready = proc.stdout.readline().split()  # (the process prints it once both answer)
+    assert ready[:1] == ["ready"], "tests/aws/cloud.py did not start"
+    return proc, ready[1:]
+
+
+def seed(endpoint: str, region: str = "us-east-1") -> None:
+    """Two parameters and two secrets; the role may read one of each."""
+    keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    ssm = boto3.client("ssm", endpoint_url=endpoint, region_name=region, **keys)
+    secrets = boto3.client("secretsmanager", endpoint_url=endpoint, region_name=region, **keys)
+    for name in ("/team/db", "/team/other"):
+        ssm.put_parameter(Name=name, Value=f"value of {name}", Type="SecureString")
+    for name in ("team/api", "team/api-admin"):
+        secrets.create_secret(Name=name, SecretString=f"value of {name}")
+
+
+@pytest.fixture
+def local_cloud(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
+    """(AWS endpoint, metadata service, the role's credentials file), on 127.0.0.1."""
+    credentials = tmp_path / "role.json"
+    proc, (moto_port, metadata_port) = start_cloud(credentials)
+    try:
+        yield f"http://127.0.0.1:{moto_port}", f"http://127.0.0.1:{metadata_port}", credentials
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def read_on_vm(metadata: str, endpoint: str, *references: str) -> dict[str, dict[str, str]]:
+    """Run the reader as podbay runs it on a VM (the system's python3, isolated)."""
+    code = resources.files("podbay.assets").joinpath("aws/read_secrets.py").read_text()
+    python = shutil.which("python3", path="/usr/bin:/bin") or sys.executable
+    done = subprocess.run(
+        [python, "-I", "-c", code, "us-east-1", "--imds", metadata, "--endpoint", endpoint,
+         *references],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": os.environ["PATH"]},  # no AWS_* here: the role's are the metadata's
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    found: dict[str, dict[str, str]] = json.loads(done.stdout)
+    return found
+
+
+def test_the_vm_reads_what_its_role_may_read_and_nothing_else(
+    local_cloud: tuple[str, str, Path],
+) -> None:
+    endpoint, metadata, credentials = local_cloud
+    seed(endpoint)
+    role = cloud.role_credentials(endpoint, policy.instance_role_document(REFERENCES, "us-east-1"))
+    cloud.enforce(endpoint)
+    # No instance profile yet: the metadata service lists no role.
+    assert read_on_vm(metadata, endpoint, "ssm:/team/db")["ssm:/team/db"]["error"] == (
+        "NoInstanceProfile"
+    )
+    credentials.write_text(json.dumps(role))
+    found = read_on_vm(
+        metadata, endpoint, *REFERENCES, "ssm:/team/other", "secretsmanager:team/api-admin"
+    )
+    assert found["ssm:/team/db"] == {"value": "value of /team/db"}
+    assert found["secretsmanager:team/api"] == {"value": "value of team/api"}
+    assert found["ssm:/team/other"]["error"] == "AccessDenied"
+    assert found["secretsmanager:team/api-admin"]["error"] == "AccessDenied"
+    # moto checks the signature: with the secret key wrong, nothing is read.
+    credentials.write_text(json.dumps({**role, "SecretAccessKey": "x" + role["SecretAccessKey"]}))
+    refused = read_on_vm(metadata, endpoint, "ssm:/team/db")["ssm:/team/db"]
+    assert "value" not in refused and "Signature" in refused["error"], refused
+
+
+def test_with_secrets_on_vm_the_instance_role_reads_them_and_the_user_passes_it(
+    podbay: Podbay,
+) -> None:
+    """`provider policy NAME`: the user's policy passes the role to EC2 and reads no secret;
+    `--instance-role`: the role's, which reads exactly the references set."""
+    arn = "arn:aws:iam::111122223333:instance-profile/dev"
+    add = ["provider", "add", "aws", "--name", "cloud", "--no-check", "-o", "region=eu-west-1"]
+    assert_clean_error(
+        podbay(*add, "-o", "secrets_on_vm=true"),
+        "secrets_on_vm reads with the VM's instance profile: set instance_profile_arn too",
+    )
+    assert_clean_error(
+        podbay(*add, "-o", "instance_profile_arn=dev"), "an instance profile's ARN looks like"
+    )
+    podbay.ok(*add, "-o", f"instance_profile_arn={arn}", "-o", "secrets_on_vm=true")
+    podbay.ok("secret", "set", "DB", "--ref", "ssm:/team/db", "--provider", "cloud")
+    user = podbay.ok("provider", "policy", "cloud")
+    statements = json.loads(user.stdout)["Statement"]
+    assert not [s for s in statements if "ssm:GetParameter" in str(s["Action"])]
+    [passing] = [s for s in statements if s["Action"] == "iam:PassRole"]
+    assert passing["Resource"] == "arn:aws:iam::111122223333:role/*"
+    assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
+    assert "podbay provider policy cloud --instance-role" in user.stderr
+    role = json.loads(podbay.ok("provider", "policy", "cloud", "--instance-role").stdout)
+    [reads] = [s for s in role["Statement"] if s["Action"] == "ssm:GetParameter"]
+    assert reads["Resource"] == ["arn:aws:ssm:eu-west-1:*:parameter/team/db"]
+    # Read with the user's credentials, the VMs need nothing.
+    assert_clean_error(
+        podbay("provider", "policy", "aws", "--instance-role"),
+        "the VMs read no secrets while secrets_on_vm is off",
+    )
+    # Without an instance profile, no role is passed.
+    assert "iam:PassRole" not in podbay.ok("provider", "policy", "aws").stdout
