@@ -5,6 +5,8 @@ the one `podbay provider policy NAME --instance-role` prints."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -17,9 +19,14 @@ from pathlib import Path
 import boto3
 import pytest
 
+from podbay import providers
+from podbay.core import secrets_store
+from podbay.core.engine import Engine, UpRequest
+from podbay.core.model import ProviderConfig
+from podbay.core.store import Store
 from podbay.providers.aws import policy
-from tests.aws import cloud
-from tests.conftest import Podbay
+from tests.aws import cloud, standin
+from tests.conftest import IMAGE, PODBAY, Podbay, write_config
 from tests.unit.test_cli_errors import assert_clean_error
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,3 +146,98 @@ def test_with_secrets_on_vm_the_instance_role_reads_them_and_the_user_passes_it(
     )
     # Without an instance profile, no role is passed.
     assert "iam:PassRole" not in podbay.ok("provider", "policy", "aws").stdout
+
+
+@pytest.fixture
+def cloud_beside_the_vm(needs_docker: None, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """tests/aws/cloud.py in a container of its own, where a stand-in instance's programs
+    reach it: (its address, the role's credentials file). It runs this checkout's
+    tests.aws.cloud with this interpreter's packages, on the image's own python3."""
+    import sysconfig
+
+    folder = tmp_path / "cloud"
+    folder.mkdir()
+    name = f"podbay-test-cloud-{os.getpid()}-{tmp_path.name}"[:60]
+    packages = sysconfig.get_paths()["purelib"]
+    subprocess.run(
+        ["docker", "run", "-d", "--name", name, "-v", f"{ROOT}:{ROOT}:ro",
+         "-v", f"{folder}:/cloud", "-w", str(ROOT), "-e", f"PYTHONPATH={ROOT}:{packages}",
+         IMAGE, "python3", "-m", "tests.aws.cloud", "/cloud/role.json", "0.0.0.0", "5000",
+         "8080"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    try:
+        with subprocess.Popen(
+            ["docker", "logs", "-f", name], stdout=subprocess.PIPE, text=True
+        ) as logs:
+            assert logs.stdout is not None
+            ready = logs.stdout.readline()  # (printed once both answer)
+            logs.kill()
+        assert ready.startswith("ready"), "tests/aws/cloud.py did not start in its container"
+        address = subprocess.run(
+            ["docker", "inspect", "-f", "{{.NetworkSettings.IPAddress}}", name],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        yield address, folder / "role.json"
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+
+
+def test_a_workspace_vm_reads_its_secrets_for_hooks_exec_and_ssh(
+    aws: None,
+    caller_ip: dict[str, str],
+    standin_env: Path,
+    cloud_beside_the_vm: tuple[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With secrets_on_vm, the stand-in VM reads the parameter with its role (from the metadata
+    service): a hook, `podbay exec` and `podbay ssh` get it, though nothing here could read it
+    (the parameter is only in the VM's AWS, and this computer's AWS is unreachable to them)."""
+    address, role_file = cloud_beside_the_vm
+    endpoint = f"http://{address}:5000"
+    seed(endpoint)
+    role_policy = policy.instance_role_document(REFERENCES, "us-east-1")
+    role_file.write_text(json.dumps(cloud.role_credentials(endpoint, role_policy)))
+    cloud.enforce(endpoint)
+    monkeypatch.setenv("PODBAY_TEST_MACHINE_AWS", f"http://{address}:8080 {endpoint}")
+    profile = boto3.client("iam").create_instance_profile(InstanceProfileName="dev")
+    home = tmp_path / "home"
+    store = Store(home)
+    engine = Engine(store, providers.load)
+    options = {"region": "us-east-1", "secrets_on_vm": True,
+               "instance_profile_arn": profile["InstanceProfile"]["Arn"]}  # fmt: skip
+    engine.providers.save(ProviderConfig(name="cloud", type="aws", options=options))
+    secrets_store.set_reference(store, "DB", "", "ssm:/team/db", "cloud")
+    project = tmp_path / "project"
+    # (the hook says whether it saw the value, not the value)
+    hook = 'test "$DB" = "value of /team/db" && touch /tmp/the-hook-saw-it'
+    write_config(project, {"image": IMAGE, "postCreateCommand": hook})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(PODBAY_HOME=str(home), AWS_ENDPOINT_URL="http://127.0.0.1:9")  # (nothing there)
+    try:
+        asyncio.run(engine.up(UpRequest(source=str(project), provider="cloud")))
+        ws = store.workspace("project")
+        saw = subprocess.run(["docker", "exec", str(ws.container_id), "ls", "/tmp"],
+                             capture_output=True, text=True)  # fmt: skip
+        assert "the-hook-saw-it" in saw.stdout
+        for verb in ("exec", "ssh"):
+            done = subprocess.run(
+                [PODBAY, verb, "project", "--", "printenv", "DB"],
+                env=env, capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+            assert done.stdout == "value of /team/db\n", (verb, done.stderr)
+        # A parameter the role may not read: one line naming the role and the way out.
+        secrets_store.set_reference(store, "OTHER", "", "ssm:/team/other", "cloud")
+        refused = subprocess.run([PODBAY, "exec", "project", "--", "true"],
+                                 env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert_clean_error(
+            refused,
+            "secret OTHER: the instance role of workspace project's machine may not read "
+            "ssm:/team/other in region us-east-1",
+        )
+        assert "podbay provider policy cloud --instance-role" in refused.stderr
+    finally:
+        with contextlib.suppress(Exception):
+            asyncio.run(engine.delete("project"))
+        standin.remove_all(store.install_id())
