@@ -206,14 +206,24 @@ async def values_for(
     for entry in listed(store):
         if entry.workspace in ("", workspace) and (entry.name not in chosen or entry.workspace):
             chosen[entry.name] = entry
-    values: dict[str, str] = {}
-    for name, entry in sorted(chosen.items()):
+    import asyncio
+
+    async def one(name: str, entry: Secret) -> str | PodbayError:
         try:
-            values[name] = await _value(store, name, entry, read)
+            return await _value(store, name, entry, read)
         except PodbayError as exc:
-            if problems is None:
-                raise
-            problems.append(exc)
+            return exc
+
+    # All at once: each reference may be a round trip to AWS, or to the workspace's VM.
+    found = await asyncio.gather(*(one(name, entry) for name, entry in sorted(chosen.items())))
+    values: dict[str, str] = {}
+    for name, value in zip(sorted(chosen), found, strict=True):
+        if isinstance(value, str):
+            values[name] = value
+        elif problems is None:
+            raise value
+        else:
+            problems.append(value)
     return values
 
 

@@ -112,9 +112,14 @@ class AwsProvider(Provider):
     ) -> dict[str, Any] | None:
         try:
             zone = zone_name(options.get("route53_zone"))
+        except ValueError as exc:
+            raise ProviderError(f"option route53_zone: {exc}", "e.g. dev.example.com") from None
+        try:
             on_vm = reads_on_vm(options)
-        except (ValueError, ValidationError) as exc:
-            raise ProviderError(f"options: {exc}", "e.g. route53_zone=dev.example.com") from None
+        except ValidationError:
+            raise ProviderError(
+                "option secrets_on_vm: not true or false", "e.g. -o secrets_on_vm=true"
+            ) from None
         region = options.get("region")
         region = region if isinstance(region, str) else None
         if machine:
