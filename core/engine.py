@@ -108,26 +108,54 @@ class Engine:
     def provider(self, name: str) -> Provider:
         return self.providers.get(name)
 
-    async def read_secret(self, provider: str, reference: str, workspace: str = "") -> str:
-        """A secret reference's value for `workspace`, read with `provider` (else the first
-        provider that reads such references, the default first): here, or on the workspace's
-        machine when that provider reads there (an AWS provider's `secrets_on_vm`)."""
-        reader = self.providers.reader(reference, provider)
-        if reader is None:
-            raise PodbayError(
-                f"no provider here reads the secret reference {reference}",
-                "add an AWS provider (podbay provider add aws), or name one: podbay secret set "
-                "NAME --ref REF --provider AWS_NAME",
-            )
-        target = self.provider(reader)
+    async def read_secrets(
+        self, wanted: list[tuple[str, str]], workspace: str = ""
+    ) -> secrets_store.Answers:
+        """Secret references' values for `workspace`, each (provider name, reference) read with
+        that provider (else the first provider that reads such references, the default first):
+        here, all at once, or on the workspace's machine in one go when that provider reads
+        there (an AWS provider's `secrets_on_vm`)."""
+        found: dict[tuple[str, str], str | PodbayError] = {}
         ws = self.store.find_workspace(workspace) if workspace else None
-        if ws is not None and ws.provider == reader and target.reads_secrets_on(ws):
-            report = Reporter(self.store.root, ws.name, None)
-            return await target.read_secret(reference, machine_job(self.store, ws, report))
-        return await target.read_secret(reference)
+        here: list[tuple[tuple[str, str], str]] = []
+        on_machine: list[tuple[str, str]] = []
+        for key in wanted:
+            reader = self.providers.reader(key[1], key[0])
+            there = ws is not None and ws.provider == reader
+            if reader is None:
+                found[key] = PodbayError(
+                    f"no provider here reads the secret reference {key[1]}",
+                    "add an AWS provider (podbay provider add aws), or name one: podbay secret "
+                    "set NAME --ref REF --provider AWS_NAME",
+                )
+            elif there and ws is not None and self.provider(reader).reads_secrets_on(ws):
+                on_machine.append(key)
+            else:
+                here.append((key, reader))
 
-    def _secret_reader(self, workspace: str) -> secrets_store.ReadReference:
-        return lambda provider, reference: self.read_secret(provider, reference, workspace)
+        async def read_here(key: tuple[str, str], reader: str) -> None:
+            try:
+                found[key] = await self.provider(reader).read_secret(key[1])
+            except PodbayError as exc:
+                found[key] = exc
+
+        async def read_on_machine(ws: Workspace) -> None:
+            job = machine_job(self.store, ws, Reporter(self.store.root, ws.name, None))
+            references = [reference for _, reference in on_machine]
+            try:
+                answers = await self.provider(ws.provider).read_secrets_on(references, job)
+            except PodbayError as exc:
+                answers = dict.fromkeys(references, exc)
+            found.update({key: answers[key[1]] for key in on_machine})
+
+        await asyncio.gather(
+            *(read_here(key, reader) for key, reader in here),
+            *([read_on_machine(ws)] if ws is not None and on_machine else []),
+        )
+        return found
+
+    def _secret_reader(self, workspace: str) -> secrets_store.ReadReferences:
+        return lambda wanted: self.read_secrets(wanted, workspace)
 
     def _registry_login(self, provider: str) -> registry_access.Lookup:
         """A registry's credentials: the provider's own first (an ECR registry of its account:

@@ -165,13 +165,19 @@ class Provider(abc.ABC):
         return None
 
     def reads_secrets_on(self, workspace: Workspace) -> bool:
-        """Whether `workspace`'s secret references are read on its machine (read_secret with
-        its job), not with the credentials here."""
+        """Whether `workspace`'s secret references are read on its machine (read_secrets_on),
+        not with the credentials here."""
         return False
 
-    async def read_secret(self, reference: str, on: MachineJob | None = None) -> str:
-        """A secret reference's value, read with this provider's credentials, or on the
-        workspace's machine `on` when reads_secrets_on says so (never kept)."""
+    async def read_secrets_on(
+        self, references: list[str], job: MachineJob
+    ) -> dict[str, str | PodbayError]:
+        """The references' values read on the job's machine, in one go, each or why not;
+        raises when the machine cannot be asked at all."""
+        raise PodbayError(f"provider {self.name} reads no secrets on a machine", "")
+
+    async def read_secret(self, reference: str) -> str:
+        """A secret reference's value, read with this provider's credentials (never kept)."""
         raise PodbayError(
             f"provider {self.name} cannot read the secret reference {reference}",
             "read it with an AWS provider: podbay secret set NAME --ref REF --provider AWS_NAME",

@@ -18,7 +18,7 @@ import dataclasses
 import json
 import os
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -44,8 +44,10 @@ RESERVED = {
 }  # fmt: skip
 RESERVED_PREFIXES = ("PODBAY_", "DOCKER_", "LD_", "SSH_", "GIT_")
 
-# Reads a reference with an AWS provider's credentials: (provider name or "", reference).
-ReadReference = Callable[[str, str], Awaitable[str]]
+# Each (provider name or "", reference) -> its value, or why it could not be read.
+Answers = Mapping[tuple[str, str], "str | PodbayError"]
+# Reads references, all at once (with an AWS provider's credentials, or on a workspace's VM).
+ReadReferences = Callable[[list[tuple[str, str]]], Awaitable[Answers]]
 
 
 class Settings(Protocol):
@@ -197,57 +199,51 @@ def _forget_value(store: Store, entry: Secret) -> None:
 async def values_for(
     store: Settings,
     workspace: str,
-    read: ReadReference,
+    read: ReadReferences,
     problems: list[PodbayError] | None = None,
 ) -> dict[str, str]:
     """Every secret of `workspace` (its own over the global ones) as NAME -> value. One that
-    cannot be read raises, or with `problems` is left out and added there."""
+    cannot be read raises, or with `problems` is left out and added there. The references are
+    read together, in one call of `read`."""
     chosen: dict[str, Secret] = {}
     for entry in listed(store):
         if entry.workspace in ("", workspace) and (entry.name not in chosen or entry.workspace):
             chosen[entry.name] = entry
-    import asyncio
-
-    async def one(name: str, entry: Secret) -> str | PodbayError:
-        try:
-            return await _value(store, name, entry, read)
-        except PodbayError as exc:
-            return exc
-
-    # All at once: each reference may be a round trip to AWS, or to the workspace's VM.
-    found = await asyncio.gather(*(one(name, entry) for name, entry in sorted(chosen.items())))
+    wanted = sorted({(e.provider, e.reference) for e in chosen.values() if e.where == "reference"})
+    answers = await read(wanted) if wanted else {}
     values: dict[str, str] = {}
-    for name, value in zip(sorted(chosen), found, strict=True):
-        if isinstance(value, str):
-            values[name] = value
-        elif problems is None:
-            raise value
-        else:
-            problems.append(value)
+    for name, entry in sorted(chosen.items()):
+        try:
+            values[name] = _value(store, name, entry, answers)
+        except PodbayError as exc:
+            if problems is None:
+                raise
+            problems.append(exc)
     return values
 
 
-async def _value(store: Settings, name: str, entry: Secret, read: ReadReference) -> str:
+def _value(store: Settings, name: str, entry: Secret, answers: Answers) -> str:
     if entry.where == "reference":
-        try:
-            return await read(entry.provider, entry.reference)
-        except PodbayError as exc:  # named by the secret, as the user knows it
-            raise PodbayError(f"secret {name}: {exc.message}", exc.hint) from None
+        found = answers.get((entry.provider, entry.reference))
+        if isinstance(found, str):
+            return found
+        why = found or PodbayError(f"{entry.reference} was not read", "")
+        raise PodbayError(f"secret {name}: {why.message}", why.hint)  # as the user knows it
     if entry.where == "keyring":
-        found = _keyring_get(entry.key)
-        if found is None:
+        stored = _keyring_get(entry.key)
+        if stored is None:
             raise PodbayError(
                 f"secret {name} is no longer in the keyring",
                 f"set it again: podbay secret set {name}",
             )
-        return found
-    found = _file_read(store.root).get(entry.key)
-    if found is None:
+        return stored
+    stored = _file_read(store.root).get(entry.key)
+    if stored is None:
         raise PodbayError(
             f"secret {name} is missing from {_file(store.root)}",
             f"set it again: podbay secret set {name}",
         )
-    return found
+    return stored
 
 
 # The keyring ----------------------------------------------------------------------------------

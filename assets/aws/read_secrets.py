@@ -17,6 +17,7 @@ import hmac
 import json
 import re
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -24,6 +25,8 @@ from collections.abc import Callable
 from typing import Any
 
 TIMEOUT = 10
+RETRIES = 2
+PASSING = {"Unreachable", "InternalServerError", "InternalFailure", "ServiceUnavailable"}
 # Parameter Store and Secrets Manager: (service, the JSON API's target, the request body)
 CALLS: dict[str, tuple[str, str, Callable[[str], dict[str, Any]]]] = {
     "ssm": ("ssm", "AmazonSSM.GetParameter", lambda name: {"Name": name, "WithDecryption": True}),
@@ -53,15 +56,21 @@ def credentials(imds: str) -> tuple[str, str, str]:
         header = {"X-aws-ec2-metadata-token": token}
         base = "/latest/meta-data/iam/security-credentials/"
         roles = ask(base, headers=header).split()
+        if not roles:
+            raise Failed("NoInstanceProfile", "the machine has no instance profile")
+        found = json.loads(ask(base + roles[0], headers=header))
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
             raise Failed("NoInstanceProfile", "the machine has no instance profile") from None
         raise Failed("NoMetadata", f"instance metadata answered {exc.code}") from None
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         raise Failed("NoMetadata", f"instance metadata did not answer ({exc})") from None
-    if not roles:
-        raise Failed("NoInstanceProfile", "the machine has no instance profile")
-    found = json.loads(ask(base + roles[0], headers=header))
+    if not isinstance(found, dict):
+        raise Failed("NoMetadata", "instance metadata gave no credentials")
+    if found.get("Code", "Success") != "Success" or "AccessKeyId" not in found:
+        # e.g. AssumeRoleUnauthorizedAccess: the role's trust policy does not name EC2
+        said = f"{found.get('Code')}: {found.get('Message', '')}"
+        raise Failed("RoleCredentials", said)
     return str(found["AccessKeyId"]), str(found["SecretAccessKey"]), str(found.get("Token", ""))
 
 
@@ -80,8 +89,7 @@ def signed_post(
     """POST `body` (JSON 1.1) to `url`, signed for `service` in `region` with `keys`."""
     access, secret, token = keys
     parts = urllib.parse.urlsplit(url)
-    # (timezone.utc, not UTC: Ubuntu 22.04's python3 is 3.10)
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")  # noqa: UP017
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     payload = json.dumps(body).encode()
     headers = {
         "content-type": "application/x-amz-json-1.1",
@@ -132,7 +140,16 @@ def read(reference: str, region: str, endpoint: str, keys: tuple[str, str, str])
     kind, _, name = reference.partition(":")
     service, target, body = CALLS[kind]
     url = endpoint or f"https://{service}.{region}.amazonaws.com/"
-    answer = signed_post(url, region, service, target, body(name), keys)
+    for attempt in range(RETRIES + 1):
+        try:
+            answer = signed_post(url, region, service, target, body(name), keys)
+            break
+        except Failed as exc:
+            # Throttled, or a passing fault of AWS's or the network's: again, after a while.
+            passing = "Throttl" in exc.code or exc.code[:1] == "5" or exc.code in PASSING
+            if not passing or attempt == RETRIES:
+                raise
+            time.sleep(0.5 * 2**attempt)
     if kind == "ssm":
         return str(answer["Parameter"]["Value"])
     return str(answer.get("SecretString") or "")

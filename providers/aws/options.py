@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
-from pydantic import Field, TypeAdapter, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from podbay.core.provider import ProviderOptions
 
 CANONICAL_OWNER = "099720109477"
-INSTANCE_PROFILE = re.compile(r"arn:aws(-[a-z]+)*:iam::\d{12}:instance-profile/[\w+=,.@/-]{1,512}")
+INSTANCE_PROFILE = re.compile(r"arn:aws:iam::\d{12}:instance-profile/[\w+=,.@/-]{1,512}")
 
 
 # Offered in the setup form: current general-purpose, compute and burstable types, Intel and
@@ -40,11 +39,6 @@ SUGGESTED_TYPES = (
 )
 
 _LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
-
-
-def reads_on_vm(options: Mapping[str, Any]) -> bool:
-    """The secrets_on_vm option of raw options (`provider policy -o secrets_on_vm=true`)."""
-    return TypeAdapter(bool).validate_python(options.get("secrets_on_vm") or False)
 
 
 def zone_name(value: str | None) -> str | None:

@@ -27,8 +27,6 @@ from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from typing import Any, ClassVar, Literal
 
-from pydantic import ValidationError
-
 from podbay.core import paths, testseam
 from podbay.core.devcontainer.values import printable
 from podbay.core.errors import PodbayError, ProviderError
@@ -49,7 +47,7 @@ from podbay.providers.aws import policy as iam
 from podbay.providers.aws.deep_check import AwsDeepCheck
 from podbay.providers.aws.errors import AwsError, check_region, client_config, explain
 from podbay.providers.aws.launch import TAG_HOME, TAG_WORKSPACE, launch_params, workspace_tags
-from podbay.providers.aws.options import SUGGESTED_TYPES, AwsOptions, reads_on_vm, zone_name
+from podbay.providers.aws.options import SUGGESTED_TYPES, AwsOptions, zone_name
 
 
 def _tag(instance: dict[str, Any], key: str) -> str:
@@ -91,6 +89,10 @@ STATUS = {
 }
 
 
+# How long a VM may take to read a workspace's secrets (python3's start, IMDS, AWS, retries).
+READ_ON_VM_TIMEOUT = 60.0
+
+
 def _env_float(name: str, default: float) -> float:
     try:
         return float(os.environ.get(name, ""))
@@ -114,30 +116,28 @@ class AwsProvider(Provider):
             zone = zone_name(options.get("route53_zone"))
         except ValueError as exc:
             raise ProviderError(f"option route53_zone: {exc}", "e.g. dev.example.com") from None
-        try:
-            on_vm = reads_on_vm(options)
-        except ValidationError:
-            raise ProviderError(
-                "option secrets_on_vm: not true or false", "e.g. -o secrets_on_vm=true"
-            ) from None
+        # Every other option as a provider would take it (a type's policy needs no region).
+        checked = cls.validate_options({"region": "us-east-1", **options}, cls.type_name)
+        assert isinstance(checked, AwsOptions)
         region = options.get("region")
         region = region if isinstance(region, str) else None
         if machine:
-            if not on_vm:
+            if not checked.secrets_on_vm:
                 raise ProviderError(
                     "the VMs read no secrets while secrets_on_vm is off: their instance role "
                     "needs nothing from podbay",
                     "to read them there: podbay provider set NAME -o secrets_on_vm=true "
                     "-o instance_profile_arn=ARN",
                 )
+            if not references:
+                raise ProviderError(
+                    "no secret reference is read through this provider yet: the role's policy "
+                    "would allow nothing",
+                    "set one: podbay secret set NAME --ref ssm:/PATH --provider NAME",
+                )
             return iam.instance_role_document(references, region)
-        profile = options.get("instance_profile_arn")
-        return iam.document(
-            zone,
-            () if on_vm else references,
-            region,
-            instance_profile=profile if isinstance(profile, str) else None,
-        )
+        # (the references stay: a workspace elsewhere, on local Docker, reads them here)
+        return iam.document(zone, references, region, instance_profile=checked.instance_profile_arn)
 
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
@@ -213,12 +213,9 @@ class AwsProvider(Provider):
     def reads_secrets_on(self, workspace: Workspace) -> bool:
         return self.options.secrets_on_vm and workspace.machine.ssh is not None
 
-    async def read_secret(self, reference: str, on: MachineJob | None = None) -> str:
+    async def read_secret(self, reference: str) -> str:
         """`ssm:/PATH` (Parameter Store, decrypted) or `secretsmanager:NAME`, with this
-        provider's credentials in its region, or on the machine of `on` with its instance
-        profile; a missing one is named with the region."""
-        if on is not None:
-            return await self._read_on_machine(reference, on)
+        provider's credentials in its region; a missing one is named with the region."""
         kind, _, name = reference.partition(":")
         region = self.options.region
 
@@ -245,10 +242,13 @@ class AwsProvider(Provider):
         service = "ssm" if kind == "ssm" else "secretsmanager"
         return str(await self._boto(service, read, f"reading {reference}"))
 
-    async def _read_on_machine(self, reference: str, job: MachineJob) -> str:
-        """Read on the workspace's VM, by assets/aws/read_secrets.py over podbay's SSH
-        connection: the instance role's credentials never leave the VM, and the user's are
-        not used. The value comes back over that connection, to go where one read here goes."""
+    async def read_secrets_on(
+        self, references: list[str], job: MachineJob
+    ) -> dict[str, str | PodbayError]:
+        """Read on the workspace's VM with its instance profile, all in one run of
+        assets/aws/read_secrets.py over one SSH connection: the role's credentials never leave
+        the VM, and the user's are not used. The values come back over that connection, to go
+        where one read here goes."""
         workspace = job.workspace.name
         code = resources.files("podbay.assets").joinpath("aws/read_secrets.py").read_text()
         argv = ["python3", "-I", "-c", code, self.options.region, *testseam.machine_aws()]
@@ -257,16 +257,25 @@ class AwsProvider(Provider):
             conn = await ssh_machine.connect(address)
         except ssh_machine.MachineUnreachable as exc:
             raise ProviderError(
-                f"cannot reach workspace {workspace}'s machine to read {reference} there: "
+                f"cannot reach workspace {workspace}'s machine to read its secrets there: "
                 f"{exc.message}",
                 f"start it: podbay up {workspace}",
             ) from None
         try:
-            done = await conn.run(shlex.join([*argv, reference]), check=False)
+            done = await asyncio.wait_for(
+                conn.run(shlex.join([*argv, *references]), check=False), READ_ON_VM_TIMEOUT
+            )
+        except TimeoutError:
+            raise ProviderError(
+                f"workspace {workspace}'s machine did not read its secrets within "
+                f"{READ_ON_VM_TIMEOUT:.0f} s",
+                "is the machine overloaded, or AWS unreachable from it? try again",
+            ) from None
         finally:
             conn.close()
         try:
-            found = json.loads(str(done.stdout or ""))[reference]
+            found = json.loads(str(done.stdout or ""))
+            answers = {reference: found[reference] for reference in references}
         except (ValueError, KeyError, TypeError):
             if done.exit_status == 127:
                 raise ProviderError(
@@ -277,32 +286,25 @@ class AwsProvider(Provider):
             lines = str(done.stderr or "").strip().splitlines()
             said = printable(lines[-1]) if lines else "no answer"
             raise ProviderError(
-                f"reading {reference} on workspace {workspace}'s machine failed: {said}", ""
+                f"reading secrets on workspace {workspace}'s machine failed: {said}",
+                f"or read them here: podbay provider set {self.name} -o secrets_on_vm=false",
             ) from None
-        if "value" in found:
-            return str(found["value"])
-        raise self._machine_read_failed(reference, workspace, found)
+        return {
+            reference: str(answer["value"])
+            if "value" in answer
+            else self._machine_read_failed(reference, workspace, answer)
+            for reference, answer in answers.items()
+        }
 
     def _machine_read_failed(
         self, reference: str, workspace: str, found: dict[str, str]
     ) -> ProviderError:
+        """The reader's error code as podbay's line and hint."""
         kind, _, name = reference.partition(":")
         region = self.options.region
-        code, message = str(found.get("error")), printable(str(found.get("message")))
-        if code == "NoInstanceProfile":
-            return ProviderError(
-                f"workspace {workspace}'s machine has no instance profile to read {reference} with",
-                "it was made before instance_profile_arn was set: attach the profile to the "
-                f"instance (EC2: Modify IAM role), or read here: podbay provider set {self.name} "
-                "-o secrets_on_vm=false",
-            )
-        if code == "AccessDenied":
-            return ProviderError(
-                f"the instance role of workspace {workspace}'s machine may not read "
-                f"{reference} in region {region} (or there is no such "
-                f"{'parameter' if kind == 'ssm' else 'secret'})",
-                f"give the role the policy of: podbay provider policy {self.name} --instance-role",
-            )
+        code, said = str(found.get("error")), printable(str(found.get("message")))[:200]
+        machine = f"workspace {workspace}'s machine"
+        here = f"or read it here: podbay provider set {self.name} -o secrets_on_vm=false"
         if code in ("ParameterNotFound", "ResourceNotFoundException"):
             where = "Parameter Store" if kind == "ssm" else "Secrets Manager"
             return ProviderError(
@@ -310,8 +312,46 @@ class AwsProvider(Provider):
                 f"check the name, or the region of provider {self.name} "
                 f"(podbay provider set {self.name} -o region=...)",
             )
+        # (AWS's words after podbay's: a KMS key's own policy refuses in them, for one)
+        known = {
+            "AccessDenied": (
+                f"the instance role of {machine} may not read {reference} in region {region} "
+                f"(or there is no such {'parameter' if kind == 'ssm' else 'secret'}): {said}",
+                f"give the role the policy of: podbay provider policy {self.name} --instance-role",
+            ),
+            "NoInstanceProfile": (
+                f"{machine} has no instance profile to read {reference} with",
+                "it was made before instance_profile_arn was set: attach the profile to the "
+                f"instance (EC2: Modify IAM role), {here}",
+            ),
+            "RoleCredentials": (
+                f"{machine} got no credentials for its instance role: {said}",
+                "the role's trust policy must let ec2.amazonaws.com assume it",
+            ),
+            "NoMetadata": (
+                f"{machine} cannot ask its instance metadata service: {said}",
+                f"is the instance's metadata endpoint turned off? {here}",
+            ),
+            "Unreachable": (
+                f"{machine} cannot reach AWS to read {reference}: {said}",
+                "a subnet without a route to the internet needs VPC endpoints for ssm and "
+                "secretsmanager",
+            ),
+            "DecryptionFailure": (
+                f"{machine} may not decrypt {reference}: {said}",
+                "the role needs kms:Decrypt on its key, and the key's policy must allow it",
+            ),
+        }
+        if code in known:
+            return ProviderError(*known[code])
+        if "Signature" in code and "expired" in said.lower():
+            return ProviderError(
+                f"AWS refused {machine}'s request for {reference}: {said}",
+                "the machine's clock is wrong; it syncs with the Amazon Time Sync Service",
+            )
         return ProviderError(
-            f"reading {reference} on workspace {workspace}'s machine: {code}: {message}", ""
+            f"reading {reference} on {machine}: {code}: {said}",
+            f"AWS's answer to the instance role of provider {self.name}'s VM; {here}",
         )
 
     async def registry_login(self, registry: str) -> tuple[str, str] | None:

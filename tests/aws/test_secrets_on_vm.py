@@ -88,6 +88,16 @@ def read_on_vm(metadata: str, endpoint: str, *references: str) -> dict[str, dict
     return found
 
 
+def test_the_reader_runs_on_the_python3_of_older_images() -> None:
+    """Ubuntu 22.04 has Python 3.10; an older image 3.8: nothing newer in the reader."""
+    import ast
+
+    code = resources.files("podbay.assets").joinpath("aws/read_secrets.py").read_text()
+    tree = ast.parse(code, feature_version=(3, 8))
+    names = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    assert not names & {"UTC", "removeprefix", "removesuffix"}  # (3.11, 3.9, 3.9)
+
+
 def test_the_vm_reads_what_its_role_may_read_and_nothing_else(
     local_cloud: tuple[str, str, Path],
 ) -> None:
@@ -99,6 +109,13 @@ def test_the_vm_reads_what_its_role_may_read_and_nothing_else(
     assert read_on_vm(metadata, endpoint, "ssm:/team/db")["ssm:/team/db"]["error"] == (
         "NoInstanceProfile"
     )
+    # A role whose trust policy does not name EC2: the metadata service says so.
+    refused_role = {"Code": "AssumeRoleUnauthorizedAccess", "Message": "not trusted"}
+    credentials.write_text(json.dumps(refused_role))
+    assert read_on_vm(metadata, endpoint, "ssm:/team/db")["ssm:/team/db"] == {
+        "error": "RoleCredentials",
+        "message": "AssumeRoleUnauthorizedAccess: not trusted",
+    }
     credentials.write_text(json.dumps(role))
     found = read_on_vm(
         metadata, endpoint, *REFERENCES, "ssm:/team/other", "secretsmanager:team/api-admin"
@@ -116,29 +133,45 @@ def test_the_vm_reads_what_its_role_may_read_and_nothing_else(
 def test_with_secrets_on_vm_the_instance_role_reads_them_and_the_user_passes_it(
     podbay: Podbay,
 ) -> None:
-    """`provider policy NAME`: the user's policy passes the role to EC2 and reads no secret;
-    `--instance-role`: the role's, which reads exactly the references set."""
+    """`provider policy NAME`: the user's policy passes the role to EC2; `--instance-role`:
+    the role's, which reads exactly the references set."""
     arn = "arn:aws:iam::111122223333:instance-profile/dev"
     add = ["provider", "add", "aws", "--name", "cloud", "--no-check", "-o", "region=eu-west-1"]
     assert_clean_error(
         podbay(*add, "-o", "secrets_on_vm=true"),
         "secrets_on_vm reads with the VM's instance profile: set instance_profile_arn too",
     )
-    assert_clean_error(
-        podbay(*add, "-o", "instance_profile_arn=dev"), "an instance profile's ARN looks like"
-    )
+    for wrong in ("dev", "arn:aws-cn:iam::111122223333:instance-profile/dev"):
+        assert_clean_error(
+            podbay(*add, "-o", f"instance_profile_arn={wrong}"),
+            "an instance profile's ARN looks like",
+        )
+        assert_clean_error(  # (nor does a type's policy take it)
+            podbay("provider", "policy", "aws", "-o", f"instance_profile_arn={wrong}"),
+            "an instance profile's ARN looks like",
+        )
     podbay.ok(*add, "-o", f"instance_profile_arn={arn}", "-o", "secrets_on_vm=true")
+    assert_clean_error(
+        podbay("provider", "policy", "cloud", "--instance-role"),
+        "no secret reference is read through this provider yet",
+    )
     podbay.ok("secret", "set", "DB", "--ref", "ssm:/team/db", "--provider", "cloud")
     user = podbay.ok("provider", "policy", "cloud")
     statements = json.loads(user.stdout)["Statement"]
-    assert not [s for s in statements if "ssm:GetParameter" in str(s["Action"])]
     [passing] = [s for s in statements if s["Action"] == "iam:PassRole"]
     assert passing["Resource"] == "arn:aws:iam::111122223333:role/*"
     assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
+    # (kept for a workspace elsewhere, which reads it here; the note says when to drop it)
+    assert [s for s in statements if s["Action"] == "ssm:GetParameter"]
     assert "podbay provider policy cloud --instance-role" in user.stderr
-    role = json.loads(podbay.ok("provider", "policy", "cloud", "--instance-role").stdout)
-    [reads] = [s for s in role["Statement"] if s["Action"] == "ssm:GetParameter"]
+    role = podbay.ok("provider", "policy", "cloud", "--instance-role")
+    [reads] = [s for s in json.loads(role.stdout)["Statement"] if s["Action"] == "ssm:GetParameter"]
     assert reads["Resource"] == ["arn:aws:ssm:eu-west-1:*:parameter/team/db"]
+    assert role.stderr == ""
+    # A workspace's own secret is readable from every VM of the provider: said.
+    secrets_store.set_reference(Store(podbay.home), "KEY", "api", "ssm:/team/api-key", "cloud")
+    role = podbay.ok("provider", "policy", "cloud", "--instance-role")
+    assert "a workspace's own secrets too (KEY (api))" in role.stderr
     # Read with the user's credentials, the VMs need nothing.
     assert_clean_error(
         podbay("provider", "policy", "aws", "--instance-role"),

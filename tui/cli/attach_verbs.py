@@ -74,14 +74,11 @@ def workspace_secrets(name: str) -> dict[str, str]:
     if (read_meta("secrets") or "[]") == "[]":
         return {}
     import asyncio
-    import functools
 
     from podbay.core import secrets_store
 
-    engine = functools.cache(open_engine)  # (opened once, for the first reference only)
-
-    async def read(provider: str, reference: str) -> str:
-        return await engine().read_secret(provider, reference, name)
+    async def read(wanted: list[tuple[str, str]]) -> secrets_store.Answers:
+        return await open_engine().read_secrets(wanted, name)  # (only when a reference is set)
 
     return asyncio.run(secrets_store.values_for(StoreView(), name, read))
 

@@ -150,13 +150,14 @@ def cmd_provider_policy(ns: argparse.Namespace) -> int:
     type_name = config.type if config else ns.name
     # The secret references read with this provider's credentials, each allowed alone: those
     # naming it, and those naming none that it is the first to read (as core.engine does).
-    references = [
-        s.reference
+    entries = [
+        s
         for s in secrets_store.listed(store)
         if config
         and s.where == "reference"
         and admin.reader(s.reference, s.provider) == config.name
     ]
+    references = [s.reference for s in entries]
     if type_name not in providers.TYPES:
         raise PodbayError(
             f"no provider or provider type named {ns.name!r}", "see: podbay provider list"
@@ -172,16 +173,9 @@ def cmd_provider_policy(ns: argparse.Namespace) -> int:
         )
     print(json.dumps(policy, indent=2))
     from podbay.providers.aws import policy as aws_policy
-    from podbay.providers.aws.options import reads_on_vm
 
-    if type_name == "aws" and references and not ns.instance_role and reads_on_vm(options):
-        print(
-            f"podbay: note: its VMs read its {len(references)} secret reference(s) "
-            f"(secrets_on_vm); their instance role's policy: podbay provider policy {ns.name} "
-            "--instance-role",
-            file=sys.stderr,
-        )
-
+    if getattr(kind.validate_options({"region": "us-east-1", **options}), "secrets_on_vm", False):
+        _note_reads_on_vm(ns, entries)
     if (length := aws_policy.size(policy)) > aws_policy.MANAGED_POLICY_LIMIT:
         print(
             f"podbay: note: this policy is {length} characters without spaces, more than the "
@@ -190,6 +184,28 @@ def cmd_provider_policy(ns: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _note_reads_on_vm(ns: argparse.Namespace, entries: list[Any]) -> None:
+    """What a provider whose VMs read its secrets (secrets_on_vm) should know of its policies."""
+    if not entries:
+        return
+    if not ns.instance_role:
+        print(
+            f"podbay: note: its VMs read these {len(entries)} secret reference(s) themselves, "
+            f"with their role (its policy: podbay provider policy {ns.name} --instance-role); "
+            "this one keeps them for workspaces elsewhere: drop its PodbayReadSecret* "
+            "statements if every workspace that uses them runs on its VMs",
+            file=sys.stderr,
+        )
+        return
+    own = sorted({f"{s.name} ({s.workspace})" for s in entries if s.workspace})
+    if own:
+        print(
+            f"podbay: note: every VM of {ns.name} may read all of these, a workspace's own "
+            f"secrets too ({', '.join(own)}): one workspace's VM can read another's",
+            file=sys.stderr,
+        )
 
 
 def cmd_provider_gc(ns: argparse.Namespace) -> int:
