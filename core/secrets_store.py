@@ -84,9 +84,9 @@ class Secret:
     def key(self) -> str:
         return f"{self.workspace or '*'}/{self.name}"
 
-    def shown(self) -> dict[str, str]:
-        """What list and --json say: never a value."""
-        data = {"name": self.name, "workspace": self.workspace or "(all)", "where": self.where}
+    def shown(self) -> dict[str, str | None]:
+        """What list and --json say: never a value (workspace None: every workspace)."""
+        data = {"name": self.name, "workspace": self.workspace or None, "where": self.where}
         if self.reference:
             data["reference"] = self.reference
         return data

@@ -70,8 +70,8 @@ def test_secrets_are_in_hooks_and_sessions_and_nowhere_else(podbay: Podbay) -> N
     podbay.ok("delete", "app", "--yes")
     left = podbay.json("secret", "list")["secrets"]
     assert [(s["name"], s["workspace"]) for s in left] == [
-        ("DB_PASSWORD", "(all)"),
-        ("SHARED", "(all)"),
+        ("DB_PASSWORD", None),
+        ("SHARED", None),
     ]
 
 

@@ -20,7 +20,7 @@ def test_a_secret_goes_to_the_keyring_and_is_listed_without_its_value(podbay: Po
     set_ = podbay.ok("secret", "set", "DB_PASSWORD", input=VALUE + "\n")
     assert set_.stdout == "secret DB_PASSWORD for every workspace: kept in the keyring\n"
     assert podbay.json("secret", "list") == {
-        "secrets": [{"name": "DB_PASSWORD", "workspace": "(all)", "where": "keyring"}],
+        "secrets": [{"name": "DB_PASSWORD", "workspace": None, "where": "keyring"}],
         "outcome": "success",
     }
     keyring_file = podbay.home / "xdg" / "python_keyring" / "keyring_pass.cfg"
@@ -60,7 +60,7 @@ def test_a_reference_is_kept_as_written(podbay: Podbay) -> None:
     assert shown == "secret API_KEY for every workspace: read from ssm:/team/api-key when used\n"
     [row] = podbay.json("secret", "list")["secrets"]
     assert row == {
-        "name": "API_KEY", "workspace": "(all)", "where": "reference",
+        "name": "API_KEY", "workspace": None, "where": "reference",
         "reference": "ssm:/team/api-key",
     }  # fmt: skip
 

@@ -128,7 +128,8 @@ def cmd_secret(ns: argparse.Namespace) -> int:
         ]
         rows = [entry.shown() for entry in entries]
         lines = [
-            f"{row['name']:24} {row['workspace']:16} {row.get('reference') or row['where']}"
+            f"{row['name'] or '':24} {row['workspace'] or '(all)':16} "
+            f"{row.get('reference') or row['where']}"
             for row in rows
         ]
         text = "\n".join(lines) if lines else "no secrets (add one: podbay secret set NAME)"
