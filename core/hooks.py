@@ -55,6 +55,14 @@ marked() {
 }
 found=""
 marked "$1"
+# An exec that Docker says has started may not have made its process yet: look again for a
+# while ($2 times, 0.1 s apart) before taking "none" for an answer.
+tries=${2:-0}
+while [ -z "$found" ] && [ "$tries" -gt 0 ]; do
+  sleep 0.1
+  tries=$((tries - 1))
+  marked "$1"
+done
 [ -n "$found" ] || exit 0
 kill -TERM $found 2>/dev/null  # (split on purpose: one pid per word)
 sleep 1
@@ -68,8 +76,11 @@ def _stop_marked(docker: DockerEndpoint, container_id: str, mark: str, user: str
     """Stop every process in the container whose environment holds `mark`: as the hook's
     user (without CAP_SYS_PTRACE, which Docker does not grant, root cannot read another
     user's /proc/PID/environ), then as root (what became root, and root's own hooks)."""
-    argv = ["/bin/sh", "-c", _STOP_MARKED, "sh", f"{HOOK_MARK}={mark}"]
-    for who in dict.fromkeys([user if user not in (None, "", "root", "0") else None, None]):
+    users = dict.fromkeys([user if user not in (None, "", "root", "0") else None, None])
+    for turn, who in enumerate(users):
+        # (the first look waits up to 2 s for a process the exec has not made yet)
+        tries = "20" if turn == 0 else "0"
+        argv = ["/bin/sh", "-c", _STOP_MARKED, "sh", f"{HOOK_MARK}={mark}", tries]
         output, exit_code = docker.exec_stream(container_id, argv, who, None, {})
         for _ in output:
             pass
