@@ -16,16 +16,14 @@ import csv
 import hashlib
 import os
 import shlex
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 
 from podbay.core.devcontainer.plan import DockerfileBuild, HostRequests
 from podbay.core.devcontainer.values import printable
 from podbay.core.errors import PodbayError
 from podbay.core.model import Workspace
+from podbay.core.provider import Confirm as Confirm  # (asked of the user; re-exported)
 from podbay.core.store import Store
-
-# Asked of the user: (title, items) -> allowed?
-Confirm = Callable[[str, list[str]], Awaitable[bool]]
 
 
 class ConsentNeeded(PodbayError):

@@ -402,8 +402,7 @@ class Engine:
         attempt: Attempt,
     ) -> Workspace:
         job = self._job(ws, report)
-        if provider.dedicated_machine:
-            await provider.ensure_machine(job)
+        await provider.ensure_machine(job)  # (nothing to do on a shared engine)
         async with open_host(provider, job) as host:
             return await self._bring_up_on(ws, host, report, rebuild, attempt)
 

@@ -77,9 +77,13 @@ class SshAddress(BaseModel):
     """Where a workspace's own machine answers SSH, and the host key it must show."""
 
     host: str
-    port: int = 22
-    user: str
-    host_public_key: str  # the key podbay made for the machine: the connection is pinned to it
+    port: int = 22  # 0: as the user's ~/.ssh/config says, else 22 (own_identity)
+    user: str  # "": as the user's ~/.ssh/config says, else their login name (own_identity)
+    host_public_key: str  # the key podbay made for the machine (or pinned): the only one taken
+    # A machine of the user's (the ssh provider): logged in to as they log in (their agent,
+    # ~/.ssh/config, `identity_file`), not with a key of podbay's.
+    own_identity: bool = False
+    identity_file: str = ""
 
 
 class MachineRecord(BaseModel):

@@ -10,7 +10,7 @@ a type name.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -21,6 +21,9 @@ from podbay.core.host import HostSession
 from podbay.core.model import MachineInfo, ProviderConfig, Status, Workspace
 from podbay.core.reporter import Reporter
 from podbay.core.ssh.keys import WorkspaceKeys
+
+# Asks the user (title, the points to weigh) and answers whether they said yes.
+Confirm = Callable[[str, list[str]], Awaitable[bool]]
 
 
 @dataclass
@@ -138,6 +141,11 @@ class Provider(abc.ABC):
         secret references set with the provider, for `provider policy`; with `machine`, the
         policy of its machines' own role instead. None: the type needs none."""
         return None
+
+    async def prepare(self, confirm: Confirm | None) -> dict[str, Any]:
+        """The options to store when the provider is added: what it learns then (an SSH
+        machine's host key, once `confirm` says yes) filled in."""
+        return dict(self.config.options)
 
     @classmethod
     async def suggestions(cls, field: str) -> list[str]:

@@ -12,7 +12,7 @@ from typing import Any
 from podbay.core.devcontainer.values import WORKSPACE_NAME, printable
 from podbay.core.errors import PodbayError
 from podbay.core.model import ProviderConfig
-from podbay.core.provider import Provider
+from podbay.core.provider import Confirm, Provider
 from podbay.core.store import Store
 
 ProviderFactory = Callable[[ProviderConfig], Provider]
@@ -55,9 +55,17 @@ class ProviderAdmin:
             raise PodbayError(f"no provider named {name!r}", "see: podbay provider list")
         return self.get(config.name)
 
-    async def add(self, config: ProviderConfig, *, check: bool = True, use: bool = False) -> str:
-        """Add a new provider (its options validated, its connection tested unless `check` is
-        off); returns the test's one-line answer ("" when not tested)."""
+    async def add(
+        self,
+        config: ProviderConfig,
+        *,
+        check: bool = True,
+        use: bool = False,
+        confirm: Confirm | None = None,
+    ) -> str:
+        """Add a new provider (its options validated, what it learns filled in, e.g. a host
+        key `confirm` accepted; its connection tested unless `check` is off); returns the
+        test's one-line answer ("" when not tested)."""
         if not WORKSPACE_NAME.fullmatch(config.name):
             raise PodbayError(
                 f"invalid provider name {printable(config.name)}",
@@ -68,6 +76,8 @@ class ProviderAdmin:
                 f"a provider named {config.name!r} exists",
                 f"choose another --name, or: podbay provider set {config.name}",
             )
+        options = await self.factory(config).prepare(confirm)
+        config = config.model_copy(update={"options": options})
         checked = await self.factory(config).check() if check else ""
         self.save(config, use=use)
         return checked

@@ -54,7 +54,7 @@ async def at_risk_here(
 ) -> tuple[list[str], list[str]]:
     """(work in the folder, other things) `delete` would lose on this engine. The folder is
     checked first: it needs no Docker, so an engine that is down still shows the work."""
-    work = await unsaved.work_at_risk(ws, host) if Path(ws.folder).exists() else []
+    work = await unsaved.work_at_risk(ws, host) if await _exists(host, ws.folder) else []
     try:
         found = await find_container(host.docker, store.install_id(), ws.name)
         info = (
@@ -65,6 +65,15 @@ async def at_risk_here(
     except PodbayError as exc:
         return work, [f"its container's volumes, which were not checked ({exc.message})"]
     return work, unsaved.volumes_at_risk(info or {})
+
+
+async def _exists(host: HostSession, path: str) -> bool:
+    """Whether the workspace's folder is there, on this computer or on the machine (a machine
+    that does not answer: as if not, the check of its containers says why)."""
+    try:
+        return await host.exists(path)
+    except PodbayError:
+        return False
 
 
 async def delete(
@@ -152,6 +161,22 @@ async def delete_on_provider(
             labels = {"com.docker.compose.project": str(project)}
             await asyncio.to_thread(host.docker.prune_networks, labels)
         await remove_images(host.docker, store.install_id(), name, report)
+        if not host.local and ws.folder == provider.folder_for(name):
+            await _remove_machine_folder(ws, host, report)
+
+
+async def _remove_machine_folder(ws: Workspace, host: HostSession, report: Reporter) -> None:
+    """podbay's folder for the workspace on a shared machine (an SSH provider's): a clone or a
+    template podbay made is removed (its work was checked first); a copy of a folder of this
+    computer is kept, since nothing brings changes made there back yet."""
+    if ws.owned_folder:
+        report.step(f"removing podbay's copy of the source on the machine ({ws.folder})")
+        await host.remove_tree(ws.folder)
+    elif await _exists(host, ws.folder):
+        report.warn(
+            f"the copy of {ws.source.value} on the machine is kept at {ws.folder}: changes made "
+            "there are not brought back; remove it there when you have what you need"
+        )
 
 
 async def remove_images(

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 TYPES: dict[str, str] = {
     "docker": "podbay.providers.docker_local:DockerProvider",
     "aws": "podbay.providers.aws.provider:AwsProvider",
+    "ssh": "podbay.providers.ssh:SshProvider",
 }
 
 

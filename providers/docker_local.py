@@ -61,7 +61,7 @@ class DockerProvider(Provider):
         states: dict[str, MachineState] = {}
         for item in sorted(listed, key=lambda c: c.get("Created", 0)):  # the newest wins
             labels = item.get("Labels") or {}
-            states[labels.get(LABEL_WORKSPACE, "")] = _state(item, labels)
+            states[labels.get(LABEL_WORKSPACE, "")] = container_state(item, labels)
         return states
 
     async def check(self) -> str:
@@ -70,7 +70,7 @@ class DockerProvider(Provider):
         return f"Docker {version.get('Version', '?')} at {self._endpoint.label}"
 
 
-def _state(item: dict[str, Any], labels: dict[str, str]) -> MachineState:
+def container_state(item: dict[str, Any], labels: dict[str, str]) -> MachineState:
     state = str(item.get("State") or "")
     return MachineState(
         status=STATUS.get(state, Status.STOPPED),

@@ -265,11 +265,14 @@ def _provider(sub: Subcommands) -> None:
         provider.cmd_provider_add,
         "add a provider: podbay provider add TYPE [--name N]",
     )
-    q.add_argument("type", help="provider type (docker, aws)")
+    q.add_argument("type", help="provider type (docker, aws, ssh)")
     q.add_argument("--name", help="provider name (default: the type)")
     q.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE")
     q.add_argument("--use", action="store_true", help="make it the default provider")
     q.add_argument("--no-check", action="store_true", help="skip the connection test")
+    q.add_argument(
+        "--yes", "-y", action="store_true", help="accept an SSH machine's host key as shown"
+    )
     q = _verb(
         actions,
         "set",

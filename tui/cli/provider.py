@@ -71,9 +71,26 @@ def cmd_provider_add(ns: argparse.Namespace) -> int:
     admin = open_providers()
     name = ns.name or ns.type
     config = ProviderConfig(name=name, type=ns.type, options=_parse_options(ns.option))
-    checked = asyncio.run(admin.add(config, check=not ns.no_check, use=ns.use))
+    confirm = _shown_and_accepted if ns.yes else _ask if sys.stdin.isatty() else None
+    checked = asyncio.run(admin.add(config, check=not ns.no_check, use=ns.use, confirm=confirm))
     added = f"Added provider {name}" + (f": {checked}" if checked else "")
     return done(ns, {"name": name, "check": checked}, added)
+
+
+async def _shown_and_accepted(title: str, items: list[str]) -> bool:
+    """--yes: what was accepted is still said (an SSH host key's fingerprint)."""
+    print(f"podbay: {title}: accepted (--yes)", file=sys.stderr)
+    return True
+
+
+async def _ask(title: str, items: list[str]) -> bool:
+    import asyncio
+
+    print(f"podbay: {title}", file=sys.stderr)
+    for item in items:
+        print(f"  - {item}", file=sys.stderr)
+    answer = await asyncio.to_thread(input, "Accept it? [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
 
 
 def cmd_provider_set(ns: argparse.Namespace) -> int:

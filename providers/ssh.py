@@ -1,0 +1,319 @@
+"""Any machine you reach over SSH: its Docker runs the workspaces, several on one machine.
+
+podbay logs in as you do with OpenSSH (your agent, your ~/.ssh/config for the host, your keys
+or `identity_file`), pinned to the host key confirmed at `provider add`: the key is taken from
+your known_hosts when it is there, else shown with its fingerprint and kept only once you say
+yes. A machine that later shows another key is refused. The machine's Docker socket is
+forwarded over the connection (core/ssh/machine.py's SshHost), as for an AWS VM, and the
+workspaces' folders live under `workdir` there. `stop` and `delete` act on the containers and
+on podbay's folders under `workdir`, never on the machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import Field, field_validator
+
+from podbay.core.devcontainer.values import printable
+from podbay.core.errors import ProviderError
+from podbay.core.host import HostSession
+from podbay.core.model import LABEL_HOME, LABEL_WORKSPACE, MachineRecord, SshAddress, Workspace
+from podbay.core.provider import Confirm, MachineJob, MachineState, Provider, ProviderOptions
+from podbay.core.ssh import machine as ssh_machine
+from podbay.providers.docker_local import container_state
+
+# [user@]host: a host name, an address, or a Host of ~/.ssh/config; never an option ("-...").
+HOST = re.compile(r"([A-Za-z0-9_][A-Za-z0-9._-]{0,63}@)?[A-Za-z0-9_\[][A-Za-z0-9._:\[\]-]{0,252}")
+HOST_KEY = re.compile(r"(ssh-[a-z0-9-]+|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/]+={0,2}")
+# The host key asked for first, as OpenSSH's client prefers them (asyncssh's default is RSA).
+HOST_KEY_ALGORITHMS = [
+    "ssh-ed25519",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "rsa-sha2-512",
+    "rsa-sha2-256",
+]
+WORKDIR = "podbay-workspaces"  # under the login's home, unless `workdir` says otherwise
+# In the workdir, made by podbay: a folder without it is not podbay's to fill or empty.
+MARKER = ".podbay-workspaces"
+
+
+class SshOptions(ProviderOptions):
+    GROUPS: ClassVar[tuple[str, ...]] = ("Connection",)
+
+    host: str = Field(
+        json_schema_extra={"group": "Account"},
+        description="The machine: [user@]host, or a Host of your ~/.ssh/config",
+    )
+    port: int | None = Field(
+        json_schema_extra={"group": "Connection"},
+        default=None,
+        ge=1,
+        le=65535,
+        description="SSH port; empty: your ~/.ssh/config's, else 22",
+    )
+    identity_file: str | None = Field(
+        json_schema_extra={"group": "Connection"},
+        default=None,
+        description="Private key to log in with; empty: your agent and ~/.ssh/config's keys",
+    )
+    workdir: str | None = Field(
+        json_schema_extra={"group": "Connection"},
+        default=None,
+        description=f"Folder for the workspaces on the machine; empty: ~/{WORKDIR}",
+    )
+    host_key: str | None = Field(
+        json_schema_extra={"group": "Connection"},
+        default=None,
+        description="The machine's SSH host key, pinned at `provider add` once you confirm it",
+    )
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        if not HOST.fullmatch(value):
+            raise ValueError("write the machine as [user@]host, e.g. me@build-box")
+        return value
+
+    @field_validator("host_key")
+    @classmethod
+    def _host_key(cls, value: str | None) -> str | None:
+        if value and not HOST_KEY.fullmatch(value.strip()):
+            raise ValueError("a host key looks like: ssh-ed25519 AAAAC3Nza...")
+        return value.strip() if value else None
+
+    @field_validator("workdir", "identity_file")
+    @classmethod
+    def _path(cls, value: str | None) -> str | None:
+        if value and (any(ord(c) < 32 or ord(c) == 127 for c in value) or value.startswith("-")):
+            raise ValueError("a path without control characters, not starting with '-'")
+        return value or None
+
+
+class SshProvider(Provider):
+    type_name = "ssh"
+    description = "workspaces on a machine you reach over SSH (its Docker), several per machine"
+    Options = SshOptions
+    options: SshOptions
+
+    def __init__(self, config: Any) -> None:
+        super().__init__(config)
+        self._conns: dict[str, Any] = {}  # workspace -> the connection ensure_machine made
+        self._poller: HostSession | None = None  # kept between polls: one login, not one a poll
+
+    # where and how ----------------------------------------------------------------------------
+
+    @property
+    def _where(self) -> str:
+        return self.options.host + (f":{self.options.port}" if self.options.port else "")
+
+    def _ssh(self) -> SshAddress:
+        user, _, host = self.options.host.rpartition("@")
+        return SshAddress(
+            host=host,
+            port=self.options.port or 0,
+            user=user,
+            host_public_key=self.options.host_key or "",
+            own_identity=True,
+            identity_file=self.options.identity_file or "",
+        )
+
+    def _address(self) -> ssh_machine.MachineAddress:
+        return ssh_machine.MachineAddress.from_record(self._ssh().model_dump(), None)
+
+    async def _connect(self) -> Any:
+        if not self.options.host_key:
+            raise ProviderError(
+                f"provider {self.name} has no pinned host key for {self._where}",
+                f"add it again to confirm the key: podbay provider remove {self.name}; "
+                f"podbay provider add ssh -o host={self.options.host}",
+            )
+        try:
+            return await ssh_machine.connect(self._address())
+        except ssh_machine.MachineUnreachable as exc:
+            raise ProviderError(
+                f"provider {self.name}: {exc.message}",
+                f"check that `ssh {self.options.host}` works here"
+                + (", then add the provider again to pin its new key" if exc.answered else ""),
+            ) from None
+
+    # provider add: the host key and the workdir ----------------------------------------------
+
+    async def prepare(self, confirm: Confirm | None) -> dict[str, Any]:
+        """The options to store: the host key pinned (confirmed), the workdir made absolute
+        and marked as podbay's."""
+        options = dict(self.config.options)
+        if not self.options.host_key:
+            options["host_key"] = self.options.host_key = await self._learn_host_key(confirm)
+        conn = await self._connect()
+        try:
+            workdir = self.options.workdir or WORKDIR
+            if not workdir.startswith("/"):
+                home = (await conn.run('printf %s "$HOME"', check=False)).stdout or ""
+                workdir = f"{str(home).rstrip('/')}/{workdir}"
+            options["workdir"] = await _claim(conn, workdir, self._where)
+        finally:
+            conn.close()
+        return options
+
+    async def _learn_host_key(self, confirm: Confirm | None) -> str:
+        import asyncssh
+
+        address = self._address()
+        login = ssh_machine.own_login(address)
+        try:
+            key = await asyncio.wait_for(
+                asyncssh.get_server_host_key(
+                    address.host,
+                    address.port or (),
+                    config=login["config"],
+                    server_host_key_algs=HOST_KEY_ALGORITHMS,
+                ),
+                20,
+            )
+        except (OSError, TimeoutError, asyncssh.Error) as exc:
+            raise ProviderError(
+                f"cannot reach SSH at {self._where}: {ssh_machine.why(exc)}",
+                f"check the address and the port: ssh {self.options.host}",
+            ) from None
+        if key is None:
+            raise ProviderError(f"{self._where} showed no host key", "is it an SSH server?")
+        line = key.export_public_key("openssh").decode().split()
+        pinned = f"{line[0]} {line[1]}"
+        shown = f"{key.get_algorithm()} {key.get_fingerprint('sha256')}"
+        if _known_to_user(address.host, address.port or 22, key):
+            return pinned
+        title = f"the SSH host key of {self._where} is {shown}; it is not in your known_hosts"
+        check = "compare it with the machine's own: ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub"
+        if confirm is None or not await confirm(
+            title, [check, "podbay keeps it and refuses others"]
+        ):
+            raise ProviderError(
+                f"the host key of {self._where} is not confirmed: {shown}",
+                f"{check}; then add the provider again and say yes, or give it: -o "
+                f"host_key='{pinned}'",
+            )
+        return pinned
+
+    async def check(self) -> str:
+        conn = await self._connect()
+        try:
+            version = await _docker_version(conn, self._where)
+        finally:
+            conn.close()
+        return f"Docker {version} on {self._where}"
+
+    # workspaces ------------------------------------------------------------------------------
+
+    def folder_for(self, workspace: str) -> str | None:
+        return f"{(self.options.workdir or '~/' + WORKDIR).rstrip('/')}/{workspace}"
+
+    async def ensure_machine(self, job: MachineJob) -> None:
+        """Log in, make sure Docker answers, and record where the machine is for attach."""
+        conn = await self._connect()
+        try:
+            await _docker_version(conn, self._where)
+        except BaseException:
+            conn.close()
+            raise
+        job.workspace.machine = MachineRecord(ssh=self._ssh(), extra={"ssh_provider": self.name})
+        job.save()
+        self._conns[job.workspace.name] = conn
+
+    async def open_host(self, job: MachineJob) -> HostSession:
+        conn = self._conns.pop(job.workspace.name, None) or await self._connect()
+        return await ssh_machine.SshHost.open(conn, address=self._address())
+
+    async def poll(self, install_id: str, workspaces: list[Workspace]) -> dict[str, MachineState]:
+        """The machine's containers of this podbay home, by workspace: one list call over a
+        connection kept for the next poll."""
+        if not workspaces:
+            return {}
+        for attempt in (1, 2):
+            if self._poller is None:
+                conn = await self._connect()
+                self._poller = await ssh_machine.SshHost.open(conn, address=self._address())
+            try:
+                listed = await asyncio.to_thread(
+                    self._poller.docker.list_containers, {LABEL_HOME: install_id}
+                )
+                break
+            except Exception:
+                stale, self._poller = self._poller, None
+                with contextlib.suppress(Exception):
+                    await stale.close()
+                if attempt == 2:
+                    raise
+        states: dict[str, MachineState] = {}
+        for item in sorted(listed, key=lambda c: c.get("Created", 0)):  # the newest wins
+            labels = item.get("Labels") or {}
+            states[labels.get(LABEL_WORKSPACE, "")] = container_state(item, labels)
+        return states
+
+
+async def _docker_version(conn: Any, where: str) -> str:
+    """The Docker engine's version on the machine, or why podbay cannot use it."""
+    done = await conn.run("docker version --format '{{.Server.Version}}'", check=False)
+    if done.exit_status == 0 and str(done.stdout).strip():
+        return str(done.stdout).strip()
+    said = str(done.stderr or "").strip()
+    if done.exit_status == 127:
+        raise ProviderError(
+            f"there is no Docker on {where}",
+            "install it there (Debian, Ubuntu: sudo apt install docker.io), then try again",
+        )
+    if "permission denied" in said.lower():
+        raise ProviderError(
+            f"your login on {where} may not use Docker",
+            "add it to the docker group there (sudo usermod -aG docker $USER), log in again",
+        )
+    last = printable(said.splitlines()[-1]) if said else f"exit code {done.exit_status}"
+    raise ProviderError(
+        f"Docker on {where} does not answer: {last}",
+        "start it there (sudo systemctl start docker), then try again",
+    )
+
+
+async def _claim(conn: Any, workdir: str, where: str) -> str:
+    """Make `workdir` podbay's on the machine (its marker inside); refused when it holds
+    anything podbay did not put there: delete empties podbay's folders in it."""
+    import shlex
+
+    folder = shlex.quote(workdir)
+    marker = shlex.quote(f"{workdir}/{MARKER}")
+    script = (
+        f"if [ -e {marker} ]; then exit 0; fi; "
+        f'if [ -d {folder} ] && [ -n "$(ls -A {folder})" ]; then exit 3; fi; '
+        f"mkdir -p {folder} && touch {marker}"
+    )
+    done = await conn.run(script, check=False)
+    if done.exit_status == 3:
+        raise ProviderError(
+            f"the folder {printable(workdir)} on {where} holds files podbay did not put there",
+            "choose a new or empty folder: -o workdir=PATH",
+        )
+    if done.exit_status != 0:
+        said = printable(str(done.stderr or "").strip()[-200:])
+        raise ProviderError(
+            f"cannot make the folder {printable(workdir)} on {where}: {said}",
+            "choose a folder your login may write: -o workdir=PATH",
+        )
+    return workdir
+
+
+def _known_to_user(host: str, port: int, key: Any) -> bool:
+    """Whether the user's ~/.ssh/known_hosts already trusts `key` for the host."""
+    import asyncssh
+
+    path = Path.home() / ".ssh" / "known_hosts"
+    try:
+        trusted = asyncssh.read_known_hosts(str(path)).match(host, "", port)[0]
+    except (OSError, ValueError, asyncssh.Error):
+        return False
+    return any(known == key for known in trusted)

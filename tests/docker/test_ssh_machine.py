@@ -1,0 +1,178 @@
+"""The ssh provider against a real machine: a container running OpenSSH, with a login user in
+the docker group of the test machine's Docker (its socket and CLI mounted, as the AWS
+stand-in has them). podbay logs in with the user's own key (identity_file) and pins the host
+key the user confirmed; workspaces run on the machine's Docker, their folders under its
+workdir."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import IMAGE, Podbay, write_config
+from tests.docker.test_secrets import openssh
+from tests.unit.test_cli_errors import assert_clean_error
+
+# Boots the machine: host keys, the login user `dev` with the test's key, in a docker group of
+# the socket's own group id, the docker CLI; then sshd in the foreground.
+BOOT = """set -eu
+ssh-keygen -A >/dev/null
+useradd --create-home --shell /bin/bash dev
+groupadd -g "$(stat -c %g /var/run/docker.sock)" docker 2>/dev/null || true
+usermod -aG "$(getent group "$(stat -c %g /var/run/docker.sock)" | cut -d: -f1)" dev
+install -d -m 0700 -o dev -g dev /home/dev/.ssh
+install -m 0600 -o dev -g dev /machine/key.pub /home/dev/.ssh/authorized_keys
+install -m 0755 /opt/machine/docker /usr/local/bin/docker
+chown dev "$WORKDIR"
+mkdir -p /run/sshd
+exec /usr/sbin/sshd -D -e
+"""
+
+
+@dataclass
+class Machine:
+    container: str
+    port: int
+    key: Path
+    workdir: str
+
+    def host_key_fingerprint(self) -> str:
+        done = subprocess.run(
+            ["docker", "exec", self.container, "ssh-keygen", "-lf",
+             "/etc/ssh/ssh_host_ed25519_key.pub"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return done.stdout.split()[1]
+
+
+@pytest.fixture
+def machine(tmp_path: Path) -> Iterator[Machine]:
+    folder = tmp_path / "machine"
+    folder.mkdir()
+    key = tmp_path / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    shutil.copy(f"{key}.pub", folder / "key.pub")
+    (folder / "boot.sh").write_text(BOOT)
+    # Bind mounts name paths of the machine; its Docker is this one, so the same path here.
+    workdir = Path(tempfile.mkdtemp(prefix="pb-ssh-machine-"))
+    name = f"podbay-test-machine-{os.getpid()}-{tmp_path.name}"[:60]
+    docker_cli = shutil.which("docker") or "/usr/bin/docker"
+    subprocess.run(
+        ["docker", "run", "-d", "--name", name, "-p", "127.0.0.1::22",
+         "-v", f"{folder}:/machine:ro", "-v", "/var/run/docker.sock:/var/run/docker.sock",
+         "-v", f"{docker_cli}:/opt/machine/docker:ro", "-v", f"{workdir}:{workdir}",
+         "-e", f"WORKDIR={workdir}", IMAGE, "bash", "/machine/boot.sh"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    try:
+        mapped = subprocess.run(
+            ["docker", "port", name, "22/tcp"], capture_output=True, text=True, check=True
+        ).stdout.split()[0]
+        yield Machine(name, int(mapped.rsplit(":", 1)[1]), key, str(workdir))
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+        subprocess.run(
+            ["docker", "run", "--rm", "-v", f"{workdir}:/w", IMAGE, "rm", "-rf", "/w/"],
+            capture_output=True,
+        )  # (files the workspace's container made are not all this user's to remove)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def user_home(podbay: Podbay, tmp_path: Path) -> Path:
+    """The user's own home for the podbay commands: an empty ~/.ssh (no known_hosts yet)."""
+    home = tmp_path / "user"
+    (home / ".ssh").mkdir(parents=True, mode=0o700)
+    podbay.env["HOME"] = str(home)
+    podbay.env.pop("SSH_AUTH_SOCK", None)
+    return home
+
+
+def add(podbay: Podbay, machine: Machine, *extra: str) -> list[str]:
+    return [
+        "provider", "add", "ssh", "--name", "box", "-o", "host=dev@127.0.0.1",
+        "-o", f"port={machine.port}", "-o", f"identity_file={machine.key}",
+        "-o", f"workdir={machine.workdir}", *extra,
+    ]  # fmt: skip
+
+
+def wait_for_sshd(machine: Machine) -> None:
+    """sshd answers once the boot script has run to its end (it execs sshd last)."""
+    subprocess.run(
+        ["docker", "exec", machine.container, "sh", "-c",
+         "for i in $(seq 100); do [ -e /run/sshd.pid ] && exit 0; sleep 0.1; done; exit 1"],
+        check=True,
+    )  # fmt: skip
+
+
+def wait_for_host_key(machine: Machine, fingerprint: str) -> None:
+    """Until sshd, restarted, shows the key with `fingerprint` (deadline: 20 s)."""
+    import time
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        scan = subprocess.run(
+            f"ssh-keyscan -t ed25519 -p {machine.port} 127.0.0.1 2>/dev/null | ssh-keygen -lf -",
+            shell=True, capture_output=True, text=True,
+        )  # fmt: skip
+        if fingerprint in scan.stdout:
+            return
+    raise AssertionError("sshd did not come back with its new host key")
+
+
+def test_a_workspace_runs_on_a_machine_reached_over_ssh(
+    podbay: Podbay, machine: Machine, user_home: Path
+) -> None:
+    wait_for_sshd(machine)
+    # An unknown host key is shown and refused without a yes.
+    refused = podbay(*add(podbay, machine))
+    assert_clean_error(refused, "the host key of dev@127.0.0.1", "is not confirmed")
+    assert machine.host_key_fingerprint() in refused.stderr
+    added = podbay.ok(*add(podbay, machine, "--yes"))
+    assert machine.host_key_fingerprint() in added.stderr
+    assert added.stdout.startswith("Added provider box: Docker ")
+    assert f"on dev@127.0.0.1:{machine.port}" in added.stdout
+    # A folder of this computer is copied to the machine and used there.
+    project = podbay.cwd / "project"
+    write_config(project, {"image": IMAGE})
+    (project / "hello.txt").write_text("from this computer\n")
+    podbay.ok("up", str(project), "--provider", "box")
+    on_machine = Path(machine.workdir) / "project"
+    assert (on_machine / "hello.txt").read_text() == "from this computer\n"
+    shown = podbay.ok("exec", "project", "--", "cat", "/workspaces/project/hello.txt")
+    assert shown.stdout == "from this computer\n"
+    assert podbay.ok("ssh", "project", "--", "echo", "over ssh").stdout == "over ssh\n"
+    vs_code_way = openssh(podbay, "project.podbay", "cat /workspaces/project/hello.txt")
+    assert vs_code_way.stdout == "from this computer\n", vs_code_way.stderr
+    [listed] = podbay.json("list")
+    assert (listed["name"], listed["status"]) == ("project", "Running")
+    # stop and delete act on the container; the machine stays, and so does the copy of the
+    # folder (nothing brings its changes back yet: said).
+    podbay.ok("stop", "project")
+    assert podbay.json("list")[0]["status"] == "Stopped"
+    deleted = podbay.ok("delete", "project", "--yes")
+    assert "is kept at" in deleted.stderr
+    assert (on_machine / "hello.txt").is_file()
+    running = subprocess.run(
+        ["docker", "inspect", "-f", "{{.State.Running}}", machine.container],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert running.stdout.strip() == "true"
+    # A machine that shows another host key is refused.
+    subprocess.run(
+        ["docker", "exec", machine.container, "sh", "-c",
+         "rm /etc/ssh/ssh_host_*; ssh-keygen -A >/dev/null; kill -HUP $(cat /run/sshd.pid)"],
+        check=True,
+    )  # fmt: skip
+    wait_for_host_key(machine, machine.host_key_fingerprint())
+    assert_clean_error(
+        podbay("provider", "check", "box"),
+        "its host key is not the one pinned when the provider was added",
+    )
