@@ -137,11 +137,15 @@ class SshProvider(Provider):
         try:
             return await ssh_machine.connect(self._address())
         except ssh_machine.MachineUnreachable as exc:
-            raise ProviderError(
-                f"provider {self.name}: {exc.message}",
-                f"check that `ssh {self.options.host}` works here"
-                + (", then add the provider again to pin its new key" if exc.answered else ""),
-            ) from None
+            if exc.host_key_refused:
+                hint = (
+                    "if the machine was reinstalled, check its new key and pin it: podbay "
+                    f"provider set {self.name} host_key='TYPE KEY' (the machine's "
+                    "/etc/ssh/ssh_host_*_key.pub)"
+                )
+            else:
+                hint = f"check that `ssh {self.options.host}` works here"
+            raise ProviderError(f"provider {self.name}: {exc.message}", hint) from None
 
     # provider add: the host key and the workdir ----------------------------------------------
 

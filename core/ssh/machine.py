@@ -73,6 +73,7 @@ class MachineUnreachable(PodbayError):
     kind = "machine-unreachable"
     # sshd did answer (a host key not ours yet, our key refused): the network is fine.
     answered = False
+    host_key_refused = False  # it answered with another host key than the pinned one
 
 
 async def connect(
@@ -123,6 +124,7 @@ async def connect(
                 failed.answered = isinstance(
                     exc, asyncssh.HostKeyNotVerifiable | asyncssh.PermissionDenied
                 )
+                failed.host_key_refused = isinstance(exc, asyncssh.HostKeyNotVerifiable)
                 raise failed from None
             if on_retry is not None:
                 on_retry(last)
@@ -160,6 +162,8 @@ def why(exc: BaseException, own_identity: bool = False) -> str:
         return "podbay's key was refused (user-data not finished?)"
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
         return "timed out"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused (nothing answers on that port)"
     return str(exc) or type(exc).__name__
 
 

@@ -21,15 +21,18 @@ from tests.docker.test_secrets import openssh
 from tests.unit.test_cli_errors import assert_clean_error
 
 # Boots the machine: host keys, the login user `dev` with the test's key, in a docker group of
-# the socket's own group id, the docker CLI; then sshd in the foreground.
+# the socket's own group id, the docker CLI; then sshd in the foreground. DOCKER=no-group: the
+# user is not in the group; DOCKER=none: no docker CLI at all.
 BOOT = """set -eu
 ssh-keygen -A >/dev/null
 useradd --create-home --shell /bin/bash dev
 groupadd -g "$(stat -c %g /var/run/docker.sock)" docker 2>/dev/null || true
-usermod -aG "$(getent group "$(stat -c %g /var/run/docker.sock)" | cut -d: -f1)" dev
+if [ "$DOCKER" = yes ]; then
+  usermod -aG "$(getent group "$(stat -c %g /var/run/docker.sock)" | cut -d: -f1)" dev
+fi
 install -d -m 0700 -o dev -g dev /home/dev/.ssh
 install -m 0600 -o dev -g dev /machine/key.pub /home/dev/.ssh/authorized_keys
-install -m 0755 /opt/machine/docker /usr/local/bin/docker
+[ "$DOCKER" = none ] || install -m 0755 /opt/machine/docker /usr/local/bin/docker
 chown dev "$WORKDIR"
 mkdir -p /run/sshd
 exec /usr/sbin/sshd -D -e
@@ -53,7 +56,9 @@ class Machine:
 
 
 @pytest.fixture
-def machine(tmp_path: Path) -> Iterator[Machine]:
+def machine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Machine]:
+    """A machine to add; parametrized indirectly with its Docker: "yes", "no-group", "none"."""
+    docker_state = getattr(request, "param", "yes")
     folder = tmp_path / "machine"
     folder.mkdir()
     key = tmp_path / "id_ed25519"
@@ -68,7 +73,8 @@ def machine(tmp_path: Path) -> Iterator[Machine]:
         ["docker", "run", "-d", "--name", name, "-p", "127.0.0.1::22",
          "-v", f"{folder}:/machine:ro", "-v", "/var/run/docker.sock:/var/run/docker.sock",
          "-v", f"{docker_cli}:/opt/machine/docker:ro", "-v", f"{workdir}:{workdir}",
-         "-e", f"WORKDIR={workdir}", IMAGE, "bash", "/machine/boot.sh"],
+         "-e", f"WORKDIR={workdir}", "-e", f"DOCKER={docker_state}", IMAGE, "bash",
+         "/machine/boot.sh"],
         check=True, capture_output=True,
     )  # fmt: skip
     try:
@@ -172,7 +178,47 @@ def test_a_workspace_runs_on_a_machine_reached_over_ssh(
         check=True,
     )  # fmt: skip
     wait_for_host_key(machine, machine.host_key_fingerprint())
-    assert_clean_error(
-        podbay("provider", "check", "box"),
-        "its host key is not the one pinned when the provider was added",
+    changed = podbay("provider", "check", "box")
+    assert_clean_error(changed, "its host key is not the one pinned when the provider was added")
+    assert "podbay provider set box host_key=" in changed.stderr
+
+
+@pytest.mark.parametrize(
+    ("machine", "said"),
+    [
+        ("none", ("there is no Docker on dev@127.0.0.1", "sudo apt install docker.io")),
+        ("no-group", ("may not use Docker", "sudo usermod -aG docker")),
+    ],
+    indirect=["machine"],
+)
+def test_a_machine_podbay_cannot_use_is_one_line_and_a_hint(
+    podbay: Podbay, machine: Machine, user_home: Path, said: tuple[str, str]
+) -> None:
+    wait_for_sshd(machine)
+    refused = podbay(*add(podbay, machine, "--yes"))
+    assert_clean_error(refused, said[0])
+    assert said[1] in refused.stderr
+    assert podbay.json("provider", "list") == [] or all(
+        p["name"] != "box" for p in podbay.json("provider", "list")
     )
+
+
+def test_a_wrong_port_or_key_is_one_line_and_a_hint(
+    podbay: Podbay, machine: Machine, user_home: Path, tmp_path: Path
+) -> None:
+    import socket
+
+    wait_for_sshd(machine)
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    args = add(podbay, machine, "--yes")
+    args[args.index(f"port={machine.port}")] = f"port={port}"
+    wrong_port = podbay(*args)
+    assert_clean_error(wrong_port, f"cannot reach SSH at dev@127.0.0.1:{port}: connection refused")
+    other = tmp_path / "other_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
+    args = add(podbay, machine, "--yes")
+    args[args.index(f"identity_file={machine.key}")] = f"identity_file={other}"
+    refused = podbay(*args)
+    assert_clean_error(refused, "your SSH key was refused")
