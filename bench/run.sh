@@ -7,3 +7,4 @@ bash ../scripts/reference-cli.sh
 ../.venv/bin/python ssh_bench.py
 ../.venv/bin/python tui_bench.py
 ../.venv/bin/python aws_bench.py
+../.venv/bin/python ssh_machine_bench.py

@@ -422,6 +422,13 @@ class Engine:
                 # Left by an earlier workspace of this name (its record lost): the work in it
                 # is the user's, so it is used as it is and never removed by this `up`.
                 report.warn(f"using the folder {ws.folder} that was already there (kept as it is)")
+            elif not made and ws.source.kind == "folder" and attempt.created_record:
+                # A copy a deleted workspace of this name left on the machine (delete keeps it).
+                report.warn(
+                    f"using the copy at {ws.folder} on the machine that was already there, as "
+                    f"it is: not copied again from {ws.source.value}; to copy afresh, remove it "
+                    "there and run up again"
+                )
         _checkpoint("source")
         async with config_files(ws, host) as (files, copy):
             return await self._plan_and_make(ws, host, report, rebuild, attempt, files, copy)
@@ -493,7 +500,7 @@ class Engine:
         # A machine podbay may have asked for (a launch whose answer was lost included) keeps
         # the record: the next `up` finds it by its tags and ClientToken, `delete` removes it.
         refused = isinstance(exc, consent.ConsentNeeded)
-        if attempt.created_record and refused and ws.container_id is None and not ws.machine:
+        if attempt.created_record and refused and ws.container_id is None and not ws.machine.own:
             self.store.remove_workspace(ws.name)
             if attempt.made_folder:
                 await asyncio.to_thread(shutil.rmtree, ws.folder, True)
@@ -612,8 +619,9 @@ class Engine:
 def _made_nothing(ws: Workspace) -> bool:
     """Nothing of the workspace exists but its record: no container, no machine asked for,
     no folder of podbay's own (a clone, a template) with possible work in it."""
+    on_machine = bool(ws.machine) and not ws.machine.own  # (its folder is there, unchecked)
     return (
         ws.container_id is None
-        and not ws.machine
-        and not (ws.owned_folder and os.path.exists(ws.folder))
+        and not ws.machine.own
+        and not (ws.owned_folder and (on_machine or os.path.exists(ws.folder)))
     )

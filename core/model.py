@@ -108,6 +108,12 @@ class MachineRecord(BaseModel):
         """True once the provider has written anything: a machine was (maybe) asked for."""
         return self.ssh is not None or bool(self.extra)
 
+    @property
+    def own(self) -> bool:
+        """A machine of the workspace's own (a VM podbay asked for), not one it shares with
+        others (the ssh provider's: the user's machine, which podbay never made)."""
+        return bool(self) and not (self.ssh is not None and self.ssh.own_identity)
+
 
 class Workspace(BaseModel):
     """A named environment: source, provider, config, and what `up` last achieved."""

@@ -142,9 +142,10 @@ class Provider(abc.ABC):
         policy of its machines' own role instead. None: the type needs none."""
         return None
 
-    async def prepare(self, confirm: Confirm | None) -> dict[str, Any]:
-        """The options to store when the provider is added: what it learns then (an SSH
-        machine's host key, once `confirm` says yes) filled in."""
+    async def prepare(self, confirm: Confirm | None, install_id: str) -> dict[str, Any]:
+        """The options to store when the provider is added or changed: what it learns then
+        filled in (an SSH machine's host key, once `confirm` says yes; its folder for this
+        podbay home, `install_id`'s)."""
         return dict(self.config.options)
 
     @classmethod

@@ -76,7 +76,7 @@ class ProviderAdmin:
                 f"a provider named {config.name!r} exists",
                 f"choose another --name, or: podbay provider set {config.name}",
             )
-        options = await self.factory(config).prepare(confirm)
+        options = await self.factory(config).prepare(confirm, self.store.install_id())
         config = config.model_copy(update={"options": options})
         checked = await self.factory(config).check() if check else ""
         self.save(config, use=use)
@@ -91,11 +91,16 @@ class ProviderAdmin:
         if use or self.default() is None:
             self.store.set_meta(DEFAULT, config.name)
 
-    def update(self, name: str, changes: dict[str, Any]) -> ProviderConfig:
-        """Change some options (a None value removes one)."""
+    async def update(
+        self, name: str, changes: dict[str, Any], confirm: Confirm | None = None
+    ) -> ProviderConfig:
+        """Change some options (a None value removes one); what the provider learns from them
+        is filled in, as when it is added."""
         config = self.store.require_provider(name)
         options = {k: v for k, v in {**config.options, **changes}.items() if v is not None}
         updated = config.model_copy(update={"options": options})
+        options = await self.factory(updated).prepare(confirm, self.store.install_id())
+        updated = updated.model_copy(update={"options": options})
         self.save(updated)
         return updated
 

@@ -59,7 +59,7 @@ def status_of(
             image=image,
         )
     if found is None:
-        what = "machine" if ws.machine else "container"
+        what = "machine" if ws.machine.own else "container"
         return WorkspaceStatus(
             workspace=ws, status=Status.NOT_FOUND, detail=f"its {what} is gone", fix="up"
         )

@@ -12,15 +12,16 @@ on podbay's folders under `workdir`, never on the machine.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
+import time
 from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
+from podbay.core.devcontainer.plan import LABEL_FINGERPRINT
 from podbay.core.devcontainer.values import printable
-from podbay.core.errors import ProviderError
+from podbay.core.errors import PodbayError, ProviderError
 from podbay.core.host import HostSession
 from podbay.core.model import LABEL_HOME, LABEL_WORKSPACE, MachineRecord, SshAddress, Workspace
 from podbay.core.provider import Confirm, MachineJob, MachineState, Provider, ProviderOptions
@@ -42,6 +43,8 @@ HOST_KEY_ALGORITHMS = [
 WORKDIR = "podbay-workspaces"  # under the login's home, unless `workdir` says otherwise
 # In the workdir, made by podbay: a folder without it is not podbay's to fill or empty.
 MARKER = ".podbay-workspaces"
+POLL_TIMEOUT = 5.0  # a poll's login; its `docker ps`: twice that
+POLL_QUIET = 30.0  # after a failed poll, the machine is not asked again for this long
 
 
 class SshOptions(ProviderOptions):
@@ -105,7 +108,11 @@ class SshProvider(Provider):
     def __init__(self, config: Any) -> None:
         super().__init__(config)
         self._conns: dict[str, Any] = {}  # workspace -> the connection ensure_machine made
-        self._poller: HostSession | None = None  # kept between polls: one login, not one a poll
+        # Kept between polls (one login, not one a poll); one poll at a time; a failure is
+        # repeated without asking until its time is up.
+        self._poll_conn: Any = None
+        self._poll_lock = asyncio.Lock()
+        self._poll_failed: tuple[float, ProviderError] | None = None
 
     # where and how ----------------------------------------------------------------------------
 
@@ -127,7 +134,7 @@ class SshProvider(Provider):
     def _address(self) -> ssh_machine.MachineAddress:
         return ssh_machine.MachineAddress.from_record(self._ssh().model_dump(), None)
 
-    async def _connect(self) -> Any:
+    async def _connect(self, timeout: float = 10.0) -> Any:
         if not self.options.host_key:
             raise ProviderError(
                 f"provider {self.name} has no pinned host key for {self._where}",
@@ -135,7 +142,7 @@ class SshProvider(Provider):
                 f"podbay provider add ssh -o host={self.options.host}",
             )
         try:
-            return await ssh_machine.connect(self._address())
+            return await ssh_machine.connect(self._address(), timeout=timeout)
         except ssh_machine.MachineUnreachable as exc:
             if exc.host_key_refused:
                 hint = (
@@ -149,19 +156,26 @@ class SshProvider(Provider):
 
     # provider add: the host key and the workdir ----------------------------------------------
 
-    async def prepare(self, confirm: Confirm | None) -> dict[str, Any]:
+    async def prepare(self, confirm: Confirm | None, install_id: str) -> dict[str, Any]:
         """The options to store: the host key pinned (confirmed), the workdir made absolute
-        and marked as podbay's."""
+        (default: ~/podbay-workspaces/ID, one folder per podbay home) and claimed for this
+        podbay home."""
         options = dict(self.config.options)
         if not self.options.host_key:
             options["host_key"] = self.options.host_key = await self._learn_host_key(confirm)
         conn = await self._connect()
         try:
-            workdir = self.options.workdir or WORKDIR
+            workdir = self.options.workdir or f"~/{WORKDIR}/{install_id[:12]}"
             if not workdir.startswith("/"):
-                home = (await conn.run('printf %s "$HOME"', check=False)).stdout or ""
-                workdir = f"{str(home).rstrip('/')}/{workdir}"
-            options["workdir"] = await _claim(conn, workdir, self._where)
+                home = str((await conn.run('printf %s "$HOME"', check=False)).stdout or "")
+                if not home.startswith("/"):
+                    raise ProviderError(
+                        f"cannot tell the home folder of your login on {self._where}",
+                        "give an absolute folder: -o workdir=/PATH",
+                    )
+                rest = workdir.removeprefix("~").lstrip("/")
+                workdir = f"{home.rstrip('/')}/{rest}"
+            options["workdir"] = await _claim(conn, workdir, self._where, install_id)
         finally:
             conn.close()
         return options
@@ -206,23 +220,47 @@ class SshProvider(Provider):
         return pinned
 
     async def check(self) -> str:
+        """Docker answers there, through the socket podbay forwards over SSH (what `up` uses:
+        the CLI answering is not enough)."""
         conn = await self._connect()
         try:
             version = await _docker_version(conn, self._where)
-        finally:
+        except BaseException:
             conn.close()
+            raise
+        host = await ssh_machine.SshHost.open(conn, address=self._address())
+        try:
+            await asyncio.to_thread(host.docker.ping)
+        except PodbayError as exc:
+            raise ProviderError(
+                f"Docker on {self._where} answers its CLI but not through SSH: {exc.message}",
+                "podbay forwards /var/run/docker.sock over SSH: sshd there must allow it "
+                "(AllowStreamLocalForwarding yes); rootless Docker is not supported yet",
+            ) from None
+        finally:
+            await host.close()
         return f"Docker {version} on {self._where}"
 
     # workspaces ------------------------------------------------------------------------------
 
     def folder_for(self, workspace: str) -> str | None:
-        return f"{(self.options.workdir or '~/' + WORKDIR).rstrip('/')}/{workspace}"
+        # (absolute once added: prepare resolved it; ensure_machine refuses anything else)
+        return f"{(self.options.workdir or WORKDIR).rstrip('/')}/{workspace}"
 
     async def ensure_machine(self, job: MachineJob) -> None:
-        """Log in, make sure Docker answers, and record where the machine is for attach."""
+        """Log in, make sure Docker answers and the workdir is this podbay's, and record
+        where the machine is for attach."""
+        workdir = self.options.workdir or ""
+        if not workdir.startswith("/") or not job.workspace.folder.startswith(workdir):
+            raise ProviderError(
+                f"provider {self.name} has no folder on the machine set up for this workspace",
+                f"set one: podbay provider set {self.name} workdir=/PATH (then podbay delete "
+                f"{job.workspace.name}; podbay up again)",
+            )
         conn = await self._connect()
         try:
             await _docker_version(conn, self._where)
+            await _claim(conn, workdir, self._where, job.install_id)
         except BaseException:
             conn.close()
             raise
@@ -235,30 +273,64 @@ class SshProvider(Provider):
         return await ssh_machine.SshHost.open(conn, address=self._address())
 
     async def poll(self, install_id: str, workspaces: list[Workspace]) -> dict[str, MachineState]:
-        """The machine's containers of this podbay home, by workspace: one list call over a
-        connection kept for the next poll."""
+        """The machine's containers of this podbay home, by workspace: one `docker ps` over a
+        connection kept for the next poll. A machine that does not answer is asked again
+        only after POLL_QUIET seconds (its error is repeated meanwhile): a TUI does not wait
+        on it at every poll."""
         if not workspaces:
             return {}
-        for attempt in (1, 2):
-            if self._poller is None:
-                conn = await self._connect()
-                self._poller = await ssh_machine.SshHost.open(conn, address=self._address())
+        async with self._poll_lock:
+            if self._poll_failed is not None and time.monotonic() < self._poll_failed[0]:
+                raise self._poll_failed[1]
             try:
-                listed = await asyncio.to_thread(
-                    self._poller.docker.list_containers, {LABEL_HOME: install_id}
-                )
-                break
-            except Exception:
-                stale, self._poller = self._poller, None
-                with contextlib.suppress(Exception):
-                    await stale.close()
-                if attempt == 2:
-                    raise
+                listed = await self._list_containers(install_id)
+            except ProviderError as exc:
+                self._poll_failed = (time.monotonic() + POLL_QUIET, exc)
+                raise
+            self._poll_failed = None
         states: dict[str, MachineState] = {}
-        for item in sorted(listed, key=lambda c: c.get("Created", 0)):  # the newest wins
-            labels = item.get("Labels") or {}
-            states[labels.get(LABEL_WORKSPACE, "")] = container_state(item, labels)
+        for line in sorted(listed.splitlines(), key=lambda ln: ln.split("\t")[4:5]):
+            fields = line.split("\t")
+            if len(fields) != 7:
+                continue
+            _, state, status, image, _, workspace, fingerprint = fields
+            item = {"State": state, "Status": status, "Image": image}
+            states[workspace] = container_state(item, {LABEL_FINGERPRINT: fingerprint})
         return states
+
+    async def _list_containers(self, install_id: str) -> str:
+        """`docker ps` of this home's containers, one tab-separated line each (its id, state,
+        status, image, creation, workspace label, fingerprint label), oldest first."""
+        import shlex
+
+        import asyncssh
+
+        template = "\t".join(
+            ["{{.ID}}", "{{.State}}", "{{.Status}}", "{{.Image}}", "{{.CreatedAt}}",
+             f'{{{{.Label "{LABEL_WORKSPACE}"}}}}', f'{{{{.Label "{LABEL_FINGERPRINT}"}}}}']
+        )  # fmt: skip
+        argv = ["docker", "ps", "-a", "--no-trunc", "--filter", f"label={LABEL_HOME}={install_id}",
+                "--format", template]  # fmt: skip
+        for attempt in (1, 2):
+            if self._poll_conn is None:
+                self._poll_conn = await self._connect(timeout=POLL_TIMEOUT)
+            try:
+                done = await asyncio.wait_for(
+                    self._poll_conn.run(shlex.join(argv), check=False), POLL_TIMEOUT * 2
+                )
+            except (OSError, TimeoutError, asyncssh.Error) as exc:  # (a dropped connection)
+                stale, self._poll_conn = self._poll_conn, None
+                stale.close()
+                if attempt == 2:
+                    raise ProviderError(
+                        f"provider {self.name}: {self._where} stopped answering ({exc})",
+                        f"check that `ssh {self.options.host}` works here",
+                    ) from None
+                continue
+            if done.exit_status != 0:
+                await _docker_version(self._poll_conn, self._where)  # (says what is wrong)
+            return str(done.stdout or "")
+        return ""
 
 
 async def _docker_version(conn: Any, where: str) -> str:
@@ -284,23 +356,31 @@ async def _docker_version(conn: Any, where: str) -> str:
     )
 
 
-async def _claim(conn: Any, workdir: str, where: str) -> str:
-    """Make `workdir` podbay's on the machine (its marker inside); refused when it holds
-    anything podbay did not put there: delete empties podbay's folders in it."""
+async def _claim(conn: Any, workdir: str, where: str, install_id: str) -> str:
+    """Make `workdir` this podbay home's on the machine (its install id in the marker);
+    refused when it holds anything podbay did not put there, or is another podbay home's:
+    delete empties podbay's folders in it. (`sh -c`: whatever the login shell is.)"""
     import shlex
 
     folder = shlex.quote(workdir)
     marker = shlex.quote(f"{workdir}/{MARKER}")
+    mine = shlex.quote(install_id)
     script = (
-        f"if [ -e {marker} ]; then exit 0; fi; "
+        f'if [ -e {marker} ]; then [ "$(cat {marker})" = {mine} ] && exit 0; exit 4; fi; '
         f'if [ -d {folder} ] && [ -n "$(ls -A {folder})" ]; then exit 3; fi; '
-        f"mkdir -p {folder} && touch {marker}"
+        f"mkdir -p {folder} && printf %s {mine} > {marker}"
     )
-    done = await conn.run(script, check=False)
+    done = await conn.run(shlex.join(["sh", "-c", script]), check=False)
     if done.exit_status == 3:
         raise ProviderError(
             f"the folder {printable(workdir)} on {where} holds files podbay did not put there",
             "choose a new or empty folder: -o workdir=PATH",
+        )
+    if done.exit_status == 4:
+        raise ProviderError(
+            f"the folder {printable(workdir)} on {where} belongs to another podbay (another "
+            "computer or PODBAY_HOME)",
+            "give each its own folder: -o workdir=PATH",
         )
     if done.exit_status != 0:
         said = printable(str(done.stderr or "").strip()[-200:])

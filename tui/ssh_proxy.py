@@ -62,7 +62,10 @@ def _start_lender(name: str, path: str) -> None:
         f"import sys; sys.path.insert(0, {IMPORT_ROOT!r}); "
         "import podbay.tui.ssh_proxy as p; p.lender()"
     )
-    env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}  # no agent of its own
+    # No agent to forward; a machine of the user's may still log them in with it.
+    env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
+    if os.environ.get("SSH_AUTH_SOCK"):
+        env["PODBAY_LOGIN_AGENT"] = os.environ["SSH_AUTH_SOCK"]  # (core.ssh.machine's)
     subprocess.Popen(
         [sys.executable, "-E", "-P", "-c", code, name, path, str(ended), str(os.getpid())],
         stdin=subprocess.DEVNULL,

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from podbay.core.devcontainer.values import printable
 from podbay.core.docker import DockerEndpoint
 from podbay.core.errors import PodbayError
 from podbay.core.host import Answer, RunResult, reply
@@ -31,6 +32,9 @@ from podbay.core.model import MachineRecord
 if TYPE_CHECKING:
     import asyncssh
 
+# The agent a login as the user may use when SSH_AUTH_SOCK is withheld from a process so that
+# nothing forwards it (the ssh ProxyCommand's lender of git credentials).
+LOGIN_AGENT = "PODBAY_LOGIN_AGENT"
 READY_MARKER = "/var/lib/podbay/ready"
 FAILED_MARKER = "/var/lib/podbay/failed"
 
@@ -115,12 +119,12 @@ async def connect(
                 keepalive_interval=30,
                 **login,
             )
-        except (TimeoutError, OSError, asyncssh.Error) as exc:
+        except (TimeoutError, OSError, asyncssh.Error, ValueError) as exc:
+            # (ValueError: the user's ~/.ssh/config or key file asyncssh cannot read)
             last = why(exc, address.own_identity)
             if retry_until is None or time.monotonic() + delay > retry_until:
-                failed = MachineUnreachable(
-                    f"cannot reach SSH at {address.host}:{address.port}: {last}", ""
-                )
+                where = address.host + (f":{address.port}" if address.port else "")
+                failed = MachineUnreachable(f"cannot reach SSH at {where}: {last}", "")
                 failed.answered = isinstance(
                     exc, asyncssh.HostKeyNotVerifiable | asyncssh.PermissionDenied
                 )
@@ -137,7 +141,14 @@ def own_login(address: MachineAddress) -> dict[str, Any]:
     for the host (HostName, Port, User, IdentityFile, ProxyJump), their agent, their keys;
     what the address names explicitly wins. Host keys are podbay's choice, never the config's."""
     config = Path.home() / ".ssh" / "config"
-    login: dict[str, Any] = {"config": [str(config)] if config.is_file() else []}
+    # (a key file with a passphrase is left to the agent, which holds it unlocked, as OpenSSH)
+    login: dict[str, Any] = {
+        "config": [str(config)] if config.is_file() else [],
+        "ignore_encrypted": True,
+    }
+    agent = os.environ.get(LOGIN_AGENT)
+    if agent:
+        login["agent_path"] = agent
     if address.user:
         login["username"] = address.user
     if address.client_key is not None:
@@ -164,7 +175,11 @@ def why(exc: BaseException, own_identity: bool = False) -> str:
         return "timed out"
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused (nothing answers on that port)"
-    return str(exc) or type(exc).__name__
+    if isinstance(exc, asyncssh.KeyImportError):
+        return f"your key cannot be read ({exc}); add it to your agent: ssh-add FILE"
+    if isinstance(exc, asyncssh.ConfigParseError):
+        return f"your ~/.ssh/config cannot be read ({exc})"
+    return printable(str(exc)) or type(exc).__name__
 
 
 class SshHost:

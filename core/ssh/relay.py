@@ -97,11 +97,14 @@ def run(name: str, argv: list[str]) -> int:
     try:
         return asyncio.run(relay(address, command, interactive, prelude))
     except machine.MachineUnreachable as exc:
-        raise PodbayError(
-            f"workspace {name}: {exc.message}",
-            f"is its machine stopped, or did your address change? podbay up {name} starts it "
-            "and lets your current address in",
-        ) from None
+        if address.own_identity:  # (a machine of the user's, the ssh provider's)
+            hint = f"check that `ssh {address.host}` works here; podbay status {name}"
+        else:
+            hint = (
+                f"is its machine stopped, or did your address change? podbay up {name} starts "
+                "it and lets your current address in"
+            )
+        raise PodbayError(f"workspace {name}: {exc.message}", hint) from None
 
 
 def main() -> NoReturn:

@@ -80,8 +80,8 @@ def test_a_provider_in_use_stays_and_removing_the_default_picks_the_next(tmp_pat
         rules.remove("b")
     rules.remove("a")
     assert rules.default() == "b"
-    rules.update("c", {"host": "tcp://127.0.0.1:2375"})
-    assert rules.update("c", {"host": None}).options == {}
+    asyncio.run(rules.update("c", {"host": "tcp://127.0.0.1:2375"}))
+    assert asyncio.run(rules.update("c", {"host": None})).options == {}
 
 
 def test_a_flat_machine_record_from_before_reads_as_address_plus_provider_fields() -> None:

@@ -94,7 +94,10 @@ async def _ask(title: str, items: list[str]) -> bool:
 
 
 def cmd_provider_set(ns: argparse.Namespace) -> int:
-    updated = open_providers().update(ns.name, _parse_options(ns.options))
+    import asyncio
+
+    confirm = _ask if sys.stdin.isatty() else None
+    updated = asyncio.run(open_providers().update(ns.name, _parse_options(ns.options), confirm))
     return done(
         ns,
         {"name": ns.name, "options": updated.options},
