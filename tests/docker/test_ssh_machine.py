@@ -6,6 +6,7 @@ workdir."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -222,3 +223,40 @@ def test_a_wrong_port_or_key_is_one_line_and_a_hint(
     args[args.index(f"identity_file={machine.key}")] = f"identity_file={other}"
     refused = podbay(*args)
     assert_clean_error(refused, "your SSH key was refused")
+
+
+def test_the_workdir_is_this_podbay_homes_alone(
+    podbay: Podbay, machine: Machine, user_home: Path, tmp_path: Path
+) -> None:
+    """delete empties podbay's folders in the workdir: one holding anything else, or another
+    podbay home's, is refused; by default each home gets a folder of its own."""
+    wait_for_sshd(machine)
+    (Path(machine.workdir) / "mine.txt").write_text("the user's\n")
+    assert_clean_error(podbay(*add(podbay, machine, "--yes")), "holds files podbay did not put")
+    (Path(machine.workdir) / "mine.txt").unlink()
+    podbay.ok(*add(podbay, machine, "--yes"))
+    other = Podbay(tmp_path / "other-home", podbay.cwd)
+    other.env["HOME"] = str(user_home)
+    assert_clean_error(other(*add(other, machine, "--yes")), "belongs to another podbay")
+    # Without a workdir: ~/podbay-workspaces/<this home's id> on the machine.
+    other.ok(
+        "provider", "add", "ssh", "--name", "box", "--yes", "-o", "host=dev@127.0.0.1",
+        "-o", f"port={machine.port}", "-o", f"identity_file={machine.key}",
+    )  # fmt: skip
+    [box] = [p for p in other.json("provider", "list") if p["name"] == "box"]
+    workdir = box["options"]["workdir"]
+    assert workdir.startswith("/home/dev/podbay-workspaces/") and len(workdir) > 28
+
+
+def test_a_machine_that_does_not_answer_is_an_error_in_the_list_not_a_wait(
+    podbay: Podbay, machine: Machine, user_home: Path
+) -> None:
+    wait_for_sshd(machine)
+    podbay.ok(*add(podbay, machine, "--yes"))
+    project = podbay.cwd / "app"
+    write_config(project, {"image": IMAGE})
+    podbay.ok("up", str(project), "--provider", "box")
+    subprocess.run(["docker", "stop", "-t", "0", machine.container], capture_output=True)
+    listed = podbay("list", "--json", timeout=30)
+    [row] = json.loads(listed.stdout)
+    assert row["status"] == "Error" and "box" in row["detail"], row
