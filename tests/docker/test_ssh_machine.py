@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -260,3 +261,53 @@ def test_a_machine_that_does_not_answer_is_an_error_in_the_list_not_a_wait(
     listed = podbay("list", "--json", timeout=30)
     [row] = json.loads(listed.stdout)
     assert row["status"] == "Error" and "box" in row["detail"], row
+
+
+def test_the_tui_setup_shows_the_host_key_and_keeps_it_once_trusted(
+    machine: Machine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The guided setup adds an ssh provider: its test shows the machine's host key in a
+    dialog, and what is saved has the key pinned and the workdir claimed."""
+    from textual.widgets import Input, Static
+
+    from podbay.tui.screens.confirm import Confirm
+    from podbay.tui.screens.provider_setup import ProviderSetup, SetupResult
+    from tests.tui.test_app import make_engine, run, until
+
+    wait_for_sshd(machine)
+    home = tmp_path / "user"
+    (home / ".ssh").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))  # (no known_hosts: the key is asked about)
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    engine, _ = make_engine(tmp_path / "podbay", names=())
+    saved: list[SetupResult | None] = []
+
+    async def scenario(app: Any, pilot: Any) -> None:
+        app.push_screen(ProviderSetup(None, {"docker"}), saved.append)
+        await pilot.pause()
+        screen = app.screen
+        await pilot.press("down", "down", "enter")  # docker, aws, ssh
+        await until(lambda: bool(screen.query("#opt-host")))
+        assert screen.query_one("#name", Input).value == "ssh"
+        screen.query_one("#opt-host", Input).value = "dev@127.0.0.1"
+        await pilot.press("enter")
+        await until(lambda: bool(screen.query("#opt-port")))
+        for field, value in (("port", str(machine.port)), ("identity_file", str(machine.key)),
+                             ("workdir", machine.workdir)):  # fmt: skip
+            screen.query_one(f"#opt-{field}", Input).value = value
+        await pilot.pause()
+        screen.query_one("#next").press()  # to the test, which asks about the key first
+        await until(lambda: isinstance(app.screen, Confirm), 20)
+        assert machine.host_key_fingerprint() in app.screen.title_text
+        await pilot.press("y")
+        result = screen.query_one("#check-result", Static)
+        await until(lambda: "✓" in str(result.render()), 20)
+        assert f"on dev@127.0.0.1:{machine.port}" in str(result.render())
+        await pilot.press("ctrl+s")
+        await until(lambda: saved)
+
+    run(engine, scenario, size=(120, 35))
+    [result] = saved
+    assert result is not None
+    assert str(result.config.options["host_key"]).startswith("ssh-ed25519 ")
+    assert (Path(machine.workdir) / ".podbay-workspaces").is_file()

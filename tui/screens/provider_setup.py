@@ -190,6 +190,9 @@ class ProviderSetup(ModalScreen[SetupResult | None]):
         self.first_provider = not taken_names
         # The last connection test: (the config it tested, as JSON; its error or None).
         self.tested: tuple[str, str | None] | None = None
+        # What the test learned, by the config it tested (an SSH machine's host key, once
+        # confirmed here): what is saved.
+        self.prepared: dict[str, ProviderConfig] = {}
         self.save_after_test = False
 
     # layout --------------------------------------------------------------------------------
@@ -475,7 +478,8 @@ class ProviderSetup(ModalScreen[SetupResult | None]):
     @work(exclusive=True, group="check", exit_on_error=False)
     async def run_test(self, config: ProviderConfig) -> None:
         try:
-            result = await providers.load(config).check()
+            prepared = await self._prepared(config)
+            result = await providers.load(prepared).check()
             error, text = None, f"✓ {result}"
         except PodbayError as exc:
             error = for_tui(exc.message + (f" ({exc.hint})" if exc.hint else ""))
@@ -488,6 +492,23 @@ class ProviderSetup(ModalScreen[SetupResult | None]):
         if self.save_after_test:
             self.save_after_test = False
             await self.action_save()
+
+    async def _prepared(self, config: ProviderConfig) -> ProviderConfig:
+        """The config with what the provider learns when added (core Provider.prepare): an
+        SSH machine's host key is shown here, and kept only when the user trusts it."""
+        from podbay.tui.screens.confirm import Confirm
+
+        async def confirm(title: str, items: list[str]) -> bool:
+            detail = "\n".join(f"  • {item}" for item in items)
+            dialog: Any = Confirm(title, detail, "Trust it")  # (Textual types it Screen[object])
+            return bool(await self.app.push_screen_wait(dialog))
+
+        engine = getattr(self.app, "engine", None)
+        install_id = engine.store.install_id() if engine is not None else "podbay"
+        options = await providers.load(config).prepare(confirm, install_id)
+        prepared = config.model_copy(update={"options": options})
+        self.prepared[_key(config)] = prepared
+        return prepared
 
     async def action_save(self) -> None:
         """Save what passed its test; after a failed test, only if the user says so."""
@@ -508,6 +529,7 @@ class ProviderSetup(ModalScreen[SetupResult | None]):
             if self.tested is not None:
                 self.start_test()
             return
+        config = self.prepared.get(_key(config), config)
         result = SetupResult(config, self.query_one("#make-default", Switch).value)
         error = self.tested[1]
         if error is None:
