@@ -36,6 +36,7 @@ from podbay.core import (
     used,
 )
 from podbay.core import source as sources
+from podbay.core import sync as copies
 from podbay.core.container_up import Attempt, ask_consent, container_up
 from podbay.core.devcontainer import files as dcfiles
 from podbay.core.devcontainer import find as dcfind
@@ -416,6 +417,9 @@ class Engine:
                 where = "" if host.local else " onto the machine"
                 report.step(f"getting the source{where}: {self._source_text(ws)}")
                 made = await sources.materialize(ws.source, ws.folder, host, report.log)
+                if made and copies.is_copy(ws):  # (what changes there from now on: podbay sync)
+                    await copies.mark(host, ws)
+                    self.store.save_workspace(ws)
             # Removed after a failure only here: a folder on another machine goes with it.
             attempt.made_folder = made and host.local
             if not made and ws.owned_folder and attempt.created_record:
@@ -542,6 +546,26 @@ class Engine:
         async with self._operation(name, "stop", on_event) as (ws, provider, job):
             await teardown.stop(self.store, ws, provider, job)
         return ws
+
+    async def sync(
+        self, name: str, force: bool = False, on_event: EventSink | None = None
+    ) -> copies.Synced:
+        """Bring what changed in the workspace's copy on its machine back to the folder here
+        (core/sync.py); a file changed on both sides stops it unless `force`."""
+        async with self._operation(name, "sync", on_event) as (ws, provider, job):
+            if not copies.is_copy(ws) or not ws.machine:
+                raise PodbayError(
+                    f"workspace {name} uses {ws.folder} where it is: nothing to sync",
+                    "podbay sync is for a folder of this computer copied to a machine",
+                )
+            async with open_host(provider, job) as host:
+                synced = await copies.sync(host, ws, force)
+            self.store.save_workspace(ws)
+            job.report.done(
+                f"brought back {len(synced.brought)} file(s) from the machine"
+                + (f": {copies.names(synced.brought)}" if synced.brought else "")
+            )
+        return synced
 
     async def work_at_risk(self, name: str) -> tuple[list[str], list[str]]:
         """What `delete` would lose: (work in podbay's copy of the source: uncommitted,

@@ -151,6 +151,9 @@ class Workspace(BaseModel):
     # "protocol://host" of the source's HTTPS remotes when the workspace was made (before a
     # container could change its .git/config): git in sessions gets credentials for these.
     git_hosts: list[str] = []
+    # When a copy on a machine of a folder here was last the same as the folder (this
+    # computer's clock; core/sync.py).
+    synced_at: float | None = None
     hooks_done: list[str] = []
     usable: bool = False  # the waitFor hook is done in this container: attaching works
     post_start_at: str | None = None  # container StartedAt that postStartCommand last ran for

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from podbay.core import paths, unsaved
+from podbay.core import sync as copies
 from podbay.core.compose import LABEL_PART_OF, part_of
 from podbay.core.docker import DockerEndpoint
 from podbay.core.errors import DockerUnreachable, PodbayError, ProviderError, WorkAtRisk
@@ -43,7 +44,8 @@ async def work_at_risk(
 ) -> tuple[list[str], list[str]]:
     """What `delete` would lose: (work in podbay's copy of the source, other things)."""
     if provider.dedicated_machine:
-        work = await work_on_machine(ws, provider, job) if ws.owned_folder else []
+        checked = ws.owned_folder or copies.is_copy(ws)
+        work = await work_on_machine(ws, provider, job) if checked else []
         return work, []
     async with open_host(provider, job) as host:
         return await at_risk_here(store, ws, host)
@@ -65,6 +67,22 @@ async def at_risk_here(
     except PodbayError as exc:
         return work, [f"its container's volumes, which were not checked ({exc.message})"]
     return work, unsaved.volumes_at_risk(info or {})
+
+
+async def copy_at_risk(ws: Workspace, host: HostSession) -> list[str]:
+    """What a copy on the machine of a folder here holds that the folder does not: files
+    changed there since they were last brought back (core/sync.py)."""
+    if not copies.is_copy(ws) or not await _exists(host, ws.folder):
+        return []
+    changed = await copies.changed_on_machine(host, ws)
+    if changed is None:
+        return [f"changes to its copy of {ws.source.value}, which podbay cannot compare"]
+    if not changed:
+        return []
+    return [
+        f"{len(changed)} file(s) changed on the machine: {copies.names(changed)} (podbay sync "
+        f"{ws.name} brings them back)"
+    ]
 
 
 async def _exists(host: HostSession, path: str) -> bool:
@@ -113,7 +131,7 @@ async def work_on_machine(ws: Workspace, provider: Provider, job: MachineJob) ->
         return []  # never launched: nothing there
     try:
         async with open_host(provider, job) as host:
-            return await unsaved.work_at_risk(ws, host)
+            return await unsaved.work_at_risk(ws, host) + await copy_at_risk(ws, host)
     except PodbayError as exc:
         return [
             f"its files on the machine were not checked ({exc.message}); start it to "
@@ -127,7 +145,7 @@ async def delete_on_provider(
     """The workspace's machine, or its containers, networks and images on the shared engine."""
     name, report = ws.name, job.report
     if provider.dedicated_machine:
-        if not force and ws.owned_folder:
+        if not force and (ws.owned_folder or copies.is_copy(ws)):
             work = await work_on_machine(ws, provider, job)
             if work:
                 raise WorkAtRisk(ws.name, ws.folder, work, [])

@@ -311,3 +311,35 @@ def test_the_tui_setup_shows_the_host_key_and_keeps_it_once_trusted(
     assert result is not None
     assert str(result.config.options["host_key"]).startswith("ssh-ed25519 ")
     assert (Path(machine.workdir) / ".podbay-workspaces").is_file()
+
+
+def test_sync_brings_back_what_changed_on_the_machine(
+    podbay: Podbay, machine: Machine, user_home: Path
+) -> None:
+    wait_for_sshd(machine)
+    podbay.ok(*add(podbay, machine, "--yes"))
+    project = podbay.cwd / "synced"
+    write_config(project, {"image": IMAGE})
+    (project / "hello.txt").write_text("from this computer\n")
+    (project / "notes.txt").write_text("first notes\n")
+    podbay.ok("up", str(project), "--provider", "box")
+    inside = (
+        "cd /workspaces/synced && echo changed > hello.txt && mkdir sub && echo new > sub/new.txt"
+    )
+    podbay.ok("exec", "synced", "--", "sh", "-c", inside)
+    brought = podbay.json("sync", "synced")
+    assert sorted(brought["brought"]) == ["hello.txt", "sub/new.txt"]
+    assert (project / "hello.txt").read_text() == "changed\n"
+    assert (project / "sub" / "new.txt").read_text() == "new\n"
+    assert podbay.json("sync", "synced")["brought"] == []  # (nothing new since)
+    # Changed on both sides: refused, then the machine's win with --force.
+    (project / "notes.txt").write_text("notes written here\n")
+    podbay.ok(
+        "exec", "synced", "--", "sh", "-c", "echo machine notes > /workspaces/synced/notes.txt"
+    )
+    assert_clean_error(
+        podbay("sync", "synced"), "1 file(s) changed both here and on the machine: notes.txt"
+    )
+    assert (project / "notes.txt").read_text() == "notes written here\n"
+    assert podbay.json("sync", "synced", "--force")["overwritten"] == ["notes.txt"]
+    assert (project / "notes.txt").read_text() == "machine notes\n"

@@ -98,6 +98,16 @@ def _lifecycle(sub: Subcommands) -> None:
     p.add_argument("name")
     p = _verb(
         sub,
+        "sync",
+        verbs.cmd_sync,
+        "bring back what changed in a workspace's copy of your folder on its machine",
+    )
+    p.add_argument("name")
+    p.add_argument(
+        "--force", action="store_true", help="also files changed here too (the machine's win)"
+    )
+    p = _verb(
+        sub,
         "delete",
         verbs.cmd_delete,
         "delete a workspace (never your own source folder)",

@@ -180,6 +180,14 @@ def cmd_stop(ns: argparse.Namespace) -> int:
     return done(ns, {"name": ws.name})
 
 
+def cmd_sync(ns: argparse.Namespace) -> int:
+    import asyncio
+
+    engine = open_engine()
+    synced = asyncio.run(engine.sync(ns.name, ns.force, printer(ns.json)))
+    return done(ns, {"name": ns.name, "brought": synced.brought, "overwritten": synced.overwritten})
+
+
 def cmd_delete(ns: argparse.Namespace) -> int:
     import asyncio
 

@@ -1,0 +1,135 @@
+"""Bringing back what changed in a workspace's copy on a machine: `podbay sync NAME`.
+
+A folder of this computer is copied to the workspace's machine (an AWS VM, an ssh machine)
+when the workspace is made. podbay marks that moment on both sides: a file beside the copy on
+the machine (the machine's clock decides what is newer there) and `synced_at` in the record
+(this computer's clock, for the files here). A file of the copy newer than the mark changed on
+the machine; a file here newer than `synced_at` changed here. `sync` brings the first kind
+back and marks both sides again; a file changed on both sides stops it, unless forced (the
+machine's copy wins). The repository's own `.git` is not brought back (push instead), and a
+file removed on the machine is not removed here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from podbay.core.errors import PodbayError
+from podbay.core.host import HostSession
+from podbay.core.model import Workspace
+
+SHOWN = 5  # file names shown in a line
+
+
+def is_copy(ws: Workspace) -> bool:
+    """Whether the workspace's folder is a copy of a folder of this computer on a machine."""
+    return ws.source.kind == "folder" and ws.folder != ws.source.value
+
+
+def mark_path(ws: Workspace) -> str:
+    parent, _, base = ws.folder.rstrip("/").rpartition("/")
+    return f"{parent}/.{base}.podbay-synced"
+
+
+async def mark(host: HostSession, ws: Workspace) -> None:
+    """The copy and the folder here are the same now (after the upload, after a sync)."""
+    done = await host.run(["touch", mark_path(ws)])
+    if done.returncode != 0:
+        raise PodbayError(
+            f"marking the copy on the machine failed: {done.stderr.strip()[-200:]}",
+            f"podbay sync {ws.name} cannot tell what changed there until this works",
+        )
+    ws.synced_at = time.time()
+
+
+async def changed_on_machine(host: HostSession, ws: Workspace) -> list[str] | None:
+    """Files of the copy changed on the machine since the last mark, relative to it; None
+    when the copy has no mark (made before podbay kept one: nothing to compare with)."""
+    marker, folder = shlex.quote(mark_path(ws)), shlex.quote(ws.folder)
+    script = (
+        f"[ -e {marker} ] || exit 3; cd {folder} && "
+        f"find . -path ./.git -prune -o -type f -newer {marker} -print"
+    )
+    done = await host.run(["sh", "-c", script])
+    if done.returncode == 3:
+        return None
+    if done.returncode != 0:
+        raise PodbayError(
+            f"reading what changed in {ws.folder} on the machine failed: "
+            f"{done.stderr.strip()[-200:]}",
+            f"podbay status {ws.name}",
+        )
+    return sorted(line.removeprefix("./") for line in done.stdout.splitlines() if line)
+
+
+def names(items: list[str]) -> str:
+    shown = ", ".join(items[:SHOWN])
+    return shown + (f" and {len(items) - SHOWN} more" if len(items) > SHOWN else "")
+
+
+def changed_here(ws: Workspace, files: list[str]) -> list[str]:
+    """Of `files`, those changed in the folder here since the last mark."""
+    since = ws.synced_at or 0.0
+    local = Path(ws.source.value)
+    found = []
+    for name in files:
+        try:
+            if (local / name).stat().st_mtime > since:
+                found.append(name)
+        except FileNotFoundError:
+            continue
+    return found
+
+
+@dataclass
+class Synced:
+    brought: list[str] = field(default_factory=list)
+    overwritten: list[str] = field(default_factory=list)  # changed here too (--force)
+
+
+async def sync(host: HostSession, ws: Workspace, force: bool) -> Synced:
+    """Bring the copy's changes back to the folder here (see the module's note)."""
+    local = Path(ws.source.value)
+    if not local.is_dir():
+        raise PodbayError(
+            f"the folder {ws.source.value} is not here any more",
+            "put it back where it was to sync into it",
+        )
+    files = await changed_on_machine(host, ws)
+    if files is None:
+        raise PodbayError(
+            f"the copy of workspace {ws.name} on the machine has no sync mark (it was made "
+            "before podbay kept one): podbay cannot tell what changed there",
+            f"bring files back by hand: podbay exec {ws.name} -- cat FILE > FILE",
+        )
+    both = changed_here(ws, files)
+    if both and not force:
+        raise PodbayError(
+            f"{len(both)} file(s) changed both here and on the machine: {names(both)}",
+            f"keep what you need, then: podbay sync {ws.name} --force (the machine's win)",
+        )
+    if files:
+        with tempfile.TemporaryDirectory(prefix="podbay-sync-") as folder:
+            staged = Path(folder) / "copy"
+            await host.copy_out(ws.folder, files, staged)
+            await asyncio.to_thread(_place, staged, local, files)
+    await mark(host, ws)
+    return Synced(brought=files, overwritten=both)
+
+
+def _place(staged: Path, local: Path, files: list[str]) -> None:
+    for name in files:
+        source = staged / name
+        if not source.is_file() or source.is_symlink():
+            continue
+        target = local / name
+        if not target.resolve().is_relative_to(local.resolve()):
+            continue  # (never outside the folder, whatever the machine's names say)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
