@@ -6,8 +6,9 @@ the machine (the machine's clock decides what is newer there) and `synced_at` in
 (this computer's clock, for the files here). A file of the copy newer than the mark changed on
 the machine; a file here newer than `synced_at` changed here. `sync` brings the first kind
 back and marks both sides again; a file changed on both sides stops it, unless forced (the
-machine's copy wins). The repository's own `.git` is not brought back (push instead), and a
-file removed on the machine is not removed here.
+machine's copy wins). The repository's own `.git` is not brought back (push instead), nor
+what git ignores there (node_modules, build output); a file removed on the machine is not
+removed here.
 """
 
 from __future__ import annotations
@@ -52,9 +53,16 @@ async def changed_on_machine(host: HostSession, ws: Workspace) -> list[str] | No
     """Files of the copy changed on the machine since the last mark, relative to it; None
     when the copy has no mark (made before podbay kept one: nothing to compare with)."""
     marker, folder = shlex.quote(mark_path(ws)), shlex.quote(ws.folder)
+    # In a git repository, what git ignores (node_modules, build output) is not work to bring
+    # back: git check-ignore drops it (it runs no filter or hook of the repository's).
+    ignored = (
+        f"git -c safe.directory={folder} -c core.fsmonitor=false check-ignore --stdin "
+        "--verbose --non-matching | sed -n 's/^::\t//p'"
+    )
     script = (
-        f"[ -e {marker} ] || exit 3; cd {folder} && "
-        f"find . -path ./.git -prune -o -type f -newer {marker} -print"
+        f"[ -e {marker} ] || exit 3; cd {folder} || exit 1; "
+        f"find . -path ./.git -prune -o -type f -newer {marker} -print | sed 's|^\\./||' | "
+        f"if [ -d .git ] && command -v git >/dev/null; then {ignored}; else cat; fi"
     )
     done = await host.run(["sh", "-c", script])
     if done.returncode == 3:
@@ -65,7 +73,7 @@ async def changed_on_machine(host: HostSession, ws: Workspace) -> list[str] | No
             f"{done.stderr.strip()[-200:]}",
             f"podbay status {ws.name}",
         )
-    return sorted(line.removeprefix("./") for line in done.stdout.splitlines() if line)
+    return sorted(line for line in done.stdout.splitlines() if line)
 
 
 def names(items: list[str]) -> str:

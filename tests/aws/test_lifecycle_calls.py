@@ -161,9 +161,10 @@ def test_a_retried_and_a_rerun_create_launch_one_instance_with_one_token(
     [rule] = calls.of("AuthorizeSecurityGroupIngress")
     assert [r["CidrIp"] for r in rule["IpPermissions"][0]["IpRanges"]] == ["203.0.113.7/32"]
 
-    # Delete: terminate, wait for `terminated`, only then delete the group.
+    # Delete: terminate, wait for `terminated`, only then delete the group. (--force: this
+    # test's instance answers no SSH, so the copy of the folder on it cannot be checked.)
     before = len(calls.sent)
-    asyncio.run(engine.delete("app"))
+    asyncio.run(engine.delete("app", force=True))
     order = [n for n in calls.names()[before:] if not n.endswith("@wire")]
     terminate = order.index("TerminateInstances")
     assert order[terminate + 1] == "DescribeInstances"
@@ -456,7 +457,7 @@ def test_spot_and_route53(engine: Engine, tmp_path: Path) -> None:
     ]
     engine.store.save_workspace(ws)
     before = len(calls.sent)
-    asyncio.run(engine.delete("app"))
+    asyncio.run(engine.delete("app", force=True))  # (no SSH here: the copy is not checked)
     order = [n for n in calls.names()[before:] if not n.endswith("@wire")]
     assert order.index("CancelSpotInstanceRequests") < order.index("TerminateInstances")
     assert a_records() == []

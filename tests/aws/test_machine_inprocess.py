@@ -12,7 +12,7 @@ import pytest
 
 from podbay import providers
 from podbay.core.engine import Engine, UpRequest
-from podbay.core.errors import PodbayError
+from podbay.core.errors import PodbayError, WorkAtRisk
 from podbay.core.model import Event, ProviderConfig, Status
 from podbay.core.store import Store
 from tests.aws import standin
@@ -112,7 +112,11 @@ def test_workspace_on_a_stand_in_instance(
             f"{ws.folder}/.devcontainer/devcontainer.json:2:12"
         ), broken.value.message
 
-        asyncio.run(engine.delete("project"))
+        # That change on the machine is not here: delete says so, and goes with --force.
+        with pytest.raises(WorkAtRisk) as refused:
+            asyncio.run(engine.delete("project"))
+        assert "changed on the machine: .devcontainer/devcontainer.json" in refused.value.message
+        asyncio.run(engine.delete("project", force=True))
         standin.sync(ec2, store.install_id())
         assert _podbay_resources(ec2) == {"instances": [], "groups": [], "volumes": []}
         assert project.exists() and (project / "hello.txt").exists()

@@ -322,15 +322,22 @@ def test_sync_brings_back_what_changed_on_the_machine(
     write_config(project, {"image": IMAGE})
     (project / "hello.txt").write_text("from this computer\n")
     (project / "notes.txt").write_text("first notes\n")
+    (project / ".gitignore").write_text("node_modules/\n")  # (what git ignores stays there)
+    git = ["git", "-C", str(project), "-c", "user.name=t", "-c", "user.email=t@e"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "start"], check=True)
     podbay.ok("up", str(project), "--provider", "box")
     inside = (
-        "cd /workspaces/synced && echo changed > hello.txt && mkdir sub && echo new > sub/new.txt"
+        "cd /workspaces/synced && echo changed > hello.txt && mkdir sub && echo new > "
+        "sub/new.txt && mkdir node_modules && echo built > node_modules/lib.js"
     )
     podbay.ok("exec", "synced", "--", "sh", "-c", inside)
     brought = podbay.json("sync", "synced")
     assert sorted(brought["brought"]) == ["hello.txt", "sub/new.txt"]
     assert (project / "hello.txt").read_text() == "changed\n"
     assert (project / "sub" / "new.txt").read_text() == "new\n"
+    assert not (project / "node_modules").exists()
     assert podbay.json("sync", "synced")["brought"] == []  # (nothing new since)
     # Changed on both sides: refused, then the machine's win with --force.
     (project / "notes.txt").write_text("notes written here\n")
