@@ -205,9 +205,11 @@ class Engine:
             if workspace
             else sources.check_name(request.name or sources.default_name(source))
         )
-        provider_name = self._provider_for(request, workspace)
-        provider = self.provider(provider_name)
         known = workspace or self.store.find_workspace(name)
+        # The workspace this source already has (up FOLDER again) stays on its provider.
+        same = known if known is not None and sources.same_source(known.source, source) else None
+        provider_name = self._provider_for(request, workspace or same)
+        provider = self.provider(provider_name)
         if known is not None and sources.same_source(known.source, source):
             self._check_same_settings(known, request)
         elif source.kind == "folder":
@@ -564,6 +566,11 @@ class Engine:
             job.report.done(
                 f"brought back {len(synced.brought)} file(s) from the machine"
                 + (f": {copies.names(synced.brought)}" if synced.brought else "")
+                + (
+                    f"; these replaced your changes here: {copies.names(synced.overwritten)}"
+                    if synced.overwritten
+                    else ""
+                )
             )
         return synced
 

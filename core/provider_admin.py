@@ -101,6 +101,19 @@ class ProviderAdmin:
         updated = config.model_copy(update={"options": options})
         options = await self.factory(updated).prepare(confirm, self.store.install_id())
         updated = updated.model_copy(update={"options": options})
+        before, after = self.get(name), self.factory(updated)
+        moved = [
+            w.name
+            for w in self.store.workspaces()
+            if w.provider == name and before.folder_for(w.name) != after.folder_for(w.name)
+        ]
+        if moved:
+            raise PodbayError(
+                f"workspaces {', '.join(moved)} keep their folders where provider {name} "
+                "put them; this change would leave them behind",
+                f"delete those workspaces first (podbay sync NAME brings work back), then: "
+                f"podbay provider set {name} ...",
+            )
         self.save(updated)
         return updated
 

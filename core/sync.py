@@ -14,6 +14,7 @@ removed here.
 from __future__ import annotations
 
 import asyncio
+import os
 import shlex
 import shutil
 import tempfile
@@ -39,13 +40,8 @@ def mark_path(ws: Workspace) -> str:
 
 
 async def mark(host: HostSession, ws: Workspace) -> None:
-    """The copy and the folder here are the same now (after the upload, after a sync)."""
-    done = await host.run(["touch", mark_path(ws)])
-    if done.returncode != 0:
-        raise PodbayError(
-            f"marking the copy on the machine failed: {done.stderr.strip()[-200:]}",
-            f"podbay sync {ws.name} cannot tell what changed there until this works",
-        )
+    """The copy and the folder here are the same now (after the upload)."""
+    await _run(host, ["touch", mark_path(ws)], ws)
     ws.synced_at = time.time()
 
 
@@ -109,6 +105,10 @@ async def sync(host: HostSession, ws: Workspace, force: bool) -> Synced:
             f"the folder {ws.source.value} is not here any more",
             "put it back where it was to sync into it",
         )
+    # Both sides' marks are taken before anything is read: what changes while this runs is
+    # newer than them, and counts next time.
+    started = time.time()
+    await _run(host, ["touch", f"{mark_path(ws)}.next"], ws)
     files = await changed_on_machine(host, ws)
     if files is None:
         raise PodbayError(
@@ -126,12 +126,24 @@ async def sync(host: HostSession, ws: Workspace, force: bool) -> Synced:
         with tempfile.TemporaryDirectory(prefix="podbay-sync-") as folder:
             staged = Path(folder) / "copy"
             await host.copy_out(ws.folder, files, staged)
-            await asyncio.to_thread(_place, staged, local, files)
-    await mark(host, ws)
+            await asyncio.to_thread(_place, staged, local, files, started)
+    await _run(host, ["mv", "-f", f"{mark_path(ws)}.next", mark_path(ws)], ws)
+    ws.synced_at = started
     return Synced(brought=files, overwritten=both)
 
 
-def _place(staged: Path, local: Path, files: list[str]) -> None:
+async def _run(host: HostSession, argv: list[str], ws: Workspace) -> None:
+    done = await host.run(argv)
+    if done.returncode != 0:
+        raise PodbayError(
+            f"marking the copy on the machine failed: {done.stderr.strip()[-200:]}",
+            f"podbay sync {ws.name} cannot tell what changed there until this works",
+        )
+
+
+def _place(staged: Path, local: Path, files: list[str], started: float) -> None:
+    """Each file into the folder here, dated when the sync started: a file edited here while
+    it ran is newer, and counts as changed here next time."""
     for name in files:
         source = staged / name
         if not source.is_file() or source.is_symlink():
@@ -141,3 +153,4 @@ def _place(staged: Path, local: Path, files: list[str]) -> None:
             continue  # (never outside the folder, whatever the machine's names say)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target)
+        os.utime(target, (started, started))

@@ -87,9 +87,20 @@ class SshOptions(ProviderOptions):
     @field_validator("host_key")
     @classmethod
     def _host_key(cls, value: str | None) -> str | None:
-        if value and not HOST_KEY.fullmatch(value.strip()):
-            raise ValueError("a host key looks like: ssh-ed25519 AAAAC3Nza...")
-        return value.strip() if value else None
+        if not value:
+            return None
+        import asyncssh
+
+        try:
+            if not HOST_KEY.fullmatch(value.strip()):
+                raise ValueError(value)
+            asyncssh.import_public_key(value.strip())
+        except (ValueError, asyncssh.KeyImportError):
+            raise ValueError(
+                "not a host key: one line of the machine's /etc/ssh/ssh_host_*_key.pub, "
+                "like ssh-ed25519 AAAAC3Nza..."
+            ) from None
+        return value.strip()
 
     @field_validator("workdir", "identity_file")
     @classmethod
@@ -205,7 +216,7 @@ class SshProvider(Provider):
         line = key.export_public_key("openssh").decode().split()
         pinned = f"{line[0]} {line[1]}"
         shown = f"{key.get_algorithm()} {key.get_fingerprint('sha256')}"
-        if _known_to_user(address.host, address.port or 22, key):
+        if any(_known_to_user(h, p, key) for h, p in _names_of(self.options.host, address.port)):
             return pinned
         title = f"the SSH host key of {self._where} is {shown}; it is not in your known_hosts"
         check = "compare it with the machine's own: ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub"
@@ -253,9 +264,10 @@ class SshProvider(Provider):
         workdir = self.options.workdir or ""
         if not workdir.startswith("/") or not job.workspace.folder.startswith(workdir):
             raise ProviderError(
-                f"provider {self.name} has no folder on the machine set up for this workspace",
-                f"set one: podbay provider set {self.name} workdir=/PATH (then podbay delete "
-                f"{job.workspace.name}; podbay up again)",
+                f"workspace {job.workspace.name}'s folder {job.workspace.folder} is not in "
+                f"provider {self.name}'s workdir on the machine ({workdir or 'none'})",
+                f"set the workdir back (podbay provider set {self.name} workdir=...), or "
+                f"delete the workspace and up again",
             )
         conn = await self._connect()
         try:
@@ -389,6 +401,29 @@ async def _claim(conn: Any, workdir: str, where: str, install_id: str) -> str:
             "choose a folder your login may write: -o workdir=PATH",
         )
     return workdir
+
+
+def _names_of(host: str, port: int) -> list[tuple[str, int]]:
+    """Where known_hosts may list the machine: as written, and as OpenSSH resolves it through
+    ~/.ssh/config (`ssh -G`: a Host alias's HostName and Port)."""
+    import subprocess
+
+    user_less = host.rpartition("@")[2]
+    names = [(user_less, port or 22)]
+    # (the config asyncssh logs in with: OpenSSH would read the passwd entry's home instead)
+    config = Path.home() / ".ssh" / "config"
+    given = ["-F", str(config)] if config.is_file() else []
+    try:
+        shown = subprocess.run(
+            ["ssh", "-G", *given, *(["-p", str(port)] if port else []), "--", host],
+            capture_output=True, text=True, timeout=10,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return names
+    found = dict(line.split(" ", 1) for line in shown.splitlines() if " " in line)
+    if found.get("hostname"):
+        names.append((found["hostname"], int(found.get("port") or 22)))
+    return names
 
 
 def _known_to_user(host: str, port: int, key: Any) -> bool:

@@ -161,6 +161,16 @@ def test_a_workspace_runs_on_a_machine_reached_over_ssh(
     assert vs_code_way.stdout == "from this computer\n", vs_code_way.stderr
     [listed] = podbay.json("list")
     assert (listed["name"], listed["status"]) == ("project", "Running")
+    # Up again with local Docker the default now: the workspace stays on its machine.
+    podbay.ok("provider", "add", "docker", "--name", "here", "--use", "--no-check")
+    podbay.ok("up", str(project))
+    [listed] = podbay.json("list")
+    assert (listed["provider"], listed["status"]) == ("box", "Running")
+    # Its folder is where the provider put it: the workdir cannot move under it.
+    assert_clean_error(
+        podbay("provider", "set", "box", f"workdir={machine.workdir}/elsewhere"),
+        "workspaces project keep their folders where provider box put them",
+    )
     # stop and delete act on the container; the machine stays, and so does the copy of the
     # folder (nothing brings its changes back yet: said).
     podbay.ok("stop", "project")
@@ -350,3 +360,31 @@ def test_sync_brings_back_what_changed_on_the_machine(
     assert (project / "notes.txt").read_text() == "notes written here\n"
     assert podbay.json("sync", "synced", "--force")["overwritten"] == ["notes.txt"]
     assert (project / "notes.txt").read_text() == "machine notes\n"
+    # delete keeps the copy; up again uses it: what differs here is not known to be the same,
+    # so a file changed there and here is a conflict, not overwritten.
+    podbay.ok("delete", "synced", "--yes")
+    (project / "hello.txt").write_text("edited here after the delete\n")
+    podbay.ok("up", str(project), "--provider", "box")
+    podbay.ok("exec", "synced", "--", "sh", "-c", "echo again > /workspaces/synced/hello.txt")
+    assert_clean_error(podbay("sync", "synced"), "changed both here and on the machine: hello.txt")
+    assert (project / "hello.txt").read_text() == "edited here after the delete\n"
+
+
+def test_a_host_of_the_users_ssh_config_whose_key_they_know_is_not_asked_about(
+    podbay: Podbay, machine: Machine, user_home: Path
+) -> None:
+    wait_for_sshd(machine)
+    (user_home / ".ssh" / "config").write_text(
+        f"Host buildbox\n  HostName 127.0.0.1\n  Port {machine.port}\n  User dev\n"
+        f"  IdentityFile {machine.key}\n"
+    )
+    scan = subprocess.run(
+        ["ssh-keyscan", "-t", "ed25519", "-p", str(machine.port), "127.0.0.1"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    (user_home / ".ssh" / "known_hosts").write_text(scan.stdout)
+    added = podbay.ok(
+        "provider", "add", "ssh", "--name", "box", "-o", "host=buildbox",
+        "-o", f"workdir={machine.workdir}",
+    )  # fmt: skip
+    assert "on buildbox" in added.stdout and "not in your known_hosts" not in added.stderr
