@@ -1,6 +1,7 @@
 """Your git identity in the workspace: `user.name` and `user.email` of this computer's git
 config, copied into the container's global git config once per container, as its remote user,
-where the image set none (the image's own stays)."""
+where the image set none (the image's own stays); and the workspace folder trusted by git when
+the remote user does not own it."""
 
 from __future__ import annotations
 
@@ -13,9 +14,15 @@ from podbay.core.model import Workspace
 from podbay.core.reporter import Reporter
 
 # Values come as arguments, never as shell text; each is set only where none is. One git to
-# read what is there, one to write each missing value.
+# read what is there, one to write each missing value. The workspace folder ($3) is made a
+# safe.directory when the remote user does not own it (a copy on a machine belongs to the
+# login there; git would refuse it as "dubious ownership"), as VS Code's Dev Containers does.
 _SCRIPT = """
 command -v git >/dev/null 2>&1 || { echo "@no-git"; exit 0; }
+if [ -n "$3" ] && [ -d "$3" ] && [ "$(stat -c %u "$3" 2>/dev/null)" != "$(id -u)" ] &&
+   ! git config --global --get-all safe.directory 2>/dev/null | grep -qxF "$3"; then
+  if git config --global --add safe.directory "$3"; then echo "@set safe.directory"; fi
+fi
 have=$(git config --global --get-regexp '^user\\.(name|email)$' 2>/dev/null)
 for pair in "user.name=$1" "user.email=$2"; do
   key=${pair%%=*} value=${pair#*=}
@@ -70,10 +77,10 @@ async def copy_into(
     """Set the identity (`local`: local_identity, when it was read meanwhile) in the
     container; never fails the `up`: a note says what it did."""
     identity = await (local if local is not None else asyncio.to_thread(local_identity))
-    if identity is None or ws.container_id is None:
+    if ws.container_id is None:
         return
     container = ws.container_id
-    argv = ["/bin/sh", "-c", _SCRIPT, "sh", *identity]
+    argv = ["/bin/sh", "-c", _SCRIPT, "sh", *(identity or ("", "")), ws.workspace_folder or ""]
 
     def run() -> tuple[int, list[str]]:
         output, exit_code = docker.exec_stream(container, argv, ws.remote_user, None, ws.remote_env)

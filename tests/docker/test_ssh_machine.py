@@ -338,6 +338,8 @@ def test_sync_brings_back_what_changed_on_the_machine(
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-qm", "start"], check=True)
     podbay.ok("up", str(project), "--provider", "box")
+    # The copy belongs to the machine's login, the session is root's: git trusts it anyway.
+    podbay.ok("exec", "synced", "--", "git", "-C", "/workspaces/synced", "status", "--short")
     inside = (
         "cd /workspaces/synced && echo changed > hello.txt && mkdir sub && echo new > "
         "sub/new.txt && mkdir node_modules && echo built > node_modules/lib.js"
