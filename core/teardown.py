@@ -79,10 +79,11 @@ async def copy_at_risk(ws: Workspace, host: HostSession) -> list[str]:
         return [f"changes to its copy of {ws.source.value}, which podbay cannot compare"]
     if not changed:
         return []
-    return [
-        f"{len(changed)} file(s) changed on the machine: {copies.names(changed)} (podbay sync "
-        f"{ws.name} brings them back)"
-    ]
+    return [f"{_changed(changed)} (podbay sync {ws.name} brings them back)"]
+
+
+def _changed(files: list[str]) -> str:
+    return f"{len(files)} file(s) changed on the machine: {copies.names(files)}"
 
 
 async def _exists(host: HostSession, path: str) -> bool:
@@ -191,9 +192,11 @@ async def _remove_machine_folder(ws: Workspace, host: HostSession, report: Repor
         report.step(f"removing podbay's copy of the source on the machine ({ws.folder})")
         await host.remove_tree(ws.folder)
     elif await _exists(host, ws.folder):
+        changed = await copies.changed_on_machine(host, ws)
         report.warn(
-            f"the copy of {ws.source.value} on the machine is kept at {ws.folder}: changes made "
-            "there are not brought back; remove it there when you have what you need"
+            f"the copy of {ws.source.value} on the machine is kept at {ws.folder}"
+            + (f" ({_changed(changed)} not brought back)" if changed else "")
+            + "; remove it there when you have what you need"
         )
 
 

@@ -146,6 +146,13 @@ class SshProvider(Provider):
         return ssh_machine.MachineAddress.from_record(self._ssh().model_dump(), None)
 
     async def _connect(self, timeout: float = 10.0) -> Any:
+        identity = self.options.identity_file
+        if identity and not Path(identity).expanduser().is_file():
+            raise ProviderError(
+                f"provider {self.name}: the identity_file {printable(identity)} is not here",
+                "give the private key's path (-o identity_file=PATH), or none: your agent's "
+                "and ~/.ssh/config's keys are used",
+            )
         if not self.options.host_key:
             raise ProviderError(
                 f"provider {self.name} has no pinned host key for {self._where}",
@@ -162,8 +169,19 @@ class SshProvider(Provider):
                     "/etc/ssh/ssh_host_*_key.pub)"
                 )
             else:
-                hint = f"check that `ssh {self.options.host}` works here"
+                hint = f"check that `{self._ssh_command()}` works here"
             raise ProviderError(f"provider {self.name}: {exc.message}", hint) from None
+
+    def _ssh_command(self) -> str:
+        """The OpenSSH command that logs in as podbay does, for hints."""
+        import shlex
+
+        parts = ["ssh"]
+        if self.options.port:
+            parts += ["-p", str(self.options.port)]
+        if self.options.identity_file:
+            parts += ["-i", self.options.identity_file]
+        return shlex.join([*parts, self.options.host])
 
     # provider add: the host key and the workdir ----------------------------------------------
 
@@ -209,7 +227,7 @@ class SshProvider(Provider):
         except (OSError, TimeoutError, asyncssh.Error) as exc:
             raise ProviderError(
                 f"cannot reach SSH at {self._where}: {ssh_machine.why(exc)}",
-                f"check the address and the port: ssh {self.options.host}",
+                f"check the address and the port: {self._ssh_command()}",
             ) from None
         if key is None:
             raise ProviderError(f"{self._where} showed no host key", "is it an SSH server?")
@@ -336,7 +354,7 @@ class SshProvider(Provider):
                 if attempt == 2:
                     raise ProviderError(
                         f"provider {self.name}: {self._where} stopped answering ({exc})",
-                        f"check that `ssh {self.options.host}` works here",
+                        f"check that `{self._ssh_command()}` works here",
                     ) from None
                 continue
             if done.exit_status != 0:

@@ -123,7 +123,8 @@ async def connect(
             # (ValueError: the user's ~/.ssh/config or key file asyncssh cannot read)
             last = why(exc, address.own_identity)
             if retry_until is None or time.monotonic() + delay > retry_until:
-                where = address.host + (f":{address.port}" if address.port else "")
+                who = f"{address.user}@" if address.user else ""
+                where = who + address.host + (f":{address.port}" if address.port else "")
                 failed = MachineUnreachable(f"cannot reach SSH at {where}: {last}", "")
                 failed.answered = isinstance(
                     exc, asyncssh.HostKeyNotVerifiable | asyncssh.PermissionDenied

@@ -233,7 +233,10 @@ def test_a_wrong_port_or_key_is_one_line_and_a_hint(
     args = add(podbay, machine, "--yes")
     args[args.index(f"identity_file={machine.key}")] = f"identity_file={other}"
     refused = podbay(*args)
-    assert_clean_error(refused, "your SSH key was refused")
+    assert_clean_error(refused, f"dev@127.0.0.1:{machine.port}: your SSH key was refused")
+    assert f"ssh -p {machine.port} -i {other} dev@127.0.0.1" in refused.stderr  # (to try)
+    args[args.index(f"identity_file={other}")] = "identity_file=/nonexistent/key"
+    assert_clean_error(podbay(*args), "the identity_file '/nonexistent/key' is not here")
 
 
 def test_the_workdir_is_this_podbay_homes_alone(
