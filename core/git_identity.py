@@ -77,7 +77,9 @@ async def copy_into(
     """Set the identity (`local`: local_identity, when it was read meanwhile) in the
     container; never fails the `up`: a note says what it did."""
     identity = await (local if local is not None else asyncio.to_thread(local_identity))
-    if ws.container_id is None:
+    # (on a machine the folder is the login's there, not the session's: trust it even when
+    # there is no identity to copy; here an exec only when there is one)
+    if ws.container_id is None or (identity is None and not ws.machine):
         return
     container = ws.container_id
     argv = ["/bin/sh", "-c", _SCRIPT, "sh", *(identity or ("", "")), ws.workspace_folder or ""]
