@@ -37,37 +37,6 @@ def median_time(argv: list[str], env: dict[str, str], repeat: int) -> float:
     return statistics.median(samples)
 
 
-def start_machine(work: Path) -> tuple[str, int, Path, str]:
-    from tests.docker.test_ssh_machine import BOOT
-
-    folder = work / "machine"
-    folder.mkdir()
-    key = work / "id_ed25519"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    shutil.copy(f"{key}.pub", folder / "key.pub")
-    (folder / "boot.sh").write_text(BOOT)
-    workdir = work / "machine-workspaces"
-    workdir.mkdir()
-    name = f"podbay-bench-machine-{os.getpid()}"
-    docker_cli = shutil.which("docker") or "/usr/bin/docker"
-    subprocess.run(
-        ["docker", "run", "-d", "--name", name, "-p", "127.0.0.1::22",
-         "-v", f"{folder}:/machine:ro", "-v", "/var/run/docker.sock:/var/run/docker.sock",
-         "-v", f"{docker_cli}:/opt/machine/docker:ro", "-v", f"{workdir}:{workdir}",
-         "-e", f"WORKDIR={workdir}", "-e", "DOCKER=yes", IMAGE, "bash", "/machine/boot.sh"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    subprocess.run(
-        ["docker", "exec", name, "sh", "-c",
-         "for i in $(seq 100); do [ -e /run/sshd.pid ] && exit 0; sleep 0.1; done; exit 1"],
-        check=True,
-    )  # fmt: skip
-    mapped = subprocess.run(
-        ["docker", "port", name, "22/tcp"], capture_output=True, text=True, check=True
-    ).stdout.split()[0]
-    return name, int(mapped.rsplit(":", 1)[1]), key, str(workdir)
-
-
 async def round_trip(port: int, key: Path, repeat: int) -> float:
     """One request's round trip to the machine over a kept SSH connection."""
     import asyncssh
@@ -92,7 +61,13 @@ def main() -> None:
     (user / ".ssh").mkdir(parents=True)
     env = {**os.environ, "PODBAY_HOME": str(work / "home"), "HOME": str(user)}
     env.pop("SSH_AUTH_SOCK", None)
-    machine, port, key, workdir = start_machine(work)
+    from tests.docker.test_ssh_machine import remove_machine, start_machine, wait_for_sshd
+
+    workdir = work / "machine-workspaces"
+    workdir.mkdir()
+    machine = start_machine(work, f"podbay-bench-machine-{os.getpid()}", str(workdir))
+    wait_for_sshd(machine)
+    port, key = machine.port, machine.key
     try:
         for name in ("local", "remote"):
             project = work / name
@@ -139,9 +114,7 @@ def main() -> None:
         for name in ("local", "remote"):
             subprocess.run([PODBAY, "delete", name, "--yes", "--force"], env=env,
                            capture_output=True)  # fmt: skip
-        subprocess.run(["docker", "rm", "-f", machine], capture_output=True)
-        subprocess.run(["docker", "run", "--rm", "-v", f"{work}:/w", IMAGE, "rm", "-rf",
-                        "/w/machine-workspaces"], capture_output=True)  # fmt: skip
+        remove_machine(machine)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -64,3 +64,14 @@ def table(rows: list[list[str]], headers: list[str]) -> str:
     for row in rows:
         lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     return "\n".join(lines)
+
+
+async def ask(title: str, items: list[str], question: str) -> bool:
+    """A yes/no question on the terminal: what is asked, its points, then `question`."""
+    import asyncio
+
+    print(f"podbay: {title}", file=sys.stderr)
+    for item in items:
+        print(f"  - {item}", file=sys.stderr)
+    answer = await asyncio.to_thread(input, f"{question} [y/N] ")
+    return answer.strip().lower() in ("y", "yes")

@@ -217,7 +217,6 @@ class AwsProvider(Provider):
         """`ssm:/PATH` (Parameter Store, decrypted) or `secretsmanager:NAME`, with this
         provider's credentials in its region; a missing one is named with the region."""
         kind, _, name = reference.partition(":")
-        region = self.options.region
 
         def read(client: Any) -> str:
             from botocore import exceptions as bx
@@ -232,15 +231,20 @@ class AwsProvider(Provider):
                 code = exc.response.get("Error", {}).get("Code", "")
                 if code not in ("ParameterNotFound", "ResourceNotFoundException"):
                     raise
-                where = "Parameter Store" if kind == "ssm" else "Secrets Manager"
-                raise ProviderError(
-                    f"secret reference {reference}: {where} has no {name} in region {region}",
-                    f"check the name, or the region of provider {self.name} "
-                    f"(podbay provider set {self.name} -o region=...)",
-                ) from None
+                raise self._not_found(reference) from None
 
         service = "ssm" if kind == "ssm" else "secretsmanager"
         return str(await self._boto(service, read, f"reading {reference}"))
+
+    def _not_found(self, reference: str) -> ProviderError:
+        """A reference AWS has no such parameter or secret for, read here or on the VM."""
+        kind, _, name = reference.partition(":")
+        where = "Parameter Store" if kind == "ssm" else "Secrets Manager"
+        return ProviderError(
+            f"secret reference {reference}: {where} has no {name} in region {self.options.region}",
+            f"check the name, or the region of provider {self.name} "
+            f"(podbay provider set {self.name} -o region=...)",
+        )
 
     async def read_secrets_on(
         self, references: list[str], job: MachineJob
@@ -300,18 +304,13 @@ class AwsProvider(Provider):
         self, reference: str, workspace: str, found: dict[str, str]
     ) -> ProviderError:
         """The reader's error code as podbay's line and hint."""
-        kind, _, name = reference.partition(":")
+        kind = reference.partition(":")[0]
         region = self.options.region
         code, said = str(found.get("error")), printable(str(found.get("message")))[:200]
         machine = f"workspace {workspace}'s machine"
         here = f"or read it here: podbay provider set {self.name} -o secrets_on_vm=false"
         if code in ("ParameterNotFound", "ResourceNotFoundException"):
-            where = "Parameter Store" if kind == "ssm" else "Secrets Manager"
-            return ProviderError(
-                f"secret reference {reference}: {where} has no {name} in region {region}",
-                f"check the name, or the region of provider {self.name} "
-                f"(podbay provider set {self.name} -o region=...)",
-            )
+            return self._not_found(reference)
         # (AWS's words after podbay's: a KMS key's own policy refuses in them, for one)
         known = {
             "AccessDenied": (

@@ -57,40 +57,50 @@ class Machine:
         return done.stdout.split()[1]
 
 
-@pytest.fixture
-def machine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Machine]:
-    """A machine to add; parametrized indirectly with its Docker: "yes", "no-group", "none"."""
-    docker_state = getattr(request, "param", "yes")
-    folder = tmp_path / "machine"
-    folder.mkdir()
-    key = tmp_path / "id_ed25519"
+def start_machine(folder: Path, name: str, workdir: str, docker_state: str = "yes") -> Machine:
+    """The machine as a container called `name`, its boot files and key in `folder` (also
+    bench/ssh_machine_bench.py's). Bind mounts name paths of the machine; its Docker is this
+    one, so `workdir` is the same path here."""
+    key = folder / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    shutil.copy(f"{key}.pub", folder / "key.pub")
-    (folder / "boot.sh").write_text(BOOT)
-    # Bind mounts name paths of the machine; its Docker is this one, so the same path here.
-    workdir = Path(tempfile.mkdtemp(prefix="pb-ssh-machine-"))
-    name = f"podbay-test-machine-{os.getpid()}-{tmp_path.name}"[:60]
+    boot = folder / "boot"
+    boot.mkdir()
+    shutil.copy(f"{key}.pub", boot / "key.pub")
+    (boot / "boot.sh").write_text(BOOT)
     docker_cli = shutil.which("docker") or "/usr/bin/docker"
     subprocess.run(
         ["docker", "run", "-d", "--name", name, "-p", "127.0.0.1::22",
-         "-v", f"{folder}:/machine:ro", "-v", "/var/run/docker.sock:/var/run/docker.sock",
+         "-v", f"{boot}:/machine:ro", "-v", "/var/run/docker.sock:/var/run/docker.sock",
          "-v", f"{docker_cli}:/opt/machine/docker:ro", "-v", f"{workdir}:{workdir}",
          "-e", f"WORKDIR={workdir}", "-e", f"DOCKER={docker_state}", IMAGE, "bash",
          "/machine/boot.sh"],
         check=True, capture_output=True,
     )  # fmt: skip
+    mapped = subprocess.run(
+        ["docker", "port", name, "22/tcp"], capture_output=True, text=True, check=True
+    ).stdout.split()[0]
+    return Machine(name, int(mapped.rsplit(":", 1)[1]), key, workdir)
+
+
+def remove_machine(machine: Machine) -> None:
+    subprocess.run(["docker", "rm", "-f", machine.container], capture_output=True)
+    subprocess.run(
+        ["docker", "run", "--rm", "-v", f"{machine.workdir}:/w", IMAGE, "rm", "-rf", "/w/"],
+        capture_output=True,
+    )  # (files the workspace's container made are not all this user's to remove)
+    shutil.rmtree(machine.workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def machine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Machine]:
+    """A machine to add; parametrized indirectly with its Docker: "yes", "no-group", "none"."""
+    workdir = tempfile.mkdtemp(prefix="pb-ssh-machine-")
+    name = f"podbay-test-machine-{os.getpid()}-{tmp_path.name}"[:60]
+    started = start_machine(tmp_path, name, workdir, getattr(request, "param", "yes"))
     try:
-        mapped = subprocess.run(
-            ["docker", "port", name, "22/tcp"], capture_output=True, text=True, check=True
-        ).stdout.split()[0]
-        yield Machine(name, int(mapped.rsplit(":", 1)[1]), key, str(workdir))
+        yield started
     finally:
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
-        subprocess.run(
-            ["docker", "run", "--rm", "-v", f"{workdir}:/w", IMAGE, "rm", "-rf", "/w/"],
-            capture_output=True,
-        )  # (files the workspace's container made are not all this user's to remove)
-        shutil.rmtree(workdir, ignore_errors=True)
+        remove_machine(started)
 
 
 @pytest.fixture

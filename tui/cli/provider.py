@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from podbay.tui.output import done, table
+from podbay.tui.output import ask, done, table
 from podbay.tui.wiring import open_providers
 
 
@@ -84,13 +84,7 @@ async def _shown_and_accepted(title: str, items: list[str]) -> bool:
 
 
 async def _ask(title: str, items: list[str]) -> bool:
-    import asyncio
-
-    print(f"podbay: {title}", file=sys.stderr)
-    for item in items:
-        print(f"  - {item}", file=sys.stderr)
-    answer = await asyncio.to_thread(input, "Accept it? [y/N] ")
-    return answer.strip().lower() in ("y", "yes")
+    return await ask(title, items, "Accept it?")
 
 
 def cmd_provider_set(ns: argparse.Namespace) -> int:

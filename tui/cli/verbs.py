@@ -7,7 +7,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from podbay.tui.output import done, printer, table
+from podbay.tui.output import ask, done, printer, table
 from podbay.tui.wiring import open_engine, open_store
 
 if TYPE_CHECKING:
@@ -80,13 +80,7 @@ def cmd_up(ns: argparse.Namespace) -> int:
 
 async def _ask_consent(title: str, items: list[str]) -> bool:
     """The terminal's answer to what a source from elsewhere asks (core.consent)."""
-    import asyncio
-
-    print(f"podbay: {title}:", file=sys.stderr)
-    for item in items:
-        print(f"  - {item}", file=sys.stderr)
-    answer = await asyncio.to_thread(input, "Allow this (remembered for this source)? [y/N] ")
-    return answer.strip().lower() in ("y", "yes")
+    return await ask(f"{title}:", items, "Allow this (remembered for this source)?")
 
 
 def cmd_list(ns: argparse.Namespace) -> int:
