@@ -275,11 +275,7 @@ class DockerEndpoint:
         repository, tag = split_image(image)
         layers: dict[str, tuple[int, int]] = {}
         last = 0.0
-        auth: dict[str, str] | None = None
-        if login is not None:  # as docker-py reads a login (an identity token's user: <token>)
-            user, secret = login
-            token = user == "<token>"
-            auth = {"identitytoken": secret} if token else {"username": user, "password": secret}
+        auth = _auth_config(login)
         try:
             stream = self.api().pull(
                 repository, tag=tag, stream=True, decode=True, auth_config=auth
@@ -319,6 +315,59 @@ class DockerEndpoint:
                 f"{str(text).splitlines()[0][:160]}",
                 "check the name and tag, the network, or `docker login` for private images",
             ) from None
+
+    def distribution(self, image: str, login: tuple[str, str] | None = None) -> str | None:
+        """The digest the registry has for `image` (asked by the engine, as a pull would ask),
+        or None when the registry has no such tag; DockerError when it cannot say."""
+        import docker
+
+        try:
+            answer = self.call(
+                f"asking the registry for {image}",
+                self.api().inspect_distribution,
+                image,
+                auth_config=_auth_config(login),
+                hint="check the network, the address, or `docker login` for the registry",
+            )
+        except docker.errors.NotFound:
+            return None
+        return str((answer.get("Descriptor") or {}).get("digest") or "") or None
+
+    def push(
+        self,
+        image: str,
+        on_layer: Callable[[str], None],
+        login: tuple[str, str] | None = None,
+    ) -> str:
+        """Push `image` (repo:tag) and return the digest the registry gave it, each layer's
+        outcome said to `on_layer`; `login` as for pull, else this computer's docker login
+        (the docker SDK reads it)."""
+        repository, tag = split_image(image)
+        digest = ""
+        stream = self.call(
+            f"pushing {image}",
+            self.api().push,
+            repository,
+            tag=tag,
+            stream=True,
+            decode=True,
+            auth_config=_auth_config(login),
+        )
+        for event in stream:
+            if "error" in event:
+                raise DockerError(
+                    f"the registry refused the push of {image}: "
+                    f"{str(event['error']).splitlines()[0][:200]}",
+                    f"log in with: docker login {image.partition('/')[0]} (an account that may "
+                    "push to this repository)",
+                )
+            digest = str((event.get("aux") or {}).get("Digest") or digest)
+            status = str(event.get("status") or "")
+            if event.get("id") and status in ("Pushed", "Layer already exists", "Mounted from"):
+                on_layer(f"layer {event['id']}: {status.lower()}")
+        if not digest:
+            raise DockerError(f"the push of {image} ended without a digest", "try again")
+        return digest
 
     def create(self, args: list[str]) -> str:
         """`docker create ARGS...`; returns the new container's id. Arguments podbay writes go
@@ -618,6 +667,17 @@ def cli_reason(stderr: str) -> str:
 def exec_user(user: str | None) -> str:
     """The user for `docker exec -u`: root by id, which works without /etc/passwd (busybox)."""
     return "0" if user in (None, "", "root") else user
+
+
+def _auth_config(login: tuple[str, str] | None) -> dict[str, str] | None:
+    """A login as docker-py sends it (an identity token's user is <token>); None: docker-py
+    reads this computer's docker login itself."""
+    if login is None:
+        return None
+    user, secret = login
+    return (
+        {"identitytoken": secret} if user == "<token>" else {"username": user, "password": secret}
+    )
 
 
 def split_image(image: str) -> tuple[str, str]:

@@ -29,6 +29,8 @@ from podbay.core import (
     images,
     oplog,
     paths,
+    prebuild,
+    prebuild_push,
     registry_access,
     secrets_store,
     teardown,
@@ -43,6 +45,8 @@ from podbay.core.devcontainer import find as dcfind
 from podbay.core.devcontainer import plan as dcplan
 from podbay.core.devcontainer.plan import PlanContext, container_name
 from podbay.core.devcontainer.values import WORKSPACE_NAME, has_control, printable
+from podbay.core.docker import DockerEndpoint
+from podbay.core.docker_cli import current_context_host
 from podbay.core.errors import NameTaken, PodbayError, UnknownProvider
 from podbay.core.host import HostSession
 from podbay.core.images import UpJob
@@ -78,6 +82,8 @@ class UpRequest(BaseModel):
     # A new workspace of a folder inside a git repository mounts the repository (the reference
     # CLI's --mount-workspace-git-root, on by default); False mounts the folder alone.
     git_root: bool = True
+    # A repository of prebuilds (core/prebuild.py) to start from, else the config's own.
+    prebuild: str | None = None
 
 
 _checkpoint = testseam.checkpoint  # crash tests kill `up` at each of these steps
@@ -199,6 +205,8 @@ class Engine:
         """
         if request.name is not None:
             sources.check_name(request.name)  # "" too: never silently replaced by a default
+        if request.prebuild is not None:
+            prebuild.check_repository(request.prebuild)
         workspace, source = self._target(request)
         name = (
             workspace.name
@@ -254,6 +262,8 @@ class Engine:
                     f"mounted, the work starting in {target.folder_rel}, as other devcontainer "
                     "tools do (up --no-git-root mounts the folder alone)"
                 )
+            if request.prebuild and target.prebuild != request.prebuild:
+                target.prebuild = request.prebuild  # (used when its image is made next)
             if target.phase != "creating":
                 # Until this `up` finishes: a crash, Ctrl-C or cancel leaves it Incomplete.
                 target.phase, target.error = "creating", None
@@ -353,6 +363,7 @@ class Engine:
             config_arg=request.config,
             image=request.image or (source.value if source.kind == "image" else None),
             container_name=container_name(name, self.store.install_id()),
+            prebuild=request.prebuild,
         )
 
     @staticmethod
@@ -483,11 +494,82 @@ class Engine:
         job.secrets = secrets
         job.registry_login = self._registry_login(ws.provider)
         job.provider_login = self.provider(ws.provider).registry_login
+        job.prebuilds = prebuild.repository_of(resolved, ws.prebuild)
         try:
             return await container_up(self.store, job, keys_ready, rebuild, attempt)
         except BaseException:
             await asyncio.wait([keys_ready])  # never leave the key writer behind
             raise
+
+    # prebuilds ------------------------------------------------------------------------------
+
+    async def prebuild(
+        self,
+        source: str,
+        repository: str,
+        on_event: EventSink | None = None,
+        config: str | None = None,
+        provider: str | None = None,
+        create_repository: bool = False,
+    ) -> prebuild_push.Pushed:
+        """Make SOURCE's prebuild on this computer's Docker and push it to `repository`; an
+        ECR repository of an AWS provider's account is pushed with that provider's login (and
+        made first with `create_repository`)."""
+        repository = prebuild.check_repository(repository, "--push")
+        owner = await self._repository_owner(repository, provider, create_repository)
+        report = Reporter(self.store.root, "_prebuild", on_event)
+        report.begin(f"prebuild {source} --push {repository}", self.origin)
+        try:
+            return await prebuild_push.make(
+                self.store,
+                self.env,
+                self._local_docker(),
+                source,
+                repository,
+                report,
+                config,
+                self._registry_login(owner) if owner else None,
+                self.cwd,
+            )
+        except Exception as exc:
+            report.failed(exc)
+            raise
+
+    async def prebuilds(self, repository: str | None = None) -> list[prebuild_push.Listed]:
+        """The prebuilds a repository holds; without one, those of every repository pushed
+        to from here."""
+        wanted = [prebuild.check_repository(repository, "--list")] if repository else []
+        wanted = wanted or list(
+            dict.fromkeys(p.image.rpartition(":")[0] for p in prebuild_push.pushed_here(self.store))
+        )
+        found: list[prebuild_push.Listed] = []
+        for repo in wanted:
+            owner = await self._repository_owner(repo, None, False)
+            registry = registry_access.registry_of(repo)
+            login = await self._registry_login(owner)(registry) if owner else None
+            found += await asyncio.to_thread(prebuild_push.listing, repo, self.env, login)
+        return found
+
+    async def _repository_owner(self, repository: str, named: str | None, create: bool) -> str:
+        """The provider whose registry holds `repository` (an ECR repository of an AWS
+        provider's account), checked (made, with `create`); "" when it is nobody's."""
+        found = [self.providers.find(named)] if named else []
+        for provider in found or [self.provider(p.name) for p in self.store.providers()]:
+            if await provider.ensure_repository(repository, create):
+                return provider.name
+        if create:
+            raise PodbayError(
+                f"{repository} is not an ECR repository of an AWS provider here",
+                "--create-repository makes ECR repositories; make others on their registry",
+            )
+        return ""
+
+    def _local_docker(self) -> DockerEndpoint:
+        """This computer's Docker: the docker provider's engine (the default one first)."""
+        default = self.default_provider_name()
+        configs = sorted(self.store.providers(), key=lambda c: c.name != default)
+        host = next((c.options.get("host") for c in configs if c.type == "docker"), None)
+        return DockerEndpoint(str(host) if host else current_context_host())
 
     @staticmethod
     def _source_text(ws: Workspace) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from podbay.core import build, features_fetch, paths, registry_access
+from podbay.core import build, features_fetch, paths, prebuild, registry_access
 from podbay.core.compose import LABEL_PART_OF, Compose, project_name
 from podbay.core.devcontainer import host_requirements
 from podbay.core.devcontainer import metadata as dcmetadata
@@ -53,6 +53,16 @@ class UpJob:
     registry_login: registry_access.Lookup | None = None
     # The provider's own (an ECR registry of its account), for a pull to its machine.
     provider_login: registry_access.Lookup | None = None
+    prebuilds: str | None = None  # a repository to look for this config's prebuild in
+    making: Making | None = None  # `podbay prebuild`: this image is the prebuild
+
+
+@dataclass
+class Making:
+    """The prebuild being made (core/prebuild_push.py): its REPO:TAG and labels."""
+
+    image: str
+    labels: dict[str, str]
 
 
 def file_parts(resolved: Resolved, config_dir: Path, config_file: Path | None) -> dict[str, str]:
@@ -104,7 +114,13 @@ async def prepare_image(job: UpJob) -> Plan:
 async def _prepare_image(job: UpJob, engine_info: asyncio.Future[dict[str, Any]] | None) -> Plan:
     ws, host, resolved, report = job.ws, job.host, job.resolved, job.report
     docker = host.docker
-    if resolved.compose is not None:
+    prebuilt = None
+    if job.prebuilds and resolved.compose is None and job.making is None:
+        login = job.provider_login if not host.local else None
+        prebuilt = await prebuild.find(docker, job.prebuilds, resolved, report, login)
+    if prebuilt is not None:
+        base_name = prebuilt.image  # the features are in it
+    elif resolved.compose is not None:
         base_name = await _compose_base(job)
     elif resolved.build is not None:
         machine_dir = str(Path(ws.config_path).parent) if ws.config_path else ws.folder
@@ -141,9 +157,16 @@ async def _prepare_image(job: UpJob, engine_info: asyncio.Future[dict[str, Any]]
         cmd=list(config.get("Cmd") or []),
         metadata=entries,
     )
-    features = await _features(job) if resolved.features else []
-    ctx = job.ctx.model_copy(update={"source_owner": await _source_owner(ws, host)})
+    features = await _features(job) if resolved.features and prebuilt is None else []
+    # A prebuild is for everyone: no uid step (made by each `up` on top of it).
+    owner = None if job.making is not None else await _source_owner(ws, host)
+    ctx = job.ctx.model_copy(update={"source_owner": owner})
     plan = dcplan.make_plan(resolved, base, features, ctx)
+    if job.making is not None:
+        extension = dcplan.prebuild_extension(
+            plan, base, features, job.making.image, job.making.labels
+        )
+        plan = plan.model_copy(update={"extension": extension})
     if plan.host_requirements:
         # From the config, the image's metadata or a feature.
         engine = await (engine_info or asyncio.to_thread(docker.info))
@@ -152,7 +175,7 @@ async def _prepare_image(job: UpJob, engine_info: asyncio.Future[dict[str, Any]]
             plan = dcplan.make_plan(resolved, base, features, ctx)
         _check_machine(job, plan, engine)
     if plan.extension is not None:
-        folder = paths.builds_dir(job.root) / ws.name
+        folder = paths.builds_dir(job.root) / (ws.name if job.making is None else "_prebuild")
         await build.build_extension(docker, plan.extension, folder, report)
     return plan
 
@@ -236,7 +259,10 @@ async def _features(job: UpJob) -> list[Feature]:
     # Written where the config is, on its machine (not into a copy read here), when it says
     # something new; the reference CLI writes the same file.
     text = features_fetch.render_lockfile(downloads.entries)
-    wanted = downloads.entries or (lock_path is not None and lock_path.exists())
+    # (Not by a prebuild: its fingerprint is of the files as they were, as `up` reads them.)
+    wanted = job.making is None and (
+        downloads.entries or (lock_path is not None and lock_path.exists())
+    )
     if lock_path is not None and job.ws.config_path is not None and wanted:
         if text != features_fetch.render_lockfile(locked) or not lock_path.exists():
             real = features_fetch.lockfile_path(Path(job.ws.config_path))

@@ -154,6 +154,7 @@ class Workspace(BaseModel):
     # When a copy on a machine of a folder here was last the same as the folder (this
     # computer's clock; core/sync.py).
     synced_at: float | None = None
+    prebuild: str | None = None  # up --prebuild: a repository of prebuilds (core/prebuild.py)
     hooks_done: list[str] = []
     usable: bool = False  # the waitFor hook is done in this container: attaching works
     post_start_at: str | None = None  # container StartedAt that postStartCommand last ran for

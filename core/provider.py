@@ -135,11 +135,16 @@ class Provider(abc.ABC):
 
     @classmethod
     def iam_policy(
-        cls, options: Mapping[str, Any], references: Sequence[str] = (), machine: bool = False
+        cls,
+        options: Mapping[str, Any],
+        references: Sequence[str] = (),
+        machine: bool = False,
+        prebuilds: bool = False,
     ) -> dict[str, Any] | None:
         """The least-privilege cloud policy this type needs with these (raw) options and the
         secret references set with the provider, for `provider policy`; with `machine`, the
-        policy of its machines' own role instead. None: the type needs none."""
+        policy of its machines' own role instead; with `prebuilds`, what pushing prebuilds to
+        its registry needs too. None: the type needs none."""
         return None
 
     async def prepare(self, confirm: Confirm | None, install_id: str) -> dict[str, Any]:
@@ -195,6 +200,12 @@ class Provider(abc.ABC):
     async def registry_login(self, registry: str) -> tuple[str, str] | None:
         """Credentials this provider has for a container registry (user, secret), or None."""
         return None
+
+    async def ensure_repository(self, repository: str, create: bool) -> bool:
+        """Whether `repository` (REGISTRY/NAME) is in this provider's own registry (an ECR
+        repository of its account), checked to exist, or made when `create` (scan on push,
+        a lifecycle policy); False when the registry is not the provider's."""
+        return False
 
     @abc.abstractmethod
     async def open_host(self, job: MachineJob) -> HostSession:

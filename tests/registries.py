@@ -148,8 +148,12 @@ class TokenService:
 
 
 @contextmanager
-def start_registry(root: Path, token_auth: bool = False) -> Iterator[Registry]:
-    """docker-registry on 127.0.0.1 (plain HTTP: loopback registries are trusted by Docker)."""
+def start_registry(
+    root: Path, token_auth: bool = False, basic_auth: bool = False
+) -> Iterator[Registry]:
+    """docker-registry on 127.0.0.1 (plain HTTP: loopback registries are trusted by Docker);
+    with `token_auth`, behind the token service here; with `basic_auth`, USER:PASSWORD in an
+    htpasswd file (bcrypt, as the registry requires)."""
     binary = shutil.which("docker-registry")
     if binary is None:
         raise FileNotFoundError("docker-registry is not installed (run: make images)")
@@ -157,6 +161,12 @@ def start_registry(root: Path, token_auth: bool = False) -> Iterator[Registry]:
     token = TokenService(root) if token_auth else None
     port = free_port()
     auth = ""
+    if basic_auth:
+        import bcrypt
+
+        hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=5)).decode()
+        (root / "htpasswd").write_text(f"{USER}:{hashed}\n")
+        auth = f"auth: {{htpasswd: {{realm: podbay-test, path: {root / 'htpasswd'}}}}}\n"
     if token is not None:
         auth = (
             f"auth: {{token: {{realm: '{token.realm}', service: {SERVICE}, issuer: {ISSUER}, "

@@ -369,6 +369,24 @@ def make_plan(
     return plan.model_copy(update={"extension": extension, "warnings": warnings + plan.warnings})
 
 
+def prebuild_extension(
+    plan: Plan, base: BaseImage, features: list[Feature], tag: str, labels: Mapping[str, str]
+) -> Extension:
+    """The image a prebuild is: the plan's features on its base, without the uid step (planned
+    without a source owner), labelled with the base's and the features' metadata but not the
+    config's own entry, which each `up` adds from the config it reads."""
+    assert plan.extension is None or not plan.extension.updates_uid
+    stages = plan.extension.stages if plan.extension else []
+    image_user = base.user or "root"
+    entries = [*base.metadata, *(feature_entry(f) for f in features)]
+    return Extension(
+        tag=tag,
+        dockerfile=feature_image.dockerfile(base.name, image_user, features, stages, None),
+        stages=stages,
+        labels={**labels, metadata.LABEL: metadata.label_value(entries)},
+    )
+
+
 def plan_for_existing(
     resolved: Resolved, labels: Mapping[str, str], image_user: str, ctx: PlanContext
 ) -> Plan:

@@ -19,10 +19,12 @@ def document(
     region: str | None = None,
     ecr: bool = True,
     instance_profile: str | None = None,
+    prebuilds: bool = False,
 ) -> dict[str, Any]:
     """The policy for these options; `route53_zone` is a name that `zone_name` accepted;
     `references` are secret references as core/secrets_store.py checked them (those the
-    user reads); `instance_profile` the ARN of the VMs' instance profile, if any."""
+    user reads); `instance_profile` the ARN of the VMs' instance profile, if any; `prebuilds`
+    for whoever pushes prebuilds to the account's ECR (`podbay prebuild`)."""
     policy: dict[str, Any] = json.loads(
         resources.files("podbay.assets").joinpath("aws/policy.json").read_text()
     )
@@ -30,6 +32,8 @@ def document(
         policy["Statement"] += _route53(route53_zone)
     if ecr:
         policy["Statement"] += ECR
+    if ecr and prebuilds:
+        policy["Statement"] += ECR_PREBUILDS
     if instance_profile:
         policy["Statement"] += _pass_role(instance_profile)
     policy["Statement"] += _references(references, region or "*")
@@ -75,6 +79,29 @@ ECR = [
         ],
         "Resource": "arn:aws:ecr:*:*:repository/*",
         # The account's own repositories (the ARN cannot name an account it does not know).
+        "Condition": {"StringEquals": {"aws:ResourceAccount": "${aws:PrincipalAccount}"}},
+    },
+]
+
+
+# Only for who pushes prebuilds (podbay provider policy NAME --prebuilds): repositories
+# checked or made with their lifecycle policy and tags, images pushed and listed.
+ECR_PREBUILDS = [
+    {
+        "Sid": "PodbayEcrPrebuildPushes",
+        "Effect": "Allow",
+        "Action": [
+            "ecr:DescribeRepositories",
+            "ecr:CreateRepository",
+            "ecr:TagResource",
+            "ecr:PutLifecyclePolicy",
+            "ecr:InitiateLayerUpload",
+            "ecr:UploadLayerPart",
+            "ecr:CompleteLayerUpload",
+            "ecr:PutImage",
+            "ecr:ListImages",
+        ],
+        "Resource": "arn:aws:ecr:*:*:repository/*",
         "Condition": {"StringEquals": {"aws:ResourceAccount": "${aws:PrincipalAccount}"}},
     },
 ]

@@ -19,7 +19,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import re
 import shlex
 import threading
 import time
@@ -42,7 +41,7 @@ from podbay.core.model import (
 from podbay.core.provider import MachineJob, MachineState, Provider
 from podbay.core.ssh import machine as ssh_machine
 from podbay.providers.aws import ami as amis
-from podbay.providers.aws import dns, gc, network, pricing, ready, retry, userdata
+from podbay.providers.aws import dns, ecr, gc, network, pricing, ready, retry, userdata
 from podbay.providers.aws import policy as iam
 from podbay.providers.aws.deep_check import AwsDeepCheck
 from podbay.providers.aws.errors import AwsError, check_region, client_config, explain
@@ -110,7 +109,11 @@ class AwsProvider(Provider):
 
     @classmethod
     def iam_policy(
-        cls, options: Mapping[str, Any], references: Sequence[str] = (), machine: bool = False
+        cls,
+        options: Mapping[str, Any],
+        references: Sequence[str] = (),
+        machine: bool = False,
+        prebuilds: bool = False,
     ) -> dict[str, Any] | None:
         try:
             zone = zone_name(options.get("route53_zone"))
@@ -137,7 +140,13 @@ class AwsProvider(Provider):
                 )
             return iam.instance_role_document(references, region)
         # (the references stay: a workspace elsewhere, on local Docker, reads them here)
-        return iam.document(zone, references, region, instance_profile=checked.instance_profile_arn)
+        return iam.document(
+            zone,
+            references,
+            region,
+            instance_profile=checked.instance_profile_arn,
+            prebuilds=prebuilds,
+        )
 
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
@@ -357,31 +366,16 @@ class AwsProvider(Provider):
         """An ECR registry of this account in any region: a token of ecr:GetAuthorizationToken
         (valid 12 hours, asked for each build, never kept). Only the account's own endpoint is
         answered, although the token may open other registries the principal can read."""
-        match = re.fullmatch(r"\d{12}\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com", registry)
-        if match is None:
+        if ecr.parse_registry(registry) is None:
             return None
-        region = match.group(1)
+        return await asyncio.to_thread(ecr.login, self.session(), registry, self.options.profile)
 
-        def ask() -> tuple[str, str] | None:
-            import base64
-
-            from botocore import exceptions as bx
-
-            client = self.session().client("ecr", region_name=region, config=client_config())
-            try:
-                data = client.get_authorization_token()["authorizationData"]
-            except (bx.BotoCoreError, bx.ClientError) as exc:
-                raise explain(exc, profile=self.options.profile, what="ECR login") from None
-            for item in data:
-                endpoint = str(item.get("proxyEndpoint", "")).removeprefix("https://")
-                if endpoint.rstrip("/") == registry:
-                    user, _, secret = (
-                        base64.b64decode(item["authorizationToken"]).decode().partition(":")
-                    )
-                    return user, secret
-            return None  # another account's registry: its own endpoint, not this token's
-
-        return await asyncio.to_thread(ask)
+    async def ensure_repository(self, repository: str, create: bool) -> bool:
+        if ecr.parse_registry(repository.partition("/")[0]) is None:
+            return False
+        return await asyncio.to_thread(
+            ecr.ensure_repository, self.session(), repository, create, self.options.profile
+        )
 
     # names, tags, tokens -------------------------------------------------------------------
 

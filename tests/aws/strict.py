@@ -162,6 +162,51 @@ def _check_offerings(params: dict[str, Any]) -> None:
             raise _bad(f"The filter '{item.get('Name')}' is invalid", "InvalidParameterValue")
 
 
+def _check_lifecycle(params: dict[str, Any]) -> None:
+    """ECR's lifecycle policy rules (moto stores any JSON): a tagged selection names its
+    prefixes or patterns, an untagged or any one names none; a count of images has no unit, an
+    age is in days; priorities are unique and a rule for any status comes last."""
+
+    def refuse(why: str) -> Violation:
+        return _bad(
+            "Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: "
+            f"'Lifecycle policy validation failure: {why}'",
+            "InvalidParameterException",
+        )
+
+    try:
+        rules = json.loads(str(params.get("lifecyclePolicyText", "")))["rules"]
+    except (ValueError, KeyError, TypeError):
+        raise refuse("not a policy document") from None
+    if not isinstance(rules, list) or not rules:
+        raise refuse("rules must be a non-empty list")
+    priorities = [rule.get("rulePriority") for rule in rules]
+    if len(set(priorities)) != len(priorities) or not all(isinstance(p, int) for p in priorities):
+        raise refuse("rulePriority must be unique integers")
+    for rule in rules:
+        selection = rule.get("selection") or {}
+        status = selection.get("tagStatus")
+        named = selection.get("tagPrefixList") or selection.get("tagPatternList")
+        if status not in ("tagged", "untagged", "any"):
+            raise refuse(f"tagStatus {status!r}")
+        if (status == "tagged") != bool(named):
+            raise refuse("tagPrefixList or tagPatternList go with tagStatus tagged, and only")
+        kind = selection.get("countType")
+        unit = selection.get("countUnit")
+        if kind == "imageCountMoreThan" and unit is not None:
+            raise refuse("countUnit does not go with imageCountMoreThan")
+        if kind == "sinceImagePushed" and unit != "days":
+            raise refuse("sinceImagePushed needs countUnit days")
+        if kind not in ("imageCountMoreThan", "sinceImagePushed"):
+            raise refuse(f"countType {kind!r}")
+        if not isinstance(selection.get("countNumber"), int) or selection["countNumber"] < 1:
+            raise refuse("countNumber must be a positive integer")
+        if (rule.get("action") or {}).get("type") != "expire":
+            raise refuse("action type must be expire")
+        if status == "any" and rule["rulePriority"] != max(priorities):
+            raise refuse("a rule with tagStatus any must have the highest rulePriority")
+
+
 def check(operation: str, params: dict[str, Any], region: str = "us-east-1") -> None:
     """Raise Violation where AWS would refuse the request."""
     _check_tags(params)
@@ -185,6 +230,8 @@ def check(operation: str, params: dict[str, Any], region: str = "us-east-1") -> 
         _check_spot_history(params)
     elif operation == "DescribeInstanceTypeOfferings":
         _check_offerings(params)
+    elif operation == "PutLifecyclePolicy":
+        _check_lifecycle(params)
 
 
 class EventualConsistency:

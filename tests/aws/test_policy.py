@@ -23,7 +23,8 @@ NEEDS_NO_GRANT = {"sts:GetCallerIdentity", "iam:SimulatePrincipalPolicy"}
 SERVICE = {"ec2-launch": "ec2"}  # podbay's own client name for RunInstances
 # Calls made on a boto3 client directly (not through the provider's `call`), by service.
 DIRECT = {"get_parameter": "ssm", "get_secret_value": "secretsmanager",
-          "get_authorization_token": "ecr"}  # fmt: skip
+          "get_authorization_token": "ecr", "describe_repositories": "ecr",
+          "create_repository": "ecr", "put_lifecycle_policy": "ecr"}  # fmt: skip
 
 
 def _calls() -> set[str]:
@@ -44,12 +45,17 @@ def _calls() -> set[str]:
 def test_every_call_in_the_code_is_allowed_by_the_policy() -> None:
     calls = _calls()
     assert {"ec2:RunInstances", "ec2:DescribeRouteTables", "pricing:GetProducts"} <= calls
-    allowed = policy.actions(policy.document("dev.example.com", ["ssm:/a", "secretsmanager:b"]))
+    allowed = policy.actions(
+        policy.document("dev.example.com", ["ssm:/a", "secretsmanager:b"], prebuilds=True)
+    )
     assert sorted(calls - NEEDS_NO_GRANT - allowed) == []
-    # Without a zone, everything but Route 53.
+    # Without a zone, everything but Route 53; without --prebuilds, no repository is made.
     plain = policy.actions(policy.document(None))
     optional = ("route53:", "ssm:", "secretsmanager:")  # a zone; secret references
-    assert sorted(a for a in calls - NEEDS_NO_GRANT - plain if not a.startswith(optional)) == []
+    prebuilds = {"ecr:DescribeRepositories", "ecr:CreateRepository", "ecr:PutLifecyclePolicy"}
+    left = calls - NEEDS_NO_GRANT - plain - prebuilds
+    assert sorted(a for a in left if not a.startswith(optional)) == []
+    assert prebuilds <= calls and not prebuilds & plain
 
 
 @set_initial_no_auth_action_count(7)  # (the setup's 7 calls; then AWS's rules, as moto has them)

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from podbay.tui.cli import attach_verbs, identity_verbs, provider, verbs
+from podbay.tui.cli import attach_verbs, identity_verbs, prebuild_verbs, provider, verbs
 
 if TYPE_CHECKING:
     Subcommands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     _up(sub)
     _lifecycle(sub)
     _logs_and_exec(sub)
+    _prebuild(sub)
     _verb(sub, "templates", verbs.cmd_templates, "list the bundled quick-start templates")
     _ssh_and_forward(sub)
     _setup(sub)
@@ -79,11 +80,44 @@ def _up(sub: Subcommands) -> None:
         help="a new container goes without your dotfiles (podbay dotfiles)",
     )
     p.add_argument(
+        "--prebuild",
+        metavar="REGISTRY/NAME",
+        help="start from this config's prebuild in that repository when there is one "
+        "(default: the config's customizations.podbay.prebuild)",
+    )
+    p.add_argument(
         "--no-git-root",
         dest="git_root",
         action="store_false",
         help="a new workspace of a folder inside a git repository mounts the folder alone, "
         "not the repository (the reference CLI's --mount-workspace-git-root false)",
+    )
+
+
+def _prebuild(sub: Subcommands) -> None:
+    p = _verb(
+        sub,
+        "prebuild",
+        prebuild_verbs.cmd_prebuild,
+        "build a source's image once and push it; up of the same config pulls it",
+    )
+    p.add_argument("source", nargs="?", help="folder or git URL with a devcontainer.json")
+    p.add_argument("--push", metavar="REGISTRY/NAME", help="the repository to push it to")
+    p.add_argument("--config", help="devcontainer.json to use when a folder has several")
+    p.add_argument(
+        "--provider", help="the AWS provider whose login pushes to its account's ECR registry"
+    )
+    p.add_argument(
+        "--create-repository",
+        action="store_true",
+        help="make the ECR repository when missing (scan on push, the newest 20 kept)",
+    )
+    p.add_argument(
+        "--list",
+        nargs="?",
+        const="",
+        metavar="REGISTRY/NAME",
+        help="list the prebuilds of a repository (default: those pushed to from here)",
     )
 
 
@@ -319,6 +353,11 @@ def _provider(sub: Subcommands) -> None:
         "--instance-role",
         action="store_true",
         help="the policy of its VMs' instance role instead (secrets_on_vm: the secrets they read)",
+    )
+    q.add_argument(
+        "--prebuilds",
+        action="store_true",
+        help="with what pushing prebuilds to the account's ECR needs (podbay prebuild)",
     )
     q = _verb(
         actions,

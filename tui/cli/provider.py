@@ -178,7 +178,7 @@ def cmd_provider_policy(ns: argparse.Namespace) -> int:
         )
     options = {**(config.options if config else {}), **_parse_options(ns.option)}
     kind = providers.provider_class(type_name)
-    policy = kind.iam_policy(options, references, ns.instance_role)
+    policy = kind.iam_policy(options, references, ns.instance_role, ns.prebuilds)
     if policy is None:
         having = [t for t in sorted(providers.TYPES) if providers.provider_class(t).iam_policy({})]
         raise PodbayError(

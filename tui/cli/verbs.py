@@ -58,6 +58,7 @@ def cmd_up(ns: argparse.Namespace) -> int:
         yes=ns.yes,
         no_dotfiles=ns.no_dotfiles,
         git_root=ns.git_root,
+        prebuild=ns.prebuild,
     )
     ask = _ask_consent if sys.stdin.isatty() and not ns.json else None
     ws = asyncio.run(engine.up(request, printer(ns.json), ask))
