@@ -141,3 +141,60 @@ def test_a_private_image_is_pulled_for_the_machine_with_the_providers_login(
                 asyncio.run(engine.delete("project"))
             standin.remove_all(store.install_id())
             subprocess.run(["docker", "rmi", "-f", image], capture_output=True)
+
+
+def test_the_machine_pulls_the_prebuild_itself_with_the_providers_login(
+    aws: None,
+    caller_ip: dict[str, str],
+    standin_env: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A project whose config names its prebuilds comes up on a VM from the prebuild, pulled
+    by the VM's Docker with the provider's login (as from its account's ECR), not built."""
+    from podbay.providers.aws.provider import AwsProvider
+    from tests.docker.test_prebuild import stamp_of_image, stamp_project
+
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "no-login"))
+    with start_registry(tmp_path / "registry", basic_auth=True) as registry:
+        repo = f"{registry.address}/team/app"
+
+        async def owns(self: AwsProvider, repository: str, create: bool) -> bool:
+            return repository.startswith(registry.address + "/")
+
+        async def login(self: AwsProvider, name: str) -> tuple[str, str] | None:
+            return (USER, PASSWORD) if name == registry.address else None
+
+        monkeypatch.setattr(AwsProvider, "ensure_repository", owns)
+        monkeypatch.setattr(AwsProvider, "registry_login", login)
+        store = Store(tmp_path / "home")
+        engine = Engine(store, providers.load)
+        engine.providers.save(
+            ProviderConfig(name="cloud", type="aws", options={"region": "us-east-1"})
+        )
+        project = stamp_project(tmp_path / "app")
+        pushed = asyncio.run(engine.prebuild(str(project), repo))
+        stamp = stamp_of_image(pushed.image)
+        subprocess.run(["docker", "rmi", "-f", pushed.image], check=True, capture_output=True)
+        config = json.loads((project / ".devcontainer" / "devcontainer.json").read_text())
+        write_config(project, {**config, "customizations": {"podbay": {"prebuild": repo}}})
+        said: list[str] = []
+        try:
+            ws = asyncio.run(
+                engine.up(
+                    UpRequest(source=str(project), provider="cloud"),
+                    lambda event: said.append(event.message),
+                )
+            )
+            assert f"using the prebuild {pushed.image} (built from {project})" in said
+            assert not [line for line in said if line.startswith("installing features")]
+            inside = subprocess.run(
+                ["docker", "exec", str(ws.container_id), "cat", "/stamp"],
+                capture_output=True, text=True,
+            )  # fmt: skip
+            assert inside.stdout.strip() == stamp
+        finally:
+            with contextlib.suppress(Exception):
+                asyncio.run(engine.delete("app"))
+            standin.remove_all(store.install_id())
+            subprocess.run(["docker", "rmi", "-f", pushed.image], capture_output=True)

@@ -48,7 +48,7 @@ def other(tmp_path: Path) -> Iterator[Podbay]:
     shutil.rmtree(home.parent, ignore_errors=True)
 
 
-def _project(folder: Path, marker: str = "one") -> Path:
+def stamp_project(folder: Path, marker: str = "one") -> Path:
     """A busybox project with a local feature that records a random value when installed."""
     write_feature(
         folder / ".devcontainer" / "stamp",
@@ -69,7 +69,7 @@ def _pushed(result: subprocess.CompletedProcess[str]) -> str:
     return found.group(1)
 
 
-def _stamp_of_image(image: str) -> str:
+def stamp_of_image(image: str) -> str:
     done = subprocess.run(
         ["docker", "run", "--rm", image, "cat", "/stamp"], capture_output=True, text=True
     )
@@ -84,12 +84,12 @@ def _forget(image: str) -> None:
 def test_up_pulls_the_prebuild_of_its_config_and_builds_nothing(
     podbay: Podbay, other: Podbay, registry: Registry, tmp_path: Path
 ) -> None:
-    project = _project(podbay.cwd / "app")
+    project = stamp_project(podbay.cwd / "app")
     repo = f"{registry.address}/team/app"
     made = podbay.ok("prebuild", "app", "--push", repo, env=_login(tmp_path / "a", registry))
     image = _pushed(made)
     assert "installing features: stamp" in made.stderr
-    stamp = _stamp_of_image(image)
+    stamp = stamp_of_image(image)
     _forget(image)  # the other person's Docker has none of it
 
     # The project names its prebuilds itself; the other person only brings it up.
@@ -109,7 +109,7 @@ def test_up_pulls_the_prebuild_of_its_config_and_builds_nothing(
 def test_a_changed_config_never_gets_the_stale_prebuild(
     podbay: Podbay, registry: Registry, tmp_path: Path
 ) -> None:
-    project = _project(podbay.cwd / "app")
+    project = stamp_project(podbay.cwd / "app")
     repo = f"{registry.address}/team/stale"
     login = _login(tmp_path / "a", registry)
     image = _pushed(podbay.ok("prebuild", "app", "--push", repo, env=login))
@@ -127,7 +127,7 @@ def test_a_changed_config_never_gets_the_stale_prebuild(
 def test_an_image_whose_label_is_not_the_tags_fingerprint_is_not_used(
     podbay: Podbay, other: Podbay, registry: Registry, tmp_path: Path
 ) -> None:
-    project = _project(podbay.cwd / "app")
+    project = stamp_project(podbay.cwd / "app")
     repo = f"{registry.address}/team/forged"
     login = _login(tmp_path / "a", registry)
     image = _pushed(podbay.ok("prebuild", "app", "--push", repo, env=login))
@@ -151,7 +151,7 @@ def test_an_image_whose_label_is_not_the_tags_fingerprint_is_not_used(
 
 
 def test_a_registry_that_cannot_be_asked_means_building_here(podbay: Podbay) -> None:
-    _project(podbay.cwd / "app")
+    stamp_project(podbay.cwd / "app")
     closed = "127.0.0.1:9/team/app"  # the discard port: nothing listens
     up = podbay.ok("up", "app", "--prebuild", closed)
     assert f"prebuilds in {closed} cannot be looked at" in up.stderr
@@ -161,7 +161,7 @@ def test_a_registry_that_cannot_be_asked_means_building_here(podbay: Podbay) -> 
 def test_a_push_the_registry_refuses_is_one_line_with_a_hint(
     podbay: Podbay, registry: Registry, tmp_path: Path
 ) -> None:
-    _project(podbay.cwd / "app")
+    stamp_project(podbay.cwd / "app")
     repo = f"{registry.address}/team/refused"
     result = podbay("prebuild", "app", "--push", repo, env=_login(tmp_path / "none", None))
     assert result.returncode != 0
@@ -182,7 +182,7 @@ def test_a_push_the_registry_refuses_is_one_line_with_a_hint(
 def test_a_bad_repository_is_refused_before_anything_runs(
     podbay: Podbay, value: str, said: str
 ) -> None:
-    _project(podbay.cwd / "app")
+    stamp_project(podbay.cwd / "app")
     for args in (["prebuild", "app", "--push", value], ["up", "app", "--prebuild", value]):
         result = podbay(*args)
         assert result.returncode == 1, result.stderr
