@@ -169,7 +169,9 @@ def _from_container(root: Path, name: str, item: dict[str, Any], info: dict[str,
     config_file = labels.get("devcontainer.config_file")
     container_id = str(item["Id"])
     folder_name, folder_rel = _folder_name(record.get("folder"))
+    room = record.get("room")
     return Workspace(
+        room=room if isinstance(room, str) and name.startswith(room) else None,
         folder_name=folder_name,
         folder_rel=folder_rel,
         name=name,

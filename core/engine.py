@@ -15,7 +15,7 @@ import contextlib
 import json
 import os
 import shutil
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from podbay.core import (
     prebuild,
     prebuild_push,
     registry_access,
+    room,
     secrets_store,
     teardown,
     testseam,
@@ -84,6 +85,7 @@ class UpRequest(BaseModel):
     git_root: bool = True
     # A repository of prebuilds (core/prebuild.py) to start from, else the config's own.
     prebuild: str | None = None
+    room: str | None = None  # a new workspace is one of this room (core/room.py)
 
 
 _checkpoint = testseam.checkpoint  # crash tests kill `up` at each of these steps
@@ -278,6 +280,56 @@ class Engine:
                 await self._after_failure(target, attempt, exc)
                 raise
 
+    async def up_room(
+        self,
+        request: UpRequest,
+        count: int,
+        prefix: str,
+        on_event: EventSink | None = None,
+        confirm: consent.Confirm | None = None,
+        on_done: Callable[[room.Member], None] | None = None,
+    ) -> list[room.Member]:
+        """`count` workspaces of the request's source named PREFIX01.., one room (core/room.py);
+        each member's outcome, a failed one with its error."""
+        wanted = room.names(prefix, count)
+        if request.name is not None:
+            raise PodbayError("--name and --count do not go together", "--prefix names them")
+        if not request.source and not request.image:
+            raise PodbayError("a room needs a SOURCE", f"podbay up SOURCE --count {count}")
+        provider = self.provider(request.provider or self.default_provider_name() or "")
+        for name in wanted:
+            found = self.store.find_workspace(name)
+            if found is not None and found.room != prefix:
+                raise NameTaken(
+                    f"workspace {name!r} exists and is not of room {prefix!r}",
+                    f"choose another --prefix, or remove it: podbay delete {name}",
+                )
+
+        def one(name: str) -> Awaitable[Workspace]:
+            member = request.model_copy(update={"name": name, "room": prefix})
+            return self.up(member, on_event, confirm)
+
+        return await room.run(wanted, one, provider.room_parallel, on_done)
+
+    async def delete_room(
+        self,
+        prefix: str,
+        on_event: EventSink | None = None,
+        force: bool = False,
+        on_done: Callable[[room.Member], None] | None = None,
+    ) -> list[room.Member]:
+        """Delete every workspace of room PREFIX, several at a time; each one's outcome (one
+        with unsaved work is kept unless `force`)."""
+        members = room.of_room(self.store.workspaces(), prefix)
+        if not members:
+            raise PodbayError(f"no room {printable(prefix)} here", "see: podbay list")
+        parallel = max(self.provider(w.provider).room_parallel for w in members)
+
+        def one(name: str) -> Awaitable[Workspace]:
+            return self.delete(name, on_event, force)
+
+        return await room.run([w.name for w in members], one, parallel, on_done, False)
+
     def _check_same_settings(self, ws: Workspace, request: UpRequest) -> None:
         """An existing workspace keeps the --config/--image it was made with; another value is
         an error naming both, never silently ignored."""
@@ -364,6 +416,7 @@ class Engine:
             image=request.image or (source.value if source.kind == "image" else None),
             container_name=container_name(name, self.store.install_id()),
             prebuild=request.prebuild,
+            room=request.room,
         )
 
     @staticmethod

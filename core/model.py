@@ -155,6 +155,7 @@ class Workspace(BaseModel):
     # computer's clock; core/sync.py).
     synced_at: float | None = None
     prebuild: str | None = None  # up --prebuild: a repository of prebuilds (core/prebuild.py)
+    room: str | None = None  # up --count N --prefix ROOM made it, one of a room (core/room.py)
     hooks_done: list[str] = []
     usable: bool = False  # the waitFor hook is done in this container: attaching works
     post_start_at: str | None = None  # container StartedAt that postStartCommand last ran for
@@ -184,6 +185,8 @@ def record_label(ws: Workspace) -> str:
     }
     if ws.folder_name is not None:
         data["folder"] = [ws.folder_name, ws.folder_rel]
+    if ws.room:
+        data["room"] = ws.room
     return json.dumps(data, separators=(",", ":"))
 
 

@@ -201,6 +201,9 @@ class Provider(abc.ABC):
         """Credentials this provider has for a container registry (user, secret), or None."""
         return None
 
+    # How many workspaces of a room (core/room.py) are brought up or removed at a time.
+    room_parallel: ClassVar[int] = 6
+
     async def ensure_repository(self, repository: str, create: bool) -> bool:
         """Whether `repository` (REGISTRY/NAME) is in this provider's own registry (an ECR
         repository of its account), checked to exist, or made when `create` (scan on push,

@@ -330,11 +330,27 @@ class PodbayApp(AttachActions, LogActions):
 
         def matches(status: WorkspaceStatus) -> bool:
             ws = status.workspace
-            fields = (ws.name, ws.source.display(), ws.provider, str(status.status))
+            fields = (ws.name, ws.source.display(), ws.provider, str(status.status), ws.room or "")
             return any(wanted in field.lower() for field in fields)
 
         names = [name for name, status in self.statuses.items() if matches(status)]
-        return sorted(names, key=self._sort_key())
+        return self._rooms_together(sorted(names, key=self._sort_key()))
+
+    def _rooms_together(self, names: list[str]) -> list[str]:
+        """The members of a room (up --count) together, by name, where its first one is."""
+        rooms: dict[str, list[str]] = {}
+        for name in names:
+            room = self.statuses[name].workspace.room
+            if room:
+                rooms.setdefault(room, []).append(name)
+        ordered: list[str] = []
+        for name in names:
+            room = self.statuses[name].workspace.room
+            if not room:
+                ordered.append(name)
+            elif room in rooms:
+                ordered += sorted(rooms.pop(room))
+        return ordered
 
     def _sort_key(self) -> Callable[[str], Any]:
         if self.sort_by == "status":
@@ -382,12 +398,25 @@ class PodbayApp(AttachActions, LogActions):
         details.ssh_known = self.ssh_known
         details.operation = self.operations.get(name) if name else None
         details.last_used = used.when(str(self.engine.store.root), name) if name else None
+        details.room = self._room_text(name)
         details.status = self.statuses[name] if name else None
         if name is None:
             return
         ports = self.statuses[name].workspace.forward_ports
         self.query_one(PortsTable).show(ports, self.forwards[name])
         self._show_log(name)
+
+    def _room_text(self, name: str | None) -> str:
+        """ "ws- · 20 workspaces: 18 Running, 2 Stopped" for a member of a room, else ""."""
+        room = self.statuses[name].workspace.room if name else None
+        if not room:
+            return ""
+        members = [s for s in self.statuses.values() if s.workspace.room == room]
+        counts: dict[str, int] = {}
+        for status in members:
+            counts[str(status.status)] = counts.get(str(status.status), 0) + 1
+        summary = ", ".join(f"{n} {what}" for what, n in sorted(counts.items()))
+        return f"{room} · {len(members)} workspaces: {summary}"
 
     # selection -----------------------------------------------------------------------------
 

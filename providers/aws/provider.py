@@ -105,6 +105,7 @@ class AwsProvider(Provider):
     Options = AwsOptions
     dedicated_machine: ClassVar[bool] = True
     secret_kinds: ClassVar[tuple[str, ...]] = ("ssm:", "secretsmanager:")
+    room_parallel: ClassVar[int] = 25  # each member's VM boots on its own: all at once
     options: AwsOptions
 
     @classmethod

@@ -1066,3 +1066,52 @@ def test_ports_list_each_port_once_and_each_forward(tmp_path: Path) -> None:
         ]
 
     run(engine, scenario)
+
+
+def test_a_rooms_members_stay_together_bracketed_with_its_summary(tmp_path: Path) -> None:
+    """Members of a room (up --count --prefix) are shown together, whatever the sort, with
+    a bracket before their names; a member's details sum up its room."""
+    engine, _ = make_engine(tmp_path, ("alpha", "zeta"))
+    for name in ("ws-1", "ws-2", "ws-3"):
+        engine.store.insert_workspace(
+            Workspace(
+                name=name,
+                provider="docker",
+                source=Source(kind="folder", value="/src/class"),
+                folder="/src/class",
+                owned_folder=False,
+                container_name=name,
+                phase="ready",
+                room="ws-",
+            )
+        )
+    # Another workspace whose name starts the same is not of the room.
+    engine.store.insert_workspace(
+        Workspace(
+            name="ws-own",
+            provider="docker",
+            source=Source(kind="folder", value="/src/own"),
+            folder="/src/own",
+            owned_folder=False,
+            container_name="ws-own",
+            phase="ready",
+        )
+    )
+
+    async def scenario(app: PodbayApp, pilot: Any) -> None:
+        names = [r[0] for r in rows(app, "#workspaces")]
+        assert names == ["alpha", "┌ ws-1", "│ ws-2", "└ ws-3", "ws-own", "zeta"]
+        await pilot.press("s")  # by status: all are NotFound here but one; the room stays whole
+        await pilot.pause()
+        names = [r[0] for r in rows(app, "#workspaces")]
+        start = names.index("┌ ws-1")
+        assert names[start : start + 3] == ["┌ ws-1", "│ ws-2", "└ ws-3"]
+        app.query_one(WorkspaceTable).select("ws-2")
+        await pilot.pause()
+        details = str(app.query_one("#details-text", Static).render())
+        assert (
+            "room:      ws- · 3 workspaces: 3 NotFound (remove all: podbay delete --prefix ws-)"
+            in details
+        )
+
+    run(engine, scenario)

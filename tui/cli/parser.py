@@ -80,6 +80,13 @@ def _up(sub: Subcommands) -> None:
         help="a new container goes without your dotfiles (podbay dotfiles)",
     )
     p.add_argument(
+        "--count",
+        type=int,
+        metavar="N",
+        help="a room: N workspaces of the source, named by --prefix (PREFIX01..)",
+    )
+    p.add_argument("--prefix", metavar="PREFIX", help="the room's name, e.g. ws- (with --count)")
+    p.add_argument(
         "--prebuild",
         metavar="REGISTRY/NAME",
         help="start from this config's prebuild in that repository when there is one "
@@ -147,7 +154,8 @@ def _lifecycle(sub: Subcommands) -> None:
         "delete a workspace (never your own source folder)",
         aliases=["rm"],
     )
-    p.add_argument("name")
+    p.add_argument("name", nargs="?")
+    p.add_argument("--prefix", metavar="PREFIX", help="every workspace of room PREFIX (up --count)")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     p.add_argument(
         "--force",

@@ -61,6 +61,14 @@ def cmd_up(ns: argparse.Namespace) -> int:
         prebuild=ns.prebuild,
     )
     ask = _ask_consent if sys.stdin.isatty() and not ns.json else None
+    if ns.count is not None or ns.prefix is not None:
+        from podbay.tui.cli import room_verbs
+
+        if ns.count is None or ns.prefix is None:
+            from podbay.core.errors import PodbayError
+
+            raise PodbayError("--count and --prefix go together", "e.g. --count 20 --prefix ws-")
+        return room_verbs.up_room(ns, request, ask)
     ws = asyncio.run(engine.up(request, printer(ns.json), ask))
     if ns.json:
         print(
@@ -188,6 +196,14 @@ def cmd_delete(ns: argparse.Namespace) -> int:
 
     from podbay.core.errors import PodbayError, WorkAtRisk
 
+    if ns.prefix is not None:
+        from podbay.tui.cli import room_verbs
+
+        if ns.name is not None:
+            raise PodbayError("give NAME or --prefix, not both", "podbay delete --prefix ws-")
+        return room_verbs.delete_room(ns)
+    if ns.name is None:
+        raise PodbayError("which workspace?", "podbay delete NAME (or --prefix PREFIX: a room)")
     engine = open_engine()
     ws = engine.store.workspace(ns.name)
     if not ns.yes:

@@ -29,6 +29,7 @@ class WorkspaceDetails(Static):
     no_match: reactive[str] = reactive("", init=False)  # a filter that hides every workspace
     ssh_known: reactive[bool] = reactive(True, init=False)  # ~/.ssh/config has podbay's block
     last_used: float | None = None  # when it was last used (set with the status)
+    room: str = ""  # its room's summary, when it is one of a room (set with the status)
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id, markup=False)
@@ -52,6 +53,11 @@ class WorkspaceDetails(Static):
             lines = _lines(status, self.operation, self.ssh_known)
             if self.last_used is not None:
                 lines.insert(4, f"used:      {age_text(self.last_used)} ago")
+            if self.room:
+                prefix = self.room.split(" ")[0]
+                lines.insert(
+                    2, f"room:      {self.room} (remove all: podbay delete --prefix {prefix})"
+                )
             self.show("\n".join(lines))
 
     def watch_operation(self) -> None:

@@ -85,6 +85,7 @@ class WorkspaceTable(DataTable[str | Text]):
         shown."""
         selected = self.selected_name()
         wanted = {status.workspace.name: status for status in statuses}
+        marks = _room_marks(list(wanted.values()))
         with self.app.batch_update():
             for key in [k.value for k in list(self.rows)]:
                 if key is not None and key not in wanted:
@@ -93,7 +94,7 @@ class WorkspaceTable(DataTable[str | Text]):
             added = False
             present = {k.value for k in self.rows}
             for name, status in wanted.items():
-                cells = self._cells(status, operations.get(name), now)
+                cells = self._cells(status, operations.get(name), now, marks.get(name, ""))
                 before = self._rendered.get(name)
                 if name in present and before is not None:
                     for column, value, old in zip(COLUMNS, cells, before, strict=True):
@@ -105,7 +106,8 @@ class WorkspaceTable(DataTable[str | Text]):
                 self._rendered[name] = cells
             order = {name: index for index, name in enumerate(wanted)}
             if added or [row.key.value for row in self.ordered_rows] != list(order):
-                self.sort("name", key=lambda name: order[str(name)])  # the order given
+                # The order given (a room member's name cell is "│ NAME").
+                self.sort("name", key=lambda cell: order[str(cell).rpartition(" ")[2]])
             if selected in wanted:
                 self.move_cursor(row=self.get_row_index(selected))
 
@@ -159,7 +161,9 @@ class WorkspaceTable(DataTable[str | Text]):
             return "no ssh"
         return self.ides.get(ws.name, self.default_ide)
 
-    def _cells(self, status: WorkspaceStatus, operation: str | None, now: float) -> Cells:
+    def _cells(
+        self, status: WorkspaceStatus, operation: str | None, now: float, mark: str = ""
+    ) -> Cells:
         ws = status.workspace
         if operation:
             status_text = self._spinning(operation)
@@ -167,7 +171,7 @@ class WorkspaceTable(DataTable[str | Text]):
             plain = f"{status.status} *" if status.changed else str(status.status)
             status_text = Text(plain, style=self._style_of(plain))
         return (
-            ws.name,
+            f"{mark} {ws.name}" if mark else ws.name,
             ws.provider,
             status_text,
             Text(_fit(ws.source.display(), self.source_width)),  # never read as markup
@@ -175,6 +179,22 @@ class WorkspaceTable(DataTable[str | Text]):
             age_text(ws.created_at, now),
             cost_cell(status.machine),
         )
+
+
+def _room_marks(shown: list[WorkspaceStatus]) -> dict[str, str]:
+    """The mark before each room member's name, drawing its room as a bracket: ┌ first, │ in
+    between, └ last (the app shows a room's members together)."""
+    marks: dict[str, str] = {}
+    for index, status in enumerate(shown):
+        room = status.workspace.room
+        if not room:
+            continue
+        before = index > 0 and shown[index - 1].workspace.room == room
+        after = index + 1 < len(shown) and shown[index + 1].workspace.room == room
+        marks[status.workspace.name] = (
+            "│" if before and after else "└" if before else "┌" if after else "─"
+        )
+    return marks
 
 
 def _fit(text: str, width: int) -> str:
