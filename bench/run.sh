@@ -8,3 +8,4 @@ bash ../scripts/reference-cli.sh
 ../.venv/bin/python tui_bench.py
 ../.venv/bin/python aws_bench.py
 ../.venv/bin/python ssh_machine_bench.py
+../.venv/bin/python prebuild_bench.py
