@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
+from podbay.core import scripts
 from podbay.core.devcontainer.plan import LABEL_FINGERPRINT
 from podbay.core.devcontainer.values import printable
 from podbay.core.errors import PodbayError, ProviderError
@@ -194,6 +195,9 @@ class SshProvider(Provider):
             options["host_key"] = self.options.host_key = await self._learn_host_key(confirm)
         conn = await self._connect()
         try:
+            if await self._offer_docker(conn, confirm):
+                conn.close()
+                conn = await self._connect()  # a new login: in the docker group now
             workdir = self.options.workdir or f"~/{WORKDIR}/{install_id[:12]}"
             if not workdir.startswith("/"):
                 home = str((await conn.run('printf %s "$HOME"', check=False)).stdout or "")
@@ -208,6 +212,55 @@ class SshProvider(Provider):
         finally:
             conn.close()
         return options
+
+    async def _offer_docker(self, conn: Any, confirm: Confirm | None) -> bool:
+        """No Docker there, or none for this login, and the login has sudo without a
+        password: on the user's yes, install it (or add the login to the docker group). True
+        when something was done. Otherwise nothing: `check` says what is wrong."""
+        import shlex
+
+        done = await conn.run("docker version --format '{{.Server.Version}}'", check=False)
+        missing = done.exit_status == 127
+        denied = "permission denied" in str(done.stderr or "").lower()
+        if confirm is None or not (missing or denied):
+            return False
+        facts = await conn.run(
+            "id -un; sudo -n true 2>/dev/null && echo @sudo; "
+            "command -v apt-get || command -v dnf || echo @none",
+            check=False,
+        )
+        lines = str(facts.stdout or "").split()
+        if len(lines) < 2 or "@sudo" not in lines or (missing and "@none" in lines):
+            return False
+        user = lines[0]
+        if missing:
+            package = "docker.io" if lines[-1].endswith("apt-get") else "moby-engine"
+            manager = "apt-get" if package == "docker.io" else "dnf"
+            title = f"there is no Docker on {self._where}; podbay can install it with sudo"
+            steps = [
+                f"runs there: sudo {manager} install {package}",
+                f"adds {user} to the docker group (sudo usermod -aG docker {user})",
+                "starts Docker where systemd runs",
+            ]
+            script = scripts.command("install-docker.sh")
+        else:
+            title = f"your login on {self._where} may not use Docker; podbay can fix it with sudo"
+            steps = [f"runs there: sudo usermod -aG docker {user}"]
+            script = 'usermod -aG docker "$1" && echo @installed'
+        if not await confirm(title, steps):
+            return False
+        ran = await conn.run(
+            f"sudo -n sh -c {shlex.quote(script)} sh {shlex.quote(user)}", check=False
+        )
+        said = f"{ran.stdout or ''}{ran.stderr or ''}".strip().splitlines()
+        if ran.exit_status != 0 or "@installed" not in said:
+            last = printable(said[-1], 200) if said else f"exit code {ran.exit_status}"
+            raise ProviderError(
+                f"setting Docker up on {self._where} failed: {last}",
+                f"do it there yourself ({steps[0].removeprefix('runs there: ')}), then add the "
+                "provider again",
+            )
+        return True
 
     async def _learn_host_key(self, confirm: Confirm | None) -> str:
         import asyncssh
@@ -372,7 +425,8 @@ async def _docker_version(conn: Any, where: str) -> str:
     if done.exit_status == 127:
         raise ProviderError(
             f"there is no Docker on {where}",
-            "install it there (Debian, Ubuntu: sudo apt install docker.io), then try again",
+            "install it there (Debian, Ubuntu: sudo apt install docker.io), then try again; "
+            "podbay provider add offers to when your login there has sudo without a password",
         )
     if "permission denied" in said.lower():
         raise ProviderError(

@@ -24,17 +24,29 @@ from tests.unit.test_cli_errors import assert_clean_error
 
 # Boots the machine: host keys, the login user `dev` with the test's key, in a docker group of
 # the socket's own group id, the docker CLI; then sshd in the foreground. DOCKER=no-group: the
-# user is not in the group; DOCKER=none: no docker CLI at all.
+# user is not in the group; DOCKER=none: no docker CLI at all. DOCKER=sudo: no docker CLI, sudo
+# without a password, and apt's one source a repository in /machine/repo whose docker.io
+# installs the docker CLI (the package's download is all that is not real); DOCKER=sudo-group:
+# the CLI, not in the group, sudo.
 BOOT = """set -eu
 ssh-keygen -A >/dev/null
 useradd --create-home --shell /bin/bash dev
-groupadd -g "$(stat -c %g /var/run/docker.sock)" docker 2>/dev/null || true
+gid=$(stat -c %g /var/run/docker.sock)
+groupadd -g "$gid" docker 2>/dev/null || true
 if [ "$DOCKER" = yes ]; then
-  usermod -aG "$(getent group "$(stat -c %g /var/run/docker.sock)" | cut -d: -f1)" dev
+  usermod -aG "$(getent group "$gid" | cut -d: -f1)" dev
 fi
+case "$DOCKER" in sudo*)
+  name=$(getent group "$gid" | cut -d: -f1)
+  [ "$name" = docker ] || groupmod -n docker "$name"
+  echo 'dev ALL=(ALL) NOPASSWD:ALL' >/etc/sudoers.d/dev
+  chmod 0440 /etc/sudoers.d/dev
+  rm -f /etc/apt/sources.list.d/*
+  echo 'deb [trusted=yes] file:/machine/repo ./' >/etc/apt/sources.list ;;
+esac
 install -d -m 0700 -o dev -g dev /home/dev/.ssh
 install -m 0600 -o dev -g dev /machine/key.pub /home/dev/.ssh/authorized_keys
-[ "$DOCKER" = none ] || install -m 0755 /opt/machine/docker /usr/local/bin/docker
+case "$DOCKER" in none|sudo) ;; *) install -m 0755 /opt/machine/docker /usr/local/bin/docker ;; esac
 chown dev "$WORKDIR"
 mkdir -p /run/sshd
 exec /usr/sbin/sshd -D -e
@@ -67,6 +79,8 @@ def start_machine(folder: Path, name: str, workdir: str, docker_state: str = "ye
     boot.mkdir()
     shutil.copy(f"{key}.pub", boot / "key.pub")
     (boot / "boot.sh").write_text(BOOT)
+    if docker_state == "sudo":
+        docker_package(folder / "package", boot / "repo")
     docker_cli = shutil.which("docker") or "/usr/bin/docker"
     subprocess.run(
         ["docker", "run", "-d", "--name", name, "-p", "127.0.0.1::22",
@@ -80,6 +94,41 @@ def start_machine(folder: Path, name: str, workdir: str, docker_state: str = "ye
         ["docker", "port", name, "22/tcp"], capture_output=True, text=True, check=True
     ).stdout.split()[0]
     return Machine(name, int(mapped.rsplit(":", 1)[1]), key, workdir)
+
+
+def docker_package(work: Path, repo: Path) -> None:
+    """An apt repository (flat, trusted) holding a docker.io whose postinst installs the
+    machine's docker CLI: apt and dpkg run for real, offline."""
+    import email.utils
+    import hashlib
+
+    (work / "DEBIAN").mkdir(parents=True)
+    control = (
+        "Package: docker.io\nVersion: 99.0-podbay-test\nArchitecture: all\n"
+        "Maintainer: podbay tests <tests@podbay.invalid>\n"
+        "Description: the test machine's docker CLI, as a package\n"
+    )
+    (work / "DEBIAN" / "control").write_text(control)
+    postinst = work / "DEBIAN" / "postinst"
+    postinst.write_text("#!/bin/sh\nset -e\ninstall -m 0755 /opt/machine/docker /usr/bin/docker\n")
+    postinst.chmod(0o755)
+    repo.mkdir(parents=True)
+    deb = repo / "docker.io_99.0_all.deb"
+    subprocess.run(
+        ["dpkg-deb", "--root-owner-group", "--build", str(work), str(deb)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    data = deb.read_bytes()
+    packages = (
+        control + f"Filename: ./{deb.name}\nSize: {len(data)}\n"
+        f"SHA256: {hashlib.sha256(data).hexdigest()}\n\n"
+    )
+    (repo / "Packages").write_text(packages)
+    (repo / "Release").write_text(
+        "Origin: podbay-test\nLabel: podbay-test\nSuite: stable\nCodename: stable\n"
+        f"Date: {email.utils.formatdate(usegmt=True)}\nArchitectures: all amd64 arm64\n"
+        f"SHA256:\n {hashlib.sha256(packages.encode()).hexdigest()} {len(packages)} Packages\n"
+    )
 
 
 def remove_machine(machine: Machine) -> None:
@@ -203,6 +252,31 @@ def test_a_workspace_runs_on_a_machine_reached_over_ssh(
     changed = podbay("provider", "check", "box")
     assert_clean_error(changed, "its host key is not the one pinned when the provider was added")
     assert "podbay provider set box host_key=" in changed.stderr
+
+
+@pytest.mark.parametrize(
+    ("machine", "offer"),
+    [
+        ("sudo", "there is no Docker on dev@127.0.0.1:{port}; podbay can install it with sudo"),
+        ("sudo-group", "your login on dev@127.0.0.1:{port} may not use Docker; podbay can fix"),
+    ],
+    indirect=["machine"],
+)
+def test_with_sudo_podbay_sets_docker_up_once_the_user_says_yes(
+    podbay: Podbay, machine: Machine, user_home: Path, offer: str
+) -> None:
+    """No Docker (or none for this login) and sudo without a password: provider add offers to
+    install it (apt-get install docker.io, the docker group) and, accepted, goes on to use it."""
+    wait_for_sshd(machine)
+    added = podbay(*add(podbay, machine, "--yes"))
+    assert added.returncode == 0, added.stderr
+    assert offer.format(port=machine.port) in added.stderr
+    assert added.stdout.startswith("Added provider box: Docker ")
+    groups = subprocess.run(
+        ["docker", "exec", machine.container, "id", "-nG", "dev"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "docker" in groups.stdout.split()
 
 
 @pytest.mark.parametrize(
