@@ -13,7 +13,7 @@ from podbay.tui.wiring import open_engine, open_store
 if TYPE_CHECKING:
     from podbay.core.doctor import Rebuilt
     from podbay.core.engine import Engine
-    from podbay.core.model import WorkspaceStatus
+    from podbay.core.model import Workspace, WorkspaceStatus
 
 
 def _status_json(item: WorkspaceStatus) -> dict[str, Any]:
@@ -214,6 +214,8 @@ def cmd_delete(ns: argparse.Namespace) -> int:
             )
         # What would be lost is checked (again) by the delete itself; here it is shown first.
         work, other = asyncio.run(_lost_or_unknown(engine, ns.name))
+        if work and not ns.force and _synced_first(engine, ws, work):
+            work, other = asyncio.run(_lost_or_unknown(engine, ns.name))
         if (work or other) and not ns.force:
             raise WorkAtRisk(ws.name, ws.folder, work, other)
         for item in work + other:
@@ -228,6 +230,25 @@ def cmd_delete(ns: argparse.Namespace) -> int:
             return 1
     asyncio.run(engine.delete(ns.name, printer(ns.json), force=ns.force))
     return done(ns, {"name": ns.name})
+
+
+def _synced_first(engine: Engine, ws: Workspace, work: list[str]) -> bool:
+    """A copy of a folder here with changes on its machine: offer to bring them back first
+    (podbay sync); True when they were."""
+    import asyncio
+
+    from podbay.core import sync
+
+    if not sync.is_copy(ws):
+        return False
+    for item in work:
+        print(f"  would be lost: {item}", file=sys.stderr)
+    answer = input(f"Bring them back to {ws.source.value} first (podbay sync {ws.name})? [Y/n] ")
+    if answer.strip().lower() not in ("", "y", "yes"):
+        return False
+    synced = asyncio.run(engine.sync(ws.name, False, printer(False)))
+    print(f"Brought back {len(synced.brought)} file(s).", file=sys.stderr)
+    return True
 
 
 async def _lost_or_unknown(engine: Engine, name: str) -> tuple[list[str], list[str]]:
