@@ -709,6 +709,49 @@ class Engine:
             )
         return synced
 
+    async def watch(
+        self,
+        name: str,
+        on_event: EventSink | None = None,
+        interval: float = 2.0,
+        rounds: int | None = None,
+    ) -> copies.Synced:
+        """Sync both ways every `interval` seconds until interrupted (or `rounds` are done):
+        the machine's changes come back, this folder's go there; a file changed on both sides
+        stops it (core/sync.py). One connection throughout; the workspace is locked for each
+        round only, so other commands go on meanwhile."""
+        ws = self.store.workspace(name)
+        if not copies.is_copy(ws) or not ws.machine:
+            raise PodbayError(
+                f"workspace {name} uses {ws.folder} where it is: nothing to sync",
+                "podbay sync is for a folder of this computer copied to a machine",
+            )
+        report = Reporter(self.store.root, name, on_event)
+        report.begin("sync --watch", self.origin)
+        job = self._job(ws, report)
+        total = copies.Synced()
+        report.step(f"syncing {ws.source.value} and the machine's copy both ways; Ctrl-C stops")
+        try:
+            async with open_host(self.provider(ws.provider), job) as host:
+                while rounds is None or rounds > 0:
+                    async with self.store.lock(name, "sync --watch", lambda h: None):
+                        ws = self.store.workspace(name)
+                        one = await copies.sync(host, ws, False, both_ways=True)
+                        self.store.save_workspace(ws)
+                    for item in one.brought:
+                        report.log(f"<- {item} (from the machine)")
+                    for item in one.sent:
+                        report.log(f"-> {item} (to the machine)")
+                    total.brought += one.brought
+                    total.sent += one.sent
+                    rounds = None if rounds is None else rounds - 1
+                    if rounds != 0:
+                        await asyncio.sleep(interval)
+        except Exception as exc:
+            report.failed(exc)
+            raise
+        return total
+
     async def work_at_risk(self, name: str) -> tuple[list[str], list[str]]:
         """What `delete` would lose: (work in podbay's copy of the source: uncommitted,
         untracked, unpushed, stashed; other things: the container's anonymous volumes)."""

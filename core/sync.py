@@ -1,4 +1,5 @@
-"""Bringing back what changed in a workspace's copy on a machine: `podbay sync NAME`.
+"""Bringing back what changed in a workspace's copy on a machine: `podbay sync NAME`; and
+`--watch`, a two-way sync while it runs.
 
 A folder of this computer is copied to the workspace's machine (an AWS VM, an ssh machine)
 when the workspace is made. podbay marks that moment on both sides: a file beside the copy on
@@ -9,6 +10,10 @@ back and marks both sides again; a file changed on both sides stops it, unless f
 machine's copy wins). The repository's own `.git` is not brought back (push instead), nor
 what git ignores there (node_modules, build output); a file removed on the machine is not
 removed here.
+
+`--watch` does the same every few seconds, and also sends what changed here (since the last
+mark; not .git, not what git ignores here) to the copy, dated as the machine's mark so it does
+not come back. A file changed on both sides stops it, as it stops `sync`.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import asyncio
 import os
 import shlex
 import shutil
+import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -91,14 +97,42 @@ def changed_here(ws: Workspace, files: list[str]) -> list[str]:
     return found
 
 
+def changed_locally(ws: Workspace) -> list[str]:
+    """Files of the folder here changed since the last mark (not .git; in a git repository,
+    not what git ignores), relative to it."""
+    since = ws.synced_at or 0.0
+    local = Path(ws.source.value)
+    found: list[str] = []
+    for folder, dirs, files in os.walk(local):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        for name in files:
+            path = Path(folder) / name
+            try:
+                if not path.is_symlink() and path.stat().st_mtime > since:
+                    found.append(path.relative_to(local).as_posix())
+            except FileNotFoundError:
+                continue
+    if found and (local / ".git").exists():
+        done = subprocess.run(
+            ["git", "-C", str(local), "-c", "core.fsmonitor=false", "check-ignore", "--stdin",
+             "--verbose", "--non-matching"],
+            input="\n".join(found), capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if done.returncode in (0, 1):
+            found = [line[3:] for line in done.stdout.splitlines() if line.startswith("::\t")]
+    return sorted(found)
+
+
 @dataclass
 class Synced:
     brought: list[str] = field(default_factory=list)
     overwritten: list[str] = field(default_factory=list)  # changed here too (--force)
+    sent: list[str] = field(default_factory=list)  # changed here, sent to the copy (--watch)
 
 
-async def sync(host: HostSession, ws: Workspace, force: bool) -> Synced:
-    """Bring the copy's changes back to the folder here (see the module's note)."""
+async def sync(host: HostSession, ws: Workspace, force: bool, both_ways: bool = False) -> Synced:
+    """Bring the copy's changes back to the folder here (see the module's note); with
+    `both_ways`, send the folder's changes to the copy too."""
     local = Path(ws.source.value)
     if not local.is_dir():
         raise PodbayError(
@@ -122,14 +156,50 @@ async def sync(host: HostSession, ws: Workspace, force: bool) -> Synced:
             f"{len(both)} file(s) changed both here and on the machine: {names(both)}",
             f"keep what you need, then: podbay sync {ws.name} --force (the machine's win)",
         )
+    sent: list[str] = []
+    if both_ways:
+        sent = sorted(set(await asyncio.to_thread(changed_locally, ws)) - set(files))
     if files:
         with tempfile.TemporaryDirectory(prefix="podbay-sync-") as folder:
             staged = Path(folder) / "copy"
             await host.copy_out(ws.folder, files, staged)
             await asyncio.to_thread(_place, staged, local, files, started)
+    if sent:
+        await _send(host, ws, sent)
     await _run(host, ["mv", "-f", f"{mark_path(ws)}.next", mark_path(ws)], ws)
     ws.synced_at = started
-    return Synced(brought=files, overwritten=both)
+    return Synced(brought=files, overwritten=both, sent=sent)
+
+
+async def _send(host: HostSession, ws: Workspace, files: list[str]) -> None:
+    """The files here into the copy, dated as the machine's new mark (not newer than it: they
+    are not changes made there)."""
+    local = Path(ws.source.value)
+    upload = f"{ws.folder.rstrip('/')}.podbay-upload"
+    with tempfile.TemporaryDirectory(prefix="podbay-send-") as folder:
+        staged = Path(folder) / "copy"
+        for name in files:
+            source = local / name
+            if source.is_file() and not source.is_symlink():
+                (staged / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, staged / name)
+        if not staged.exists():
+            return
+        await host.remove_tree(upload)
+        await host.copy_in(staged, upload)
+    quoted = " ".join(shlex.quote(n) for n in files)
+    into, mark = shlex.quote(ws.folder), shlex.quote(mark_path(ws) + ".next")
+    script = (
+        f'cd {shlex.quote(upload)} && for n in {quoted}; do [ -f "$n" ] || continue; '
+        f'mkdir -p {into}/"$(dirname "$n")" && cp -p "$n" {into}/"$n" && '
+        f'touch -r {mark} {into}/"$n" || exit 1; done; cd / && rm -rf {shlex.quote(upload)}'
+    )
+    done = await host.run(["sh", "-c", script])
+    if done.returncode != 0:
+        raise PodbayError(
+            f"sending files to {ws.folder} on the machine failed: {done.stderr.strip()[-200:]}",
+            f"podbay status {ws.name}",
+        )
 
 
 async def _run(host: HostSession, argv: list[str], ws: Workspace) -> None:

@@ -477,3 +477,52 @@ def test_a_host_of_the_users_ssh_config_whose_key_they_know_is_not_asked_about(
         "-o", f"workdir={machine.workdir}",
     )  # fmt: skip
     assert "on buildbox" in added.stdout and "not in your known_hosts" not in added.stderr
+
+
+def _until(condition: Any, what: str, timeout: float = 30) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
+        time.sleep(0.1)
+
+
+def test_sync_watch_keeps_both_sides_the_same_until_stopped(
+    podbay: Podbay, machine: Machine, user_home: Path
+) -> None:
+    import signal
+
+    wait_for_sshd(machine)
+    podbay.ok(*add(podbay, machine, "--yes"))
+    project = podbay.cwd / "watched"
+    write_config(project, {"image": IMAGE})
+    (project / ".gitignore").write_text("node_modules/\n")
+    subprocess.run(["git", "-C", str(project), "init", "-q"], check=True)
+    podbay.ok("up", str(project), "--provider", "box")
+    copy = Path(machine.workdir) / "watched"  # (the machine's folder, seen from here)
+    watching = podbay.popen("sync", "watched", "--watch")
+    try:
+        (project / "here.txt").write_text("written here\n")
+        (project / "node_modules").mkdir()
+        (project / "node_modules" / "lib.js").write_text("built here\n")
+        _until(lambda: (copy / "here.txt").is_file(), "here.txt on the machine")
+        assert (copy / "here.txt").read_text() == "written here\n"
+        podbay.ok(
+            "exec", "watched", "--", "sh", "-c", "echo from there > /workspaces/watched/there.txt"
+        )
+        _until(lambda: (project / "there.txt").is_file(), "there.txt here")
+        assert (project / "there.txt").read_text() == "from there\n"
+        assert not (copy / "node_modules").exists()  # what git ignores stays where it is
+    finally:
+        watching.send_signal(signal.SIGINT)
+        _, err = watching.communicate(timeout=30)
+    assert watching.returncode == 0, err
+    assert err.count("-> here.txt (to the machine)") == 1, err
+    assert "<- here.txt" not in err  # what was sent does not come back
+    assert err.count("<- there.txt (from the machine)") == 1, err
+    # Changed on both sides while nobody watched: the watch stops at once, saying which.
+    (copy / "notes.txt").write_text("there\n")
+    (project / "notes.txt").write_text("here\n")
+    stopped = podbay("sync", "watched", "--watch", timeout=60)
+    assert_clean_error(stopped, "1 file(s) changed both here and on the machine: notes.txt")

@@ -147,6 +147,11 @@ def _lifecycle(sub: Subcommands) -> None:
     p.add_argument(
         "--force", action="store_true", help="also files changed here too (the machine's win)"
     )
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="keep syncing both ways (yours go to the machine too) until Ctrl-C",
+    )
     p = _verb(
         sub,
         "delete",

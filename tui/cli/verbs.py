@@ -187,6 +187,17 @@ def cmd_sync(ns: argparse.Namespace) -> int:
     import asyncio
 
     engine = open_engine()
+    if ns.watch:
+        from podbay.core.errors import PodbayError
+
+        if ns.force:
+            raise PodbayError("--watch and --force do not go together", "sync --force first")
+        try:
+            synced = asyncio.run(engine.watch(ns.name, printer(ns.json)))
+        except KeyboardInterrupt:
+            print("podbay: sync stopped", file=sys.stderr)
+            return 0
+        return done(ns, {"name": ns.name, "brought": synced.brought, "sent": synced.sent})
     synced = asyncio.run(engine.sync(ns.name, ns.force, printer(ns.json)))
     return done(ns, {"name": ns.name, "brought": synced.brought, "overwritten": synced.overwritten})
 
