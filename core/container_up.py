@@ -70,7 +70,11 @@ async def container_up(
     """Bring the workspace's container to ready, from whatever an earlier `up` left."""
     ws, report = job.ws, job.report
     # The config's digest as this `up` starts: an edit while it runs is not taken as applied.
-    inputs = quick_up.inputs(ws.config_path, ws.image)
+    # (on another machine: its copy read here for this `up`)
+    here = ws.config_path
+    if here is not None and not job.host.local:
+        here = str(job.local_dir / Path(here).name)
+    inputs = quick_up.inputs(here, ws.image)
     # A new workspace's container will want the user's git identity: read it meanwhile.
     identity = (
         asyncio.ensure_future(asyncio.to_thread(git_identity.local_identity))
@@ -101,7 +105,10 @@ def _quick_note(job: UpJob, info: dict[str, Any], inputs: dict[str, Any] | None)
     computer's engine, with a container made from exactly this config."""
     resolved = job.resolved
     local_feature = any(key.startswith((".", "/")) for key in resolved.features)
-    if not job.host.local or resolved.build or resolved.compose or local_feature:
+    # This computer's engine, or a machine of the user's (the ssh provider: always on, shared;
+    # not a VM of its own, which `up` may have to start).
+    shared = job.ws.machine.ssh is not None and not job.ws.machine.own
+    if not (job.host.local or shared) or resolved.build or resolved.compose or local_feature:
         return {}
     # Run by every `up`: only the full path runs them.
     if resolved.config.initializeCommand or job.ws.attach_hooks:

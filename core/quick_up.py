@@ -2,10 +2,12 @@
 
 Imports only the standard library's light modules (no pydantic, docker SDK or asyncio): the
 workspace's record from the database, a digest of its config file and of the local environment
-variables the config reads, and one Docker API request over the engine's unix socket. The full
+variables the config reads, and one Docker API request over the engine's unix socket; on a
+machine of the user's (the ssh provider), one command over the kept SSH connection
+(core/ssh/mux.py) that reads the config's digest there and inspects the container. The full
 `up` leaves a `quick` note in the record when a later `up` could be answered so (an image-based
-config on this computer's engine, no drift); anything else, or anything unexpected here, returns
-None and the full `up` runs.
+config on this computer's engine or such a machine, no drift); anything else, or anything
+unexpected here, returns None and the full `up` runs.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import os
 import re
 import sys
+from pathlib import Path
 from typing import Any
 
 from podbay.core import attach, oplog
@@ -56,7 +59,12 @@ def try_up(args: list[str]) -> int | None:
         if record is None or not _ready(record):
             return None
         quick = record.get("quick") or {}
-        if inputs(quick.get("config_path"), record.get("image")) != quick.get("inputs"):
+        if attach.machine_ssh(record) is not None:  # type: ignore[arg-type]
+            # The config is on the machine: its digest is compared there.
+            env = (quick.get("inputs") or {}).get("env") or {}
+            if any(os.environ.get(name) != value for name, value in env.items()):
+                return None
+        elif inputs(quick.get("config_path"), record.get("image")) != quick.get("inputs"):
             return None
         if not _container_as_left(record, quick):
             return None
@@ -107,7 +115,6 @@ def _ready(record: dict[str, Any]) -> bool:
         and record.get("usable")
         and record.get("hooks_container") == container
         and record.get("ssh_container") == container
-        and not attach.machine_ssh(record)  # type: ignore[arg-type]
     )
 
 
@@ -115,13 +122,17 @@ def _container_as_left(record: dict[str, Any], quick: dict[str, Any]) -> bool:
     """The container the last `up` left, still running since the start its postStartCommand
     ran for, made from this config."""
     provider = attach._read("providers", str(record.get("provider") or "")) or {}
-    if provider.get("type") != "docker":
+    machine = attach.machine_ssh(record)  # type: ignore[arg-type]
+    if provider.get("type") == "ssh" and machine is not None:
+        info = _inspect_on_machine(record, machine, quick)
+    elif provider.get("type") == "docker" and machine is None:
+        host = (provider.get("options") or {}).get("host") or current_context_host() or ""
+        if host and not host.startswith("unix://"):
+            return False
+        path = host.removeprefix("unix://") or "/var/run/docker.sock"
+        info = _inspect(path, str(record["container_id"]))
+    else:
         return False
-    host = (provider.get("options") or {}).get("host") or current_context_host() or ""
-    if host and not host.startswith("unix://"):
-        return False
-    path = host.removeprefix("unix://") or "/var/run/docker.sock"
-    info = _inspect(path, str(record["container_id"]))
     if info is None or info.get("Id") != record["container_id"]:
         return False
     state = info.get("State") or {}
@@ -132,6 +143,36 @@ def _container_as_left(record: dict[str, Any], quick: dict[str, Any]) -> bool:
         and state.get("StartedAt") == record.get("post_start_at")
         and labels.get("dev.podbay.config_hash") == quick.get("config_hash")
     )
+
+
+def _inspect_on_machine(
+    record: dict[str, Any], machine: dict[str, Any], quick: dict[str, Any]
+) -> dict[str, Any] | None:
+    """On a machine of the user's (the ssh provider), over the kept connection
+    (core/ssh/mux.py): the config file's digest there, and the container's inspect; None
+    unless the config is the one the last `up` read and the machine answers."""
+    import shlex
+    import subprocess
+
+    from podbay.core.ssh import keys, mux
+
+    config = quick.get("config_path")
+    digest = "" if config is None else f"sha256sum -- {shlex.quote(str(config))} | cut -c1-64; "
+    command = f"{digest}docker inspect --type container -- {shlex.quote(record['container_id'])}"
+    home = Path(attach._home())
+    argv = mux.argv(home, machine, keys.of(home, str(record["name"])).client_key, command, False)
+    if argv is None:
+        return None
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=15, check=False)
+    if done.returncode != 0:
+        return None
+    text = done.stdout
+    if config is not None:
+        first, _, text = text.partition("\n")
+        if first.strip() != (quick.get("inputs") or {}).get("digest"):
+            return None
+    found = json.loads(text)
+    return found[0] if isinstance(found, list) and found and isinstance(found[0], dict) else None
 
 
 def _inspect(path: str, container: str) -> dict[str, Any] | None:

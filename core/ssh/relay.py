@@ -13,17 +13,19 @@ session environment of core/ssh/sshd.py). Not for a terminal, whose input a PTY 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import shlex
 import sys
 from collections.abc import Mapping
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from podbay.core import attach, paths
 from podbay.core.errors import PodbayError
-from podbay.core.ssh import client, keys, machine
+from podbay.core.ssh import keys, mux
+
+if TYPE_CHECKING:  # (imported when used: the kept connection's path needs neither)
+    from podbay.core.ssh import machine
 
 # docker exec's options that take a value, as podbay writes them
 _VALUED = ("-u", "-w", "-e", "--user", "--workdir", "--env")
@@ -78,6 +80,8 @@ def carried(argv: list[str], environ: Mapping[str, str]) -> tuple[str, bytes]:
 async def relay(
     address: machine.MachineAddress, command: str, interactive: bool, prelude: bytes = b""
 ) -> int:
+    from podbay.core.ssh import client, machine
+
     conn = await machine.connect(address)
     try:
         return await client.run_session(conn, command, interactive, prelude=prelude)
@@ -89,11 +93,23 @@ def run(name: str, argv: list[str]) -> int:
     ssh = attach.machine_ssh(attach.ready_record(name))
     if ssh is None:
         raise PodbayError(f"workspace {name} has no machine of its own", "")
-    address = machine.MachineAddress.from_record(ssh, keys.of(paths.home(), name).client_key)
+    client_key = keys.of(paths.home(), name).client_key
     # A terminal only for a command that asks for one: on a PTY the values carried on the
     # input would be echoed, so they go only where there is none.
     interactive = sys.stdin.isatty() and sys.stdout.isatty() and wants_terminal(argv)
     command, prelude = (shlex.join(argv), b"") if interactive else carried(argv, os.environ)
+    kept = mux.argv(paths.home(), ssh, client_key, command, interactive) if not prelude else None
+    if kept is not None:
+        code = _run_kept(kept)
+        # 255 is ssh's own failure, or the command's exit code: the command ran only if the
+        # kept connection is up. Else asyncssh connects, or says why it cannot.
+        if code != 255 or _kept_alive(kept):
+            return code
+    import asyncio
+
+    from podbay.core.ssh import machine
+
+    address = machine.MachineAddress.from_record(ssh, client_key)
     try:
         return asyncio.run(relay(address, command, interactive, prelude))
     except machine.MachineUnreachable as exc:
@@ -105,6 +121,27 @@ def run(name: str, argv: list[str]) -> int:
                 "it and lets your current address in"
             )
         raise PodbayError(f"workspace {name}: {exc.message}", hint) from None
+
+
+def _run_kept(argv: list[str]) -> int:
+    """ssh over the kept connection with this process's stdio; Ctrl-C is the command's."""
+    import signal
+    import subprocess
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return subprocess.call(argv)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _kept_alive(argv: list[str]) -> bool:
+    """Whether the master connection of this ssh argv is up (`ssh -O check`)."""
+    import subprocess
+
+    at = argv.index("--")
+    check = [*argv[:at], "-O", "check", "--", argv[at + 1]]
+    return subprocess.call(check, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0
 
 
 def main() -> NoReturn:

@@ -514,6 +514,9 @@ def test_sync_watch_keeps_both_sides_the_same_until_stopped(
         _until(lambda: (project / "there.txt").is_file(), "there.txt here")
         assert (project / "there.txt").read_text() == "from there\n"
         assert not (copy / "node_modules").exists()  # what git ignores stays where it is
+        # One more round is through (and so the last one has said what it did).
+        (project / "later.txt").write_text("later\n")
+        _until(lambda: (copy / "later.txt").is_file(), "later.txt on the machine")
     finally:
         watching.send_signal(signal.SIGINT)
         _, err = watching.communicate(timeout=30)
@@ -526,3 +529,34 @@ def test_sync_watch_keeps_both_sides_the_same_until_stopped(
     (project / "notes.txt").write_text("here\n")
     stopped = podbay("sync", "watched", "--watch", timeout=60)
     assert_clean_error(stopped, "1 file(s) changed both here and on the machine: notes.txt")
+
+
+def test_exec_and_up_go_over_one_kept_connection(
+    podbay: Podbay, machine: Machine, user_home: Path
+) -> None:
+    """After the first command, exec and the quick `up` of a running workspace ride one
+    master connection (OpenSSH's ControlMaster): a command that exits 255 (ssh's own code for
+    its failures) ran once; a config changed on the machine is noticed; a machine that is
+    gone is one line and a hint."""
+    wait_for_sshd(machine)
+    podbay.ok(*add(podbay, machine, "--yes"))
+    project = podbay.cwd / "kept"
+    write_config(project, {"image": IMAGE, "containerEnv": {"WORD": "one"}})
+    podbay.ok("up", str(project), "--provider", "box")
+    assert podbay.ok("exec", "kept", "--", "printenv", "WORD").stdout == "one\n"
+    sockets = [p for p in (podbay.home / "cm").iterdir() if p.is_socket()]
+    assert len(sockets) == 1  # the kept connection
+    ran = podbay("exec", "kept", "--", "sh", "-c", "echo ran >> /tmp/count; exit 255")
+    assert ran.returncode == 255
+    assert podbay.ok("exec", "kept", "--", "cat", "/tmp/count").stdout == "ran\n"  # once
+    again = podbay.ok("up", "kept")
+    assert again.stderr.strip() == "==> workspace kept is ready (/workspaces/kept)"
+    # Edited on the machine: the next `up` sees it (the full path, which says so).
+    config = Path(machine.workdir) / "kept" / ".devcontainer" / "devcontainer.json"
+    config.write_text(json.dumps({"image": IMAGE, "containerEnv": {"WORD": "two"}}))
+    changed = podbay.ok("up", "kept")
+    assert "containerEnv" in changed.stderr, changed.stderr
+    # The machine gone: the kept connection goes with it; exec says why in one line.
+    subprocess.run(["docker", "stop", "-t", "0", machine.container], capture_output=True)
+    gone = podbay("exec", "kept", "--", "true")
+    assert_clean_error(gone, "workspace kept: ")

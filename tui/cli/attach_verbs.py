@@ -33,7 +33,7 @@ def cmd_logs(ns: argparse.Namespace) -> int:
 
         record = record_with_container(ns.name)  # also while its first `up` still runs
         follow = ["--follow"] if ns.follow else []
-        replace_process([*docker_base(record), "logs", *follow, record["container_id"]])
+        return _become(record, [*docker_base(record), "logs", *follow, record["container_id"]])
     engine = open_engine()
     path = engine.log_file(ns.name)
     with open(path, "a+", encoding="utf-8") as log:
@@ -63,7 +63,23 @@ def cmd_exec(ns: argparse.Namespace) -> int:
         raise PodbayError("no command given", f"podbay exec {ns.name} -- bash")
     record = ready_record(ns.name)
     argv = exec_argv(record, cmd, sys.stdin.isatty() and sys.stdout.isatty())
-    replace_process(*with_secrets(record, argv, workspace_secrets(ns.name)))
+    return _become(record, *with_secrets(record, argv, workspace_secrets(ns.name)))
+
+
+def _become(record: AttachRecord, argv: list[str], env: dict[str, str] | None = None) -> int:
+    """Become `argv`; a command for the workspace's own machine (podbay's relay, see
+    core.attach.docker_base) is relayed from this process instead: one interpreter's start
+    less, where the kept connection (core/ssh/mux.py) makes the rest a round trip."""
+    from podbay.core.attach import machine_ssh
+
+    if machine_ssh(record) is None or argv[:3] != [sys.executable, "-E", "-c"]:
+        replace_process(argv, env)
+    import os
+
+    from podbay.core.ssh import relay
+
+    os.environ.update(env or {})
+    return relay.run(argv[4], argv[5:])
 
 
 def workspace_secrets(name: str) -> dict[str, str]:
@@ -103,8 +119,8 @@ def cmd_ssh(ns: argparse.Namespace) -> int:
         shell = ["/bin/sh", "-c", 'exec "${SHELL:-/bin/sh}" -l']
         # One argument is a shell command line here too, as over SSH.
         command = ["/bin/sh", "-c", cmd[0]] if len(cmd) == 1 else cmd
-        replace_process(
-            *with_secrets(record, exec_argv(record, command or shell, interactive), values)
+        return _become(
+            record, *with_secrets(record, exec_argv(record, command or shell, interactive), values)
         )
     import asyncio
 
