@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from podbay.core.devcontainer.values import shown
 from podbay.core.docker_api import ApiError, ExecOutput, UnixAPI, Unreachable
 from podbay.core.docker_cli import current_context_host, docker_cli
 from podbay.core.docker_create import create_request
@@ -353,18 +354,26 @@ class DockerEndpoint:
             decode=True,
             auth_config=_auth_config(login),
         )
-        for event in stream:
-            if "error" in event:
-                raise DockerError(
-                    f"the registry refused the push of {image}: "
-                    f"{str(event['error']).splitlines()[0][:200]}",
-                    f"log in with: docker login {image.partition('/')[0]} (an account that may "
-                    "push to this repository)",
-                )
-            digest = str((event.get("aux") or {}).get("Digest") or digest)
-            status = str(event.get("status") or "")
-            if event.get("id") and status in ("Pushed", "Layer already exists", "Mounted from"):
-                on_layer(f"layer {event['id']}: {status.lower()}")
+        import requests
+
+        try:
+            for event in stream:
+                if "error" in event:
+                    said = (str(event["error"]).splitlines() or [""])[0]
+                    raise DockerError(
+                        f"the registry refused the push of {image}: {shown(said, 200)}",
+                        f"log in with: docker login {image.partition('/')[0]} (an account that "
+                        "may push to this repository)",
+                    )
+                digest = str((event.get("aux") or {}).get("Digest") or digest)
+                status = str(event.get("status") or "")
+                if event.get("id") and status in ("Pushed", "Layer already exists"):
+                    on_layer(f"layer {shown(str(event['id']), 80)}: {status.lower()}")
+        except (requests.exceptions.RequestException, OSError) as exc:
+            raise DockerError(
+                f"the push of {image} stopped: {type(exc).__name__}",
+                "check the network and the registry, then push again",
+            ) from None
         if not digest:
             raise DockerError(f"the push of {image} ended without a digest", "try again")
         return digest

@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ from podbay.core.devcontainer import files as dcfiles
 from podbay.core.devcontainer import find as dcfind
 from podbay.core.devcontainer import plan as dcplan
 from podbay.core.devcontainer.plan import PlanContext, container_name
-from podbay.core.devcontainer.values import WORKSPACE_NAME, has_control, printable
+from podbay.core.devcontainer.values import WORKSPACE_NAME, has_control, printable, shown
 from podbay.core.docker import DockerEndpoint
 from podbay.core.docker_cli import current_context_host
 from podbay.core.errors import NameTaken, PodbayError, UnknownProvider
@@ -323,7 +324,10 @@ class Engine:
         members = room.of_room(self.store.workspaces(), prefix)
         if not members:
             raise PodbayError(f"no room {printable(prefix)} here", "see: podbay list")
-        parallel = max(self.provider(w.provider).room_parallel for w in members)
+        known = {c.name for c in self.store.providers()}
+        parallel = max(
+            self.provider(w.provider).room_parallel if w.provider in known else 1 for w in members
+        )
 
         def one(name: str) -> Awaitable[Workspace]:
             return self.delete(name, on_event, force)
@@ -606,10 +610,18 @@ class Engine:
     async def _repository_owner(self, repository: str, named: str | None, create: bool) -> str:
         """The provider whose registry holds `repository` (an ECR repository of an AWS
         provider's account), checked (made, with `create`); "" when it is nobody's."""
-        found = [self.providers.find(named)] if named else []
-        for provider in found or [self.provider(p.name) for p in self.store.providers()]:
-            if await provider.ensure_repository(repository, create):
-                return provider.name
+        if named:
+            provider = self.providers.find(named)
+            return provider.name if await provider.ensure_repository(repository, create) else ""
+        failed: PodbayError | None = None
+        for config in self.store.providers():
+            try:  # (one provider's expired credentials do not stop another's repository)
+                if await self.provider(config.name).ensure_repository(repository, create):
+                    return config.name
+            except PodbayError as exc:
+                failed = failed or exc
+        if failed is not None:  # nobody else's either: what went wrong is the answer
+            raise failed
         if create:
             raise PodbayError(
                 f"{repository} is not an ECR repository of an AWS provider here",
@@ -731,26 +743,47 @@ class Engine:
         job = self._job(ws, report)
         total = copies.Synced()
         report.step(f"syncing {ws.source.value} and the machine's copy both ways; Ctrl-C stops")
+        # Ctrl-C ends the watch between rounds, never inside one (its marks would not match
+        # what was placed, and the next sync would see conflicts that are not).
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGINT, stop.set)
         try:
             async with open_host(self.provider(ws.provider), job) as host:
-                while rounds is None or rounds > 0:
+                while (rounds is None or rounds > 0) and not stop.is_set():
                     async with self.store.lock(name, "sync --watch", lambda h: None):
                         ws = self.store.workspace(name)
                         one = await copies.sync(host, ws, False, both_ways=True)
                         self.store.save_workspace(ws)
-                    for item in one.brought:
-                        report.log(f"<- {item} (from the machine)")
-                    for item in one.sent:
-                        report.log(f"-> {item} (to the machine)")
-                    total.brought += one.brought
-                    total.sent += one.sent
+                    self._said_round(report, one)
+                    for part in ("brought", "sent", "raced", "refused"):
+                        getattr(total, part).extend(getattr(one, part))
                     rounds = None if rounds is None else rounds - 1
                     if rounds != 0:
-                        await asyncio.sleep(interval)
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(stop.wait(), interval)
         except Exception as exc:
             report.failed(exc)
             raise
+        finally:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(signal.SIGINT)
+        if stop.is_set():
+            report.step("sync stopped")
         return total
+
+    @staticmethod
+    def _said_round(report: Reporter, one: copies.Synced) -> None:
+        """A watch round's files, one line each (names from the machine: escaped)."""
+        for item in one.brought:
+            report.log(f"<- {shown(item)} (from the machine)")
+        for item in one.sent:
+            report.log(f"-> {shown(item)} (to the machine)")
+        for item in one.raced:
+            report.warn(f"{shown(item)} changed on both sides while syncing: left as it is")
+        for item in one.refused:
+            report.warn(f"{shown(item)} is a link or outside the copy on the machine: not sent")
 
     async def work_at_risk(self, name: str) -> tuple[list[str], list[str]]:
         """What `delete` would lose: (work in podbay's copy of the source: uncommitted,

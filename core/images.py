@@ -162,11 +162,6 @@ async def _prepare_image(job: UpJob, engine_info: asyncio.Future[dict[str, Any]]
     owner = None if job.making is not None else await _source_owner(ws, host)
     ctx = job.ctx.model_copy(update={"source_owner": owner})
     plan = dcplan.make_plan(resolved, base, features, ctx)
-    if job.making is not None:
-        extension = dcplan.prebuild_extension(
-            plan, base, features, job.making.image, job.making.labels
-        )
-        plan = plan.model_copy(update={"extension": extension})
     if plan.host_requirements:
         # From the config, the image's metadata or a feature.
         engine = await (engine_info or asyncio.to_thread(docker.info))
@@ -174,6 +169,11 @@ async def _prepare_image(job: UpJob, engine_info: asyncio.Future[dict[str, Any]]
             ctx = ctx.model_copy(update={"gpu_available": True})
             plan = dcplan.make_plan(resolved, base, features, ctx)
         _check_machine(job, plan, engine)
+    if job.making is not None:
+        extension = dcplan.prebuild_extension(
+            plan, base, features, job.making.image, job.making.labels
+        )
+        plan = plan.model_copy(update={"extension": extension})
     if plan.extension is not None:
         folder = paths.builds_dir(job.root) / (ws.name if job.making is None else "_prebuild")
         await build.build_extension(docker, plan.extension, folder, report)

@@ -25,7 +25,7 @@ from typing import Any
 
 from podbay.core import registry_access
 from podbay.core.devcontainer.plan import Resolved
-from podbay.core.devcontainer.values import IMAGE_REFERENCE, printable
+from podbay.core.devcontainer.values import IMAGE_REFERENCE, printable, shown
 from podbay.core.docker import DockerEndpoint
 from podbay.core.errors import ConfigError, PodbayError
 from podbay.core.reporter import Reporter
@@ -66,8 +66,20 @@ def fingerprint(resolved: Resolved) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-def tag(fp: str) -> str:
-    return TAG_PREFIX + fp
+def tag(fp: str, arch: str) -> str:
+    """A prebuild's tag: its fingerprint and the architecture it runs on (Docker's word:
+    amd64, arm64), so prebuilds for several coexist and an engine finds its own."""
+    return f"{TAG_PREFIX}{fp}-{arch}"
+
+
+def engine_arch(docker: DockerEndpoint) -> str:
+    """The engine's architecture in Docker's words (its info says uname's: x86_64)."""
+    machine = str(docker.info().get("Architecture") or "")
+    return ARCHES.get(machine, machine) or "unknown"
+
+
+# uname -m -> Docker's image architecture
+ARCHES = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm"}
 
 
 def check_repository(value: str, what: str = "--prebuild") -> str:
@@ -127,12 +139,16 @@ async def find(
     one line: none made yet, the registry cannot be asked, or the image is not what its tag
     says. Never an error: `up` then builds, as it would without prebuilds."""
     fp = fingerprint(resolved)
-    image = f"{repository}:{tag(fp)}"
-    info = await asyncio.to_thread(docker.inspect_image, image)
+    try:
+        image = f"{repository}:{tag(fp, await asyncio.to_thread(engine_arch, docker))}"
+        info = await asyncio.to_thread(docker.inspect_image, image)
+    except PodbayError as exc:
+        report.warn(f"prebuilds in {repository} cannot be looked at: {exc.message}; building")
+        return None
     if info is None:
         registry = registry_access.registry_of(image)
-        found = await login(registry) if login is not None else None
         try:
+            found = await login(registry) if login is not None else None
             digest = await asyncio.to_thread(docker.distribution, image, found)
         except PodbayError as exc:
             report.warn(f"prebuilds in {repository} cannot be looked at: {exc.message}; building")
@@ -167,11 +183,5 @@ def source_text(labels: dict[str, Any]) -> str:
     return shown(str(labels.get(LABEL_SOURCE) or "an unnamed source"))
 
 
-def shown(text: str, limit: int = 200) -> str:
-    """A registry's text (a label, a date) as it may reach the terminal: as it is when
-    printable, else quoted and escaped."""
-    return text if text.isprintable() and len(text) <= limit else printable(text, limit)
-
-
 def image_tag_ok(text: str) -> bool:
-    return re.fullmatch(re.escape(TAG_PREFIX) + r"[0-9a-f]{16}", text) is not None
+    return re.fullmatch(re.escape(TAG_PREFIX) + r"[0-9a-f]{16}-[a-z0-9]+", text) is not None

@@ -15,6 +15,7 @@ from typing import Any
 from podbay.core import images, prebuild, registry_access
 from podbay.core import source as sources
 from podbay.core.devcontainer import plan as dcplan
+from podbay.core.devcontainer.values import shown
 from podbay.core.docker import DockerEndpoint
 from podbay.core.errors import ConfigError, PodbayError
 from podbay.core.host import LocalHost
@@ -99,7 +100,8 @@ async def make(
         if resolved.config.initializeCommand:
             report.warn("its initializeCommand is not run for a prebuild (only by up)")
         fp = prebuild.fingerprint(resolved)
-        image = f"{repository}:{prebuild.tag(fp)}"
+        arch = await asyncio.to_thread(prebuild.engine_arch, docker)
+        image = f"{repository}:{prebuild.tag(fp, arch)}"
         shown = source.display()
         job = UpJob(ws, host, resolved, ctx, Path(folder), local_dir, report, store.root, env)
         labels = {LABEL_HOME: install_id, prebuild.LABEL: fp, prebuild.LABEL_SOURCE: shown}
@@ -138,6 +140,8 @@ _MANIFESTS = ", ".join(
     [
         "application/vnd.oci.image.manifest.v1+json",
         "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
     ]
 )
 
@@ -151,30 +155,37 @@ def listing(repository: str, env: dict[str, str], login: tuple[str, str] | None)
     answer = client.get(registry_host, path, "tags/list", "application/json")
     if answer.status_code == 404:
         return []
+    try:
+        tags = [str(t) for t in (answer.json().get("tags") or [])]
+    except (ValueError, AttributeError):
+        tags = []
     if answer.status_code != 200:
         raise PodbayError(
             f"{registry_host} answered {answer.status_code} for the tags of {path}",
             "check the repository's name, and that you may read it",
         )
-    tags = [t for t in (answer.json().get("tags") or []) if prebuild.image_tag_ok(str(t))]
     found = []
-    for tag in sorted(tags):
-        manifest = client.get(registry_host, path, f"manifests/{tag}", _MANIFESTS)
-        if manifest.status_code != 200:
-            continue
-        data: dict[str, Any] = manifest.json()
-        config = client.blob(registry_host, path, str(data["config"]["digest"]))
-        image_config: dict[str, Any] = json.loads(config)
-        labels = (image_config.get("config") or {}).get("Labels") or {}
-        found.append(
-            Listed(
-                image=f"{repository}:{tag}",
-                fingerprint=prebuild.shown(str(labels.get(prebuild.LABEL) or "")),
-                source=prebuild.source_text(labels) if labels.get(prebuild.LABEL_SOURCE) else "",
-                created=prebuild.shown(
-                    str(image_config.get("created") or "")[:19].replace("T", " ")
-                ),
-                size=sum(int(layer.get("size") or 0) for layer in data.get("layers") or []),
-            )
-        )
+    for tag in sorted(t for t in tags if prebuild.image_tag_ok(t)):
+        with contextlib.suppress(KeyError, ValueError, TypeError, AttributeError):
+            found.append(_listed(client, registry_host, path, repository, tag))
     return found
+
+
+def _listed(client: Registry, host: str, path: str, repository: str, tag: str) -> Listed:
+    """One prebuild's labels, date and size (an index: its first image's)."""
+    data: dict[str, Any] = client.get(host, path, f"manifests/{tag}", _MANIFESTS).json()
+    if "manifests" in data:
+        first = str(data["manifests"][0]["digest"])
+        data = client.get(host, path, f"manifests/{first}", _MANIFESTS).json()
+    image_config: dict[str, Any] = json.loads(
+        client.blob(host, path, str(data["config"]["digest"]))
+    )
+    labels = (image_config.get("config") or {}).get("Labels") or {}
+    created = str(image_config.get("created") or "")[:19].replace("T", " ")
+    return Listed(
+        image=f"{repository}:{tag}",
+        fingerprint=shown(str(labels.get(prebuild.LABEL) or "")),
+        source=prebuild.source_text(labels) if labels.get(prebuild.LABEL_SOURCE) else "",
+        created=shown(created),
+        size=sum(int(layer.get("size") or 0) for layer in data.get("layers") or []),
+    )

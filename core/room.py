@@ -31,12 +31,13 @@ class Member:
 
 
 def names(prefix: str, count: int) -> list[str]:
-    """The room's workspace names, numbered to sort as they count (ws-01 .. ws-20)."""
+    """The room's workspace names, numbered to sort as they count: ws-01 .. ws-20 (two
+    digits at least, three from 100, so a room grown from 9 to 12 keeps its names)."""
     if not 1 <= count <= MAX_COUNT:
         raise PodbayError(
             f"--count {count} is not between 1 and {MAX_COUNT}", "e.g. --count 20 --prefix ws-"
         )
-    width = len(str(count))
+    width = 2 if count < 100 else 3
     found = [f"{prefix}{i:0{width}d}" for i in range(1, count + 1)]
     if not prefix or not WORKSPACE_NAME.fullmatch(found[-1]):
         raise PodbayError(

@@ -19,6 +19,7 @@ not come back. A file changed on both sides stops it, as it stops `sync`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shlex
 import shutil
@@ -28,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from podbay.core import scripts
 from podbay.core.errors import PodbayError
 from podbay.core.host import HostSession
 from podbay.core.model import Workspace
@@ -58,7 +60,8 @@ async def changed_on_machine(host: HostSession, ws: Workspace) -> list[str] | No
     # In a git repository, what git ignores (node_modules, build output) is not work to bring
     # back: git check-ignore drops it (it runs no filter or hook of the repository's).
     ignored = (
-        f"git -c safe.directory={folder} -c core.fsmonitor=false check-ignore --stdin "
+        f"git -c safe.directory={folder} -c core.fsmonitor=false -c core.quotepath=false "
+        "check-ignore --stdin "
         "--verbose --non-matching | sed -n 's/^::\t//p'"
     )
     script = (
@@ -115,11 +118,13 @@ def changed_locally(ws: Workspace) -> list[str]:
     if found and (local / ".git").exists():
         done = subprocess.run(
             ["git", "-C", str(local), "-c", "core.fsmonitor=false", "check-ignore", "--stdin",
-             "--verbose", "--non-matching"],
-            input="\n".join(found), capture_output=True, text=True, check=False,
+             "-z", "--verbose", "--non-matching"],
+            input="\0".join(found), capture_output=True, text=True, check=False,
         )  # fmt: skip
         if done.returncode in (0, 1):
-            found = [line[3:] for line in done.stdout.splitlines() if line.startswith("::\t")]
+            # SOURCE NUL LINE NUL PATTERN NUL PATH NUL; a path no rule ignores has none.
+            fields = done.stdout.split("\0")
+            found = [fields[i + 3] for i in range(0, len(fields) - 3, 4) if not fields[i]]
     return sorted(found)
 
 
@@ -128,6 +133,10 @@ class Synced:
     brought: list[str] = field(default_factory=list)
     overwritten: list[str] = field(default_factory=list)  # changed here too (--force)
     sent: list[str] = field(default_factory=list)  # changed here, sent to the copy (--watch)
+    # Changed again on the other side while this ran: left as they are, both sides dated so
+    # that the next sync finds them changed on both.
+    raced: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # a link or outside the copy there
 
 
 async def sync(host: HostSession, ws: Workspace, force: bool, both_ways: bool = False) -> Synced:
@@ -159,21 +168,34 @@ async def sync(host: HostSession, ws: Workspace, force: bool, both_ways: bool = 
     sent: list[str] = []
     if both_ways:
         sent = sorted(set(await asyncio.to_thread(changed_locally, ws)) - set(files))
+    since = ws.synced_at or 0.0
+    done = Synced(brought=files, overwritten=both)
     if files:
         with tempfile.TemporaryDirectory(prefix="podbay-sync-") as folder:
             staged = Path(folder) / "copy"
             await host.copy_out(ws.folder, files, staged)
-            await asyncio.to_thread(_place, staged, local, files, started)
+            late = await asyncio.to_thread(_place, staged, local, files, started, since, force)
+        done.raced += late
+        done.brought = [f for f in files if f not in late]
     if sent:
-        await _send(host, ws, sent)
+        raced, refused = await _send(host, ws, sent)
+        done.sent = [f for f in sent if f not in raced and f not in refused]
+        done.raced += raced
+        done.refused = refused
+        for name in raced:  # changed here too: so it stays, newer than this sync
+            with contextlib.suppress(OSError):
+                os.utime(local / name)
     await _run(host, ["mv", "-f", f"{mark_path(ws)}.next", mark_path(ws)], ws)
+    if late := [f for f in done.raced if f in files]:  # changed there too: newer than the mark
+        await host.run(["sh", "-c", 'cd "$1" && shift && touch -- "$@"', "sh", ws.folder, *late])
     ws.synced_at = started
-    return Synced(brought=files, overwritten=both, sent=sent)
+    return done
 
 
-async def _send(host: HostSession, ws: Workspace, files: list[str]) -> None:
+async def _send(host: HostSession, ws: Workspace, files: list[str]) -> tuple[list[str], list[str]]:
     """The files here into the copy, dated as the machine's new mark (not newer than it: they
-    are not changes made there)."""
+    are not changes made there), by assets/sync-send.sh; (those changed there meanwhile, left
+    as they are; those it refused: through a link, or outside the copy)."""
     local = Path(ws.source.value)
     upload = f"{ws.folder.rstrip('/')}.podbay-upload"
     with tempfile.TemporaryDirectory(prefix="podbay-send-") as folder:
@@ -184,22 +206,20 @@ async def _send(host: HostSession, ws: Workspace, files: list[str]) -> None:
                 (staged / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source, staged / name)
         if not staged.exists():
-            return
+            return [], []
         await host.remove_tree(upload)
         await host.copy_in(staged, upload)
-    quoted = " ".join(shlex.quote(n) for n in files)
-    into, mark = shlex.quote(ws.folder), shlex.quote(mark_path(ws) + ".next")
-    script = (
-        f'cd {shlex.quote(upload)} && for n in {quoted}; do [ -f "$n" ] || continue; '
-        f'mkdir -p {into}/"$(dirname "$n")" && cp -p "$n" {into}/"$n" && '
-        f'touch -r {mark} {into}/"$n" || exit 1; done; cd / && rm -rf {shlex.quote(upload)}'
-    )
-    done = await host.run(["sh", "-c", script])
+    script = scripts.command("sync-send.sh")
+    done = await host.run(["sh", "-c", script, "sh", ws.folder, mark_path(ws) + ".next", upload])
     if done.returncode != 0:
         raise PodbayError(
             f"sending files to {ws.folder} on the machine failed: {done.stderr.strip()[-200:]}",
             f"podbay status {ws.name}",
         )
+    said = done.stdout.splitlines()
+    raced = [line.removeprefix("@raced ") for line in said if line.startswith("@raced ")]
+    refused = [line.removeprefix("@outside ") for line in said if line.startswith("@outside ")]
+    return raced, refused
 
 
 async def _run(host: HostSession, argv: list[str], ws: Workspace) -> None:
@@ -211,9 +231,13 @@ async def _run(host: HostSession, argv: list[str], ws: Workspace) -> None:
         )
 
 
-def _place(staged: Path, local: Path, files: list[str], started: float) -> None:
+def _place(
+    staged: Path, local: Path, files: list[str], started: float, since: float, force: bool
+) -> list[str]:
     """Each file into the folder here, dated when the sync started: a file edited here while
-    it ran is newer, and counts as changed here next time."""
+    it ran is newer, and counts as changed here next time. One changed here since the scan
+    (after `since`) is not overwritten (unless `force`): returned, as raced."""
+    raced = []
     for name in files:
         source = staged / name
         if not source.is_file() or source.is_symlink():
@@ -221,6 +245,11 @@ def _place(staged: Path, local: Path, files: list[str], started: float) -> None:
         target = local / name
         if not target.resolve().is_relative_to(local.resolve()):
             continue  # (never outside the folder, whatever the machine's names say)
+        with contextlib.suppress(FileNotFoundError):
+            if not force and target.stat().st_mtime > since:
+                raced.append(name)
+                continue
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target)
         os.utime(target, (started, started))
+    return raced

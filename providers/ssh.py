@@ -225,20 +225,19 @@ class SshProvider(Provider):
         if confirm is None or not (missing or denied):
             return False
         facts = await conn.run(
-            "id -un; sudo -n true 2>/dev/null && echo @sudo; "
-            "command -v apt-get || command -v dnf || echo @none",
+            "id -un; sudo -n true 2>/dev/null && echo @sudo; command -v apt-get || echo @none",
             check=False,
         )
         lines = str(facts.stdout or "").split()
         if len(lines) < 2 or "@sudo" not in lines or (missing and "@none" in lines):
             return False
         user = lines[0]
+        if not re.fullmatch(r"[A-Za-z0-9._][A-Za-z0-9._-]*\$?", user):
+            return False  # (a login name podbay would not show or pass on as it is)
         if missing:
-            package = "docker.io" if lines[-1].endswith("apt-get") else "moby-engine"
-            manager = "apt-get" if package == "docker.io" else "dnf"
             title = f"there is no Docker on {self._where}; podbay can install it with sudo"
             steps = [
-                f"runs there: sudo {manager} install {package}",
+                "runs there: sudo apt-get install docker.io (Debian, Ubuntu)",
                 f"adds {user} to the docker group (sudo usermod -aG docker {user})",
                 "starts Docker where systemd runs",
             ]

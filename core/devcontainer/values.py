@@ -70,6 +70,12 @@ def printable(value: str, limit: int = 60) -> str:
     return repr(shown)
 
 
+def shown(value: str, limit: int = 200) -> str:
+    """Text from elsewhere (a registry's label, a machine's file name) as it may reach a
+    terminal: as it is when every character prints, else quoted and escaped (printable)."""
+    return value if value.isprintable() and len(value) <= limit else printable(value, limit)
+
+
 def port_spec(spec: str | int) -> tuple[int, str, int]:
     """`PORT`, `PORT:LOCAL` (the CLI), or forwardPorts' `N` / `"host:port"` ->
     (local port, host, port); a port outside 1-65535 (a local 0: any free one) is an error."""

@@ -99,12 +99,11 @@ def run(name: str, argv: list[str]) -> int:
     interactive = sys.stdin.isatty() and sys.stdout.isatty() and wants_terminal(argv)
     command, prelude = (shlex.join(argv), b"") if interactive else carried(argv, os.environ)
     kept = mux.argv(paths.home(), ssh, client_key, command, interactive) if not prelude else None
-    if kept is not None:
-        code = _run_kept(kept)
-        # 255 is ssh's own failure, or the command's exit code: the command ran only if the
-        # kept connection is up. Else asyncssh connects, or says why it cannot.
-        if code != 255 or _kept_alive(kept):
-            return code
+    # The command goes over the kept connection only once it is up: then whatever it
+    # returns is its answer (255 too), and it never runs twice. Else asyncssh connects, or
+    # says why it cannot.
+    if kept is not None and (_kept_alive(kept) or _keep(kept)):
+        return _run_kept(kept)
     import asyncio
 
     from podbay.core.ssh import machine
@@ -133,6 +132,18 @@ def _run_kept(argv: list[str]) -> int:
         return subprocess.call(argv)
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def _keep(argv: list[str]) -> bool:
+    """Start the kept connection (a `true` over it, which leaves the master behind)."""
+    import subprocess
+
+    at = argv.index("--")
+    start = [*(a if a != "-t" else "-T" for a in argv[:at]), "--", argv[at + 1], "true"]
+    done = subprocess.run(
+        start, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    return done.returncode == 0
 
 
 def _kept_alive(argv: list[str]) -> bool:

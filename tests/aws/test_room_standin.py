@@ -30,7 +30,7 @@ def test_a_room_of_five_vms_comes_up_and_goes(
             engine.up_room(UpRequest(source=str(project), provider="cloud"), 5, "ws-")
         )
         assert [(m.name, m.ok, m.error) for m in members] == [
-            (f"ws-{i}", True, "") for i in range(1, 6)
+            (f"ws-{i:02d}", True, "") for i in range(1, 6)
         ]
         ec2 = boto3.client("ec2", region_name="us-east-1")
         instances = [
@@ -42,12 +42,12 @@ def test_a_room_of_five_vms_comes_up_and_goes(
         tags = sorted(
             next(t["Value"] for t in i["Tags"] if t["Key"] == "podbay:workspace") for i in instances
         )
-        assert tags == [f"ws-{i}" for i in range(1, 6)]
+        assert tags == [f"ws-{i:02d}" for i in range(1, 6)]
         assert len({i["ClientToken"] for i in instances}) == 5
-        assert all(store.workspace(f"ws-{i}").machine.own for i in range(1, 6))
+        assert all(store.workspace(f"ws-{i:02d}").machine.own for i in range(1, 6))
 
         gone = asyncio.run(engine.delete_room("ws-"))
-        assert [(m.name, m.ok) for m in gone] == [(f"ws-{i}", True) for i in range(1, 6)]
+        assert [(m.name, m.ok) for m in gone] == [(f"ws-{i:02d}", True) for i in range(1, 6)]
         states = {
             i["State"]["Name"]
             for r in ec2.describe_instances()["Reservations"]
@@ -58,5 +58,5 @@ def test_a_room_of_five_vms_comes_up_and_goes(
     finally:
         for i in range(1, 6):
             with contextlib.suppress(Exception):
-                asyncio.run(engine.delete(f"ws-{i}", force=True))
+                asyncio.run(engine.delete(f"ws-{i:02d}", force=True))
         standin.remove_all(store.install_id())

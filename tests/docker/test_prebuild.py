@@ -64,7 +64,7 @@ def stamp_project(folder: Path, marker: str = "one") -> Path:
 
 
 def _pushed(result: subprocess.CompletedProcess[str]) -> str:
-    found = re.search(r"pushed (\S+:podbay-[0-9a-f]{16})", result.stdout)
+    found = re.search(r"pushed (\S+:podbay-[0-9a-f]{16}-[a-z0-9]+) ", result.stdout)
     assert found, result.stdout + result.stderr
     return found.group(1)
 

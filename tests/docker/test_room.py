@@ -60,21 +60,21 @@ def test_a_room_whose_first_workspace_fails_makes_no_more(podbay: Podbay) -> Non
     assert (
         "podbay: error: the first workspace failed, so the other 4 were not made" in result.stderr
     )
-    assert [w["name"] for w in podbay.json("list")] == ["b-1"]  # in Error, to inspect or retry
+    assert [w["name"] for w in podbay.json("list")] == ["b-01"]  # in Error, to inspect or retry
 
 
 def test_room_input_is_checked_before_anything_is_made(podbay: Podbay) -> None:
     write_config(podbay.cwd / "app", {"image": BUSYBOX})
-    podbay.ok("up", "app", "--name", "r-1")  # a workspace that is not of room r-
+    podbay.ok("up", "app", "--name", "r-01")  # a workspace that is not of room r-
     for args, said in (
         (["--count", "0", "--prefix", "r-"], "--count 0 is not between 1 and 200"),
         (["--count", "3"], "--count and --prefix go together"),
         (["--count", "3", "--prefix", "R_"], "--prefix 'R_' does not make workspace names"),
-        (["--count", "3", "--prefix", "r-"], "workspace 'r-1' exists and is not of room 'r-'"),
+        (["--count", "3", "--prefix", "r-"], "workspace 'r-01' exists and is not of room 'r-'"),
     ):
         result = podbay("up", "app", *args)
         assert result.returncode == 1, result.stderr
         assert said in result.stderr and "hint: " in result.stderr, result.stderr
-    assert [w["name"] for w in podbay.json("list")] == ["r-1"]
+    assert [w["name"] for w in podbay.json("list")] == ["r-01"]
     result = podbay("delete", "--prefix", "r-", "--yes")
     assert result.returncode == 1 and "no room 'r-' here" in result.stderr

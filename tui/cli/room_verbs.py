@@ -43,7 +43,9 @@ def up_room(ns: argparse.Namespace, request: Any, ask: Any) -> int:
     from podbay.tui.wiring import open_engine
 
     engine = open_engine()
-    first = f"{ns.prefix}{1:0{len(str(ns.count))}d}"
+    from podbay.core import room
+
+    first = room.names(ns.prefix, ns.count)[0] if 1 <= ns.count <= room.MAX_COUNT else ""
     members = asyncio.run(
         engine.up_room(
             request, ns.count, ns.prefix, _progress(ns, first), ask, _finished("is ready")

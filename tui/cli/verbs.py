@@ -192,11 +192,7 @@ def cmd_sync(ns: argparse.Namespace) -> int:
 
         if ns.force:
             raise PodbayError("--watch and --force do not go together", "sync --force first")
-        try:
-            synced = asyncio.run(engine.watch(ns.name, printer(ns.json)))
-        except KeyboardInterrupt:
-            print("podbay: sync stopped", file=sys.stderr)
-            return 0
+        synced = asyncio.run(engine.watch(ns.name, printer(ns.json)))
         return done(ns, {"name": ns.name, "brought": synced.brought, "sent": synced.sent})
     synced = asyncio.run(engine.sync(ns.name, ns.force, printer(ns.json)))
     return done(ns, {"name": ns.name, "brought": synced.brought, "overwritten": synced.overwritten})
@@ -249,11 +245,12 @@ def _synced_first(engine: Engine, ws: Workspace, work: list[str]) -> bool:
     import asyncio
 
     from podbay.core import sync
+    from podbay.core.devcontainer.values import shown
 
     if not sync.is_copy(ws):
         return False
     for item in work:
-        print(f"  would be lost: {item}", file=sys.stderr)
+        print(f"  would be lost: {shown(item, 500)}", file=sys.stderr)
     answer = input(f"Bring them back to {ws.source.value} first (podbay sync {ws.name})? [Y/n] ")
     if answer.strip().lower() not in ("", "y", "yes"):
         return False
