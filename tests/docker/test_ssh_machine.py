@@ -501,8 +501,13 @@ def test_sync_watch_keeps_both_sides_the_same_until_stopped(
     subprocess.run(["git", "-C", str(project), "init", "-q"], check=True)
     podbay.ok("up", str(project), "--provider", "box")
     copy = Path(machine.workdir) / "watched"  # (the machine's folder, seen from here)
+    # What runs in the container can plant a link in the copy: nothing is written through it.
+    outside = Path(machine.workdir).parent / f"{copy.name}-outside.txt"
+    outside.write_text("not podbay's\n")
+    (copy / "planted.txt").symlink_to(outside)
     watching = podbay.popen("sync", "watched", "--watch")
     try:
+        (project / "planted.txt").write_text("sent by the watch\n")
         (project / "here.txt").write_text("written here\n")
         (project / "node_modules").mkdir()
         (project / "node_modules" / "lib.js").write_text("built here\n")
@@ -524,6 +529,9 @@ def test_sync_watch_keeps_both_sides_the_same_until_stopped(
     assert err.count("-> here.txt (to the machine)") == 1, err
     assert "<- here.txt" not in err  # what was sent does not come back
     assert err.count("<- there.txt (from the machine)") == 1, err
+    assert "planted.txt is a link or outside the copy on the machine: not sent" in err
+    assert outside.read_text() == "not podbay's\n"
+    outside.unlink()
     # Changed on both sides while nobody watched: the watch stops at once, saying which.
     (copy / "notes.txt").write_text("there\n")
     (project / "notes.txt").write_text("here\n")
