@@ -616,15 +616,21 @@ class DockerEndpoint:
 
     def remove_volumes(self, label: str, keep: tuple[str, ...]) -> None:
         """Remove the volumes carrying `label` but those to `keep`; one a container uses stays
-        (Docker refuses), to go next time."""
+        (Docker refuses), to go next time, and so does its `-ready` twin: a volume in use keeps
+        counting as whole (another machine sharing this engine may have made it)."""
         import docker
 
         api = self.api()
         found = self.call("listing volumes", api.volumes, filters={"label": label})
-        for volume in found.get("Volumes") or []:
-            if volume["Name"] not in keep:
-                with contextlib.suppress(docker.errors.APIError):
-                    api.remove_volume(volume["Name"])
+        names = [v["Name"] for v in found.get("Volumes") or [] if v["Name"] not in keep]
+        left = set()
+        for name in sorted(names, key=lambda n: n.endswith("-ready")):  # twins last
+            if name.endswith("-ready") and name.removesuffix("-ready") in left:
+                continue
+            try:
+                api.remove_volume(name)
+            except docker.errors.APIError:
+                left.add(name)
 
     def put_archive(self, container: str, path: str, data: bytes) -> None:
         """Extract a tar archive into the container at `path`."""

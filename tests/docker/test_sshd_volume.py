@@ -4,6 +4,7 @@ older one removed. A module of its own: no other module's containers hold the vo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import docker
 import pytest
@@ -91,3 +92,34 @@ def test_a_machine_whose_sshd_runs_sessions_apart_is_not_bundled() -> None:
     assert key("true").split()[-2:] == [b"exit", b"0"]
     split = key("touch /usr/lib/openssh/sshd-session")
     assert b"OpenSSH 9.8+" in split and split.split()[-2:] == [b"exit", b"3"]
+
+
+def test_another_machines_volume_in_use_keeps_counting_as_whole() -> None:
+    """Two machines sharing one engine (a test's ssh machine or AWS stand-in beside this
+    computer) each have their own sshd, so their own volume. Making ours removes the other's
+    unused one, but never the `-ready` twin of one a container still mounts: without it that
+    machine could neither use its volume nor make it again while the container lives."""
+    from podbay.core.docker import DockerEndpoint
+    from podbay.core.host import LocalHost
+    from podbay.core.ssh import bundle
+
+    client = docker.from_env()
+    _clear_ours()
+    theirs = "podbay-sshd-1111111111111111"
+    unused = "podbay-sshd-2222222222222222"
+    for name in (theirs, f"{theirs}-ready", unused, f"{unused}-ready"):
+        client.volumes.create(name, labels={bundle.LABEL: name})
+    holder = client.containers.create(
+        BUSYBOX, ["true"], mounts=[docker.types.Mount("/x", theirs, type="volume")]
+    )
+    try:
+        host = LocalHost(DockerEndpoint(None))
+        assert asyncio.run(bundle.mount_for(host, BUSYBOX)) is not None
+        left = {v.name for v in client.volumes.list(filters={"label": bundle.LABEL})}
+        assert {theirs, f"{theirs}-ready"} <= left
+        assert not {unused, f"{unused}-ready"} & left
+    finally:
+        holder.remove(force=True)
+        for name in (theirs, f"{theirs}-ready"):
+            with contextlib.suppress(docker.errors.APIError):
+                client.volumes.get(name).remove()
