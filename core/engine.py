@@ -601,11 +601,18 @@ class Engine:
         )
         found: list[prebuild_push.Listed] = []
         for repo in wanted:
-            owner = await self._repository_owner(repo, None, False)
-            registry = registry_access.registry_of(repo)
-            login = await self._registry_login(owner)(registry) if owner else None
+            login = await self._any_provider_login(registry_access.registry_of(repo))
             found += await asyncio.to_thread(prebuild_push.listing, repo, self.env, login)
         return found
+
+    async def _any_provider_login(self, registry: str) -> tuple[str, str] | None:
+        """A provider's login for `registry` (an AWS provider's for its account's ECR: a
+        pull-only policy has it), else None: this computer's docker login is read then."""
+        for config in self.store.providers():
+            with contextlib.suppress(PodbayError):
+                if found := await self.provider(config.name).registry_login(registry):
+                    return found
+        return None
 
     async def _repository_owner(self, repository: str, named: str | None, create: bool) -> str:
         """The provider whose registry holds `repository` (an ECR repository of an AWS

@@ -29,6 +29,7 @@ from podbay.core.devcontainer.values import IMAGE_REFERENCE, printable, shown
 from podbay.core.docker import DockerEndpoint
 from podbay.core.errors import ConfigError, PodbayError
 from podbay.core.reporter import Reporter
+from podbay.core.ssh.bundle import ARCHES
 
 LABEL = "dev.podbay.prebuild"  # the fingerprint a prebuild was made from
 LABEL_SOURCE = "dev.podbay.prebuild.source"  # what it was made from, as the user named it
@@ -78,29 +79,25 @@ def engine_arch(docker: DockerEndpoint) -> str:
     return ARCHES.get(machine, machine) or "unknown"
 
 
-# uname -m -> Docker's image architecture
-ARCHES = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm"}
-
-
 def check_repository(value: str, what: str = "--prebuild") -> str:
     """A repository to keep prebuilds in: REGISTRY/NAME (a registry's host named, tags are
     podbay's own). One line and a hint otherwise."""
-    shown = printable(value)
+    text = printable(value)
     if "@" in value or ":" in value.rpartition("/")[2]:
         raise ConfigError(
-            f"{what} {shown} names a tag or digest",
+            f"{what} {text} names a tag or digest",
             "give the repository alone (REGISTRY/NAME); podbay tags each prebuild with its "
             "config's fingerprint",
         )
     if len(value) > 255 or not IMAGE_REFERENCE.fullmatch(value):
         raise ConfigError(
-            f"{what} {shown} is not a repository name",
+            f"{what} {text} is not a repository name",
             "write REGISTRY/NAME in lower case, e.g. 127.0.0.1:5000/team/project",
         )
     first, slash, _ = value.partition("/")
     if not slash or not ("." in first or ":" in first or first == "localhost"):
         raise ConfigError(
-            f"{what} {shown} names no registry",
+            f"{what} {text} names no registry",
             "write REGISTRY/NAME with the registry's host first, e.g. 127.0.0.1:5000/team/project",
         )
     return value
@@ -125,7 +122,6 @@ def repository_of(resolved: Resolved, given: str | None) -> str | None:
 @dataclass
 class Found:
     image: str  # REPO:TAG, on the engine
-    fingerprint: str
 
 
 async def find(
@@ -176,7 +172,7 @@ async def find(
         )
         return None
     report.step(f"using the prebuild {image} (built from {source_text(labels)})")
-    return Found(image, fp)
+    return Found(image)
 
 
 def source_text(labels: dict[str, Any]) -> str:

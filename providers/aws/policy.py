@@ -76,6 +76,7 @@ ECR = [
             "ecr:BatchCheckLayerAvailability",
             "ecr:BatchGetImage",
             "ecr:GetDownloadUrlForLayer",
+            "ecr:ListImages",  # the tags of a repository: podbay prebuild --list
         ],
         "Resource": "arn:aws:ecr:*:*:repository/*",
         # The account's own repositories (the ARN cannot name an account it does not know).
@@ -85,7 +86,7 @@ ECR = [
 
 
 # Only for who pushes prebuilds (podbay provider policy NAME --prebuilds): repositories
-# checked or made with their lifecycle policy and tags, images pushed and listed.
+# checked or made with their lifecycle policy and tags, images pushed.
 ECR_PREBUILDS = [
     {
         "Sid": "PodbayEcrPrebuildPushes",
@@ -99,7 +100,6 @@ ECR_PREBUILDS = [
             "ecr:UploadLayerPart",
             "ecr:CompleteLayerUpload",
             "ecr:PutImage",
-            "ecr:ListImages",
         ],
         "Resource": "arn:aws:ecr:*:*:repository/*",
         "Condition": {"StringEquals": {"aws:ResourceAccount": "${aws:PrincipalAccount}"}},
