@@ -149,30 +149,44 @@ def _inspect_on_machine(
     record: dict[str, Any], machine: dict[str, Any], quick: dict[str, Any]
 ) -> dict[str, Any] | None:
     """On a machine of the user's (the ssh provider), over the kept connection
-    (core/ssh/mux.py): the config file's digest there, and the container's inspect; None
-    unless the config is the one the last `up` read and the machine answers."""
+    (core/ssh/mux.py): the container's inspect, through the machine's Docker socket forwarded
+    on it (made the first time), while the config file's digest is read there at the same
+    time; None unless the config is the one the last `up` read and the machine answers."""
     import shlex
     import subprocess
 
     from podbay.core.ssh import keys, mux
 
-    config = quick.get("config_path")
-    digest = "" if config is None else f"sha256sum -- {shlex.quote(str(config))} | cut -c1-64; "
-    command = f"{digest}docker inspect --type container -- {shlex.quote(record['container_id'])}"
     home = Path(attach._home())
-    argv = mux.argv(home, machine, keys.of(home, str(record["name"])).client_key, command, False)
-    if argv is None:
-        return None
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=15, check=False)
-    if done.returncode != 0:
-        return None
-    text = done.stdout
+    key = keys.of(home, str(record["name"])).client_key
+    container = str(record["container_id"])
+    config = quick.get("config_path")
+    reading = None
     if config is not None:
-        first, _, text = text.partition("\n")
-        if first.strip() != (quick.get("inputs") or {}).get("digest"):
+        digest = f"sha256sum -- {shlex.quote(str(config))} | cut -c1-64"
+        argv = mux.argv(home, machine, key, digest, False)
+        if argv is None:
             return None
-    found = json.loads(text)
-    return found[0] if isinstance(found, list) and found and isinstance(found[0], dict) else None
+        reading = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
+    inspect = shlex.join(["docker", "inspect", "--type", "container", "--", container])
+    argv = mux.argv(home, machine, key, inspect, False)
+    info = None
+    if argv is not None:
+        forwarded = mux.docker_socket(argv)
+        info = _inspect(forwarded, container) if forwarded else None
+        if info is None:  # no forward yet (or its master went): the docker CLI there
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=15, check=False)
+            found = json.loads(done.stdout) if done.returncode == 0 else None
+            info = found[0] if isinstance(found, list) and found else None
+            mux.forward_docker(argv)  # for next time, over the master that command left
+    if reading is not None:
+        said, _ = reading.communicate(timeout=15)
+        wanted = (quick.get("inputs") or {}).get("digest")
+        if reading.returncode != 0 or said.decode().strip() != wanted:
+            return None
+    return info if isinstance(info, dict) else None
 
 
 def _inspect(path: str, container: str) -> dict[str, Any] | None:

@@ -14,6 +14,7 @@ the caller goes through asyncssh as before.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -101,3 +102,38 @@ def argv(
         args += ["-l", user]
     args += ["-t" if tty else "-T", "--", host, command]
     return args
+
+
+REMOTE_DOCKER = "/var/run/docker.sock"  # where the ssh provider finds the machine's engine
+
+
+def _control_path(argv: list[str]) -> str:
+    return next(a.removeprefix("ControlPath=") for a in argv if a.startswith("ControlPath="))
+
+
+def docker_socket(argv: list[str]) -> str | None:
+    """The local socket forwarded to the machine's Docker on the kept connection of this ssh
+    argv (by forward_docker), or None when there is none (yet)."""
+    path = _control_path(argv) + ".docker"
+    return path if os.path.exists(path) else None
+
+
+def forward_docker(argv: list[str]) -> bool:
+    """Forward the machine's Docker socket to a socket beside the master's (owner-only, in
+    podbay's 0700 folder), on the master connection: it lives as long as the master. A socket
+    left by an earlier master is replaced."""
+    import subprocess
+
+    at = argv.index("--")
+    local = _control_path(argv) + ".docker"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(local)
+    options = argv[:at]
+    if "ClearAllForwardings=yes" in options:  # (it would clear this forward too)
+        clear = options.index("ClearAllForwardings=yes")
+        options = [*options[: clear - 1], *options[clear + 1 :]]
+    ask = [*options, "-O", "forward", "-L", f"{local}:{REMOTE_DOCKER}", "--", argv[at + 1]]
+    done = subprocess.run(
+        ask, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    return done.returncode == 0

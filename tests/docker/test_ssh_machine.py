@@ -557,12 +557,18 @@ def test_exec_and_up_go_over_one_kept_connection(
     ran = podbay("exec", "kept", "--", "sh", "-c", "echo ran >> /tmp/count; exit 255")
     assert ran.returncode == 255
     assert podbay.ok("exec", "kept", "--", "cat", "/tmp/count").stdout == "ran\n"  # once
-    again = podbay.ok("up", "kept")
+    # (From where no folder is called `kept`: that would be the source.)
+    again = podbay.ok("up", "kept", cwd=podbay.home.parent)
     assert again.stderr.strip() == "==> workspace kept is ready (/workspaces/kept)"
+    # The quick `up` left the machine's Docker forwarded on that connection: for its owner
+    # alone (it is the machine's Docker), and used the next time.
+    [forwarded] = [p for p in (podbay.home / "cm").iterdir() if p.name.endswith(".docker")]
+    assert forwarded.is_socket() and forwarded.stat().st_mode & 0o077 == 0
+    assert podbay.ok("up", "kept", cwd=podbay.home.parent).stderr == again.stderr
     # Edited on the machine: the next `up` sees it (the full path, which says so).
     config = Path(machine.workdir) / "kept" / ".devcontainer" / "devcontainer.json"
     config.write_text(json.dumps({"image": IMAGE, "containerEnv": {"WORD": "two"}}))
-    changed = podbay.ok("up", "kept")
+    changed = podbay.ok("up", "kept", cwd=podbay.home.parent)
     assert "containerEnv" in changed.stderr, changed.stderr
     # The machine gone: the kept connection goes with it; exec says why in one line.
     subprocess.run(["docker", "stop", "-t", "0", machine.container], capture_output=True)
