@@ -85,3 +85,49 @@ def test_the_config_may_name_its_repository() -> None:
     assert prebuild.repository_of(resolved, None) == "127.0.0.1:5000/a/b"
     assert prebuild.repository_of(resolved, "127.0.0.1:5000/c") == "127.0.0.1:5000/c"
     assert prebuild.repository_of(dcplan.resolve(BASE, CTX), None) is None
+
+
+class _Engine:
+    """An engine with no image of the prebuild, on x86_64."""
+
+    def info(self) -> dict[str, str]:
+        return {"Architecture": "x86_64"}
+
+    def inspect_image(self, image: str) -> None:
+        self.asked = image
+
+
+def test_the_tag_names_the_engines_architecture() -> None:
+    assert prebuild.tag("0123456789abcdef", "arm64") == "podbay-0123456789abcdef-arm64"
+    assert prebuild.image_tag_ok("podbay-0123456789abcdef-amd64")
+    assert not prebuild.image_tag_ok("podbay-0123456789abcdef")  # (made before: another format)
+    assert prebuild.engine_arch(_Engine()) == "amd64"  # type: ignore[arg-type]
+
+
+def test_a_login_that_fails_means_building_not_an_error(tmp_path: Any) -> None:
+    """Looking for a prebuild never stops `up`: a provider whose ECR login fails is said in
+    one line and the image is built."""
+    import asyncio
+
+    from podbay.core.errors import PodbayError
+    from podbay.core.model import Event
+    from podbay.core.reporter import Reporter
+
+    said: list[Event] = []
+    engine = _Engine()
+
+    async def login(registry: str) -> tuple[str, str] | None:
+        raise PodbayError("the AWS credentials have expired", "aws sso login")
+
+    resolved = dcplan.resolve(BASE, CTX)
+    report = Reporter(tmp_path, "app", said.append)
+    found = asyncio.run(
+        prebuild.find(engine, "127.0.0.1:5000/team/app", resolved, report, login)  # type: ignore[arg-type]
+    )
+    assert found is None
+    assert engine.asked.endswith(f":podbay-{prebuild.fingerprint(resolved)}-amd64")
+    [warning] = [e.message for e in said if e.kind == "warning"]
+    assert warning == (
+        "prebuilds in 127.0.0.1:5000/team/app cannot be looked at: the AWS credentials have "
+        "expired; building"
+    )
