@@ -7,7 +7,9 @@ other connection (core/ssh/machine.py): the machine's host key podbay pinned, in
 known_hosts file of podbay's under an alias (never the user's known_hosts, never an address).
 A workspace's own VM is logged in to with podbay's key alone (not the user's ssh_config,
 keys or agent); a machine of the user's (the ssh provider) as the user logs in, as `ssh HOST`
-would, plus the identity_file they gave. Nothing is forwarded on it. Where this cannot be
+would, plus the identity_file they gave. The user's agent is never forwarded on it; the one
+forward is the machine's Docker socket to an owner-only socket here (forward_docker, for the
+quick `up`). Where this cannot be
 used (no ssh here, a path too long for a socket, a value ssh_config could misread), None:
 the caller goes through asyncssh as before.
 """
