@@ -109,6 +109,27 @@ def argv(
 REMOTE_DOCKER = "/var/run/docker.sock"  # where the ssh provider finds the machine's engine
 
 
+def _quietly(argv: list[str], extra: list[str], command: list[str]) -> bool:
+    """This ssh argv's options (for the same master) with `extra` and `command` instead of
+    its own: whether it succeeded, nothing shown."""
+    import subprocess
+
+    at = argv.index("--")
+    run = [*argv[:at], *extra, "--", argv[at + 1], *command]
+    quiet = subprocess.DEVNULL
+    return subprocess.run(run, stdin=quiet, stdout=quiet, stderr=quiet).returncode == 0
+
+
+def ensure_up(argv: list[str]) -> bool:
+    """Whether the kept connection of this ssh argv is up (`ssh -O check`), else started (a
+    `true` over it, which leaves the master behind)."""
+    if _quietly(argv, ["-O", "check"], []):
+        return True
+    at = argv.index("--")
+    plain = [a if a != "-t" else "-T" for a in argv[:at]]
+    return _quietly([*plain, *argv[at:]], [], ["true"])
+
+
 def _control_path(argv: list[str]) -> str:
     return next(a.removeprefix("ControlPath=") for a in argv if a.startswith("ControlPath="))
 
@@ -124,8 +145,6 @@ def forward_docker(argv: list[str]) -> bool:
     """Forward the machine's Docker socket to a socket beside the master's (owner-only, in
     podbay's 0700 folder), on the master connection: it lives as long as the master. A socket
     left by an earlier master is replaced."""
-    import subprocess
-
     at = argv.index("--")
     local = _control_path(argv) + ".docker"
     with contextlib.suppress(FileNotFoundError):
@@ -134,8 +153,5 @@ def forward_docker(argv: list[str]) -> bool:
     if "ClearAllForwardings=yes" in options:  # (it would clear this forward too)
         clear = options.index("ClearAllForwardings=yes")
         options = [*options[: clear - 1], *options[clear + 1 :]]
-    ask = [*options, "-O", "forward", "-L", f"{local}:{REMOTE_DOCKER}", "--", argv[at + 1]]
-    done = subprocess.run(
-        ask, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    return done.returncode == 0
+    forward = ["-O", "forward", "-L", f"{local}:{REMOTE_DOCKER}"]
+    return _quietly([*options, *argv[at:]], forward, [])

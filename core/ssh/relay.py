@@ -102,7 +102,7 @@ def run(name: str, argv: list[str]) -> int:
     # The command goes over the kept connection only once it is up: then whatever it
     # returns is its answer (255 too), and it never runs twice. Else asyncssh connects, or
     # says why it cannot.
-    if kept is not None and (_kept_alive(kept) or _keep(kept)):
+    if kept is not None and mux.ensure_up(kept):
         return _run_kept(kept)
     import asyncio
 
@@ -132,27 +132,6 @@ def _run_kept(argv: list[str]) -> int:
         return subprocess.call(argv)
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-def _keep(argv: list[str]) -> bool:
-    """Start the kept connection (a `true` over it, which leaves the master behind)."""
-    import subprocess
-
-    at = argv.index("--")
-    start = [*(a if a != "-t" else "-T" for a in argv[:at]), "--", argv[at + 1], "true"]
-    done = subprocess.run(
-        start, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    return done.returncode == 0
-
-
-def _kept_alive(argv: list[str]) -> bool:
-    """Whether the master connection of this ssh argv is up (`ssh -O check`)."""
-    import subprocess
-
-    at = argv.index("--")
-    check = [*argv[:at], "-O", "check", "--", argv[at + 1]]
-    return subprocess.call(check, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0
 
 
 def main() -> NoReturn:
